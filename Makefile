@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` and `make test`. Both set everything up on a fresh
+# Debian 12 machine (as root or with sudo): a virtual environment with the package, then the local
+# TimescaleDB and Mosquitto (`stayactive services up`), then the schema (`stayactive db migrate`).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SA     := $(BIN)/stayactive
+
+.PHONY: demo test setup services lint unit clean
+
+demo: services
+	$(SA) demo
+
+test: services lint
+	$(BIN)/pytest
+
+setup: $(VENV)/.installed
+
+services: setup
+	$(SA) services up
+	$(SA) db migrate
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Unit tests only: no services needed.
+unit: setup
+	$(BIN)/pytest -m "not integration"
+
+$(VENV)/.installed: pyproject.toml scripts/bootstrap-python
+	scripts/bootstrap-python "$(PYTHON)" "$(VENV)"
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

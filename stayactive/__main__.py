@@ -1,0 +1,5 @@
+"""``python -m stayactive`` runs the CLI."""
+
+from stayactive.cli import main
+
+main()

@@ -1,0 +1,40 @@
+"""The ``stayactive`` command: one Typer app with a sub-app per area."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from stayactive.cli import db, demo, services
+from stayactive.errors import StayActiveError
+
+app = typer.Typer(
+    help="StayActive: telemetry and outcomes backend for activation devices.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(services.app, name="services")
+app.add_typer(db.app, name="db")
+app.add_typer(demo.app, name="demo")
+
+
+@app.callback()
+def _configure(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug logging."),
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main() -> None:
+    """Entry point of the console script: errors of ours become a message and exit code 1."""
+    try:
+        app()
+    except StayActiveError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(1)

@@ -1,0 +1,87 @@
+"""Retention and compression that work on both TimescaleDB editions.
+
+The Apache-2 edition (Debian's package) has hypertables and ``drop_chunks`` but no background
+policies or compression; the community ("timescale") licence has both. ``apply_policies`` turns
+policies on only where the licence has them; ``maintain`` applies retention itself otherwise, and
+is safe to run from cron on either edition.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from stayactive.db._connect import connect
+from stayactive.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RAW_HYPERTABLES = ("walker_frames", "robot_events", "device_status")
+COMPRESS_AFTER = timedelta(days=7)
+
+
+@dataclass
+class MaintenanceReport:
+    """What one maintenance run did."""
+
+    license: str
+    policies: bool
+    dropped_chunks: dict[str, int] = field(default_factory=dict)
+    deleted_rejects: int = 0
+
+
+def timescaledb_license(conn: psycopg.Connection[TupleRow]) -> str:
+    """``apache`` or ``timescale`` (the community licence with policies and compression)."""
+    row = conn.execute("SELECT current_setting('timescaledb.license', true)").fetchone()
+    return str(row[0]) if row and row[0] else "apache"
+
+
+def apply_policies(settings: Settings, *, schema: str | None = None) -> bool:
+    """Enable retention and compression policies if the licence allows; return whether it did."""
+    retention = timedelta(days=settings.raw_retention_days)
+    with connect(settings, schema=schema, autocommit=True) as conn:
+        if timescaledb_license(conn) != "timescale":
+            log.info(
+                "TimescaleDB Apache-2 edition: no policies; run `stayactive db maintain` daily"
+            )
+            return False
+        for table in RAW_HYPERTABLES:
+            conn.execute(
+                "SELECT add_retention_policy(%s::regclass, %s::interval, if_not_exists => true)",
+                (table, retention),
+            )
+        conn.execute(
+            "ALTER TABLE walker_frames SET (timescaledb.compress, "
+            "timescaledb.compress_segmentby = 'device_id', "
+            "timescaledb.compress_orderby = 'time, boot, seq, frame_no')"
+        )
+        conn.execute(
+            "SELECT add_compression_policy('walker_frames', %s::interval, if_not_exists => true)",
+            (COMPRESS_AFTER,),
+        )
+        return True
+
+
+def maintain(settings: Settings, *, schema: str | None = None) -> MaintenanceReport:
+    """Drop raw chunks and rejects older than the retention window (when no policy does it)."""
+    retention = timedelta(days=settings.raw_retention_days)
+    with connect(settings, schema=schema, autocommit=True) as conn:
+        lic = timescaledb_license(conn)
+        report = MaintenanceReport(license=lic, policies=lic == "timescale")
+        if not report.policies:
+            for table in RAW_HYPERTABLES:
+                rows = conn.execute(
+                    "SELECT drop_chunks(%s::regclass, older_than => now() - %s::interval)",
+                    (table, retention),
+                ).fetchall()
+                report.dropped_chunks[table] = len(rows)
+        cur = conn.execute(
+            "DELETE FROM ingest_rejects WHERE received_at < now() - %s::interval", (retention,)
+        )
+        report.deleted_rejects = cur.rowcount
+    log.info("maintenance: %s", report)
+    return report

@@ -1,0 +1,86 @@
+"""Where the local services keep their state, below the settings' data directory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ServicePaths:
+    """Every file and folder the local services use."""
+
+    root: Path
+
+    @property
+    def pg_home(self) -> Path:
+        return self.root / "postgres"
+
+    @property
+    def pg_data(self) -> Path:
+        return self.pg_home / "data"
+
+    @property
+    def pg_socket_dir(self) -> Path:
+        return self.pg_home / "run"
+
+    @property
+    def pg_log(self) -> Path:
+        return self.pg_home / "postgres.log"
+
+    @property
+    def mqtt_home(self) -> Path:
+        return self.root / "mosquitto"
+
+    @property
+    def mqtt_conf(self) -> Path:
+        return self.mqtt_home / "mosquitto.conf"
+
+    @property
+    def mqtt_passwd(self) -> Path:
+        return self.mqtt_home / "passwd"
+
+    @property
+    def mqtt_acl(self) -> Path:
+        return self.mqtt_home / "acl"
+
+    @property
+    def mqtt_persistence(self) -> Path:
+        return self.mqtt_home / "data"
+
+    @property
+    def mqtt_log(self) -> Path:
+        return self.mqtt_home / "mosquitto.log"
+
+    @property
+    def mqtt_pid(self) -> Path:
+        return self.mqtt_home / "mosquitto.pid"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
+
+    def secret(self, name: str, *, create: bool = False) -> str | None:
+        """The secret ``name`` from the secrets folder; with ``create``, generate it if missing."""
+        path = self.secrets_dir / name
+        if path.exists():
+            return path.read_text().strip()
+        if not create:
+            return None
+        self.secrets_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.secrets_dir, 0o700)
+        value = secrets.token_urlsafe(24)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value + "\n")
+        return value
+
+
+DB_PASSWORD = "db_password"
+MQTT_INGEST_PASSWORD = "mqtt_ingest_password"

@@ -1,0 +1,193 @@
+"""The project-owned PostgreSQL cluster with TimescaleDB, on loopback.
+
+The cluster lives in the data directory (not the distribution's default cluster) and listens on
+127.0.0.1 only. As root it runs as the system user ``postgres``, since PostgreSQL refuses to run as
+root. The superuser ``stayactive`` logs in over TCP with a generated password kept in the secrets
+folder; the Unix socket sits in a folder only the server's user can enter.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+import shutil
+import time
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from stayactive.errors import ServiceError
+from stayactive.paths import DB_PASSWORD, ServicePaths
+from stayactive.services import timescaledb
+from stayactive.services._run import run
+from stayactive.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BIN = f"/usr/lib/postgresql/{timescaledb.PG_MAJOR}/bin"
+SUPERUSER = "stayactive"
+
+
+@dataclass(frozen=True)
+class PostgresStatus:
+    """What ``services status`` shows of the database."""
+
+    running: bool
+    port: int
+    version: str | None = None
+    timescaledb_version: str | None = None
+    timescaledb_license: str | None = None
+    error: str | None = None
+
+
+def _server_user() -> str | None:
+    """The system user the server runs as (``postgres`` when we are root, else ourselves)."""
+    return "postgres" if os.geteuid() == 0 else None
+
+
+def _chown_to_server_user(*paths: os.PathLike[str]) -> None:
+    user = _server_user()
+    if user is None:
+        return
+    entry = pwd.getpwnam(user)
+    for path in paths:
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def ensure_cluster(paths: ServicePaths, settings: Settings) -> None:
+    """Install what is missing and create the cluster once; later calls change nothing."""
+    timescaledb.ensure_installed(paths.build_dir)
+    if (paths.pg_data / "PG_VERSION").exists():
+        return
+    log.info("creating the PostgreSQL cluster in %s", paths.pg_data)
+    for folder in (paths.pg_home, paths.pg_socket_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    # Remains of an initdb that stopped half-way would make the next one fail.
+    shutil.rmtree(paths.pg_data, ignore_errors=True)
+    paths.pg_data.mkdir(mode=0o700)
+    os.chmod(paths.pg_socket_dir, 0o700)
+    _chown_to_server_user(paths.pg_home, paths.pg_data, paths.pg_socket_dir)
+    password = paths.secret(DB_PASSWORD, create=True)
+    pwfile = paths.pg_home / ".initdb-password"
+    pwfile.write_text(f"{password}\n")
+    _chown_to_server_user(pwfile)
+    try:
+        run(
+            [
+                f"{BIN}/initdb", "-D", str(paths.pg_data), "-U", SUPERUSER,
+                f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
+                "--encoding=UTF8", "--locale=C.UTF-8",
+            ],
+            what="initialise the PostgreSQL cluster",
+            as_user=_server_user(),
+        )  # fmt: skip
+    finally:
+        pwfile.unlink(missing_ok=True)
+    conf = paths.pg_data / "postgresql.conf"
+    with conf.open("a") as fh:
+        fh.write("\ninclude = 'stayactive.conf'\n")
+    (paths.pg_data / "stayactive.conf").write_text(_server_config(paths, settings))
+    _chown_to_server_user(paths.pg_data / "stayactive.conf")
+
+
+def _server_config(paths: ServicePaths, settings: Settings) -> str:
+    return f"""# Written once by `stayactive services up`; edit it, then restart the cluster.
+listen_addresses = '127.0.0.1'
+port = {settings.pg_port}
+unix_socket_directories = '{paths.pg_socket_dir}'
+shared_preload_libraries = 'timescaledb'
+timescaledb.telemetry_level = off
+max_connections = 100
+shared_buffers = 512MB
+work_mem = 32MB
+maintenance_work_mem = 256MB
+# Durable commits: ingest acknowledges a device's message only after the commit is on disk.
+synchronous_commit = on
+wal_level = replica
+max_wal_senders = 4
+log_min_duration_statement = 2000
+log_line_prefix = '%m [%p] %q%u@%d '
+"""
+
+
+def is_running(paths: ServicePaths) -> bool:
+    """True when the cluster's postmaster is alive."""
+    if not (paths.pg_data / "PG_VERSION").exists():
+        return False
+    proc = run(
+        [f"{BIN}/pg_ctl", "status", "-D", str(paths.pg_data)],
+        what="ask pg_ctl for the cluster's status",
+        as_user=_server_user(),
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+def start(paths: ServicePaths, settings: Settings) -> None:
+    """Start the cluster if it is not running, and create the application database."""
+    if not is_running(paths):
+        log.info("starting PostgreSQL on 127.0.0.1:%d", settings.pg_port)
+        paths.pg_log.touch(exist_ok=True)
+        _chown_to_server_user(paths.pg_log)
+        run(
+            [
+                f"{BIN}/pg_ctl", "start", "-D", str(paths.pg_data), "-l", str(paths.pg_log),
+                "-w", "-t", "60",
+            ],
+            what=f"start PostgreSQL (log: {paths.pg_log})",
+            as_user=_server_user(),
+        )  # fmt: skip
+    ensure_database(settings, settings.database_name)
+
+
+def stop(paths: ServicePaths) -> None:
+    """Stop the cluster (fast shutdown: open transactions roll back, nothing committed is lost)."""
+    if not is_running(paths):
+        return
+    run(
+        [f"{BIN}/pg_ctl", "stop", "-D", str(paths.pg_data), "-m", "fast", "-w", "-t", "60"],
+        what="stop PostgreSQL",
+        as_user=_server_user(),
+    )
+
+
+def ensure_database(settings: Settings, name: str) -> None:
+    """Create database ``name`` unless it exists (waits up to 30 s for the server)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with psycopg.connect(settings.dsn("postgres"), autocommit=True) as conn:
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+                ).fetchone()
+                if not exists:
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            return
+        except psycopg.OperationalError as exc:
+            if time.monotonic() > deadline:
+                raise ServiceError(f"PostgreSQL does not accept connections: {exc}") from exc
+            time.sleep(0.5)
+
+
+def status(settings: Settings) -> PostgresStatus:
+    """Connect and read the server's and TimescaleDB's versions and licence."""
+    port = settings.pg_port if settings.uses_local_database else 0
+    try:
+        with psycopg.connect(settings.dsn(), connect_timeout=3) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+            row = conn.execute(
+                "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'"
+            ).fetchone()
+            licence = conn.execute("SELECT current_setting('timescaledb.license', true)").fetchone()
+            port_row = conn.execute("SHOW port").fetchone()
+    except psycopg.Error as exc:
+        return PostgresStatus(running=False, port=port, error=str(exc).strip())
+    return PostgresStatus(
+        running=True,
+        port=int(port_row[0]) if port_row else port,
+        version=version[0] if version else None,
+        timescaledb_version=row[0] if row else None,
+        timescaledb_license=licence[0] if licence else None,
+    )

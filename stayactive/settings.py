@@ -1,0 +1,130 @@
+"""Settings: one class, read from ``STAYACTIVE_*`` environment variables and an optional ``.env``.
+
+Nothing is built at import time: call :func:`get_settings` (cached) so tests can swap values by
+setting environment variables and calling ``get_settings.cache_clear()``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stayactive.errors import ConfigurationError
+from stayactive.paths import DB_PASSWORD, MQTT_INGEST_PASSWORD, ServicePaths
+
+DEFAULT_PG_PORT = 55432
+DEFAULT_MQTT_PORT = 18830
+
+
+def _default_data_dir() -> Path:
+    # As root the local services run as the system users `postgres` and `mosquitto`, which must be
+    # able to reach the data directory: a checkout under a private temporary directory would not
+    # do, so root uses the conventional place for service state.
+    if os.geteuid() == 0:
+        return Path("/var/lib/stayactive")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "stayactive"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of every StayActive process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STAYACTIVE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL/TimescaleDB URL. Unset: the local cluster of `services up`.",
+    )
+    database_name: str = Field(default="stayactive", description="Database on the local cluster.")
+    database_schema: str = Field(default="stayactive", description="Schema of the application.")
+    raw_retention_days: int = Field(
+        default=400, ge=1, description="Raw device data older than this is dropped by maintenance."
+    )
+    mqtt_url: str | None = Field(
+        default=None, description="mqtt://host:port of the broker. Unset: the local Mosquitto."
+    )
+    mqtt_ingest_username: str = "ingest"
+    mqtt_ingest_password: SecretStr | None = Field(
+        default=None,
+        description="Password of the ingest service account. Unset: the one the local broker "
+        "setup generated (kept in the data directory).",
+    )
+    time_zone: str = Field(default="Europe/Oslo", description="Default time zone of new tenants.")
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    pg_port: int = DEFAULT_PG_PORT
+    mqtt_port: int = DEFAULT_MQTT_PORT
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def uses_local_database(self) -> bool:
+        """True when the project-owned PostgreSQL cluster serves the database."""
+        return self.database_url is None
+
+    @property
+    def uses_local_broker(self) -> bool:
+        """True when the project-owned Mosquitto serves MQTT."""
+        return self.mqtt_url is None
+
+    def dsn(self, dbname: str | None = None) -> str:
+        """The connection string for ``dbname`` (default: the configured database)."""
+        if self.database_url is not None:
+            if dbname is None:
+                return self.database_url
+            parts = urlsplit(self.database_url)
+            return parts._replace(path="/" + dbname).geturl()
+        name = dbname or self.database_name
+        password = ServicePaths(self.data_dir).secret(DB_PASSWORD)
+        if password is None:
+            raise ConfigurationError(
+                f"no database password in {self.data_dir / 'secrets'}: run `stayactive services up`"
+                " or set STAYACTIVE_DATABASE_URL"
+            )
+        return f"postgresql://stayactive:{password}@127.0.0.1:{self.pg_port}/{name}"
+
+    def ingest_password(self) -> str:
+        """Password of the ingest service account on the broker."""
+        if self.mqtt_ingest_password is not None:
+            return self.mqtt_ingest_password.get_secret_value()
+        password = ServicePaths(self.data_dir).secret(MQTT_INGEST_PASSWORD)
+        if password is None:
+            raise ConfigurationError(
+                "no ingest password: run `stayactive services up` or set "
+                "STAYACTIVE_MQTT_INGEST_PASSWORD"
+            )
+        return password
+
+    def mqtt_host_port(self) -> tuple[str, int]:
+        """Host and port of the broker."""
+        if self.mqtt_url is None:
+            return "127.0.0.1", self.mqtt_port
+        parts = urlsplit(self.mqtt_url)
+        if parts.scheme not in ("mqtt", "tcp"):
+            raise ValueError(f"STAYACTIVE_MQTT_URL must start with mqtt://, got {self.mqtt_url!r}")
+        return parts.hostname or "127.0.0.1", parts.port or 1883
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,172 @@
+"""Shared fixtures: real TimescaleDB and Mosquitto, started by `stayactive services up`.
+
+Integration tests get a fresh schema of their own in the `stayactive_test` database (migrated
+from scratch, dropped afterwards) and clients logged in to the real broker.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.rows import TupleRow
+
+from stayactive import db, services
+from stayactive.errors import ServiceError
+from stayactive.mqtt import check_login, new_client
+from stayactive.services import mosquitto
+from stayactive.services.postgres import ensure_database
+from stayactive.settings import Settings
+from tests.fixtures.services import DeviceAccount, Schema, Subscriber
+
+TEST_DATABASE = "stayactive_test"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the real services as `integration`."""
+    for item in items:
+        if "settings" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """Settings pointing at the test database; fails clearly when the services are down."""
+    base = Settings(database_name=TEST_DATABASE)
+    state = services.status(base.model_copy(update={"database_name": "postgres"}))
+    if not (state.database.running and state.broker.running):
+        pytest.fail(
+            "the services are not running: `make test` starts them, or run "
+            f"`stayactive services up` (database: {state.database.error}, "
+            f"broker: {state.broker.error})"
+        )
+    ensure_database(base, TEST_DATABASE)
+    return base
+
+
+def _drop_schema(settings: Settings, name: str) -> None:
+    with db.connect(settings, schema="public", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def empty_schema(settings: Settings) -> Iterator[Schema]:
+    """A schema name of one's own, not yet migrated; dropped afterwards."""
+    name = "t_" + uuid.uuid4().hex[:16]
+    try:
+        yield Schema(settings.model_copy(update={"database_schema": name}), name)
+    finally:
+        _drop_schema(settings, name)
+
+
+@pytest.fixture
+def schema(empty_schema: Schema) -> Schema:
+    """A freshly migrated schema of one's own."""
+    db.migrate(empty_schema.settings, schema=empty_schema.name)
+    return empty_schema
+
+
+@pytest.fixture
+def conn(schema: Schema) -> Iterator[psycopg.Connection[TupleRow]]:
+    """An autocommit connection with the test's schema on the search path."""
+    with schema.connect() as connection:
+        yield connection
+
+
+def _connect(client: mqtt.Client, settings: Settings) -> None:
+    connected = threading.Event()
+    client.on_connect = lambda *args: connected.set()
+    host, port = settings.mqtt_host_port()
+    client.connect(host, port, keepalive=30)
+    client.loop_start()
+    if not connected.wait(5):
+        raise AssertionError("the broker did not answer CONNECT within 5 s")
+
+
+@pytest.fixture
+def ingest_subscriber(settings: Settings) -> Iterator[Callable[[str], Subscriber]]:
+    """Factory: a subscriber logged in as the ingest service account on ``topic``."""
+    made: list[Subscriber] = []
+
+    def make(topic: str) -> Subscriber:
+        client = new_client(
+            "test-sub-" + uuid.uuid4().hex[:8],
+            settings.mqtt_ingest_username,
+            settings.ingest_password(),
+        )
+        sub = Subscriber(client)
+
+        def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+            with sub.arrived:
+                sub.messages.append(message)
+                sub.arrived.notify_all()
+
+        client.on_message = on_message
+        _connect(client, settings)
+        subscribed = threading.Event()
+        client.on_subscribe = lambda *args: subscribed.set()
+        client.subscribe(topic, qos=1)
+        assert subscribed.wait(5), "no SUBACK within 5 s"
+        made.append(sub)
+        return sub
+
+    yield make
+    for sub in made:
+        sub.client.disconnect()
+        sub.client.loop_stop()
+
+
+@pytest.fixture
+def device_account(settings: Settings) -> Iterator[Callable[[], DeviceAccount]]:
+    """Factory: a fresh device account on the real broker, removed afterwards."""
+    paths = services.paths_for(settings)
+    made: list[str] = []
+
+    def make() -> DeviceAccount:
+        account = DeviceAccount("T-" + uuid.uuid4().hex[:10], secrets.token_urlsafe(16))
+        mosquitto.set_accounts(paths, {account.device_id: account.password})
+        made.append(account.device_id)
+        _wait_until_accepted(settings, account)
+        return account
+
+    yield make
+    if made:
+        mosquitto.remove_accounts(paths, made)
+
+
+def _wait_until_accepted(settings: Settings, account: DeviceAccount) -> None:
+    # The broker re-reads its password file on SIGHUP, asynchronously.
+    host, port = settings.mqtt_host_port()
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            check_login(host, port, account.device_id, account.password)
+            return
+        except ServiceError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def device_client(settings: Settings) -> Iterator[Callable[[DeviceAccount], mqtt.Client]]:
+    """Factory: an MQTT client connected as the given device."""
+    made: list[mqtt.Client] = []
+
+    def make(account: DeviceAccount) -> mqtt.Client:
+        client = new_client(account.device_id, account.device_id, account.password)
+        _connect(client, settings)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.disconnect()
+        client.loop_stop()

@@ -1,0 +1,93 @@
+"""`stayactive services`: idempotent `up`, honest `status`, external servers left alone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stayactive import services
+from stayactive.settings import Settings
+
+CLI = [sys.executable, "-m", "stayactive"]
+
+
+def _processes_with(fragment: str, program: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if program in cmdline.split(" ", 1)[0] and fragment in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_up_twice_leaves_one_cluster_and_one_broker(settings: Settings) -> None:
+    for _ in range(2):
+        done = subprocess.run([*CLI, "services", "up"], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+    paths = services.paths_for(settings)
+    postmasters = _processes_with(str(paths.pg_data), "postgres")
+    brokers = _processes_with(str(paths.mqtt_conf), "mosquitto")
+    assert len(postmasters) == 1, postmasters
+    assert len(brokers) == 1, brokers
+
+
+def test_status_reports_versions_and_licence(settings: Settings) -> None:
+    done = subprocess.run([*CLI, "services", "status"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    db_line, broker_line = done.stdout.splitlines()[:2]
+    assert "healthy" in db_line and "TimescaleDB 2." in db_line
+    assert "licence: apache" in db_line or "licence: timescale" in db_line
+    assert "healthy" in broker_line and "Mosquitto 2." in broker_line
+
+
+def test_external_servers_skip_the_local_ones(settings: Settings, tmp_path: Path) -> None:
+    host, port = settings.mqtt_host_port()
+    external = Settings(
+        database_url=settings.dsn(),
+        mqtt_url=f"mqtt://{host}:{port}",
+        mqtt_ingest_password=settings.ingest_password(),
+        data_dir=tmp_path / "unused",
+    )
+    services.up(external)
+    state = services.status(external)
+    assert state.healthy
+    assert not state.database_local and not state.broker_local
+    assert not (tmp_path / "unused" / "postgres").exists()
+    assert not (tmp_path / "unused" / "mosquitto").exists()
+
+
+def test_status_exits_non_zero_when_a_service_is_unreachable(tmp_path: Path) -> None:
+    env = dict(
+        os.environ,
+        STAYACTIVE_DATABASE_URL="postgresql://nobody@127.0.0.1:1/x",
+        STAYACTIVE_MQTT_URL="mqtt://127.0.0.1:1",
+        STAYACTIVE_MQTT_INGEST_PASSWORD="x",
+    )
+    done = subprocess.run(
+        [*CLI, "services", "status"], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 1
+    assert done.stdout.count("DOWN") == 2
+
+
+def test_unknown_time_zone_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown time zone 'Europe/Atlantis'"):
+        Settings(time_zone="Europe/Atlantis")
+
+
+def test_settings_read_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STAYACTIVE_MQTT_URL", "mqtt://broker.example:1884")
+    monkeypatch.setenv("STAYACTIVE_TIME_ZONE", "Europe/Berlin")
+    s = Settings()
+    assert s.mqtt_host_port() == ("broker.example", 1884)
+    assert s.time_zone == "Europe/Berlin"
+    assert not s.uses_local_broker and s.uses_local_database
