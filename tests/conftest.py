@@ -18,12 +18,14 @@ import pytest
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from stayactive import db, services
+from stayactive import db, registry, services
 from stayactive.errors import ServiceError
 from stayactive.mqtt import check_login, new_client
+from stayactive.registry import NewDevice
 from stayactive.services import mosquitto
 from stayactive.services.postgres import ensure_database
 from stayactive.settings import Settings
+from tests.fixtures.ingest import IngestThread, worker_config
 from tests.fixtures.services import DeviceAccount, Schema, Subscriber
 
 TEST_DATABASE = "stayactive_test"
@@ -160,13 +162,64 @@ def device_client(settings: Settings) -> Iterator[Callable[[DeviceAccount], mqtt
     """Factory: an MQTT client connected as the given device."""
     made: list[mqtt.Client] = []
 
+    made_for: list[str] = []
+
     def make(account: DeviceAccount) -> mqtt.Client:
         client = new_client(account.device_id, account.device_id, account.password)
         _connect(client, settings)
         made.append(client)
+        made_for.append(account.device_id)
         return client
 
     yield make
-    for client in made:
+    for client, device_id in zip(made, made_for, strict=True):
+        # A test's retained status must not reach the next test's ingest worker.
+        client.publish(
+            f"stayactive/v1/{device_id}/status", b"", qos=1, retain=True
+        ).wait_for_publish(5)
         client.disconnect()
         client.loop_stop()
+
+
+@pytest.fixture
+def ingest_worker(schema: Schema) -> Iterator[Callable[..., IngestThread]]:
+    """Factory: a running ingest worker on the test's schema (stopped and forgotten afterwards)."""
+    made: list[IngestThread] = []
+
+    def make(**overrides: object) -> IngestThread:
+        running = IngestThread(schema.settings, worker_config(**overrides)).start()
+        made.append(running)
+        return running
+
+    yield make
+    for running in made:
+        running.stop()
+        running.forget_session()
+
+
+@pytest.fixture
+def devices(
+    schema: Schema, settings: Settings
+) -> Iterator[Callable[..., dict[str, DeviceAccount]]]:
+    """Factory: register devices of tenant ``test`` in the test's schema, with broker accounts."""
+    paths = services.paths_for(settings)
+    made: list[str] = []
+
+    def make(n: int = 1, kind: str = "walker") -> dict[str, DeviceAccount]:
+        accounts = {}
+        for _ in range(n):
+            prefix = "W" if kind == "walker" else "R"
+            account = DeviceAccount(f"{prefix}-{uuid.uuid4().hex[:10]}", secrets.token_urlsafe(16))
+            accounts[account.device_id] = account
+        with schema.connect() as conn:
+            registry.ensure_tenant(conn, "test", "Test municipality")
+            registry.upsert_devices(conn, "test", [NewDevice(d, kind, "SN-" + d) for d in accounts])
+        mosquitto.set_accounts(paths, {a.device_id: a.password for a in accounts.values()})
+        made.extend(accounts)
+        for account in accounts.values():
+            _wait_until_accepted(settings, account)
+        return accounts
+
+    yield make
+    if made:
+        mosquitto.remove_accounts(paths, made)

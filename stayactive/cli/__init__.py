@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from stayactive.cli import db, demo, services
+from stayactive.cli import db, demo, ingest, services
 from stayactive.errors import StayActiveError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
 app.add_typer(services.app, name="services")
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
+app.add_typer(ingest.app, name="ingest")
 
 
 @app.callback()

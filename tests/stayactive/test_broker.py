@@ -23,7 +23,7 @@ def test_device_publishes_only_under_its_own_prefix(
     ingest_subscriber: Callable[[str], Subscriber],
 ) -> None:
     mine, other = device_account(), device_account()
-    sub = ingest_subscriber("stayactive/v1/#")
+    sub = ingest_subscriber("stayactive/v1/+/telemetry")  # not status: retained ones linger
     client = device_client(mine)
     client.publish(
         f"stayactive/v1/{other.device_id}/telemetry", b"spoofed", qos=1

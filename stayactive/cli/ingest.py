@@ -1,0 +1,66 @@
+"""``stayactive ingest run``: the MQTT → TimescaleDB service."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+from types import FrameType
+
+import typer
+
+from ingest.consumer import IngestWorker, WorkerConfig
+from ingest.metrics import IngestMetrics, serve
+from stayactive.settings import get_settings
+
+app = typer.Typer(
+    help="Store device messages from the broker in TimescaleDB.", no_args_is_help=True
+)
+log = logging.getLogger(__name__)
+
+
+@app.command()
+def run(
+    worker_id: str = typer.Option(
+        f"ingest-{socket.gethostname()}-1",
+        help="MQTT client id; keep it stable so the broker keeps this worker's session.",
+    ),
+    share_group: str = typer.Option(
+        "ingest", help="Shared-subscription group; workers of one group split the messages."
+    ),
+    session_expiry_s: int = typer.Option(
+        7 * 24 * 3600, min=0, help="How long the broker queues for this worker while it is away."
+    ),
+    batch_messages: int = typer.Option(500, min=1, help="Commit after this many messages…"),
+    batch_age_s: float = typer.Option(0.2, min=0.001, help="…or when the oldest is this old."),
+    receive_maximum: int = typer.Option(
+        2000, min=1, max=65535, help="Unacknowledged messages the broker may send us at once."
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", help="Address of /metrics and /health."),
+    metrics_port: int = typer.Option(9108, help="Port of /metrics and /health (0: none)."),
+) -> None:
+    """Consume device messages until SIGTERM/SIGINT; the batch in hand is finished first."""
+    settings = get_settings()
+    metrics = IngestMetrics()
+    config = WorkerConfig(
+        client_id=worker_id,
+        share_group=share_group,
+        session_expiry_s=session_expiry_s,
+        batch_max_messages=batch_messages,
+        batch_max_age_s=batch_age_s,
+        receive_maximum=max(receive_maximum, batch_messages),
+    )
+    worker = IngestWorker(settings, config, metrics)
+    if metrics_port:
+        serve(metrics, metrics_host, metrics_port)
+        log.info("metrics on http://%s:%d/metrics, health on /health", metrics_host, metrics_port)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: finishing the current batch", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker.run(stop)

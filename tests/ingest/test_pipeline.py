@@ -1,0 +1,135 @@
+"""Ingest end to end: a device publishes on the real broker, rows land in the real database."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import psycopg
+from psycopg.rows import TupleRow
+
+from tests.fixtures.ingest import IngestThread, count
+from tests.fixtures.services import DeviceAccount
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def example(name: str, device_id: str, *, seq: int, now: datetime) -> dict[str, object]:
+    """A documented example message, re-addressed to ``device_id`` and moved to ``now``."""
+    msg: dict[str, object] = json.loads((EXAMPLES / name).read_text())
+    original = datetime.fromisoformat(str(msg["sent_at"]))
+    shift = now - original
+
+    def move(value: object) -> object:
+        if isinstance(value, str) and value.endswith("Z") and value[:2] == "20":
+            return _stamp(datetime.fromisoformat(value) + shift)
+        if isinstance(value, list):
+            return [move(v) for v in value]
+        if isinstance(value, dict):
+            return {k: move(v) for k, v in value.items()}
+        return value
+
+    moved = move(msg)
+    assert isinstance(moved, dict)
+    moved["device_id"] = device_id
+    moved["seq"] = seq
+    return moved
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached within {timeout_s:.0f} s")
+        time.sleep(0.05)
+
+
+def publish(client: mqtt.Client, topic: str, payload: bytes, *, retain: bool = False) -> None:
+    client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+
+
+def test_messages_are_stored_once_and_bad_ones_kept_with_a_reason(
+    conn: psycopg.Connection[TupleRow],
+    devices: Callable[..., dict[str, DeviceAccount]],
+    device_client: Callable[[DeviceAccount], mqtt.Client],
+    ingest_worker: Callable[..., IngestThread],
+) -> None:
+    (account,) = devices(1).values()
+    device = account.device_id
+    ingest_worker()
+    client = device_client(account)
+    now = datetime.now(UTC)
+    telemetry = json.dumps(example("walker-telemetry.json", device, seq=1, now=now)).encode()
+    status = json.dumps(example("status.json", device, seq=2, now=now)).encode()
+    publish(client, f"stayactive/v1/{device}/telemetry", telemetry)
+    publish(client, f"stayactive/v1/{device}/telemetry", telemetry)  # a QoS 1 duplicate
+    publish(client, f"stayactive/v1/{device}/status", status, retain=True)
+    publish(client, f"stayactive/v1/{device}/telemetry", b'{"v": 1, "type": "walker.tele')
+    mine = {"device_id": device}
+    wait_until(lambda: count(conn, "ingest_rejects", **mine) == 1)
+    wait_until(lambda: count(conn, "device_status", **mine) == 1)
+    wait_until(lambda: count(conn, "walker_frames", **mine) == 2)
+    time.sleep(0.3)  # a second copy would have landed by now
+    assert count(conn, "walker_frames", **mine) == 2
+    reject = conn.execute(
+        "SELECT reason, payload FROM ingest_rejects WHERE device_id = %s", (device,)
+    ).fetchone()
+    assert reject == ("undecodable", b'{"v": 1, "type": "walker.tele')
+    latest = conn.execute(
+        "SELECT state, battery_pct, firmware, clock_suspect FROM device_latest_status "
+        "WHERE device_id = %s",
+        (device,),
+    ).fetchone()
+    assert latest == ("online", 81.5, "walker-fw 2.4.1", False)
+    frame = conn.execute(
+        "SELECT rate_hz, cardinality(acc_x), force_l[1], brake[1] FROM walker_frames ORDER BY time"
+    ).fetchone()
+    assert frame == (50.0, 5, 72.4, False)
+
+
+def test_unknown_device_is_rejected_not_stored(
+    conn: psycopg.Connection[TupleRow],
+    devices: Callable[..., dict[str, DeviceAccount]],
+    device_account: Callable[[], DeviceAccount],
+    device_client: Callable[[DeviceAccount], mqtt.Client],
+    ingest_worker: Callable[..., IngestThread],
+) -> None:
+    devices(1)  # the tenant exists; this device does not
+    stranger = device_account()
+    ingest_worker()
+    client = device_client(stranger)
+    now = datetime.now(UTC)
+    msg = json.dumps(example("status.json", stranger.device_id, seq=5, now=now)).encode()
+    publish(client, f"stayactive/v1/{stranger.device_id}/status", msg)
+    wait_until(lambda: count(conn, "ingest_rejects", device_id=stranger.device_id) == 1)
+    reason = conn.execute(
+        "SELECT reason FROM ingest_rejects WHERE device_id = %s", (stranger.device_id,)
+    ).fetchone()
+    assert reason == ("unknown_device",)
+    assert count(conn, "device_status") == 0
+
+
+def test_future_timestamp_is_rejected(
+    conn: psycopg.Connection[TupleRow],
+    devices: Callable[..., dict[str, DeviceAccount]],
+    device_client: Callable[[DeviceAccount], mqtt.Client],
+    ingest_worker: Callable[..., IngestThread],
+) -> None:
+    (account,) = devices(1).values()
+    ingest_worker()
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    msg = json.dumps(example("status.json", account.device_id, seq=3, now=tomorrow)).encode()
+    publish(device_client(account), f"stayactive/v1/{account.device_id}/status", msg)
+    wait_until(lambda: count(conn, "ingest_rejects", device_id=account.device_id) == 1)
+    reason = conn.execute(
+        "SELECT reason FROM ingest_rejects WHERE device_id = %s", (account.device_id,)
+    ).fetchone()
+    assert reason == ("timestamp_in_future",)
