@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 # The walker's sample arrays, in storage order (as the columns of walker_frames).
 FLOAT_CHANNELS = (
     "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z", "odo_l", "odo_r", "force_l", "force_r",
@@ -35,14 +38,14 @@ class Envelope:
     received_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Frame:
-    """One frame of walker samples; ``channels`` holds the float arrays in FLOAT_CHANNELS order."""
+    """One frame of walker samples: ``samples`` has one row per FLOAT_CHANNELS entry."""
 
     t0: datetime
     rate_hz: float
-    channels: tuple[list[float], ...]
-    brake: list[bool]
+    samples: npt.NDArray[np.float64]  # shape (len(FLOAT_CHANNELS), n)
+    brake: npt.NDArray[np.bool_]  # shape (n,)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
+from ingest import copy_binary
 from ingest.messages import FLOAT_CHANNELS, Accepted, Reject, RobotEvent, Status, WalkerTelemetry
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,6 @@ _Conn = psycopg.Connection[TupleRow]
 FRAME_COLUMNS = (
     "time", "device_id", "tenant_id", "boot", "seq", "frame_no", "rate_hz",
     *FLOAT_CHANNELS, "brake", "received_at",
-)  # fmt: skip
-FRAME_TYPES = (
-    "timestamptz", "text", "text", "int4", "int8", "int2", "float4",
-    *(["float4[]"] * len(FLOAT_CHANNELS)), "bool[]", "timestamptz",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "time",
@@ -94,7 +91,7 @@ def write_batch(
     conn: _Conn, accepted: Sequence[Accepted], rejects: Sequence[Reject]
 ) -> StoreResult:
     """Store ``accepted`` and ``rejects`` in one transaction; return the counts once committed."""
-    frames: list[tuple[Any, ...]] = []
+    frames: list[bytes] = []
     events: list[tuple[Any, ...]] = []
     statuses: list[tuple[Any, ...]] = []
     for item in accepted:
@@ -102,9 +99,10 @@ def write_batch(
         if isinstance(item, WalkerTelemetry):
             for no, frame in enumerate(item.frames):
                 frames.append(
-                    (frame.t0, env.device_id, env.tenant_id, env.boot, env.seq, no, frame.rate_hz,
-                     *frame.channels, frame.brake, env.received_at)
-                )  # fmt: skip
+                    copy_binary.frame_row(
+                        frame, env.device_id, env.tenant_id, env.boot, env.seq, no, env.received_at
+                    )
+                )
         elif isinstance(item, RobotEvent):
             events.append(
                 (item.at, env.device_id, env.tenant_id, env.boot, env.seq, item.event,
@@ -118,9 +116,7 @@ def write_batch(
             )  # fmt: skip
     result = StoreResult()
     with conn.transaction():
-        new_frames, dup_frames = _copy_upsert(
-            conn, "walker_frames", FRAME_COLUMNS, FRAME_TYPES, frames
-        )
+        new_frames, dup_frames = _copy_upsert(conn, "walker_frames", FRAME_COLUMNS, None, frames)
         new_events, dup_events = _copy_upsert(
             conn, "robot_events", EVENT_COLUMNS, EVENT_TYPES, events
         )
@@ -144,13 +140,18 @@ def _copy(
     conn: _Conn,
     table: str,
     columns: Sequence[str],
-    types: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
+    types: Sequence[str] | None,
+    rows: Sequence[tuple[Any, ...]] | Sequence[bytes],
 ) -> None:
+    """Binary COPY of ``rows``: tuples dumped by psycopg with ``types``, or, with ``types`` None,
+    rows already in binary COPY format (walker frames, see ingest.copy_binary)."""
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     with conn.cursor().copy(statement) as copy:
+        if types is None:
+            copy.write(copy_binary.stream(row for row in rows if isinstance(row, bytes)))
+            return
         copy.set_types(list(types))
         for row in rows:
             copy.write_row(row)
@@ -160,8 +161,8 @@ def _copy_upsert(
     conn: _Conn,
     table: str,
     columns: Sequence[str],
-    types: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
+    types: Sequence[str] | None,
+    rows: Sequence[tuple[Any, ...]] | Sequence[bytes],
 ) -> tuple[int, int]:
     """COPY into the staging table, then insert what is new; return (inserted, duplicates)."""
     if not rows:

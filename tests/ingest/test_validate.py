@@ -64,8 +64,8 @@ def test_telemetry_keeps_every_sample(encoding: p.Encoding) -> None:
     assert isinstance(outcome, WalkerTelemetry)
     assert len(outcome.frames) == 5
     first = outcome.frames[0]
-    assert first.channels[0] == msg["frames"][0]["acc_x"]
-    assert first.rate_hz == 50.0 and len(first.brake) == 50
+    assert first.samples[0].tolist() == msg["frames"][0]["acc_x"]
+    assert first.rate_hz == 50.0 and first.brake.shape == (50,)
 
 
 @pytest.mark.parametrize("encoding", ["json", "cbor"])

@@ -1,0 +1,115 @@
+"""Kaplan-Meier restricted mean with case weights, vectorised over bootstrap replicates.
+
+A bootstrap resample of a sample is the sample itself with integer case weights (how often each
+stay was drawn). The product-limit estimator with case weights ``w`` is
+
+    S(t) = prod over distinct times u_j <= t of (1 - D_j / R_j),
+    D_j = sum of w over discharges at u_j,   R_j = sum of w over stays with LOS >= u_j,
+
+so one sort of the original sample serves every replicate: the weights change, the order does
+not. The restricted mean to a horizon tau is the exact area under that step function.
+A factor with ``R_j = 0`` (nobody left at risk in this replicate) is taken as 1, which holds the
+curve flat after the replicate's last stay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics.stays._common import BoolArray, FloatArray, IndexArray
+
+
+@dataclass(frozen=True, eq=False)
+class KmLayout:
+    """A sample sorted by length of stay, with everything that does not depend on weights.
+
+    Attributes
+    ----------
+    order
+        Permutation that sorts the sample by LOS.
+    starts
+        Position (in sorted order) of the first stay of each distinct LOS.
+    event_sorted
+        1.0 for a discharge, 0.0 for a censored stay, in sorted order.
+    n_steps
+        Number of distinct LOS values below the horizon.
+    first_time_days
+        The smallest distinct LOS if it is below the horizon, else the horizon: the area under
+        S = 1 before the first step.
+    widths_days
+        Length of the interval after each of the ``n_steps`` distinct times, cut at the horizon.
+    max_time_days
+        Largest LOS in the sample.
+    """
+
+    order: IndexArray
+    starts: IndexArray
+    event_sorted: FloatArray
+    n_steps: int
+    first_time_days: float
+    widths_days: FloatArray
+    max_time_days: float
+
+
+def km_layout(los_days: FloatArray, discharged: BoolArray, horizon_days: float) -> KmLayout:
+    """Sort a non-empty sample once for :func:`weighted_rmst`."""
+    if los_days.size == 0:
+        raise ValueError("a Kaplan-Meier layout needs at least one stay")
+    order = np.argsort(los_days, kind="stable").astype(np.intp)
+    times = los_days[order]
+    is_new = np.empty(times.size, dtype=np.bool_)
+    is_new[0] = True
+    np.not_equal(times[1:], times[:-1], out=is_new[1:])
+    starts = np.flatnonzero(is_new).astype(np.intp)
+    distinct = times[starts]
+    below = distinct[distinct < horizon_days]
+    n_steps = int(below.size)
+    widths = np.diff(np.append(below, horizon_days)) if n_steps else np.empty(0)
+    return KmLayout(
+        order=order,
+        starts=starts,
+        event_sorted=discharged[order].astype(np.float64),
+        n_steps=n_steps,
+        first_time_days=float(below[0]) if n_steps else float(horizon_days),
+        widths_days=widths.astype(np.float64),
+        max_time_days=float(times[-1]),
+    )
+
+
+def weighted_survival_steps(layout: KmLayout, weights: FloatArray) -> FloatArray:
+    """S just after each of the first ``n_steps`` distinct times, per row of ``weights``.
+
+    ``weights`` has shape ``(..., n)`` in the sample's original order; the result has shape
+    ``(..., n_steps)``.
+    """
+    w = weights[..., layout.order]
+    at_time = np.add.reduceat(w, layout.starts, axis=-1)
+    events = np.add.reduceat(w * layout.event_sorted, layout.starts, axis=-1)
+    at_risk = np.cumsum(at_time[..., ::-1], axis=-1)[..., ::-1]
+    k = layout.n_steps
+    events, at_risk = events[..., :k], at_risk[..., :k]
+    hazard = np.divide(events, at_risk, out=np.zeros_like(events), where=at_risk > 0)
+    survival: FloatArray = np.cumprod(1.0 - hazard, axis=-1)
+    return survival
+
+
+def weighted_rmst(layout: KmLayout, weights: FloatArray) -> FloatArray:
+    """Restricted mean LOS (days) to the layout's horizon for each row of ``weights``."""
+    survival = weighted_survival_steps(layout, weights)
+    rmst: FloatArray = layout.first_time_days + survival @ layout.widths_days
+    return rmst
+
+
+def ends_open_before(layout: KmLayout, horizon_days: float) -> bool:
+    """True if the unweighted curve stops before the horizon with stays still at risk.
+
+    Beyond the largest LOS the Kaplan-Meier estimate is undefined unless it has reached 0;
+    :func:`weighted_rmst` then holds it flat, an assumption the caller must report.
+    """
+    if layout.max_time_days >= horizon_days:
+        return False
+    ones = np.ones(layout.order.size)
+    survival = weighted_survival_steps(layout, ones)
+    return bool(survival.size == 0 or survival[-1] > 0.0)

@@ -1,0 +1,221 @@
+"""Many simulated devices' MQTT connections, served by one thread.
+
+Each device has its own paho client (its own credentials, client id and last will), but no
+network thread of its own: :meth:`Fleet.poll` serves every socket through one selector, so a
+thousand devices cost a thousand sockets, not a thousand threads. A QoS 1 publication counts as
+delivered only when its PUBACK arrives; what is still unacknowledged when a connection drops is
+handed back to the caller, which replays it (the source of realistic QoS 1 duplicates).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import selectors
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+log = logging.getLogger(__name__)
+
+#: What the caller tags a publication with; it gets the tag back on delivery or on a drop.
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One MQTT publication a device makes."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False
+
+
+@dataclass
+class _Link(Generic[T]):
+    device_id: str
+    client: mqtt.Client
+    connected: bool = False
+    refused: str | None = None
+    in_flight: dict[int, T] = field(default_factory=dict)
+
+
+class Fleet(Generic[T]):
+    """The MQTT connections of a set of devices on one broker."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        on_delivered: Callable[[str, T], None] | None = None,
+        on_message: Callable[[str, str, bytes], None] | None = None,
+        max_in_flight: int = 50,
+    ) -> None:
+        self.host, self.port = host, port
+        self._selector = selectors.DefaultSelector()
+        self._links: dict[str, _Link[T]] = {}
+        self.on_delivered = on_delivered
+        self._on_message = on_message
+        self._max_in_flight = max_in_flight
+        self._last_misc = 0.0
+
+    # --- connections -----------------------------------------------------------------------
+
+    def connect(
+        self,
+        device_id: str,
+        password: str,
+        *,
+        will: Publication | None = None,
+        subscribe: str | None = None,
+    ) -> None:
+        """Open the device's connection (CONNACK arrives through :meth:`poll`)."""
+        if device_id in self._links:
+            raise RuntimeError(f"{device_id} is already connected")
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=device_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        client.username_pw_set(device_id, password)
+        client.max_inflight_messages_set(self._max_in_flight)
+        client.max_queued_messages_set(0)
+        if will is not None:
+            client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+        link: _Link[T] = _Link(device_id, client)
+
+        def on_connect(c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
+            if rc.is_failure:
+                link.refused = str(rc)
+                return
+            link.connected = True
+            if subscribe is not None:
+                c.subscribe(subscribe, qos=1)
+
+        def on_publish(_c: mqtt.Client, _u: object, mid: int, rc: ReasonCode, _p: object) -> None:
+            if mid in link.in_flight:
+                tag = link.in_flight.pop(mid)
+                if self.on_delivered is not None:
+                    self.on_delivered(device_id, tag)
+
+        def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+            if self._on_message is not None:
+                self._on_message(device_id, message.topic, bytes(message.payload))
+
+        client.on_connect = on_connect
+        client.on_publish = on_publish
+        client.on_message = on_message
+        client.connect(self.host, self.port, keepalive=60)
+        sock = client.socket()
+        assert isinstance(sock, socket.socket)
+        self._selector.register(sock, selectors.EVENT_READ, link)
+        self._links[device_id] = link
+
+    def wait_connected(self, device_ids: list[str], timeout_s: float = 10.0) -> None:
+        """Serve the sockets until every one of ``device_ids`` is connected (or refused)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pending = [d for d in device_ids if not self._links[d].connected]
+            refused = {d: self._links[d].refused for d in pending if self._links[d].refused}
+            if refused:
+                raise ConnectionRefusedError(f"the broker refused {refused}")
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(pending)} devices not connected after {timeout_s} s")
+            self.poll(0.05)
+
+    def is_connected(self, device_id: str) -> bool:
+        link = self._links.get(device_id)
+        return link is not None and link.connected
+
+    def disconnect(self, device_id: str) -> list[T]:
+        """Orderly disconnect (no last will); return the publications never acknowledged."""
+        link = self._links.get(device_id)
+        if link is None:
+            return []
+        link.client.disconnect()
+        self._flush(link)
+        return self._close(link)
+
+    def drop(self, device_id: str) -> list[T]:
+        """Lose the connection without DISCONNECT, as a network failure would: the broker
+        publishes the last will. Return the publications never acknowledged."""
+        link = self._links.get(device_id)
+        if link is None:
+            return []
+        return self._close(link, abort=True)
+
+    def _close(self, link: _Link[T], *, abort: bool = False) -> list[T]:
+        sock = link.client.socket()
+        if isinstance(sock, socket.socket):
+            self._selector.unregister(sock)
+            if abort:
+                sock.close()
+                with contextlib.suppress(OSError):
+                    link.client.loop_read()  # lets paho notice the closed socket
+        del self._links[link.device_id]
+        unacknowledged = list(link.in_flight.values())  # in the order they were sent
+        link.in_flight.clear()
+        return unacknowledged
+
+    def close(self) -> None:
+        """Disconnect every device in order."""
+        for device_id in list(self._links):
+            self.disconnect(device_id)
+
+    # --- publishing ------------------------------------------------------------------------
+
+    def can_publish(self, device_id: str) -> bool:
+        """True when the device is connected and below its in-flight window."""
+        link = self._links.get(device_id)
+        return link is not None and link.connected and len(link.in_flight) < self._max_in_flight
+
+    def publish(self, device_id: str, publication: Publication, tag: T) -> None:
+        """Send ``publication`` now; the device must be connected (see :meth:`can_publish`).
+
+        ``tag`` comes back through ``on_delivered`` at the PUBACK, or from :meth:`drop` and
+        :meth:`disconnect` when none came."""
+        link = self._links[device_id]
+        info = link.client.publish(
+            publication.topic, publication.payload, qos=publication.qos, retain=publication.retain
+        )
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise ConnectionError(f"{device_id}: publish failed ({mqtt.error_string(info.rc)})")
+        if publication.qos > 0:
+            link.in_flight[info.mid] = tag
+        self._flush(link)
+
+    def in_flight(self) -> int:
+        """Publications sent and not yet acknowledged, over all devices."""
+        return sum(len(link.in_flight) for link in self._links.values())
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def poll(self, timeout_s: float = 0.0) -> None:
+        """Serve every socket once: read what arrived, write what is queued, keep alive."""
+        for key, _mask in self._selector.select(timeout_s if self._links else 0):
+            link: _Link[T] = key.data
+            if link.client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
+                link.connected = False
+        for link in list(self._links.values()):
+            self._flush(link)
+        now = time.monotonic()
+        if now - self._last_misc >= 1.0:
+            self._last_misc = now
+            for link in self._links.values():
+                link.client.loop_misc()
+        if not self._links and timeout_s:
+            time.sleep(timeout_s)
+
+    def _flush(self, link: _Link[T]) -> None:
+        if link.client.want_write():
+            link.client.loop_write()

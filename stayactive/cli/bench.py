@@ -1,0 +1,45 @@
+"""``stayactive bench …``: benchmarks that measure and print figures (not timed tests)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from stayactive.bench import ingest as ingest_bench
+from stayactive.settings import get_settings
+
+app = typer.Typer(help="Benchmarks with baselines measured in the same run.", no_args_is_help=True)
+
+
+@app.command()
+def ingest(
+    devices: int = typer.Option(200, min=1, help="Simulated walkers."),
+    seconds: float = typer.Option(30.0, min=1, help="Length of the sustained phase."),
+    rate: float = typer.Option(3000.0, min=1, help="Offered walker frames per second."),
+    workers: int = typer.Option(1, min=1, max=8, help="Ingest workers on the shared subscription."),
+    backlog: int = typer.Option(4000, min=100, help="Messages of the capacity phase."),
+    as_json: bool = typer.Option(False, "--json", help="End with the figures as one JSON line."),
+) -> None:
+    """Simulated walkers through the real broker into the real database."""
+    config = ingest_bench.IngestBenchConfig(devices, seconds, rate, workers, backlog)
+    figures = ingest_bench.run(get_settings(), config, lambda line: typer.echo(line, err=True))
+    f = figures
+    split = ", ".join(f"{n:.0f}" for n in f["split"])
+    lines = [
+        f"sustained  {f['frames_per_s']:8.0f} frames/s committed "
+        f"({f['samples_per_s']:.0f} samples/s), offered {rate:.0f}",
+        f"latency    p50 {f['p50_latency_s']:.3f} s, p99 {f['p99_latency_s']:.3f} s "
+        "(publish to commit)",
+        f"integrity  {f['messages']} messages acknowledged by the broker: "
+        f"lost {f['lost']}, duplicated rows {f['duplicated']}",
+        f"workers    messages per worker: {split}",
+        f"capacity   {f['max_frames_per_s']:8.0f} frames/s draining {backlog} queued messages",
+        f"naive      {f['naive_frames_per_s']:8.0f} frames/s, one transaction per message: "
+        f"ingest capacity is {f['ratio_vs_naive']:.1f} times this floor",
+        f"COPY       {f['copy_ceiling_frames_per_s']:8.0f} frames/s, raw binary COPY: "
+        f"ingest capacity is {f['ratio_vs_ceiling']:.2f} of this ceiling",
+    ]
+    typer.echo("\n".join(lines))
+    if as_json:
+        typer.echo(json.dumps(figures))

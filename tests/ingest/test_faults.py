@@ -1,0 +1,207 @@
+"""Ingest under faults: a killed worker, a restarting database, replayed buffers, bad messages.
+
+Everything here runs against the real broker and database: the point is what survives.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.rows import TupleRow
+
+from firmware_sim.device import DeviceBehaviour
+from ingest.consumer import WorkerConfig
+from stayactive import services
+from stayactive.services._run import run
+from stayactive.services.postgres import BIN, _server_user
+from tests.fixtures.ingest import IngestThread, count, worker_config
+from tests.fixtures.services import DeviceAccount, Schema
+from tests.fixtures.streams import make_pump, wait_until, walker_messages
+
+
+def stored_messages(conn: psycopg.Connection[TupleRow]) -> set[tuple[str, int, int]]:
+    rows = conn.execute("SELECT DISTINCT device_id, boot, seq FROM walker_frames").fetchall()
+    return {(str(d), int(b), int(s)) for d, b, s in rows}
+
+
+def frame_rows(conn: psycopg.Connection[TupleRow]) -> int:
+    return count(conn, "walker_frames")
+
+
+@pytest.fixture
+def ingest_process(
+    schema: Schema, tmp_path: Path
+) -> Iterator[Callable[[WorkerConfig], subprocess.Popen[bytes]]]:
+    """Factory: `stayactive ingest run` as a separate process on the test's schema."""
+    made: list[subprocess.Popen[bytes]] = []
+    configs: list[WorkerConfig] = []
+
+    def start(config: WorkerConfig) -> subprocess.Popen[bytes]:
+        env = dict(
+            os.environ,
+            STAYACTIVE_DATABASE_SCHEMA=schema.name,
+            STAYACTIVE_DATABASE_NAME=schema.settings.database_name,
+        )
+        argv = [
+            sys.executable, "-m", "stayactive", "ingest", "run",
+            "--worker-id", config.client_id, "--share-group", config.share_group,
+            "--session-expiry-s", str(config.session_expiry_s),
+            "--batch-age-s", str(config.batch_max_age_s), "--metrics-port", "0",
+        ]  # fmt: skip
+        with (tmp_path / f"ingest-{len(made)}.log").open("wb") as log:
+            proc = subprocess.Popen(argv, env=env, stderr=log)
+        made.append(proc)
+        configs.append(config)
+        return proc
+
+    yield start
+    for proc in made:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    for config in configs:
+        IngestThread(schema.settings, config).forget_session()
+
+
+def _wait_subscribed(schema: Schema, proc: subprocess.Popen[bytes]) -> None:
+    # A short grace period covers start-up, CONNECT and SUBACK of the separate process.
+    time.sleep(1.5)
+    assert proc.poll() is None, "the ingest process exited early: see its log in tmp_path"
+
+
+def test_kill_9_mid_stream_loses_and_duplicates_nothing(
+    schema: Schema,
+    conn: psycopg.Connection[TupleRow],
+    devices: Callable[..., dict[str, DeviceAccount]],
+    ingest_process: Callable[[WorkerConfig], subprocess.Popen[bytes]],
+) -> None:
+    accounts = devices(3)
+    config = worker_config()
+    worker = ingest_process(config)
+    _wait_subscribed(schema, worker)
+    pump = make_pump(schema.settings, accounts)
+    now_s = datetime.now(UTC).timestamp()
+    pump.connect(list(accounts), now_s)
+    for i, (device_id, device) in enumerate(pump.devices.items()):
+        for item in walker_messages(device, walk_s=240, start_s=now_s - 600, seed=i):
+            pump.offer(device_id, item)
+    total = pump.backlog()
+    # Publish a third, then kill the worker without warning, then publish the rest.
+    while pump.backlog() > 2 * total // 3:
+        pump.flush()
+        pump.fleet.poll(0.01)
+    wait_until(lambda: frame_rows(conn) > 0, what="the worker stored something")
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    pump.drain()
+    pump.close()
+    assert len(pump.log.messages) == total
+    restarted = ingest_process(config)  # same client id: same persistent session
+    _wait_subscribed(schema, restarted)
+    wait_until(lambda: stored_messages(conn) == pump.log.messages, 60, "every message stored")
+    assert frame_rows(conn) == pump.log.frames  # each frame exactly once
+    restarted.send_signal(signal.SIGTERM)
+    assert restarted.wait(30) == 0
+
+
+def test_database_restart_mid_stream_loses_nothing(
+    schema: Schema,
+    conn: psycopg.Connection[TupleRow],
+    devices: Callable[..., dict[str, DeviceAccount]],
+    ingest_worker: Callable[..., IngestThread],
+) -> None:
+    assert schema.settings.uses_local_database, "this test restarts the local cluster"
+    accounts = devices(2)
+    running = ingest_worker(backoff_max_s=1.0)
+    pump = make_pump(schema.settings, accounts)
+    now_s = datetime.now(UTC).timestamp()
+    pump.connect(list(accounts), now_s)
+    for i, (device_id, device) in enumerate(pump.devices.items()):
+        for item in walker_messages(device, walk_s=180, start_s=now_s - 600, seed=10 + i):
+            pump.offer(device_id, item)
+    total = pump.backlog()
+    while pump.backlog() > total // 2:
+        pump.flush()
+        pump.fleet.poll(0.01)
+    conn.close()
+    paths = services.paths_for(schema.settings)
+    restart = [f"{BIN}/pg_ctl", "restart", "-D", str(paths.pg_data), "-m", "fast", "-w"]
+    run([*restart, "-l", str(paths.pg_log)], what="restart PostgreSQL", as_user=_server_user())
+    pump.drain()
+    pump.close()
+    with schema.connect() as fresh:
+        wait_until(lambda: stored_messages(fresh) == pump.log.messages, 60, "every message stored")
+        assert frame_rows(fresh) == pump.log.frames
+    assert running.worker is not None
+    retries = running.worker.metrics.registry.get_sample_value(
+        "stayactive_ingest_storage_retries_total"
+    )
+    assert retries is not None and retries >= 1  # it did notice the restart
+
+
+def test_replayed_offline_buffer_and_duplicates_are_stored_once(
+    schema: Schema,
+    conn: psycopg.Connection[TupleRow],
+    devices: Callable[..., dict[str, DeviceAccount]],
+    ingest_worker: Callable[..., IngestThread],
+) -> None:
+    accounts = devices(2)
+    ingest_worker()
+    pump = make_pump(schema.settings, accounts, behaviour=DeviceBehaviour(duplicate_rate=0.3))
+    now_s = datetime.now(UTC).timestamp()
+    ids = list(accounts)
+    pump.connect(ids, now_s)
+    offline = ids[0]
+    pump.drop(offline)  # the network is gone: messages pile up in the device's buffer
+    for i, (device_id, device) in enumerate(pump.devices.items()):
+        for item in walker_messages(device, walk_s=120, start_s=now_s - 900, seed=20 + i):
+            pump.offer(device_id, item)
+    pump.drain()
+    assert len(pump.devices[offline].buffer) > 10
+    pump.connect([offline], now_s)  # back: the buffer is replayed oldest first
+    pump.drain()
+    pump.close()
+    assert pump.log.duplicates_sent > 0
+    wait_until(lambda: stored_messages(conn) == pump.log.messages, 30, "every message stored")
+    assert frame_rows(conn) == pump.log.frames
+    seqs = [s for d, _b, s in sorted(pump.log.messages) if d == offline]
+    assert seqs == list(range(1, len(seqs) + 1))  # continuous despite the gap
+
+
+def test_every_fault_lands_in_rejects_and_good_messages_still_flow(
+    schema: Schema,
+    conn: psycopg.Connection[TupleRow],
+    devices: Callable[..., dict[str, DeviceAccount]],
+    ingest_worker: Callable[..., IngestThread],
+) -> None:
+    accounts = devices(2)
+    ingest_worker()
+    pump = make_pump(schema.settings, accounts, behaviour=DeviceBehaviour(fault_rate=0.25), seed=5)
+    now_s = datetime.now(UTC).timestamp()
+    pump.connect(list(accounts), now_s)
+    for i, (device_id, device) in enumerate(pump.devices.items()):
+        for item in walker_messages(device, walk_s=400, start_s=now_s - 1200, seed=30 + i):
+            pump.offer(device_id, item)
+    pump.drain()
+    pump.close()
+    expected = sorted(reason for _d, reason in pump.log.faults)
+    assert len(set(expected)) >= 6, expected  # most kinds of fault were drawn
+    wait_until(lambda: count(conn, "ingest_rejects") >= len(expected), 30, "all rejects stored")
+    wait_until(lambda: stored_messages(conn) == pump.log.messages, 30, "good messages stored")
+    ours = tuple(accounts)
+    got = sorted(
+        str(r[0])
+        for r in conn.execute(
+            "SELECT reason FROM ingest_rejects WHERE device_id = ANY(%s)", (list(ours),)
+        )
+    )
+    assert got == expected
