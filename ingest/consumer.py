@@ -13,6 +13,7 @@ idempotent inserts store them once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -58,6 +60,18 @@ class WorkerConfig:
     backoff_max_s: float = 10.0
 
 
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _Validated:
+    """A batch after validation, on its way to the writer."""
+
+    batch: list[Received]
+    accepted: list[tuple[Received, Accepted]]
+    rejects: list[Reject]
+
+
 @dataclass(frozen=True)
 class _Token:
     generation: int
@@ -82,9 +96,11 @@ class IngestWorker:
         self._connect = connect or (lambda: db.connect(settings, autocommit=True))
         self._queue: queue.Queue[Received] = queue.Queue(maxsize=self.config.receive_maximum + 100)
         self._generation = 0
-        self._conn: psycopg.Connection[TupleRow] | None = None
+        self._lookup_conn: psycopg.Connection[TupleRow] | None = None
+        self._write_conn: psycopg.Connection[TupleRow] | None = None
+        self._handoff: queue.Queue[_Validated | None] = queue.Queue(maxsize=1)
         self._retention = timedelta(days=settings.raw_retention_days)
-        self._registry = DeviceRegistry(self._connection)
+        self._registry = DeviceRegistry(self._lookup_connection)
         self._client = self._make_client()
         #: Set once the subscription is in place (tests and the benchmark wait for it).
         self.subscribed = threading.Event()
@@ -142,23 +158,34 @@ class IngestWorker:
     # --- worker side ----------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Connect, then consume until ``stop`` is set; the batch in hand is finished first."""
+        """Connect, then consume until ``stop`` is set; batches in hand are finished first."""
         host, port = self.settings.mqtt_host_port()
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self.config.session_expiry_s
         props.ReceiveMaximum = self.config.receive_maximum
         self._client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)
         self._client.loop_start()
+        writer = threading.Thread(target=self._write_loop, args=(stop,), name="ingest-writer")
+        writer.start()
         try:
             while not stop.is_set():
                 batch = self._take_batch(stop)
-                if batch:
-                    self._process(batch, stop)
+                if not batch:
+                    continue
+                validated = self._retrying(
+                    functools.partial(self._validate, batch), stop, len(batch)
+                )
+                if validated is None:
+                    break
+                self._handoff.put(validated)  # blocks while the writer is busy: backpressure
         finally:
+            self._handoff.put(None)
+            writer.join()
             self._client.disconnect()
             self._client.loop_stop()
-            if self._conn is not None:
-                self._conn.close()
+            for conn in (self._lookup_conn, self._write_conn):
+                if conn is not None:
+                    conn.close()
             log.info("ingest worker stopped")
 
     def _take_batch(self, stop: threading.Event) -> list[Received]:
@@ -178,43 +205,44 @@ class IngestWorker:
                 break
         return batch
 
-    def _connection(self) -> psycopg.Connection[TupleRow]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            conn = self._connect()
-            store.prepare(conn)
-            self._conn = conn
-            self.metrics.set_reachable("database", True)
-        return self._conn
+    def _open(self) -> psycopg.Connection[TupleRow]:
+        conn = self._connect()
+        store.prepare(conn)
+        self.metrics.set_reachable("database", True)
+        return conn
 
-    def _process(self, batch: list[Received], stop: threading.Event) -> None:
-        """Validate and store ``batch`` (retrying while the database is away), then acknowledge."""
+    def _lookup_connection(self) -> psycopg.Connection[TupleRow]:
+        if self._lookup_conn is None or self._lookup_conn.closed or self._lookup_conn.broken:
+            self._lookup_conn = self._open()
+        return self._lookup_conn
+
+    def _write_connection(self) -> psycopg.Connection[TupleRow]:
+        if self._write_conn is None or self._write_conn.closed or self._write_conn.broken:
+            self._write_conn = self._open()
+        return self._write_conn
+
+    def _retrying(self, step: Callable[[], _T], stop: threading.Event, n: int) -> _T | None:
+        """Run ``step`` until the database lets it finish; None when ``stop`` came first."""
         backoff_s = 0.5
         while True:
             try:
-                started = time.monotonic()
-                result = self._store(batch)
-                self.metrics.commit_seconds.observe(time.monotonic() - started)
-                break
+                return step()
             except _TRANSIENT as exc:
                 self.metrics.set_reachable("database", False)
                 self.metrics.storage_retries.inc()
-                if self._conn is not None:
-                    self._conn.close()
+                for conn in (self._lookup_conn, self._write_conn):
+                    if conn is not None and conn.broken:
+                        conn.close()
                 log.warning(
-                    "database unavailable (%s); retrying in %.1f s", str(exc).strip(), backoff_s
+                    "database unavailable (%s); retry in %.1f s", str(exc).strip(), backoff_s
                 )
                 if stop.wait(backoff_s):
-                    log.info(
-                        "stopping with an uncommitted batch of %d: not acknowledged", len(batch)
-                    )
-                    return
+                    log.info("stopping with %d uncommitted messages: not acknowledged", n)
+                    return None
                 backoff_s = min(backoff_s * 2, self.config.backoff_max_s)
-        self._acknowledge(batch)
-        self._count(batch, *result)
 
-    def _store(
-        self, batch: list[Received]
-    ) -> tuple[list[Accepted], list[Reject], store.StoreResult]:
+    def _validate(self, batch: list[Received]) -> _Validated:
+        """Stage 1, on the worker thread: decode and validate (registry lookups may retry)."""
         accepted: list[tuple[Received, Accepted]] = []
         rejects: list[Reject] = []
         for message in batch:
@@ -223,18 +251,32 @@ class IngestWorker:
                 rejects.append(outcome)
             else:
                 accepted.append((message, outcome))
-        conn = self._connection()
-        items = [item for _, item in accepted]
+        return _Validated(batch, accepted, rejects)
+
+    def _write_loop(self, stop: threading.Event) -> None:
+        """Stage 2, on its own thread, so validating the next batch overlaps the database's
+        work on this one: store, then acknowledge in arrival order."""
+        while (work := self._handoff.get()) is not None:
+            started = time.monotonic()
+            result = self._retrying(functools.partial(self._store, work), stop, len(work.batch))
+            if result is None:
+                continue  # stopping: not acknowledged, so the broker redelivers
+            self.metrics.commit_seconds.observe(time.monotonic() - started)
+            self._acknowledge(work.batch)
+            self._count(work, result)
+
+    def _store(self, work: _Validated) -> store.StoreResult:
+        conn = self._write_connection()
+        items = [item for _, item in work.accepted]
         try:
-            result = store.write_batch(conn, items, rejects)
+            return store.write_batch(conn, items, work.rejects)
         except _TRANSIENT:
             raise
         except psycopg.Error as exc:
             # Not the database being away but these rows: store them one by one so that a single
             # bad message is kept as a reject instead of blocking the queue forever.
             log.error("batch write failed (%s); writing message by message", exc)
-            result = _store_one_by_one(conn, accepted, rejects)
-        return items, rejects, result
+            return _store_one_by_one(conn, work.accepted, work.rejects)
 
     def _acknowledge(self, batch: list[Received]) -> None:
         generation = self._generation
@@ -244,16 +286,11 @@ class IngestWorker:
                 self._client.ack(token.mid, token.qos)
         self.metrics.queue_depth.set(self._queue.qsize())
 
-    def _count(
-        self,
-        batch: list[Received],
-        accepted: list[Accepted],
-        rejects: list[Reject],
-        result: store.StoreResult,
-    ) -> None:
+    def _count(self, work: _Validated, result: store.StoreResult) -> None:
         m = self.metrics
         now = datetime.now(UTC)
-        for message in batch:
+        rejects = work.rejects
+        for message in work.batch:
             m.messages.labels(message.topic.rsplit("/", 1)[-1]).inc()
         for reject in rejects:
             m.rejects.labels(reject.device_id or "?", reject.reason).inc()
@@ -262,8 +299,8 @@ class IngestWorker:
         m.rows.labels("robot_events").inc(result.events)
         m.rows.labels("device_status").inc(result.statuses)
         m.duplicates.inc(result.duplicate_rows)
-        m.batch_size.observe(len(batch))
-        for item in accepted:
+        m.batch_size.observe(len(work.batch))
+        for _message, item in work.accepted:
             m.lag_seconds.observe(max(0.0, (now - _device_time(item)).total_seconds()))
 
 

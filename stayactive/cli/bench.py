@@ -18,7 +18,7 @@ def ingest(
     seconds: float = typer.Option(30.0, min=1, help="Length of the sustained phase."),
     rate: float = typer.Option(3000.0, min=1, help="Offered walker frames per second."),
     workers: int = typer.Option(1, min=1, max=8, help="Ingest workers on the shared subscription."),
-    backlog: int = typer.Option(4000, min=100, help="Messages of the capacity phase."),
+    backlog: int = typer.Option(10000, min=100, help="Messages of the capacity phase."),
     as_json: bool = typer.Option(False, "--json", help="End with the figures as one JSON line."),
 ) -> None:
     """Simulated walkers through the real broker into the real database."""
