@@ -102,17 +102,27 @@ class SimDevice:
         channel = p.channel_of(msg)
         retain = channel == "status"
         if self.behaviour.fault_rate and self.rng.random() < self.behaviour.fault_rate:
-            name = self.behaviour.fault_kinds[
-                int(self.rng.integers(len(self.behaviour.fault_kinds)))
-            ]
-            case = faults.FAULTS[name](msg, self.behaviour.encoding)
-            return Outgoing(
-                true_s, Publication(case.topic, case.payload, 1, False), "fault",
-                msg["boot"], msg["seq"], fault=case.expected_reason,
-            )  # fmt: skip
+            fault = self._fault(true_s, msg)
+            if fault is not None:
+                return fault
         payload = p.encode(msg, self.behaviour.encoding)
         publication = Publication(p.topic(self.device_id, channel), payload, 1, retain)
         return Outgoing(true_s, publication, kind, msg["boot"], msg["seq"], n_frames)
+
+    def _fault(self, true_s: float, msg: dict[str, Any]) -> Outgoing | None:
+        """The message turned into one of the faults that apply to it (None if none does)."""
+        kinds = list(self.behaviour.fault_kinds)
+        self.rng.shuffle(kinds)
+        for name in kinds:
+            try:
+                case = faults.FAULTS[name](msg, self.behaviour.encoding)
+            except ValueError:  # e.g. unequal arrays need a telemetry message
+                continue
+            publication = Publication(case.topic, case.payload, 1, False)
+            return Outgoing(
+                true_s, publication, "fault", msg["boot"], msg["seq"], fault=case.expected_reason
+            )
+        return None
 
     # --- messages --------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import resource
 import selectors
 import socket
 import time
@@ -47,6 +48,13 @@ class _Link(Generic[T]):
     in_flight: dict[int, T] = field(default_factory=dict)
 
 
+def raise_open_files_limit() -> None:
+    """Lift the soft limit on open files to the hard one: a socket per device adds up."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 class Fleet(Generic[T]):
     """The MQTT connections of a set of devices on one broker."""
 
@@ -66,6 +74,7 @@ class Fleet(Generic[T]):
         self._on_message = on_message
         self._max_in_flight = max_in_flight
         self._last_misc = 0.0
+        raise_open_files_limit()
 
     # --- connections -----------------------------------------------------------------------
 

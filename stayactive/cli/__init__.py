@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from stayactive.cli import bench, db, demo, ingest, services, validate
+from stayactive.cli import bench, db, demo, ingest, services, sim, validate
 from stayactive.errors import StayActiveError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.add_typer(services.app, name="services")
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(sim.app, name="sim")
 app.add_typer(bench.app, name="bench")
 app.add_typer(validate.app, name="validate")
 

@@ -16,6 +16,7 @@ import logging
 import os
 import pwd
 import re
+import resource
 import secrets
 import signal
 import socket
@@ -214,7 +215,11 @@ def start(paths: ServicePaths, settings: Settings) -> None:
         return
     log.info("starting Mosquitto on 127.0.0.1:%d", settings.mqtt_port)
     paths.mqtt_pid.unlink(missing_ok=True)
+    # The broker inherits our limit on open files; a thousand devices need more than 1024.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     run(["mosquitto", "-c", str(paths.mqtt_conf), "-d"], what="start Mosquitto")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     deadline = time.monotonic() + 15
     while not _port_open(settings.mqtt_port):
         if time.monotonic() > deadline:
