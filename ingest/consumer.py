@@ -58,6 +58,9 @@ class WorkerConfig:
     batch_max_age_s: float = 0.2
     receive_maximum: int = 2000
     backoff_max_s: float = 10.0
+    # Retiring a worker: drain what the broker queued for it, then end its session so that the
+    # shared subscription stops queueing messages for a worker that will not come back.
+    retire_when_idle_s: float | None = None
 
 
 _T = TypeVar("_T")
@@ -167,11 +170,15 @@ class IngestWorker:
         self._client.loop_start()
         writer = threading.Thread(target=self._write_loop, args=(stop,), name="ingest-writer")
         writer.start()
+        idle_since = time.monotonic()
         try:
             while not stop.is_set():
                 batch = self._take_batch(stop)
                 if not batch:
+                    if self._idle_long_enough(idle_since):
+                        break
                     continue
+                idle_since = time.monotonic()
                 validated = self._retrying(
                     functools.partial(self._validate, batch), stop, len(batch)
                 )
@@ -181,12 +188,28 @@ class IngestWorker:
         finally:
             self._handoff.put(None)
             writer.join()
-            self._client.disconnect()
+            self._client.disconnect(properties=self._disconnect_properties())
             self._client.loop_stop()
             for conn in (self._lookup_conn, self._write_conn):
                 if conn is not None:
                     conn.close()
             log.info("ingest worker stopped")
+
+    def _idle_long_enough(self, idle_since: float) -> bool:
+        limit = self.config.retire_when_idle_s
+        if limit is None or not self.subscribed.is_set():
+            return False
+        if time.monotonic() - idle_since < limit or not self._handoff.empty():
+            return False
+        log.info("retiring: nothing queued for %.0f s; ending the session", limit)
+        return True
+
+    def _disconnect_properties(self) -> Properties | None:
+        if self.config.retire_when_idle_s is None:
+            return None  # the broker keeps the session and queues for our return
+        props = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = 0
+        return props
 
     def _take_batch(self, stop: threading.Event) -> list[Received]:
         try:

@@ -37,6 +37,11 @@ def run(
     receive_maximum: int = typer.Option(
         2000, min=1, max=65535, help="Unacknowledged messages the broker may send us at once."
     ),
+    retire: bool = typer.Option(
+        False,
+        help="Drain what the broker queued for this worker id, then end its session and exit: "
+        "how to take a worker out of the shared subscription for good.",
+    ),
     metrics_host: str = typer.Option("127.0.0.1", help="Address of /metrics and /health."),
     metrics_port: int = typer.Option(9108, help="Port of /metrics and /health (0: none)."),
 ) -> None:
@@ -50,6 +55,7 @@ def run(
         batch_max_messages=batch_messages,
         batch_max_age_s=batch_age_s,
         receive_maximum=max(receive_maximum, batch_messages),
+        retire_when_idle_s=5.0 if retire else None,
     )
     worker = IngestWorker(settings, config, metrics)
     if metrics_port:

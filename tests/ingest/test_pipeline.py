@@ -133,3 +133,37 @@ def test_future_timestamp_is_rejected(
         "SELECT reason FROM ingest_rejects WHERE device_id = %s", (account.device_id,)
     ).fetchone()
     assert reason == ("timestamp_in_future",)
+
+
+def test_retiring_a_worker_drains_its_queue_and_ends_its_session(
+    conn: psycopg.Connection[TupleRow],
+    devices: Callable[..., dict[str, DeviceAccount]],
+    device_client: Callable[[DeviceAccount], mqtt.Client],
+    ingest_worker: Callable[..., IngestThread],
+) -> None:
+    (account,) = devices(1).values()
+    device = account.device_id
+    first = ingest_worker()
+    first.stop()  # its persistent session stays: the broker queues its share for it
+    client = device_client(account)
+    now = datetime.now(UTC)
+
+    def send(seq: int) -> None:
+        msg = json.dumps(example("status.json", device, seq=seq, now=now)).encode()
+        publish(client, f"stayactive/v1/{device}/status", msg)
+
+    for seq in range(1, 11):
+        send(seq)
+    retiring = ingest_worker(
+        client_id=first.config.client_id,
+        share_group=first.config.share_group,
+        retire_when_idle_s=1.0,
+    )
+    assert retiring.thread is not None
+    retiring.thread.join(30)
+    assert not retiring.thread.is_alive(), "a retiring worker exits once its queue is empty"
+    assert count(conn, "device_status", device_id=device) == 10
+    ingest_worker(share_group=first.config.share_group)
+    for seq in range(11, 16):  # all for the live worker: none queued for the retired one
+        send(seq)
+    wait_until(lambda: count(conn, "device_status", device_id=device) == 15)
