@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Both set everything up on a fresh
 # Debian 12 machine (as root or with sudo): a virtual environment with the package, then the local
-# TimescaleDB and Mosquitto (`stayactive services up`), then the schema (`stayactive db migrate`).
+# TimescaleDB and Mosquitto (`stayactive services up`); the demo then migrates its database.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,8 +10,10 @@ SA     := $(BIN)/stayactive
 .PHONY: demo test setup services lint unit clean
 
 demo: services
+	$(SA) db migrate
 	$(SA) demo
 
+# The tests migrate schemas of their own in a database of their own; the demo's is left alone.
 test: services lint
 	$(BIN)/pytest
 
@@ -19,7 +21,6 @@ setup: $(VENV)/.installed
 
 services: setup
 	$(SA) services up
-	$(SA) db migrate
 
 lint: setup
 	$(BIN)/ruff check .
