@@ -154,7 +154,8 @@ def stop(paths: ServicePaths) -> None:
 
 
 def ensure_database(settings: Settings, name: str) -> None:
-    """Create database ``name`` unless it exists (waits up to 30 s for the server)."""
+    """Create database ``name`` with the TimescaleDB extension unless it exists (waits up to
+    30 s for the server)."""
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -164,6 +165,8 @@ def ensure_database(settings: Settings, name: str) -> None:
                 ).fetchone()
                 if not exists:
                     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            with psycopg.connect(settings.dsn(name), autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA public")
             return
         except psycopg.OperationalError as exc:
             if time.monotonic() > deadline:
