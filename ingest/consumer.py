@@ -105,6 +105,7 @@ class IngestWorker:
         self._retention = timedelta(days=settings.raw_retention_days)
         self._registry = DeviceRegistry(self._lookup_connection)
         self._client = self._make_client()
+        self._stopping = False
         #: Set once the subscription is in place (tests and the benchmark wait for it).
         self.subscribed = threading.Event()
 
@@ -142,7 +143,10 @@ class IngestWorker:
         self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object
     ) -> None:
         self.metrics.set_reachable("broker", False)
-        log.warning("disconnected from the broker: %s; paho reconnects", reason)
+        if self._stopping:
+            log.info("disconnected from the broker")
+        else:
+            log.warning("disconnected from the broker: %s; reconnecting", reason)
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         props = message.properties
@@ -186,6 +190,7 @@ class IngestWorker:
                     break
                 self._handoff.put(validated)  # blocks while the writer is busy: backpressure
         finally:
+            self._stopping = True
             self._handoff.put(None)
             writer.join()
             self._client.disconnect(properties=self._disconnect_properties())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import shlex
 import shutil
 import subprocess
@@ -68,6 +69,15 @@ def run(
 def have(program: str) -> bool:
     """True when ``program`` is on PATH."""
     return shutil.which(program) is not None
+
+
+def give_to(user: str | None, *paths: os.PathLike[str]) -> None:
+    """Make ``user`` own ``paths`` (a no-op for None: not root, the files are ours already)."""
+    if user is None:
+        return
+    entry = pwd.getpwnam(user)
+    for path in paths:
+        os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
 def privileged_prefix() -> list[str]:

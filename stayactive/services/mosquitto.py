@@ -14,7 +14,6 @@ import fcntl
 import hashlib
 import logging
 import os
-import pwd
 import re
 import resource
 import secrets
@@ -28,7 +27,7 @@ from pathlib import Path
 from stayactive.errors import ConfigurationError, ServiceError
 from stayactive.mqtt import check_login
 from stayactive.paths import MQTT_INGEST_PASSWORD, ServicePaths
-from stayactive.services._run import apt_install, run
+from stayactive.services._run import apt_install, give_to, run
 from stayactive.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,12 +77,7 @@ def _server_user() -> str | None:
 
 
 def _give_to_broker(*paths: Path) -> None:
-    user = _server_user()
-    if user is None:
-        return
-    entry = pwd.getpwnam(user)
-    for path in paths:
-        os.chown(path, entry.pw_uid, entry.pw_gid)
+    give_to(_server_user(), *paths)
 
 
 def ensure_config(paths: ServicePaths, settings: Settings) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pwd
 import shutil
 import time
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from psycopg import sql
 from stayactive.errors import ServiceError
 from stayactive.paths import DB_PASSWORD, ServicePaths
 from stayactive.services import timescaledb
-from stayactive.services._run import run
+from stayactive.services._run import give_to, run
 from stayactive.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,12 +47,7 @@ def _server_user() -> str | None:
 
 
 def _chown_to_server_user(*paths: os.PathLike[str]) -> None:
-    user = _server_user()
-    if user is None:
-        return
-    entry = pwd.getpwnam(user)
-    for path in paths:
-        os.chown(path, entry.pw_uid, entry.pw_gid)
+    give_to(_server_user(), *paths)
 
 
 def ensure_cluster(paths: ServicePaths, settings: Settings) -> None:
