@@ -2,10 +2,12 @@
 
 StayActiveError                 base class: catch this to catch everything of ours
 ├── ConfigurationError          stop: the setup is wrong; fix it and start again
+│   └── InvalidParameter        stop: a money parameter is wrong; also a ValueError
 ├── ServiceError                stop: a local service could not be installed or started
 ├── MigrationError              stop: the schema history and the files disagree
 ├── StorageUnavailable          retry: the database cannot be reached right now
-└── RejectedInput               reject and keep: the input is bad; store it for inspection
+├── RejectedInput               reject and keep: the input is bad; store it for inspection
+└── InsufficientData            report "not enough data" instead of a figure
 """
 
 from __future__ import annotations
@@ -52,3 +54,43 @@ class RejectedInput(StayActiveError):
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason}: {detail}")
+
+
+class InsufficientData(StayActiveError):
+    """Too few stays or outcomes for the figure asked for.
+
+    Every stays estimator raises it when the stays given cannot support an honest figure (an
+    empty arm, fewer stays than the publication threshold, a Kaplan-Meier curve that ends
+    before the horizon); reports show "not enough data" and this message instead of a number.
+
+    Parameters
+    ----------
+    what
+        The figure that could not be computed, e.g. ``"effect on length of stay"``.
+    n_available, n_required
+        How many stays (or outcomes) there are and how many the figure needs.
+    detail
+        One sentence on why, for the person reading the report.
+    """
+
+    def __init__(self, what: str, *, n_available: int, n_required: int, detail: str = "") -> None:
+        self.what = what
+        self.n_available = n_available
+        self.n_required = n_required
+        self.detail = detail
+        message = f"not enough data for the {what}: {n_available} available, {n_required} needed"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(message)
+
+
+class InvalidParameter(ConfigurationError, ValueError):
+    """A parameter of a money calculation is out of range or inconsistent.
+
+    It is both a :class:`ConfigurationError` (stop and fix the parameter set) and a
+    :class:`ValueError`, so callers may catch either. ``name`` is the parameter's name.
+    """
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(message)

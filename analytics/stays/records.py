@@ -106,6 +106,21 @@ def mobility_band(gait_speed_m_s: float | None) -> str:
     return "0.4-0.6" if gait_speed_m_s < 0.6 else ">=0.6"
 
 
+#: The per-stay columns of :class:`StayRecords`, in order (``from_columns`` takes these).
+COLUMNS = (
+    "stay_id",
+    "los_days",
+    "discharged",
+    "destination",
+    "readmitted_30d",
+    "arm",
+    "period",
+    "age_band",
+    "stay_type",
+    "mobility_band",
+)
+
+
 @dataclass(frozen=True, eq=False)
 class StayRecords:
     """One row per short-term stay, as parallel numpy arrays.
@@ -338,17 +353,6 @@ def concatenate(parts: Sequence[StayRecords]) -> StayRecords:
     """Join several stay tables into one (stay ids must stay unique)."""
     if not parts:
         raise ValueError("concatenate needs at least one StayRecords")
-    names = (
-        "stay_id",
-        "los_days",
-        "discharged",
-        "destination",
-        "readmitted_30d",
-        "arm",
-        "period",
-        "age_band",
-        "stay_type",
-        "mobility_band",
-    )
+    names = COLUMNS
     joined = {name: np.concatenate([getattr(p, name) for p in parts]) for name in names}
     return StayRecords(**joined)

@@ -174,7 +174,8 @@ def median_los(km: KaplanMeier) -> Estimate:
     pointwise band (Brookmeyer & Crowley 1982): its lower end is the first time the lower band
     is at or below 0.5, its upper end the first time the upper band is. Where the band is
     undefined because S has reached 0, the lower band is taken as 0 and the upper band as
-    unknown.
+    unknown; where it is undefined because S is still 1 (stays censored before the first
+    discharge), both are taken as 1.
 
     Returns
     -------
@@ -187,8 +188,12 @@ def median_los(km: KaplanMeier) -> Estimate:
         hit = np.flatnonzero(curve <= 0.5)
         return float(km.time_days[hit[0]]) if hit.size else math.inf
 
-    low_band = np.where(np.isnan(km.ci_low), 0.0, km.ci_low)
-    high_band = np.where(np.isnan(km.ci_high), np.inf, km.ci_high)
+    # The log-log band is undefined (NaN) where S is 1 (a censoring before the first discharge)
+    # or 0. Where S = 1 both band ends are 1: nothing has been discharged, so the median cannot
+    # lie there. Where S = 0 the lower band is 0 and the upper unknown.
+    at_one = km.survival >= 1.0
+    low_band = np.where(np.isnan(km.ci_low), np.where(at_one, 1.0, 0.0), km.ci_low)
+    high_band = np.where(np.isnan(km.ci_high), np.where(at_one, 1.0, np.inf), km.ci_high)
     return Estimate(
         value=first_at_or_below_half(km.survival),
         low=first_at_or_below_half(low_band),

@@ -7,7 +7,18 @@ import sys
 
 import typer
 
-from stayactive.cli import bench, db, demo, ingest, services, sim, validate
+from stayactive.cli import (
+    analytics,
+    bench,
+    db,
+    demo,
+    ingest,
+    records,
+    report,
+    services,
+    sim,
+    validate,
+)
 from stayactive.errors import StayActiveError
 
 app = typer.Typer(
@@ -20,8 +31,11 @@ app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(sim.app, name="sim")
+app.add_typer(analytics.app, name="analytics")
 app.add_typer(bench.app, name="bench")
 app.add_typer(validate.app, name="validate")
+app.add_typer(records.app, name="records")
+app.add_typer(report.app, name="report")
 
 
 @app.callback()

@@ -1,0 +1,43 @@
+"""``stayactive analytics run``: raw device data → resident-days and stay trajectories."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import date
+from types import FrameType
+
+import typer
+
+from analytics.runner import AnalyticsRunner
+from stayactive.settings import get_settings
+
+app = typer.Typer(help="Mobility analytics over the stored device data.", no_args_is_help=True)
+
+
+@app.command()
+def run(
+    since: str | None = typer.Option(
+        None, help="Also recompute every stay day since this date (YYYY-MM-DD)."
+    ),
+    follow: bool = typer.Option(False, help="Keep going: a pass every --interval-s seconds."),
+    interval_s: float = typer.Option(30.0, min=1.0, help="Pause between passes with --follow."),
+) -> None:
+    """Compute what new data, changed assignments or a new metric version touched."""
+    since_day = date.fromisoformat(since) if since else None
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        typer.echo("stopping after the resident-day in hand", err=True)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    runner = AnalyticsRunner(get_settings(), progress=lambda line: typer.echo(line, err=True))
+    report = runner.run_once(since=since_day, stop=stop.is_set)
+    typer.echo(
+        f"{report.computed} resident-days and {report.trajectories} stay trajectories computed "
+        f"in {report.seconds:.1f} s" + (f" ({'; '.join(report.skipped)})" if report.skipped else "")
+    )
+    if follow:
+        runner.follow(stop.is_set, interval_s)

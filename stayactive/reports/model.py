@@ -1,0 +1,169 @@
+"""The finance report as data: tables of published values, ready for JSON, CSV or PDF.
+
+Everything here has already passed small-cell suppression: a suppressed count is a
+:class:`Value` with ``value=None`` and a note, never the number. Renderers only lay out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from analytics.stays import Estimate
+
+SUPPRESSED_NOTE = "suppressed (fewer than 5, or protects a cell that is)"
+
+
+@dataclass(frozen=True)
+class Value:
+    """One published figure: a value with an optional interval, or None with a note.
+
+    ``value`` is None where the figure is suppressed or not available; ``note`` says which.
+    Infinite values (a median or payback "not reached") are None with the note "not reached".
+    """
+
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    unit: str = ""
+    note: str = ""
+
+    @classmethod
+    def of(cls, estimate: Estimate) -> Value:
+        """From a core :class:`~analytics.stays.Estimate` (infinite ends become None)."""
+        note = ""
+        if math.isinf(estimate.value):
+            note = "not reached"
+        elif math.isinf(estimate.high) or math.isinf(estimate.low):
+            note = "interval end not reached"
+        return cls(
+            _finite(estimate.value),
+            _finite(estimate.low),
+            _finite(estimate.high),
+            estimate.unit,
+            note,
+        )
+
+    @classmethod
+    def count(cls, n: int, suppressed: bool, unit: str = "stays") -> Value:
+        """A count, or None if suppressed."""
+        return (
+            cls(None, unit=unit, note=SUPPRESSED_NOTE) if suppressed else cls(float(n), unit=unit)
+        )
+
+    @classmethod
+    def missing(cls, note: str, unit: str = "") -> Value:
+        """No figure, and why."""
+        return cls(None, unit=unit, note=note)
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+#: A table cell: a figure, or text (a source, a date, a label).
+Cell = Value | str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a table."""
+
+    label: str
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table; ``key`` is a stable machine name (JSON/CSV section)."""
+
+    key: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TornadoBarOut:
+    """One bar of the tornado: the outcome with one input at each end of its range."""
+
+    input: str
+    unit: str
+    base: float
+    low: float
+    high: float
+    range_source: str
+    outcome_at_low: float
+    outcome_at_high: float
+
+
+@dataclass(frozen=True)
+class TornadoOut:
+    """One-way sensitivity of an outcome (net savings, NOK/year), widest bar first."""
+
+    outcome: str
+    unit: str
+    base_value: float
+    bars: tuple[TornadoBarOut, ...]
+
+
+@dataclass(frozen=True)
+class SavingsReport:
+    """Everything the finance report shows, already suppressed.
+
+    Attributes
+    ----------
+    tenant, generated_at, analysis_at, time_zone
+        Whose, when it was made, and the instant the data are "as of".
+    status
+        ``"complete"``; ``"no effect estimate"`` (descriptive tables only, see ``messages``);
+        or ``"no data"``.
+    messages
+        What could not be computed and why, for the reader (empty when complete).
+    design, design_basis, design_description
+        The comparison used, whether the tenant chose it (by whom, when, why) or it was
+        inferred, and one sentence on who is compared with whom.
+    horizon_days, n_resamples, seed, confidence_level
+        How the effect was estimated.
+    parameter_version, parameter_basis
+        Which parameter set the money figures rest on, and who stored it when.
+    savings_kind
+        ``"freed capacity"`` or ``"cash-releasing"`` (None without money figures).
+    tables
+        The report's tables, in reading order (``key`` names them).
+    tornado
+        One-way sensitivity of net savings (None without money figures).
+    assumptions, notes, method
+        Text shown with the figures.
+    """
+
+    tenant: str
+    generated_at: datetime
+    analysis_at: datetime
+    time_zone: str
+    status: str
+    messages: tuple[str, ...]
+    design: str | None
+    design_basis: str
+    design_description: str
+    horizon_days: float
+    n_resamples: int
+    seed: int
+    confidence_level: float
+    parameter_version: str
+    parameter_basis: str
+    savings_kind: str | None
+    tables: tuple[Table, ...]
+    tornado: TornadoOut | None
+    assumptions: tuple[str, ...]
+    notes: tuple[str, ...]
+    method: tuple[str, ...]
+
+    def table(self, key: str) -> Table:
+        """The table named ``key``; KeyError if the report has none."""
+        for table in self.tables:
+            if table.key == key:
+                return table
+        raise KeyError(key)

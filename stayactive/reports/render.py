@@ -1,0 +1,137 @@
+"""The finance report as JSON (one object) or CSV (one long table a spreadsheet can pivot).
+
+Both carry the same published values; suppressed cells are empty with a note, never a number.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+from datetime import date, datetime
+from typing import Any
+
+from stayactive.reports.model import SavingsReport, Value
+
+#: Columns of the CSV export.
+CSV_COLUMNS = ("section", "item", "column", "value", "low", "high", "unit", "note")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: dataclasses to dicts, datetimes to ISO 8601, non-finite floats to None."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if isinstance(value, Value):
+            return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def report_to_dict(report: SavingsReport) -> dict[str, Any]:
+    """The report as plain JSON types; tables keep their column names next to every cell."""
+    out: dict[str, Any] = _plain(report)
+    tables: dict[str, Any] = {}
+    for table in report.tables:
+        tables[table.key] = {
+            "title": table.title,
+            "note": table.note,
+            "rows": [
+                {
+                    "label": row.label,
+                    **{
+                        column: _plain(cell)
+                        for column, cell in zip(table.columns, row.cells, strict=True)
+                    },
+                }
+                for row in table.rows
+            ],
+        }
+    out["tables"] = tables
+    return out
+
+
+def render_json(report: SavingsReport) -> str:
+    """The report as one JSON object (UTF-8 text, no NaN)."""
+    return json.dumps(report_to_dict(report), ensure_ascii=False, allow_nan=False, indent=2)
+
+
+def _csv_rows(report: SavingsReport) -> list[list[str]]:
+    rows: list[list[str]] = []
+
+    def text(section: str, item: str, value: str, note: str = "") -> None:
+        rows.append([section, item, "", value, "", "", "", note])
+
+    text("report", "tenant", report.tenant)
+    text("report", "status", report.status)
+    for message in report.messages:
+        text("report", "message", message)
+    text("report", "generated_at", report.generated_at.isoformat())
+    text("report", "analysis_at", report.analysis_at.isoformat())
+    text("report", "design", report.design or "", report.design_basis)
+    text("report", "design_description", report.design_description)
+    text("report", "horizon_days", f"{report.horizon_days:g}")
+    text("report", "bootstrap", f"{report.n_resamples} resamples, seed {report.seed}")
+    text("report", "parameter_version", report.parameter_version, report.parameter_basis)
+    text("report", "savings_kind", report.savings_kind or "")
+    for table in report.tables:
+        for row in table.rows:
+            for column, cell in zip(table.columns, row.cells, strict=True):
+                if isinstance(cell, Value):
+                    rows.append(
+                        [
+                            table.key,
+                            row.label,
+                            column,
+                            _num(cell.value),
+                            _num(cell.low),
+                            _num(cell.high),
+                            cell.unit,
+                            cell.note,
+                        ]
+                    )
+                else:
+                    rows.append([table.key, row.label, column, cell, "", "", "", ""])
+    if report.tornado is not None:
+        for bar in report.tornado.bars:
+            rows.append(
+                [
+                    "tornado",
+                    bar.input,
+                    "net savings at low / high",
+                    "",
+                    _num(bar.outcome_at_low),
+                    _num(bar.outcome_at_high),
+                    report.tornado.unit,
+                    f"{bar.input} {bar.low:g} to {bar.high:g} {bar.unit} ({bar.range_source})",
+                ]
+            )
+    for kind, texts in (
+        ("assumption", report.assumptions),
+        ("note", report.notes),
+        ("method", report.method),
+    ):
+        for i, line in enumerate(texts, start=1):
+            text(kind, str(i), line)
+    return rows
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else repr(float(x))
+
+
+def render_csv(report: SavingsReport) -> str:
+    """The report as CSV with the columns of :data:`CSV_COLUMNS` (one figure per line)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(_csv_rows(report))
+    return buffer.getvalue()

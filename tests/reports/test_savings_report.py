@@ -1,0 +1,233 @@
+"""The finance report end to end on a seeded tenant, and with empty and tiny cohorts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import TupleRow
+from typer.testing import CliRunner
+
+from stayactive import registry
+from stayactive.reports import render_csv, render_json, savings_report
+from stayactive.reports.model import SavingsReport, Value
+from stayactive.reports.pdf import render_pdf
+from stayactive.savings_store import change_parameters, choose_design
+from stayactive.settings import get_settings
+from tests.fixtures.services import Schema
+from tests.reports.reports_helpers import OSLO, SeededTenant, seed_tenant
+
+RESAMPLES = 200
+
+
+def published_counts(report: SavingsReport) -> list[float]:
+    """Every published count of stays (or outcomes) in the report's tables."""
+    counts = []
+    for table in report.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                counted = isinstance(cell, Value) and cell.unit in ("stays", "discharges home")
+                if counted and cell.value is not None:  # type: ignore[union-attr]
+                    counts.append(cell.value)  # type: ignore[union-attr]
+    return counts
+
+
+def test_report_end_to_end_json_csv_pdf(
+    conn: psycopg.Connection[TupleRow], seeded: Callable[..., SeededTenant]
+) -> None:
+    tenant = seeded()
+    choose_design(conn, "stavanger", "historical", chosen_by="analyst", reason="protocol v1")
+    report = savings_report(
+        conn, "stavanger", actor="test", analysis_at=tenant.extract_at, n_resamples=RESAMPLES
+    )
+    assert report.status == "complete", report.messages
+    assert report.design == "historical" and "chosen by analyst" in report.design_basis
+    assert report.savings_kind == "freed capacity"
+    assert min(published_counts(report)) >= 5
+    # JSON: one object with every section, no NaN, intervals next to every money figure.
+    data = json.loads(render_json(report))
+    assert set(data["tables"]) >= {
+        "flow", "groups", "balance", "destinations", "readmission", "effect", "money",
+        "extrapolation", "scenarios", "parameters",
+    }  # fmt: skip
+    effect = {r["label"]: r["estimate (95% CI)"] for r in data["tables"]["effect"]["rows"]}
+    bed = effect["bed-days avoided per stay"]
+    assert bed["low"] < bed["value"] < bed["high"] and bed["unit"] == "bed-days avoided per stay"
+    money = {r["label"]: r["estimate (95% CI)"] for r in data["tables"]["money"]["rows"]}
+    net = money["net savings"]
+    assert net["unit"] == "NOK/year" and net["low"] < net["value"] < net["high"]
+    assert "value of freed capacity (gross)" in money
+    params = {r["label"]: r for r in data["tables"]["parameters"]["rows"]}
+    assert params["annual_short_term_budget_nok"]["value"]["value"] == 200e6
+    assert "digitalisation strategy" in params["annual_short_term_budget_nok"]["source"]
+    assert data["parameter_version"].startswith("defaults")
+    assert data["tornado"]["bars"][0]["input"] == "bed_days_avoided_per_stay"
+    assert any("ISPOR" in a for a in data["assumptions"])
+    assert data["tables"]["extrapolation"]["rows"][0]["value"]["value"] == 200e6
+    # CSV: one figure per line; suppressed cells are empty with a note.
+    rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    assert list(rows[0]) == ["section", "item", "column", "value", "low", "high", "unit", "note"]
+    sections = {r["section"] for r in rows}
+    assert {"report", "flow", "effect", "money", "parameters", "tornado", "assumption"} <= sections
+    net_row = next(r for r in rows if r["section"] == "money" and r["item"] == "net savings")
+    assert float(net_row["low"]) < float(net_row["value"]) < float(net_row["high"])
+    for r in rows:
+        if r["unit"] == "stays" and r["value"]:
+            assert float(r["value"]) >= 5
+        if r["note"].startswith("suppressed"):
+            assert r["value"] == ""
+    # PDF
+    pdf = render_pdf(report)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+    # The read is audited.
+    audited = conn.execute(
+        "SELECT actor, detail->>'status' FROM audit_log WHERE action = 'report.savings'"
+    ).fetchall()
+    assert audited == [("test", "complete")]
+
+
+def test_beds_closed_makes_savings_cash_releasing_and_version_is_named(
+    conn: psycopg.Connection[TupleRow], seeded: Callable[..., SeededTenant]
+) -> None:
+    tenant = seeded(device_ward_stays=240, comparison_ward_stays=0)
+    change_parameters(
+        conn,
+        "stavanger",
+        {"cost_per_bed_day_nok": 3000.0},
+        source="finance 2026",
+        created_by="finance",
+        beds_closed=True,
+        beds_closed_note="city council 2026-09-15, case 42",
+    )
+    report = savings_report(
+        conn, "stavanger", actor="test", analysis_at=tenant.extract_at, n_resamples=RESAMPLES
+    )
+    assert report.status == "complete"
+    assert report.design == "historical"  # inferred: no comparison wards
+    assert report.design_basis.startswith("inferred")
+    assert report.savings_kind == "cash-releasing"
+    assert report.parameter_version == "v1"
+    money = report.table("money")
+    assert any(row.label == "gross savings (cash)" for row in money.rows)
+
+
+def test_empty_tenant_gives_a_clear_message(conn: psycopg.Connection[TupleRow]) -> None:
+    registry.ensure_tenant(conn, "bergen", "Bergen kommune")
+    report = savings_report(conn, "bergen", actor="test", n_resamples=RESAMPLES)
+    assert report.status == "no data"
+    assert "has no stays" in report.messages[0]
+    for rendered in (render_json(report), render_csv(report)):
+        assert "has no stays" in rendered
+    assert render_pdf(report).startswith(b"%PDF")
+
+
+def test_tiny_cohort_gives_descriptive_tables_and_a_clear_message(
+    conn: psycopg.Connection[TupleRow],
+) -> None:
+    tenant = seed_tenant(
+        conn, "tiny", device_ward_stays=12, comparison_ward_stays=0, before_days=60, after_days=60
+    )
+    report = savings_report(
+        conn, "tiny", actor="test", analysis_at=tenant.extract_at, n_resamples=RESAMPLES
+    )
+    assert report.status == "no effect estimate"
+    assert "not enough data" in report.messages[0].lower()
+    assert report.tornado is None and report.savings_kind is None
+    keys = [t.key for t in report.tables]
+    assert "money" not in keys and "groups" in keys
+    # With so few stays every count is withheld.
+    assert published_counts(report) == [] or min(published_counts(report)) >= 5
+    assert json.loads(render_json(report))["status"] == "no effect estimate"
+    assert render_pdf(report).startswith(b"%PDF")
+
+
+def test_cli_import_parameters_design_report_and_open_data(
+    schema: Schema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stayactive.cli import app
+
+    for name, value in (
+        ("STAYACTIVE_DATABASE_NAME", schema.settings.database_name),
+        ("STAYACTIVE_DATABASE_SCHEMA", schema.name),
+    ):
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result
+
+    try:
+        run(
+            "records", "simulate", "--out", str(tmp_path), "--device-ward-stays", "200",
+            "--comparison-ward-stays", "80", "--before-days", "100", "--after-days", "100",
+        )  # fmt: skip
+        out = run(
+            "records", "import", "--tenant", "kristiansand", "--csv", str(tmp_path / "stays.csv"),
+            "--assignments", str(tmp_path / "assignments.csv"),
+        ).output  # fmt: skip
+        assert "280 rows: 280 created" in out
+        out = run(
+            "report", "parameters", "--tenant", "kristiansand", "--set",
+            "cost_per_bed_day_nok=3 050", "--range", "cost_per_bed_day_nok=2900:3200",
+            "--source", "KOSTRA 2025", "--by", "finance",
+        ).output  # fmt: skip
+        assert "stored version 1" in out and "3,050 NOK/bed-day (range 2900-3200)" in out
+        bad = runner.invoke(
+            app,
+            ["report", "parameters", "--tenant", "kristiansand", "--set",
+             "staff_cost_per_hour_nok=-650", "--source", "typo"],
+        )  # fmt: skip
+        assert bad.exit_code != 0 and "must be ≥ 0" in str(bad.exception)
+        run("report", "design", "--tenant", "kristiansand", "--set", "concurrent", "--reason", "x")
+        as_of = "2026-06-20"
+        out = run(
+            "report", "savings", "--tenant", "kristiansand", "--format", "json", "--as-of", as_of,
+            "--resamples", "200",
+        ).stdout  # fmt: skip
+        data = json.loads(out)
+        assert data["design"] == "concurrent" and data["parameter_version"] == "v1"
+        pdf = tmp_path / "report.pdf"
+        run(
+            "report", "savings", "--tenant", "kristiansand", "--format", "pdf", "--out", str(pdf),
+            "--as-of", as_of, "--resamples", "200",
+        )  # fmt: skip
+        assert pdf.read_bytes().startswith(b"%PDF")
+        run("report", "open-data", "--tenant", "kristiansand", "--out", str(tmp_path), "--as-of",
+            as_of)  # fmt: skip
+        assert (tmp_path / "open-data-kristiansand.csv").exists()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_report_as_of_before_any_stay(
+    conn: psycopg.Connection[TupleRow], seeded: Callable[..., SeededTenant]
+) -> None:
+    seeded(device_ward_stays=40, comparison_ward_stays=0)
+    report = savings_report(
+        conn, "stavanger", actor="test", analysis_at=datetime(2020, 1, 1, tzinfo=OSLO)
+    )
+    assert report.status == "no data"
+
+
+def test_difference_in_differences_report(
+    conn: psycopg.Connection[TupleRow], seeded: Callable[..., SeededTenant]
+) -> None:
+    tenant = seeded()
+    choose_design(conn, "stavanger", "difference-in-differences", chosen_by="a", reason="b")
+    report = savings_report(
+        conn, "stavanger", actor="test", analysis_at=tenant.extract_at, n_resamples=RESAMPLES
+    )
+    assert report.status == "complete" and report.design == "difference-in-differences"
+    balance = report.table("balance")
+    assert sum(c.startswith("SMD vs") for c in balance.columns) == 3
+    assert any("Parallel trends" in a for a in report.assumptions)
