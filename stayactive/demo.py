@@ -17,15 +17,20 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from analytics.runner import AnalyticsRunner
 from firmware_sim import scenario as runner
 from firmware_sim.device import DeviceBehaviour
 from firmware_sim.pump import Pump
+from firmware_sim.records import records_from_world, write_assignments, write_care_records
 from firmware_sim.scenario_file import Scenario
+from firmware_sim.world import World
 from stayactive import db
+from stayactive.records_import import import_assignments, import_care_records
 from stayactive.settings import Settings
-from stayactive.simulation import create_scenario
+from stayactive.simulation import SITE, create_scenario
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +98,34 @@ def run(settings: Settings, config: DemoConfig, say: Callable[[str], None]) -> N
                 "the share group 'ingest' registered but stopped? Its share waits in its session "
                 "(see docs/operations.md, 'Ingest workers')"
             )
+        _import_care_records(settings, scenario, world, config.directory, say)
+        say("computing resident-day mobility metrics …")
+        report = AnalyticsRunner(settings, progress=say).run_once(stop=stop.is_set)
+        say(f"{report.computed} resident-days, {report.trajectories} stay trajectories")
         for line in summary(settings, scenario.tenant):
             say(line)
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)
+
+
+def _import_care_records(
+    settings: Settings,
+    scenario: Scenario,
+    world: World,
+    directory: Path,
+    say: Callable[[str], None],
+) -> None:
+    """The care-record system's side: the stays and the walker assignments, as CSV extracts,
+    imported like a municipality's would be."""
+    records = records_from_world(world, extract_at=datetime.now(UTC), site=SITE)
+    write_care_records(records, directory / "stays.csv")
+    write_assignments(records, directory / "assignments.csv")
+    with db.connect(settings) as conn:
+        stays = import_care_records(conn, scenario.tenant, directory / "stays.csv")
+        assigned = import_assignments(conn, scenario.tenant, directory / "assignments.csv")
+        conn.commit()
+    say(f"care records imported: {stays.summary()}; assignments: {assigned.summary()}")
 
 
 def _start_ingest(directory: Path) -> subprocess.Popen[bytes]:
@@ -167,6 +195,15 @@ def summary(settings: Settings, tenant: str) -> list[str]:
                         WHERE d.tenant_id = %(t)s)""",
             {"t": tenant},
         ).fetchone()
+        days = conn.execute(
+            """SELECT r.pseudonym, d.day, d.steps_n, d.walking_min, d.gait_speed_median_mps,
+                      d.robot_sessions_n, d.coverage
+               FROM resident_days d JOIN residents r USING (resident_id)
+               WHERE d.tenant_id = %s
+                 AND d.day = (SELECT max(day) - 1 FROM resident_days WHERE tenant_id = %s)
+               ORDER BY r.pseudonym""",
+            (tenant, tenant),
+        ).fetchall()
         fleet = conn.execute(
             """SELECT device_id, state, battery_pct, last_seen_at, clock_suspect
                FROM device_latest_status WHERE tenant_id = %s ORDER BY device_id""",
@@ -176,8 +213,15 @@ def summary(settings: Settings, tenant: str) -> list[str]:
     lines = [
         f"stored for {tenant}: {counts[0]} walker frames, {counts[1]} robot events, "
         f"{counts[2]} status messages; {counts[3]} rejected messages kept for inspection",
-        "fleet (latest status):",
     ]
+    lines.append("the last complete day (steps, walking, gait speed, robot sessions, coverage):")
+    for who, day, steps, walking, speed, sessions, coverage in days:
+        lines.append(
+            f"  {who:12} {day}  {_fmt(steps, '.0f'):>6} steps  {_fmt(walking, '.1f'):>5} min  "
+            f"{_fmt(speed, '.2f'):>5} m/s  {_fmt(sessions, '.0f'):>2} sessions  "
+            f"coverage {coverage:.0%}"
+        )
+    lines.append("fleet (latest status):")
     for device_id, state, battery, seen, suspect in fleet:
         flag = "  clock suspect" if suspect else ""
         lines.append(
@@ -185,3 +229,8 @@ def summary(settings: Settings, tenant: str) -> list[str]:
             f"last seen {seen:%Y-%m-%d %H:%M:%S}{flag}"
         )
     return lines
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    """A figure, or "no data" shown as "n/a" (never as 0)."""
+    return "n/a" if value is None else format(value, spec)
