@@ -17,18 +17,27 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from analytics.runner import AnalyticsRunner
 from firmware_sim import scenario as runner
 from firmware_sim.device import DeviceBehaviour
 from firmware_sim.pump import Pump
-from firmware_sim.records import records_from_world, write_assignments, write_care_records
+from firmware_sim.records import (
+    CareRecordConfig,
+    records_from_world,
+    simulate_care_records,
+    write_assignments,
+    write_care_records,
+)
 from firmware_sim.scenario_file import Scenario
 from firmware_sim.world import World
 from stayactive import db
 from stayactive.records_import import import_assignments, import_care_records
+from stayactive.reports import savings_report
+from stayactive.reports.pdf import format_value, render_pdf
 from stayactive.settings import Settings
 from stayactive.simulation import SITE, create_scenario
 
@@ -104,6 +113,7 @@ def run(settings: Settings, config: DemoConfig, say: Callable[[str], None]) -> N
         say(f"{report.computed} resident-days, {report.trajectories} stay trajectories")
         for line in summary(settings, scenario.tenant):
             say(line)
+        _finance(settings, config.directory, say)
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)
@@ -126,6 +136,44 @@ def _import_care_records(
         assigned = import_assignments(conn, scenario.tenant, directory / "assignments.csv")
         conn.commit()
     say(f"care records imported: {stays.summary()}; assignments: {assigned.summary()}")
+
+
+EVALUATION_TENANT = "stavanger-eval"
+
+
+def _finance(settings: Settings, directory: Path, say: Callable[[str], None]) -> None:
+    """City finance's side: a year of care records from an evaluation (half before go-live,
+    two device wards and a comparison ward, a known effect), imported and reported."""
+    tz = ZoneInfo(settings.time_zone)
+    today = datetime.now(tz).date()
+    config = CareRecordConfig(
+        start=datetime.combine(today - timedelta(days=364), datetime.min.time(), tz),
+        before_days=182, after_days=182, device_ward_stays=600, comparison_ward_stays=300,
+        device_wards=("eval-korttid-a", "eval-korttid-b"), comparison_wards=("eval-korttid-c",),
+        site=SITE, effect=1.0, seed=7, tz_name=tz.key,
+    )  # fmt: skip
+    records = simulate_care_records(config)
+    write_care_records(records, directory / "evaluation-stays.csv")
+    write_assignments(records, directory / "evaluation-assignments.csv")
+    with db.connect(settings) as conn:
+        stays = import_care_records(
+            conn, EVALUATION_TENANT, directory / "evaluation-stays.csv",
+            tenant_name="Stavanger (evaluation extract)", time_zone=tz.key,
+        )  # fmt: skip
+        import_assignments(conn, EVALUATION_TENANT, directory / "evaluation-assignments.csv")
+        report = savings_report(conn, EVALUATION_TENANT, actor="demo", n_resamples=1000)
+        conn.commit()
+    pdf = directory / "savings-report.pdf"
+    pdf.write_bytes(render_pdf(report))
+    say(f"evaluation extract {EVALUATION_TENANT!r}: {stays.summary()}")
+    say(f"savings report ({report.status}) written to {pdf}:")
+    for table in report.tables:
+        if table.key in ("effect", "money"):
+            say(f"  {table.title}")
+            for row in table.rows:
+                say(f"    {row.label:40} {', '.join(format_value(c) for c in row.cells)}")
+    for message in report.messages:
+        say(f"  note: {message}")
 
 
 def _start_ingest(directory: Path) -> subprocess.Popen[bytes]:
