@@ -24,6 +24,7 @@ class DeliveryLog:
     messages: set[tuple[str, int, int]] = field(default_factory=set)  # good (device, boot, seq)
     frames: int = 0
     duplicates_sent: int = 0
+    reconnects: int = 0
     faults: list[tuple[str, str]] = field(default_factory=list)  # (device, expected reason)
     by_kind: Counter[str] = field(default_factory=Counter)
     first_publish_s: float | None = None
@@ -87,7 +88,11 @@ class Pump:
         for device_id, device in self.devices.items():
             while device.buffer and self.fleet.can_publish(device_id):
                 item = device.buffer.popleft()
-                self.fleet.publish(device_id, item.publication, item)
+                try:
+                    self.fleet.publish(device_id, item.publication, item)
+                except ConnectionError:
+                    device.buffer.appendleft(item)  # goes out again after the reconnect
+                    break
                 now = time.monotonic()
                 if self.log.first_publish_s is None:
                     self.log.first_publish_s = now
@@ -95,7 +100,16 @@ class Pump:
                     self.log.publish_times.setdefault((device_id, item.boot, item.seq), now)
                 sent += 1
         self.fleet.poll(0)
+        self._reconnect_lost()
         return sent
+
+    def _reconnect_lost(self) -> None:
+        """A device whose connection broke reconnects and replays what was unacknowledged, as
+        the protocol asks of real devices (the broker may have had some: duplicates)."""
+        for device_id in self.fleet.lost():
+            self.drop(device_id)
+            self.log.reconnects += 1
+            self.connect([device_id], time.time())
 
     def backlog(self) -> int:
         """Messages waiting in buffers plus those sent and not yet acknowledged."""

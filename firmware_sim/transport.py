@@ -43,8 +43,10 @@ class Publication:
 class _Link(Generic[T]):
     device_id: str
     client: mqtt.Client
+    sock: socket.socket | None = None
     connected: bool = False
     refused: str | None = None
+    lost: bool = False
     in_flight: dict[int, T] = field(default_factory=dict)
 
 
@@ -125,6 +127,7 @@ class Fleet(Generic[T]):
         client.connect(self.host, self.port, keepalive=60)
         sock = client.socket()
         assert isinstance(sock, socket.socket)
+        link.sock = sock
         self._selector.register(sock, selectors.EVENT_READ, link)
         self._links[device_id] = link
 
@@ -163,9 +166,23 @@ class Fleet(Generic[T]):
             return []
         return self._close(link, abort=True)
 
+    def lost(self) -> list[str]:
+        """Devices whose connection broke (the broker closed it, or the socket failed)."""
+        return [d for d, link in self._links.items() if link.lost]
+
+    def _mark_lost(self, link: _Link[T]) -> None:
+        # Unregister at once: paho closes the socket, and a new connection may get its number.
+        if not link.lost:
+            log.info("%s: connection lost", link.device_id)
+            if link.sock is not None:
+                with contextlib.suppress(KeyError, ValueError):
+                    self._selector.unregister(link.sock)
+        link.connected = False
+        link.lost = True
+
     def _close(self, link: _Link[T], *, abort: bool = False) -> list[T]:
         sock = link.client.socket()
-        if isinstance(sock, socket.socket):
+        if isinstance(sock, socket.socket) and not link.lost:
             self._selector.unregister(sock)
             if abort:
                 sock.close()
@@ -198,6 +215,7 @@ class Fleet(Generic[T]):
             publication.topic, publication.payload, qos=publication.qos, retain=publication.retain
         )
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            self._mark_lost(link)
             raise ConnectionError(f"{device_id}: publish failed ({mqtt.error_string(info.rc)})")
         if publication.qos > 0:
             link.in_flight[info.mid] = tag
@@ -214,7 +232,7 @@ class Fleet(Generic[T]):
         for key, _mask in self._selector.select(timeout_s if self._links else 0):
             link: _Link[T] = key.data
             if link.client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
-                link.connected = False
+                self._mark_lost(link)
         for link in list(self._links.values()):
             self._flush(link)
         now = time.monotonic()
@@ -226,5 +244,7 @@ class Fleet(Generic[T]):
             time.sleep(timeout_s)
 
     def _flush(self, link: _Link[T]) -> None:
-        if link.client.want_write():
-            link.client.loop_write()
+        if link.lost or not link.client.want_write():
+            return
+        if link.client.loop_write() != mqtt.MQTT_ERR_SUCCESS:
+            self._mark_lost(link)

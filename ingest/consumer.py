@@ -151,15 +151,21 @@ class IngestWorker:
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         props = message.properties
         content_type = getattr(props, "ContentType", None) if props is not None else None
-        self._queue.put(
-            Received(
-                topic=message.topic,
-                payload=bytes(message.payload),
-                received_at=datetime.now(UTC),
-                content_type=content_type,
-                token=_Token(self._generation, message.mid, message.qos),
-            )
+        received = Received(
+            topic=message.topic,
+            payload=bytes(message.payload),
+            received_at=datetime.now(UTC),
+            content_type=content_type,
+            token=_Token(self._generation, message.mid, message.qos),
         )
+        # A full queue blocks this network thread, so the broker holds the backlog. While
+        # stopping, a message that does not fit is left unacknowledged: it comes again.
+        while not self._stopping:
+            try:
+                self._queue.put(received, timeout=0.5)
+                break
+            except queue.Full:
+                continue
         self.metrics.queue_depth.set(self._queue.qsize())
 
     # --- worker side ----------------------------------------------------------------------

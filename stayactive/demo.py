@@ -116,7 +116,12 @@ def run(settings: Settings, config: DemoConfig, say: Callable[[str], None]) -> N
         _finance(settings, config.directory, say)
     finally:
         worker.send_signal(signal.SIGTERM)
-        worker.wait(30)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            say("the ingest worker did not stop within 30 s of SIGTERM; killed it")
+            worker.kill()
+            worker.wait(10)
 
 
 def _import_care_records(
