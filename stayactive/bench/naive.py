@@ -54,14 +54,20 @@ class NaiveConsumer:
         self.client.username_pw_set(*credentials)
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, *_a: c.subscribe(topic, qos=1)
+        self.subscribed = threading.Event()
+        self.client.on_subscribe = lambda *_a: self.subscribed.set()
         self._host, self._port = host, port
 
     def start(self) -> None:
+        """Connect (persistent session) and wait for the subscription to be in place."""
+        self.subscribed.clear()
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = 600
         props.ReceiveMaximum = 100
         self.client.connect(self._host, self._port, clean_start=False, properties=props)
         self.client.loop_start()
+        if not self.subscribed.wait(30):
+            raise RuntimeError("the naive consumer's subscription was not acknowledged in 30 s")
 
     def stop(self) -> None:
         self.client.disconnect()
