@@ -69,6 +69,7 @@ class SimDevice:
     _offset_s: float = 0.0
     _drift: float = 0.0
     _synced_at_s: float | None = None
+    _battery_state: tuple[float | None, str] = (None, "sleeping")
 
     def __post_init__(self) -> None:
         self._drift = float(self.rng.normal(0.0, self.behaviour.clock_drift_ppm)) * 1e-6
@@ -158,13 +159,28 @@ class SimDevice:
         msg = p.walker_telemetry(self.device_id, self.boot, seq, self.device_time(true_s), frames)
         return self._out(true_s, msg, "telemetry", len(frames))
 
+    def _update_battery(self, true_s: float, state: str) -> bool:
+        """Battery since the last status, at the rate of the state the device was in; True
+        while charging. Assumed, not measured: about 4 %/h in use, 0.3 %/h asleep, +25 %/h on
+        the charger, where a sleeping walker goes at night (22-06 h local, approximated as
+        UTC+1) or when it is low."""
+        last_s, last_state = self._battery_state
+        hours = max(0.0, true_s - last_s) / 3600.0 if last_s is not None else 0.0
+        night = last_s is not None and not 5 <= (last_s / 3600.0 + 1.0) % 24.0 < 21
+        charging = last_state == "sleeping" and (night or self.battery_pct < 20.0)
+        rate = 25.0 if charging else (-4.0 if last_state == "online" else -0.3)
+        self.battery_pct = float(np.clip(self.battery_pct + rate * hours, 1.0, 100.0))
+        self._battery_state = (true_s, state)
+        return charging and self.battery_pct < 100.0
+
     def status(self, true_s: float, state: str, *, rssi_dbm: float = -65.0) -> Outgoing:
         """A full status message (retained), acknowledging the config the device runs."""
+        charging = self._update_battery(true_s, state)
         seq = self._next_seq()
         msg = p.device_status(
             self.device_id, self.boot, seq, self.device_time(true_s),
             at=self.device_time(true_s), state=state,  # type: ignore[arg-type]
-            battery_pct=self.battery_pct, charging=self.battery_pct < 100 and state == "sleeping",
+            battery_pct=self.battery_pct, charging=charging,
             firmware=FIRMWARE[self.kind], rssi_dbm=rssi_dbm, buffered_n=len(self.buffer),
             clock_offset_ms=1000 * self.clock_offset_s(true_s), config_id=self.config.config_id,
         )  # fmt: skip
@@ -203,12 +219,6 @@ class SimDevice:
     def requeue(self, unacknowledged: list[Outgoing]) -> None:
         """Put messages whose PUBACK never came back at the front, oldest first."""
         self.buffer.extendleft(reversed(unacknowledged))
-
-    def drain_battery(self, hours_awake: float, hours_charging: float) -> None:
-        """About 2 %/h awake and 20 %/h on the charger (assumed, not measured)."""
-        self.battery_pct = float(
-            np.clip(self.battery_pct - 2.0 * hours_awake + 20.0 * hours_charging, 5.0, 100.0)
-        )
 
     def duplicate(self) -> bool:
         """Whether the message just delivered goes out once more (its PUBACK was lost)."""

@@ -16,6 +16,8 @@ from firmware_sim import protocol as p
 from firmware_sim.device import Outgoing, SimDevice
 from firmware_sim.transport import Fleet
 
+RECONNECT_DELAY_S = 0.5
+
 
 @dataclass
 class DeliveryLog:
@@ -64,6 +66,7 @@ class Pump:
         self.fleet: Fleet[Outgoing | _Duplicate] = Fleet(
             host, port, on_delivered=self._delivered, max_in_flight=max_in_flight
         )
+        self._reconnecting: dict[str, float] = {}
 
     def connect(self, device_ids: list[str], true_s: float, *, wait: bool = True) -> None:
         """Connect devices (will registered, own config subscribed) and wait for CONNACK."""
@@ -104,12 +107,24 @@ class Pump:
         return sent
 
     def _reconnect_lost(self) -> None:
-        """A device whose connection broke reconnects and replays what was unacknowledged, as
-        the protocol asks of real devices (the broker may have had some: duplicates)."""
+        """A device whose connection broke reconnects (every half second until the broker
+        takes it) and replays what was unacknowledged, as the protocol asks of real devices;
+        the broker may have had some of it: duplicates."""
+        now = time.monotonic()
         for device_id in self.fleet.lost():
             self.drop(device_id)
+            self._reconnecting[device_id] = now
+        for device_id, since in list(self._reconnecting.items()):
+            if now - since < RECONNECT_DELAY_S:
+                continue
+            try:
+                self.connect([device_id], time.time())
+            except (OSError, TimeoutError):  # the broker is not back yet
+                self.fleet.drop(device_id)
+                self._reconnecting[device_id] = now
+                continue
+            del self._reconnecting[device_id]
             self.log.reconnects += 1
-            self.connect([device_id], time.time())
 
     def backlog(self) -> int:
         """Messages waiting in buffers plus those sent and not yet acknowledged."""
@@ -121,7 +136,7 @@ class Pump:
         while any(
             self.devices[d].buffer or self.fleet.in_flight()
             for d in self.devices
-            if self.fleet.is_connected(d)
+            if self.fleet.is_connected(d) or d in self._reconnecting or d in self.fleet.lost()
         ):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.backlog()} messages still waiting after {timeout_s} s")

@@ -43,6 +43,7 @@ from stayactive.settings import Settings
 log = logging.getLogger(__name__)
 
 DEVICE_TOPICS = "stayactive/v1/+/+"
+SESSION_NEVER_EXPIRES = 0xFFFFFFFF  # MQTT 5: the session does not expire
 _TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, StorageUnavailable)
 
 
@@ -51,9 +52,13 @@ class WorkerConfig:
     """Tuning of one worker; the defaults suit a municipality on one machine."""
 
     client_id: str = "ingest-1"
+    # Workers of one shared-subscription group split the messages; "" subscribes plainly (one
+    # worker only), which Mosquitto 2.0 restores after a restart and a shared one it does not.
     share_group: str = "ingest"
-    # How long the broker keeps queueing for this worker while it is away.
-    session_expiry_s: int = 7 * 24 * 3600
+    # How long the broker keeps queueing for this worker while it is away: never expire, as
+    # Mosquitto 2.0.11 drops sessions with a finite expiry when it restarts. Retire a worker
+    # that will not come back (``--retire``).
+    session_expiry_s: int = SESSION_NEVER_EXPIRES
     batch_max_messages: int = 500
     batch_max_age_s: float = 0.2
     receive_maximum: int = 2000
@@ -137,7 +142,8 @@ class IngestWorker:
         log.info(
             "connected to the broker (session present: %s)", getattr(flags, "session_present", "?")
         )
-        client.subscribe(f"$share/{self.config.share_group}/{DEVICE_TOPICS}", qos=1)
+        group = self.config.share_group
+        client.subscribe(f"$share/{group}/{DEVICE_TOPICS}" if group else DEVICE_TOPICS, qos=1)
 
     def _on_disconnect(
         self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object

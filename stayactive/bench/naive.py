@@ -74,7 +74,12 @@ class NaiveConsumer:
         self.client.loop_stop()
 
     def _on_message(self, client: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-        doc = json.loads(message.payload)
+        try:
+            doc = json.loads(message.payload)
+            doc["frames"], doc["boot"], doc["seq"]  # telemetry, or skip it
+        except (ValueError, KeyError, TypeError):
+            client.ack(message.mid, message.qos)  # not telemetry (left over from elsewhere)
+            return
         now = datetime.now(UTC)
         with self.conn.cursor() as cur:
             for no, frame in enumerate(doc["frames"]):

@@ -10,7 +10,7 @@ from types import FrameType
 
 import typer
 
-from ingest.consumer import IngestWorker, WorkerConfig
+from ingest.consumer import SESSION_NEVER_EXPIRES, IngestWorker, WorkerConfig
 from ingest.metrics import IngestMetrics, serve
 from stayactive.settings import get_settings
 
@@ -27,10 +27,16 @@ def run(
         help="MQTT client id; keep it stable so the broker keeps this worker's session.",
     ),
     share_group: str = typer.Option(
-        "ingest", help="Shared-subscription group; workers of one group split the messages."
+        "ingest",
+        help="Shared-subscription group; workers of one group split the messages. '' for a "
+        "plain subscription (a single worker; survives a Mosquitto 2.0 restart, see "
+        "docs/operations.md).",
     ),
     session_expiry_s: int = typer.Option(
-        7 * 24 * 3600, min=0, help="How long the broker queues for this worker while it is away."
+        SESSION_NEVER_EXPIRES,
+        min=0,
+        help="How long the broker queues for this worker while it "
+        "is away (default: no expiry; retire a worker for good with --retire).",
     ),
     batch_messages: int = typer.Option(500, min=1, help="Commit after this many messages…"),
     batch_age_s: float = typer.Option(0.2, min=0.001, help="…or when the oldest is this old."),

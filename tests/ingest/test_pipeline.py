@@ -6,50 +6,15 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
 from psycopg.rows import TupleRow
 
 from tests.fixtures.ingest import IngestThread, count
+from tests.fixtures.messages import example
 from tests.fixtures.services import DeviceAccount
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
-
-
-def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def example(name: str, device_id: str, *, seq: int, now: datetime) -> dict[str, object]:
-    """A documented example message, re-addressed to ``device_id`` and moved to ``now``."""
-    msg: dict[str, object] = json.loads((EXAMPLES / name).read_text())
-    original = datetime.fromisoformat(str(msg["sent_at"]))
-    shift = now - original
-
-    def move(value: object) -> object:
-        if isinstance(value, str) and value.endswith("Z") and value[:2] == "20":
-            return _stamp(datetime.fromisoformat(value) + shift)
-        if isinstance(value, list):
-            return [move(v) for v in value]
-        if isinstance(value, dict):
-            return {k: move(v) for k, v in value.items()}
-        return value
-
-    moved = move(msg)
-    assert isinstance(moved, dict)
-    moved["device_id"] = device_id
-    moved["seq"] = seq
-    return moved
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached within {timeout_s:.0f} s")
-        time.sleep(0.05)
+from tests.fixtures.streams import wait_until
 
 
 def publish(client: mqtt.Client, topic: str, payload: bytes, *, retain: bool = False) -> None:
