@@ -66,6 +66,9 @@ class WorkerConfig:
     # Retiring a worker: drain what the broker queued for it, then end its session so that the
     # shared subscription stops queueing messages for a worker that will not come back.
     retire_when_idle_s: float | None = None
+    # End the session when stopping (after the batches in hand): for a worker that runs only
+    # for a while, like the demo's, so the broker does not queue for it once it is gone.
+    end_session_on_exit: bool = False
 
 
 _T = TypeVar("_T")
@@ -222,7 +225,7 @@ class IngestWorker:
         return True
 
     def _disconnect_properties(self) -> Properties | None:
-        if self.config.retire_when_idle_s is None:
+        if self.config.retire_when_idle_s is None and not self.config.end_session_on_exit:
             return None  # the broker keeps the session and queues for our return
         props = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = 0

@@ -186,7 +186,7 @@ def _start_ingest(directory: Path) -> subprocess.Popen[bytes]:
     with (directory / "ingest.log").open("ab") as log_file:
         return subprocess.Popen(
             [sys.executable, "-m", "stayactive", "ingest", "run", "--worker-id", "demo-ingest-1",
-             "--metrics-port", str(METRICS_PORT)],
+             "--metrics-port", str(METRICS_PORT), "--end-session-on-exit"],
             stdout=log_file, stderr=log_file, env=dict(os.environ),
         )  # fmt: skip
 

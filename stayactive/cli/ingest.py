@@ -48,6 +48,9 @@ def run(
         help="Drain what the broker queued for this worker id, then end its session and exit: "
         "how to take a worker out of the shared subscription for good.",
     ),
+    end_session_on_exit: bool = typer.Option(
+        False, help="End the broker session when stopping (for a worker that runs for a while)."
+    ),
     metrics_host: str = typer.Option("127.0.0.1", help="Address of /metrics and /health."),
     metrics_port: int = typer.Option(9108, help="Port of /metrics and /health (0: none)."),
 ) -> None:
@@ -62,6 +65,7 @@ def run(
         batch_max_age_s=batch_age_s,
         receive_maximum=max(receive_maximum, batch_messages),
         retire_when_idle_s=5.0 if retire else None,
+        end_session_on_exit=end_session_on_exit,
     )
     worker = IngestWorker(settings, config, metrics)
     if metrics_port:

@@ -132,3 +132,22 @@ def test_retiring_a_worker_drains_its_queue_and_ends_its_session(
     for seq in range(11, 16):  # all for the live worker: none queued for the retired one
         send(seq)
     wait_until(lambda: count(conn, "device_status", device_id=device) == 15)
+
+
+def test_a_worker_that_ends_its_session_on_exit_leaves_nothing_queued_for_it(
+    conn: psycopg.Connection[TupleRow],
+    devices: Callable[..., dict[str, DeviceAccount]],
+    device_client: Callable[[DeviceAccount], mqtt.Client],
+    ingest_worker: Callable[..., IngestThread],
+) -> None:
+    (account,) = devices(1).values()
+    device = account.device_id
+    temporary = ingest_worker(end_session_on_exit=True)
+    temporary.stop()
+    ingest_worker(share_group=temporary.config.share_group)
+    client = device_client(account)
+    now = datetime.now(UTC)
+    for seq in range(1, 7):
+        msg = json.dumps(example("status.json", device, seq=seq, now=now)).encode()
+        publish(client, f"stayactive/v1/{device}/status", msg)
+    wait_until(lambda: count(conn, "device_status", device_id=device) == 6)
