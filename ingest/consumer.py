@@ -187,6 +187,9 @@ class IngestWorker:
         props.ReceiveMaximum = self.config.receive_maximum
         self._client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)
         self._client.loop_start()
+        # Open the database connections now, so /health tells the truth before the first message.
+        self._retrying(self._write_connection, stop, 0)
+        self._retrying(self._lookup_connection, stop, 0)
         writer = threading.Thread(target=self._write_loop, args=(stop,), name="ingest-writer")
         writer.start()
         idle_since = time.monotonic()
