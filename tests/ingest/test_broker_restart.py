@@ -10,14 +10,9 @@ from psycopg.rows import TupleRow
 
 from ingest.consumer import SESSION_NEVER_EXPIRES
 from stayactive.services import mosquitto, paths_for
-from tests.fixtures.ingest import IngestThread, count
+from tests.fixtures.ingest import IngestThread, count, stored_messages
 from tests.fixtures.services import DeviceAccount, Schema
-from tests.fixtures.streams import make_pump, wait_until, walker_messages
-
-
-def stored_messages(conn: psycopg.Connection[TupleRow]) -> set[tuple[str, int, int]]:
-    rows = conn.execute("SELECT DISTINCT device_id, boot, seq FROM walker_frames").fetchall()
-    return {(str(d), int(b), int(s)) for d, b, s in rows}
+from tests.fixtures.streams import make_pump, offer_walks, send_until, wait_until
 
 
 def test_broker_restart_mid_stream_loses_nothing(
@@ -33,13 +28,8 @@ def test_broker_restart_mid_stream_loses_nothing(
     pump = make_pump(schema.settings, accounts, max_in_flight=5)  # most still to send at restart
     now_s = datetime.now(UTC).timestamp()
     pump.connect(list(accounts), now_s)
-    for i, (device_id, device) in enumerate(pump.devices.items()):
-        for item in walker_messages(device, walk_s=180, start_s=now_s - 600, seed=40 + i):
-            pump.offer(device_id, item)
-    total = pump.backlog()
-    while pump.backlog() > total // 2:
-        pump.flush()
-        pump.fleet.poll(0.01)
+    total = offer_walks(pump, walk_s=180, start_s=now_s - 600, seed=40)
+    send_until(pump, total // 2)
     assert sum(len(d.buffer) for d in pump.devices.values()) > 10
     paths = paths_for(schema.settings)
     mosquitto.stop(paths)  # saves its persistence file: ingest's session and queue survive

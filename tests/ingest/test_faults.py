@@ -23,14 +23,9 @@ from ingest.consumer import WorkerConfig
 from stayactive import services
 from stayactive.services._run import run
 from stayactive.services.postgres import BIN, _server_user
-from tests.fixtures.ingest import IngestThread, count, worker_config
+from tests.fixtures.ingest import IngestThread, count, stored_messages, worker_config
 from tests.fixtures.services import DeviceAccount, Schema
-from tests.fixtures.streams import make_pump, wait_until, walker_messages
-
-
-def stored_messages(conn: psycopg.Connection[TupleRow]) -> set[tuple[str, int, int]]:
-    rows = conn.execute("SELECT DISTINCT device_id, boot, seq FROM walker_frames").fetchall()
-    return {(str(d), int(b), int(s)) for d, b, s in rows}
+from tests.fixtures.streams import make_pump, offer_walks, send_until, wait_until
 
 
 def frame_rows(conn: psycopg.Connection[TupleRow]) -> int:
@@ -91,14 +86,9 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     pump = make_pump(schema.settings, accounts)
     now_s = datetime.now(UTC).timestamp()
     pump.connect(list(accounts), now_s)
-    for i, (device_id, device) in enumerate(pump.devices.items()):
-        for item in walker_messages(device, walk_s=240, start_s=now_s - 600, seed=i):
-            pump.offer(device_id, item)
-    total = pump.backlog()
+    total = offer_walks(pump, walk_s=240, start_s=now_s - 600, seed=0)
     # Publish a third, then kill the worker without warning, then publish the rest.
-    while pump.backlog() > 2 * total // 3:
-        pump.flush()
-        pump.fleet.poll(0.01)
+    send_until(pump, 2 * total // 3)
     wait_until(lambda: frame_rows(conn) > 0, what="the worker stored something")
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(10)
@@ -125,13 +115,8 @@ def test_database_restart_mid_stream_loses_nothing(
     pump = make_pump(schema.settings, accounts)
     now_s = datetime.now(UTC).timestamp()
     pump.connect(list(accounts), now_s)
-    for i, (device_id, device) in enumerate(pump.devices.items()):
-        for item in walker_messages(device, walk_s=180, start_s=now_s - 600, seed=10 + i):
-            pump.offer(device_id, item)
-    total = pump.backlog()
-    while pump.backlog() > total // 2:
-        pump.flush()
-        pump.fleet.poll(0.01)
+    total = offer_walks(pump, walk_s=180, start_s=now_s - 600, seed=10)
+    send_until(pump, total // 2)
     conn.close()
     paths = services.paths_for(schema.settings)
     restart = [f"{BIN}/pg_ctl", "restart", "-D", str(paths.pg_data), "-m", "fast", "-w"]
@@ -162,9 +147,7 @@ def test_replayed_offline_buffer_and_duplicates_are_stored_once(
     pump.connect(ids, now_s)
     offline = ids[0]
     pump.drop(offline)  # the network is gone: messages pile up in the device's buffer
-    for i, (device_id, device) in enumerate(pump.devices.items()):
-        for item in walker_messages(device, walk_s=120, start_s=now_s - 900, seed=20 + i):
-            pump.offer(device_id, item)
+    offer_walks(pump, walk_s=120, start_s=now_s - 900, seed=20)
     pump.drain()
     assert len(pump.devices[offline].buffer) > 10
     pump.connect([offline], now_s)  # back: the buffer is replayed oldest first
@@ -188,9 +171,7 @@ def test_every_fault_lands_in_rejects_and_good_messages_still_flow(
     pump = make_pump(schema.settings, accounts, behaviour=DeviceBehaviour(fault_rate=0.25), seed=5)
     now_s = datetime.now(UTC).timestamp()
     pump.connect(list(accounts), now_s)
-    for i, (device_id, device) in enumerate(pump.devices.items()):
-        for item in walker_messages(device, walk_s=400, start_s=now_s - 1200, seed=30 + i):
-            pump.offer(device_id, item)
+    offer_walks(pump, walk_s=400, start_s=now_s - 1200, seed=30)
     pump.drain()
     pump.close()
     expected = sorted(reason for _d, reason in pump.log.faults)
