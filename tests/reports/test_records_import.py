@@ -12,29 +12,16 @@ from psycopg.rows import TupleRow
 
 from stayactive.errors import ConfigurationError
 from stayactive.records_import import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
     import_assignments,
     import_care_records,
     parse_instant,
 )
 from tests.reports.reports_helpers import OSLO, csv_text
 
-COLUMNS = [
-    "external_ref",
-    "resident",
-    "birth_year",
-    "sex",
-    "site",
-    "ward",
-    "ward_go_live_on",
-    "admitted_at",
-    "discharged_at",
-    "stay_type",
-    "discharge_destination",
-    "consent_evaluation",
-    "consent_open_data",
-    "admission_gait_speed_mps",
-    "hospital_admission_at",
-]
+# The documented columns: required ones, then the optional ones, as the importer names them.
+COLUMNS = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
 
 
 def stay(ref: str, resident: str = "R-0001", **fields: str) -> dict[str, str]:
