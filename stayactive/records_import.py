@@ -23,11 +23,12 @@ per short-term stay: ``external_ref``, ``resident``, ``birth_year``, ``sex``, ``
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -373,21 +374,13 @@ def import_care_records(
         seen_refs: dict[str, int] = {}
         with _open(source) as stream:
             for line, row in _rows(stream, REQUIRED_COLUMNS):
-                report.rows += 1
-                try:
+
+                def write(line: int = line, row: dict[str, str] = row) -> str:
                     record = parse_care_record(line, row, tz)
                     _check_file_consistency(record, go_live_in_file, seen_refs)
-                    with conn.transaction():
-                        outcome = _write_record(conn, tenant, record, report)
-                except _RowProblems as exc:
-                    report.failed += 1
-                    report.errors.extend(exc.errors)
-                    continue
-                except psycopg.Error as exc:
-                    report.failed += 1
-                    report.errors.append(_database_problem(line, row, exc))
-                    continue
-                setattr(report, outcome, getattr(report, outcome) + 1)
+                    return _write_record(conn, tenant, record, report)
+
+                _import_row(conn, report, line, row, write)
     logger.info("care-record import for %s: %s", tenant, report.summary())
     return report
 
@@ -642,6 +635,26 @@ def _consent(
     return "recorded"
 
 
+def _import_row(
+    conn: _Conn, report: ImportReport, line: int, row: dict[str, str], write: Callable[[], str]
+) -> None:
+    """Write one row in a savepoint of its own and count the outcome: a bad row is reported
+    (line, field, reason) and rolled back alone, the good rows stay."""
+    report.rows += 1
+    try:
+        with conn.transaction():
+            outcome = write()
+    except _RowProblems as exc:
+        report.failed += 1
+        report.errors.extend(exc.errors)
+        return
+    except psycopg.Error as exc:
+        report.failed += 1
+        report.errors.append(_database_problem(line, row, exc))
+        return
+    setattr(report, outcome, getattr(report, outcome) + 1)
+
+
 def _database_problem(line: int, row: dict[str, str], exc: psycopg.Error) -> RowError:
     """Translate a constraint violation into a row error a person can act on."""
     ref = (row.get("external_ref") or "").strip()
@@ -673,19 +686,8 @@ def import_assignments(conn: _Conn, tenant: str, source: Path | TextIO) -> Impor
         tz = _tenant_zone_or_fail(conn, tenant)
         with _open(source) as stream:
             for line, row in _rows(stream, ASSIGNMENT_COLUMNS):
-                report.rows += 1
-                try:
-                    with conn.transaction():
-                        outcome = _write_assignment(conn, tenant, line, row, tz)
-                except _RowProblems as exc:
-                    report.failed += 1
-                    report.errors.extend(exc.errors)
-                    continue
-                except psycopg.Error as exc:
-                    report.failed += 1
-                    report.errors.append(_database_problem(line, row, exc))
-                    continue
-                setattr(report, outcome, getattr(report, outcome) + 1)
+                write = functools.partial(_write_assignment, conn, tenant, line, row, tz)
+                _import_row(conn, report, line, row, write)
     logger.info("assignment import for %s: %s", tenant, report.summary())
     return report
 
