@@ -215,10 +215,7 @@ def _publish(
             device_id = devices[sent % len(devices)]
             if not fleet.can_publish(device_id):
                 break  # the device's window is full: it sends later, the rate shows it
-            seq[device_id] += 1
-            payload = load.message(device_id, 1, seq[device_id], datetime.now(UTC))
-            fleet.publish(device_id, _telemetry(device_id, payload), (device_id, seq[device_id]))
-            phase.published[(device_id, seq[device_id])] = time.time()
+            phase.published[_send(fleet, load, seq, device_id)] = time.time()
             sent += 1
         fleet.poll(0.002)
         if now > next_report:
@@ -230,8 +227,15 @@ def _publish(
     return phase
 
 
-def _telemetry(device_id: str, payload: bytes) -> Publication:
-    return Publication(f"stayactive/v1/{device_id}/telemetry", payload, 1, False)
+def _send(
+    fleet: Fleet[tuple[str, int]], load: TelemetryLoad, seq: dict[str, int], device_id: str
+) -> tuple[str, int]:
+    """Publish the device's next telemetry message, stamped now; return its (device, seq)."""
+    seq[device_id] += 1
+    key = (device_id, seq[device_id])
+    payload = load.message(device_id, 1, key[1], datetime.now(UTC))
+    fleet.publish(device_id, Publication(f"stayactive/v1/{device_id}/telemetry", payload), key)
+    return key
 
 
 def _publish_backlog(
@@ -244,9 +248,7 @@ def _publish_backlog(
     while i < n:
         device_id = devices[i % len(devices)]
         if fleet.can_publish(device_id):
-            seq[device_id] += 1
-            payload = load.message(device_id, 1, seq[device_id], datetime.now(UTC))
-            fleet.publish(device_id, _telemetry(device_id, payload), (device_id, seq[device_id]))
+            _send(fleet, load, seq, device_id)
             i += 1
         else:
             fleet.poll(0.001)
