@@ -128,7 +128,8 @@ pid_file {paths.mqtt_pid}
 
 @contextlib.contextmanager
 def _locked_passwd(paths: ServicePaths) -> Iterator[dict[str, str]]:
-    """The password file as {user: hash}, locked against concurrent writers; saved on exit."""
+    """The password file as {user: hash}, locked against concurrent writers; saved on exit if
+    it was changed (``services up`` only reads it)."""
     lock_path = paths.mqtt_home / ".passwd.lock"
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -138,7 +139,10 @@ def _locked_passwd(paths: ServicePaths) -> Iterator[dict[str, str]]:
                 if ":" in line:
                     user, hashed = line.split(":", 1)
                     accounts[user] = hashed
+        before = dict(accounts)
         yield accounts
+        if accounts == before:
+            return
         tmp = paths.mqtt_passwd.with_suffix(".tmp")
         tmp.write_text("".join(f"{u}:{h}\n" for u, h in sorted(accounts.items())))
         os.chmod(tmp, 0o600)
