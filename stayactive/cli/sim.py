@@ -15,7 +15,7 @@ from firmware_sim.faults import FAULTS
 from firmware_sim.pump import Pump
 from firmware_sim.scenario_file import Scenario
 from stayactive.settings import get_settings
-from stayactive.simulation import create_scenario
+from stayactive.tools.simulation import create_scenario
 
 app = typer.Typer(help="Simulated devices speaking the wire protocol.", no_args_is_help=True)
 

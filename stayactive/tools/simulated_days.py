@@ -1,7 +1,7 @@
-"""Simulated resident-days with their truth, as the runner would read them (private).
+"""Simulated resident-days with their truth, as the runner would read them.
 
-Used by :mod:`analytics.validation` and :mod:`analytics.benchmark`; imports the simulator
-(``firmware_sim.world``) only when called.
+Used by :mod:`stayactive.tools.validation.analytics` and :mod:`stayactive.tools.bench.analytics`;
+imports the simulator (``firmware_sim.world``) only when called.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from stayactive.records_import import import_assignments, import_care_records
 from stayactive.reports import savings_report
 from stayactive.reports.pdf import format_value, render_pdf
 from stayactive.settings import Settings
-from stayactive.simulation import SITE, create_scenario
+from stayactive.tools.simulation import SITE, create_scenario
 
 log = logging.getLogger(__name__)
 

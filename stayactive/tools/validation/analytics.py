@@ -21,7 +21,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from analytics._simulated_days import (
+from analytics.gait import detect_steps
+from analytics.mobility import (
+    DEFAULT_TZ,
+    METRIC_VERSION,
+    WalkerDayInput,
+    WalkerDayMetrics,
+    robot_day_metrics,
+    walker_day_metrics,
+)
+from stayactive.tools.simulated_days import (
     FIRST_DAY,
     SPEEDS_MPS,
     DayTruth,
@@ -31,15 +40,6 @@ from analytics._simulated_days import (
     simulate_days,
     wire_arrays,
     wire_input,
-)
-from analytics.gait import detect_steps
-from analytics.mobility import (
-    DEFAULT_TZ,
-    METRIC_VERSION,
-    WalkerDayInput,
-    WalkerDayMetrics,
-    robot_day_metrics,
-    walker_day_metrics,
 )
 
 __all__ = [
