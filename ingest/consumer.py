@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 DEVICE_TOPICS = "stayactive/v1/+/+"
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF  # MQTT 5: the session does not expire
-_TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, StorageUnavailable)
 
 
 @dataclass(frozen=True)
@@ -272,16 +271,15 @@ class IngestWorker:
         backoff_s = 0.5
         while True:
             try:
-                return step()
-            except _TRANSIENT as exc:
+                with db.translated():
+                    return step()
+            except StorageUnavailable as exc:
                 self.metrics.set_reachable("database", False)
                 self.metrics.storage_retries.inc()
                 for conn in (self._lookup_conn, self._write_conn):
                     if conn is not None and conn.broken:
                         conn.close()
-                log.warning(
-                    "database unavailable (%s); retry in %.1f s", str(exc).strip(), backoff_s
-                )
+                log.warning("%s; retry in %.1f s", exc, backoff_s)
                 if stop.wait(backoff_s):
                     log.info("stopping with %d uncommitted messages: not acknowledged", n)
                     return None
@@ -316,9 +314,9 @@ class IngestWorker:
         items = [item for _, item in work.accepted]
         try:
             return store.write_batch(conn, items, work.rejects)
-        except _TRANSIENT:
-            raise
         except psycopg.Error as exc:
+            if db.is_transient(exc):
+                raise
             # Not the database being away but these rows: store them one by one so that a single
             # bad message is kept as a reject instead of blocking the queue forever.
             log.error("batch write failed (%s); writing message by message", exc)
@@ -359,9 +357,9 @@ def _store_one_by_one(
     for message, item in accepted:
         try:
             part = store.write_batch(conn, [item], [])
-        except _TRANSIENT:
-            raise
         except psycopg.Error as exc:
+            if db.is_transient(exc):
+                raise
             rejects.append(
                 Reject(
                     topic=message.topic,
