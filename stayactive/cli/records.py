@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from stayactive import db
-from stayactive.records_import import ImportReport, import_assignments, import_care_records
+from stayactive.records import ImportReport, import_assignments, import_care_records
 from stayactive.settings import get_settings
 
 app = typer.Typer(help="Stays and consents from the care record system.", no_args_is_help=True)

@@ -13,7 +13,7 @@ import typer
 
 from stayactive import db
 from stayactive.errors import ConfigurationError
-from stayactive.savings_store import (
+from stayactive.reports.savings_store import (
     change_parameters,
     choose_design,
     current_design,

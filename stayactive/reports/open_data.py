@@ -28,7 +28,7 @@ from psycopg.rows import TupleRow
 
 from analytics.stays import los_days, suppress_counts
 from analytics.stays.store import OpenDataStay, load_open_data_stays, resident_day_steps
-from stayactive.savings_store import audit, require_tenant
+from stayactive.reports.savings_store import audit, require_tenant
 
 #: Columns of the CSV, in order.
 COLUMNS: Final = (

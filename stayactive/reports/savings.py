@@ -44,7 +44,7 @@ from analytics.stays import (
 from analytics.stays.store import LoadedStays, load_stays
 from stayactive.reports import tables
 from stayactive.reports.model import SavingsReport, Table, TornadoOut
-from stayactive.savings_store import (
+from stayactive.reports.savings_store import (
     DesignChoice,
     StoredParameterSet,
     audit,
