@@ -6,6 +6,7 @@ StayActiveError                 base class: catch this to catch everything of ou
 ├── ServiceError                stop: a local service could not be installed or started
 ├── MigrationError              stop: the schema history and the files disagree
 ├── StorageUnavailable          retry: the database cannot be reached right now
+│   └── ImportInterrupted       retry: an import stopped part-way and was rolled back whole
 ├── RejectedInput               reject and keep: the input is bad; store it for inspection
 │   └── ConstraintViolation     reject: the database refused it (unique, foreign key, overlap, …)
 └── InsufficientData            report "not enough data" instead of a figure
@@ -56,6 +57,21 @@ class MigrationError(StayActiveError):
 
 class StorageUnavailable(StayActiveError):
     """The database is unreachable or restarting; the operation may be retried."""
+
+
+class ImportInterrupted(StorageUnavailable):
+    """The database became unavailable during an import, which was rolled back whole.
+
+    Nothing of the import was kept, and importing the same file again is safe (imports are
+    idempotent). ``line`` is the line of the file the import had reached.
+    """
+
+    def __init__(self, line: int, cause: str) -> None:
+        self.line = line
+        super().__init__(
+            f"the import stopped at line {line} because {cause}; it was rolled back "
+            "(nothing of it was kept): run it again when the database is back"
+        )
 
 
 class RejectedInput(StayActiveError):

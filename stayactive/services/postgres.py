@@ -148,6 +148,18 @@ def stop(paths: ServicePaths) -> None:
     )
 
 
+def restart(paths: ServicePaths) -> None:
+    """Restart the running cluster (fast: sessions are ended, open transactions roll back)."""
+    run(
+        [
+            f"{BIN}/pg_ctl", "restart", "-D", str(paths.pg_data), "-m", "fast", "-w",
+            "-l", str(paths.pg_log),
+        ],
+        what="restart PostgreSQL",
+        as_user=_server_user(),
+    )  # fmt: skip
+
+
 def ensure_database(settings: Settings, name: str) -> None:
     """Create database ``name`` with the TimescaleDB extension unless it exists (waits up to
     30 s for the server)."""

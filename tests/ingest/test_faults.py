@@ -21,8 +21,7 @@ from psycopg.rows import TupleRow
 from firmware_sim.device import DeviceBehaviour
 from ingest.consumer import WorkerConfig
 from stayactive import services
-from stayactive.services._run import run
-from stayactive.services.postgres import BIN, _server_user
+from stayactive.services import postgres
 from tests.fixtures.ingest import IngestThread, count, stored_messages, worker_config
 from tests.fixtures.services import DeviceAccount, Schema
 from tests.fixtures.streams import make_pump, offer_walks, send_until, wait_until
@@ -118,9 +117,7 @@ def test_database_restart_mid_stream_loses_nothing(
     total = offer_walks(pump, walk_s=180, start_s=now_s - 600, seed=10)
     send_until(pump, total // 2)
     conn.close()
-    paths = services.paths_for(schema.settings)
-    restart = [f"{BIN}/pg_ctl", "restart", "-D", str(paths.pg_data), "-m", "fast", "-w"]
-    run([*restart, "-l", str(paths.pg_log)], what="restart PostgreSQL", as_user=_server_user())
+    postgres.restart(services.paths_for(schema.settings))
     pump.drain()
     pump.close()
     with schema.connect() as fresh:
