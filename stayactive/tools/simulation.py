@@ -28,7 +28,7 @@ from firmware_sim.records import (
 )
 from firmware_sim.scenario import device_ids
 from firmware_sim.scenario_file import Scenario
-from ingest.credentials import provision
+from ingest import provision
 from stayactive import db, registry
 from stayactive.errors import ConfigurationError
 from stayactive.registry import NewDevice
