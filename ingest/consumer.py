@@ -130,7 +130,7 @@ class IngestWorker:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.on_subscribe = lambda *_args: self.subscribed.set()
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _on_connect(
@@ -147,10 +147,20 @@ class IngestWorker:
         group = self.config.share_group
         client.subscribe(f"$share/{group}/{DEVICE_TOPICS}" if group else DEVICE_TOPICS, qos=1)
 
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object
+    ) -> None:
+        if any(reason.is_failure for reason in reasons):
+            log.error("the broker refused the subscription: %s", reasons)
+            return
+        self.metrics.set_subscribed(True)
+        self.subscribed.set()
+
     def _on_disconnect(
         self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object
     ) -> None:
         self.metrics.set_reachable("broker", False)
+        self.metrics.set_subscribed(False)
         if self._stopping:
             log.info("disconnected from the broker")
         else:
