@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -52,14 +53,8 @@ def open_pool(
     (it is a context manager). Raises :class:`StorageUnavailable` when the database cannot be
     reached within ``timeout_s``."""
     pool: Pool = ConnectionPool(
-        settings.dsn(),
-        kwargs=connection_options(settings, schema),
-        min_size=min_size,
-        max_size=max_size,
-        timeout=timeout_s,
         check=ConnectionPool.check_connection,
-        name=name,
-        open=False,
+        **_options(settings, schema, min_size, max_size, timeout_s, name),
     )
     with translated():
         try:
@@ -85,14 +80,8 @@ async def open_async_pool(
     loop), which is why it is built on first use and never at import time.
     """
     pool: AsyncPool = AsyncConnectionPool(
-        settings.dsn(),
-        kwargs=connection_options(settings, schema),
-        min_size=min_size,
-        max_size=max_size,
-        timeout=timeout_s,
         check=AsyncConnectionPool.check_connection,
-        name=name,
-        open=False,
+        **_options(settings, schema, min_size, max_size, timeout_s, name),
     )
     with translated():
         try:
@@ -101,6 +90,26 @@ async def open_async_pool(
             await pool.close()
             raise
     return pool
+
+
+def _options(
+    settings: Settings,
+    schema: str | None,
+    min_size: int,
+    max_size: int,
+    timeout_s: float,
+    name: str,
+) -> dict[str, Any]:
+    # Shared by both pools; opened by the caller (open=False), so that a failure to open is ours.
+    return {
+        "conninfo": settings.dsn(),
+        "kwargs": connection_options(settings, schema),
+        "min_size": min_size,
+        "max_size": max_size,
+        "timeout": timeout_s,
+        "name": name,
+        "open": False,
+    }
 
 
 @contextmanager
