@@ -1,4 +1,4 @@
-"""Agreement between a measurement and a reference: event matching and Bland–Altman.
+"""Agreement between a measurement and a reference: event matching and Bland-Altman.
 
 Pure numpy, no files and no simulator, so that the validation harnesses (real recordings,
 the field kit, the simulator) all score the same way:

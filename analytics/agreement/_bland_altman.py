@@ -1,4 +1,4 @@
-"""Bland–Altman limits of agreement with their confidence intervals."""
+"""Bland-Altman limits of agreement with their confidence intervals."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
@@ -124,4 +125,65 @@ def analytics(
     if as_json:
         typer.echo(json.dumps(report.as_json()))
     if not report.passed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def gait(
+    data: Path = typer.Option(..., "--data", help="Folder of .npz recordings with ref_ic_s."),
+    tolerance_s: float = typer.Option(0.25, "--tolerance-s", min=0.01, help="Match tolerance."),
+    compare: list[str] = typer.Option([], "--compare", help="Also run: mobgap (IcdIonescu)."),
+    region: str = typer.Option("span", "--region", help="Scored region: span or bouts."),
+    loso: bool = typer.Option(False, "--loso", help="Also leave-one-subject-out."),
+    as_json: bool = typer.Option(False, "--json", help="End with the figures as one JSON line."),
+) -> None:
+    """Step detection on real recordings against their reference steps (docs/metrics.md).
+
+    Prints per recording and pooled (all, healthy, impaired) sensitivity, PPV, F1, step-count
+    and cadence error and the median timing offset. Exit code 1 if a file could not be read.
+    """
+    from stayactive.tools import gait_report as rep
+    from stayactive.tools import gait_validation as gv
+    from stayactive.tools.recordings import load_dir
+
+    if region not in ("span", "bouts"):
+        raise typer.BadParameter("span or bouts", param_hint="--region")
+    unknown = set(compare) - {"mobgap"}
+    if unknown:
+        raise typer.BadParameter(f"unknown: {', '.join(sorted(unknown))}", param_hint="--compare")
+    recordings, bad = load_dir(data)
+    detectors: dict[str, gv.Detector] = {"ours": gv.ours()}
+    if "mobgap" in compare:
+        detectors["mobgap"] = gv.mobgap_ionescu()
+    runs = {
+        name: gv.evaluate(recordings, det, tolerance_s=tolerance_s, region=region)  # type: ignore[arg-type]
+        for name, det in detectors.items()
+    }
+    if not runs["ours"]:
+        raise typer.BadParameter(
+            f"no recording with reference steps in {data}", param_hint="--data"
+        )
+    figures = {name: gv.GroupFigures.of(res) for name, res in runs.items()}
+    loso_result = (
+        gv.leave_one_subject_out(recordings, tolerance_s=tolerance_s, region=region)  # type: ignore[arg-type]
+        if loso
+        else None
+    )
+    lines = [
+        f"{data}: {len(runs['ours'])} recordings, tolerance {tolerance_s:g} s, region {region}"
+    ]
+    lines += rep.recording_lines(runs)
+    lines += ["", rep.POOLED_HEAD]
+    for name, g in figures.items():
+        lines += rep.pooled_lines(name, g)
+    if loso_result is not None:
+        lines += ["", *rep.loso_lines(loso_result)]
+    for exc in bad:
+        lines.append(f"skipped {exc}")
+    typer.echo("\n".join(lines))
+    if as_json:
+        settings = {"data": str(data), "tolerance_s": tolerance_s, "region": region}
+        skipped = [str(e) for e in bad]
+        typer.echo(json.dumps(rep.as_json(runs, figures, loso_result, skipped, settings)))
+    if bad:
         raise typer.Exit(code=1)

@@ -122,7 +122,9 @@ def load_recording(path: Path) -> Recording:
         with np.load(path, allow_pickle=False) as z:
             missing = [k for k in ("acc_m_s2", "fs_hz") if k not in z.files]
             if missing:
-                raise RejectedInput("recording_missing_key", f"{path.name}: no {', '.join(missing)}")
+                raise RejectedInput(
+                    "recording_missing_key", f"{path.name}: no {', '.join(missing)}"
+                )
             acc = np.asarray(z["acc_m_s2"], dtype=np.float64)
             fs = float(z["fs_hz"])
             if acc.ndim != 2 or acc.shape[1] != 3 or not (fs > 0.0):
@@ -137,8 +139,8 @@ def load_recording(path: Path) -> Recording:
             walker = None
             if "odo_l_m" in z.files:
                 n = len(acc)
-                arrays = {k: np.asarray(z[k], dtype=np.float64) for k in
-                          ("gyro_rad_s", "odo_l_m", "odo_r_m", "force_l_n", "force_r_n")}  # fmt: skip
+                keys = ("gyro_rad_s", "odo_l_m", "odo_r_m", "force_l_n", "force_r_n")
+                arrays = {k: np.asarray(z[k], dtype=np.float64) for k in keys}
                 bad = [k for k, v in arrays.items() if len(v) != n]
                 if bad or t_s is None:
                     raise RejectedInput("recording_bad_shape", f"{path.name}: walker channels")
@@ -193,5 +195,5 @@ def save_recording(path: Path, arrays: dict[str, npt.ArrayLike]) -> Path:
     """Write a recording in the format above (``acc_m_s2`` and ``fs_hz`` required)."""
     if "acc_m_s2" not in arrays or "fs_hz" not in arrays:
         raise ValueError("a recording needs acc_m_s2 and fs_hz")
-    np.savez_compressed(path, **{k: np.asarray(v) for k, v in arrays.items()})
+    np.savez_compressed(path, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
     return path

@@ -1,0 +1,105 @@
+"""Text and JSON output of ``stayactive validate gait`` (kept out of the CLI module)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from analytics.agreement import PooledScore
+from stayactive.tools.gait_validation import GroupFigures, LosoResult, RecordingResult
+
+
+def _f(v: float, spec: str = ".3f") -> str:
+    return format(v, spec) if math.isfinite(v) else "—"
+
+
+def recording_lines(runs: dict[str, list[RecordingResult]]) -> list[str]:
+    """One line per recording, each detector's figures side by side."""
+    names = list(runs)
+    head = f"{'recording':44s} {'group':8s} {'ref':>4s}"
+    for n in names:
+        head += f" | {n + ' det':>11s} {'sens':>5s} {'ppv':>5s} {'f1':>5s} "
+        head += f"{'count':>6s} {'cad':>5s} {'offs':>6s}"
+    lines = [head]
+    first = runs[names[0]]
+    for i, r in enumerate(first):
+        group = "impaired" if r.impaired else "healthy"
+        line = f"{r.name[:44]:44s} {group:8s} {r.score.n_reference:4d}"
+        for n in names:
+            s = runs[n][i].score
+            line += (
+                f" | {s.n_detected:11d} {_f(s.sensitivity)} {_f(s.ppv)} {_f(s.f1)} "
+                f"{_f(s.count_rel_err, '+6.1%')} {_f(s.cadence_rel_err, '5.1%')} "
+                f"{_f(s.timing_offset_s, '+6.3f')}"
+            )
+        lines.append(line)
+    return lines
+
+
+def pooled_line(label: str, p: PooledScore) -> str:
+    """One line of pooled figures."""
+    return (
+        f"{label:34s} {p.n_recordings:4d} {p.n_reference:6d} {p.n_detected:6d}  "
+        f"{_f(p.sensitivity)} {_f(p.ppv)} {_f(p.f1)}  {_f(p.count_rel_err, '6.1%')} "
+        f"{_f(p.count_bias, '+6.1%')}  {_f(p.cadence_rel_err, '5.1%')}  "
+        f"{_f(p.timing_offset_s, '+.3f')}"
+    )
+
+
+POOLED_HEAD = (
+    f"{'pooled':34s} {'recs':>4s} {'ref':>6s} {'det':>6s}  {'sens':5s} {'ppv':5s} {'f1':5s}  "
+    f"{'|count|':>6s} {'bias':>6s}  {'cad':>5s}  offset_s"
+)
+
+
+def pooled_lines(label: str, g: GroupFigures) -> list[str]:
+    """All, healthy and impaired pooled figures of one detector."""
+    return [
+        pooled_line(f"{label}: all", g.all),
+        pooled_line(f"{label}: healthy", g.healthy),
+        pooled_line(f"{label}: impaired", g.impaired),
+    ]
+
+
+def loso_lines(loso: LosoResult) -> list[str]:
+    """Leave-one-subject-out figures and what was chosen."""
+    lines = [f"leave-one-subject-out over {len(loso.chosen)} subjects, grid of {loso.grid_size}:"]
+    lines += pooled_lines("ours, held-out subjects", loso.figures)
+    for r in loso.held_out:
+        if r.impaired:
+            s = r.score
+            lines.append(
+                f"  held out {r.name[:44]:44s} sens {_f(s.sensitivity)} ppv {_f(s.ppv)} "
+                f"count {_f(s.count_rel_err, '+.1%')}"
+            )
+    lines.append(f"  chosen on all subjects: {loso.chosen_on_all}")
+    distinct = {str(v) for v in loso.chosen.values()}
+    lines.append(f"  {len(distinct)} distinct choice(s) over the folds")
+    return lines
+
+
+def as_json(
+    runs: dict[str, list[RecordingResult]],
+    figures: dict[str, GroupFigures],
+    loso: LosoResult | None,
+    skipped: Sequence[str],
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    """The last line of ``--json``: our figures at the top level, the rest beside them."""
+    ours_name = next(iter(runs))
+    out: dict[str, Any] = figures[ours_name].as_json()
+    out["recordings"] = [r.as_json() for r in runs[ours_name]]
+    out["settings"] = settings
+    out["skipped"] = list(skipped)
+    for name in list(runs)[1:]:
+        other = figures[name].as_json()
+        other["recordings"] = [r.as_json() for r in runs[name]]
+        out[name] = other
+    if loso is not None:
+        lo = loso.figures.as_json()
+        lo["recordings"] = [r.as_json() for r in loso.held_out]
+        lo["chosen"] = loso.chosen
+        lo["chosen_on_all"] = loso.chosen_on_all
+        out["loso"] = lo
+    return out
