@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -187,3 +188,69 @@ def gait(
         typer.echo(json.dumps(rep.as_json(runs, figures, loso_result, skipped, settings)))
     if bad:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def field(
+    recordings: Path = typer.Option(..., "--recordings", help="Folder of .npz recordings."),
+    counts: Path = typer.Option(..., "--counts", help="CSV of hand-counted trials."),
+    as_json: bool = typer.Option(False, "--json", help="End with the figures as one JSON line."),
+) -> None:
+    """Device steps and distance against hand counts per trial, Bland-Altman limits.
+
+    The protocol and the file formats are in docs/metrics.md ("Field validation"). Exit code
+    1 if a trial was rejected (listed with its reason; the others still count).
+    """
+    from stayactive.tools import field_validation as fv
+
+    report = fv.validate_field(recordings, fv.parse_counts(counts))
+
+    def num(v: float, spec: str) -> str:
+        return format(v, spec) if v == v else "—"  # NaN is not equal to itself
+
+    lines = [
+        f"{'trial':32s} {'steps counted':>13s} {'device':>7s}  {'m measured':>10s} {'device':>7s}"
+    ]
+    for r in report.results:
+        lines.append(
+            f"{r.trial.trial[:32]:32s} {num(r.trial.steps, '13.0f')} {num(r.steps, '7.0f')}  "
+            f"{num(r.trial.distance_m, '10.2f')} {num(r.distance_m, '7.2f')}"
+        )
+    lines.append("")
+    for label, ba, unit in (
+        ("steps", report.steps, "steps"),
+        ("steps, % of count", report.steps_pct, "%"),
+        ("distance", report.distance, "m"),
+        ("distance, % of measured", report.distance_pct, "%"),
+    ):
+        lines.append(
+            f"{label:24s} n={ba.n:3d}  bias {num(ba.bias, '+.2f')} {unit} "
+            f"[{num(ba.bias_ci[0], '+.2f')}, {num(ba.bias_ci[1], '+.2f')}]  "
+            f"limits of agreement {num(ba.lower, '+.2f')} [{num(ba.lower_ci[0], '+.2f')}, "
+            f"{num(ba.lower_ci[1], '+.2f')}] to {num(ba.upper, '+.2f')} "
+            f"[{num(ba.upper_ci[0], '+.2f')}, {num(ba.upper_ci[1], '+.2f')}] (95 % intervals)"
+        )
+    for reason in report.rejected:
+        lines.append(f"rejected {reason}")
+    typer.echo("\n".join(lines))
+    if as_json:
+        typer.echo(json.dumps(report.as_json()))
+    if report.rejected:
+        raise typer.Exit(code=1)
+
+
+@app.command("export")
+def export(
+    device: str = typer.Option(..., "--device", help="Walker device id."),
+    start: datetime = typer.Option(..., "--from", help="Start, ISO 8601 with offset."),
+    end: datetime = typer.Option(..., "--to", help="End (exclusive), ISO 8601 with offset."),
+    out: Path = typer.Option(..., "--out", help="Recording file to write (.npz)."),
+) -> None:
+    """Export a walker's stored frames for a time range as a field-kit recording."""
+    from stayactive import db
+    from stayactive.settings import get_settings
+    from stayactive.tools.recording_export import export_recording
+
+    with db.connect(get_settings()) as conn:
+        n = export_recording(conn, device, start, end, out)
+    typer.echo(f"{out}: {n} samples of {device}")

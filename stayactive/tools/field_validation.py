@@ -1,0 +1,206 @@
+"""The field validation kit (``stayactive validate field``): device against hand counts.
+
+A physiotherapist walks with the resident and counts steps (and measures the distance) per
+trial, the protocol in ``docs/metrics.md``. Each trial is a row of a CSV file::
+
+    trial,recording,start_s,end_s,steps,distance_m
+    r01-10mwt-1,walker-0007_2026-05-04.npz,12.0,31.5,24,10
+    r01-2mwt,walker-0007_2026-05-04.npz,95.0,215.0,151,61.5
+
+``recording`` names a ``.npz`` in the recordings folder (:mod:`stayactive.tools.recordings`);
+``start_s``/``end_s`` are seconds from its first sample; ``steps`` and ``distance_m`` may be
+empty when not counted. The device's figure for the trial is what the product reports:
+
+* a walker export (odometry and handle loads present): the steps and distance of the walking
+  bouts that start inside the trial (:func:`analytics.mobility.walker_day_metrics`);
+* an acceleration-only recording: the steps of :func:`analytics.gait.detect_steps` inside the
+  trial (no distance).
+
+Agreement is summarised by Bland-Altman limits with confidence intervals
+(:func:`analytics.agreement.bland_altman`), in counts and in percent of the hand count.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analytics.agreement import BlandAltman, bland_altman
+from analytics.gait import detect_steps
+from analytics.mobility import WalkerDayInput, walker_day_metrics
+from stayactive.errors import RejectedInput
+from stayactive.tools.recordings import Recording, load_recording
+
+__all__ = ["FieldReport", "Trial", "TrialResult", "measure_trial", "parse_counts", "validate_field"]
+
+_COLUMNS = ("trial", "recording", "start_s", "end_s", "steps", "distance_m")
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One counted trial (a row of the counts file)."""
+
+    trial: str
+    recording: str
+    start_s: float
+    end_s: float
+    steps: float
+    distance_m: float
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """The device's figures for a trial next to the hand counts."""
+
+    trial: Trial
+    steps: float
+    distance_m: float
+
+
+def _number(text: str, what: str, line: int) -> float:
+    if text.strip() == "":
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise RejectedInput("counts_bad_value", f"line {line}: {what} {text!r}") from exc
+    if not math.isfinite(value) or value < 0:
+        raise RejectedInput("counts_bad_value", f"line {line}: {what} {text!r}")
+    return value
+
+
+def parse_counts(path: Path) -> list[Trial]:
+    """Read the counts CSV (header with the columns above; extra columns are ignored)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise RejectedInput("counts_unreadable", f"{path}: {exc}") from exc
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise RejectedInput("counts_missing_column", f"{path.name}: no {', '.join(missing)}")
+    trials = []
+    for line, row in enumerate(reader, start=2):
+        start = _number(row["start_s"], "start_s", line)
+        end = _number(row["end_s"], "end_s", line)
+        if not (end > start):
+            raise RejectedInput("counts_bad_value", f"line {line}: end_s must follow start_s")
+        trials.append(
+            Trial(
+                trial=row["trial"].strip() or f"line {line}",
+                recording=row["recording"].strip(),
+                start_s=start,
+                end_s=end,
+                steps=_number(row["steps"], "steps", line),
+                distance_m=_number(row["distance_m"], "distance_m", line),
+            )
+        )
+    if not trials:
+        raise RejectedInput("counts_empty", f"{path.name}: no trial")
+    return trials
+
+
+def measure_trial(rec: Recording, trial: Trial) -> TrialResult:
+    """The device's steps and distance for ``trial`` (see the module docstring)."""
+    t = rec.times_s
+    if rec.walker is not None and rec.t_s is not None:
+        w = rec.walker
+        t0 = float(rec.t_s[0])
+        window = WalkerDayInput(
+            device_id=w.device_id or rec.name,
+            start_s=t0 + trial.start_s,
+            end_s=t0 + trial.end_s,
+            t_s=rec.t_s,
+            acc_mps2=rec.acc_mps2,
+            gyro_radps=w.gyro_radps,
+            odo_l_m=w.odo_l_m,
+            odo_r_m=w.odo_r_m,
+            force_l_n=w.force_l_n,
+            force_r_n=w.force_r_n,
+            brake=w.brake,
+        )
+        m = walker_day_metrics(window, "UTC")
+        steps = math.nan if m.steps_n is None else float(m.steps_n)
+        dist = math.nan if m.distance_m is None else float(m.distance_m)
+        return TrialResult(trial, steps, dist)
+    ic = t[detect_steps(rec.acc_mps2, rec.fs_hz)]
+    inside = (ic >= trial.start_s) & (ic < trial.end_s)
+    return TrialResult(trial, float(np.count_nonzero(inside)), math.nan)
+
+
+@dataclass(frozen=True)
+class FieldReport:
+    """Every trial's figures and the agreement over them."""
+
+    results: list[TrialResult]
+    rejected: list[str]
+    steps: BlandAltman
+    steps_pct: BlandAltman
+    distance: BlandAltman
+    distance_pct: BlandAltman
+
+    def as_json(self) -> dict[str, Any]:
+        """Agreement figures, trials and rejected rows."""
+
+        def clean(v: float) -> float | None:
+            return v if math.isfinite(v) else None
+
+        return {
+            "steps": self.steps.as_json(),
+            "steps_pct": self.steps_pct.as_json(),
+            "distance_m": self.distance.as_json(),
+            "distance_pct": self.distance_pct.as_json(),
+            "trials": [
+                {
+                    "trial": r.trial.trial,
+                    "recording": r.trial.recording,
+                    "steps_counted": clean(r.trial.steps),
+                    "steps_device": clean(r.steps),
+                    "distance_measured_m": clean(r.trial.distance_m),
+                    "distance_device_m": clean(r.distance_m),
+                }
+                for r in self.results
+            ],
+            "rejected": self.rejected,
+        }
+
+
+def validate_field(
+    recordings_dir: Path, trials: Sequence[Trial], *, level: float = 0.95
+) -> FieldReport:
+    """Measure every trial and summarise the agreement.
+
+    A trial whose recording is missing or unreadable is rejected (listed with its reason,
+    the others still count).
+    """
+    cache: dict[str, Recording] = {}
+    results: list[TrialResult] = []
+    rejected: list[str] = []
+    for trial in trials:
+        try:
+            if trial.recording not in cache:
+                path = recordings_dir / trial.recording
+                if not path.is_file():
+                    raise RejectedInput("recording_not_found", f"{trial.recording}")
+                cache[trial.recording] = load_recording(path)
+            results.append(measure_trial(cache[trial.recording], trial))
+        except RejectedInput as exc:
+            rejected.append(f"{trial.trial}: {exc}")
+    counted = np.array([r.trial.steps for r in results])
+    device = np.array([r.steps for r in results])
+    measured = np.array([r.trial.distance_m for r in results])
+    dist = np.array([r.distance_m for r in results])
+    return FieldReport(
+        results=results,
+        rejected=rejected,
+        steps=bland_altman(device, counted, level=level),
+        steps_pct=bland_altman(device, counted, level=level, relative=True),
+        distance=bland_altman(dist, measured, level=level),
+        distance_pct=bland_altman(dist, measured, level=level, relative=True),
+    )
