@@ -255,7 +255,8 @@ class StepDetectorVerticalAcc:
         fs = float(sampling_rate_hz)
         self.ic_list_ = EMPTY_INT
         self.sequences_ = np.zeros((0, 2), dtype=np.int64)
-        if len(acc) < max(int(fs * self.max_break_s), 3):
+        # Too short for min_steps steps even at 240 steps/min.
+        if len(acc) < max(int(fs * 0.25) * self.min_steps, 3):
             return self
         # 1. VERTICAL ACCELERATION
         vert = np.clip(vertical_acceleration(acc, fs, self.gravity_window_s), -19.6, 19.6)
