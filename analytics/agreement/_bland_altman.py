@@ -9,6 +9,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from analytics.agreement._events import json_number
+
 __all__ = ["BlandAltman", "bland_altman"]
 
 
@@ -47,18 +49,15 @@ class BlandAltman:
     def as_json(self) -> dict[str, object]:
         """The figures as JSON values (NaN becomes None)."""
 
-        def clean(v: float) -> float | None:
-            return v if math.isfinite(v) else None
-
         return {
             "n": self.n,
-            "bias": clean(self.bias),
-            "bias_ci": [clean(v) for v in self.bias_ci],
-            "sd": clean(self.sd),
-            "lower": clean(self.lower),
-            "lower_ci": [clean(v) for v in self.lower_ci],
-            "upper": clean(self.upper),
-            "upper_ci": [clean(v) for v in self.upper_ci],
+            "bias": json_number(self.bias),
+            "bias_ci": [json_number(v) for v in self.bias_ci],
+            "sd": json_number(self.sd),
+            "lower": json_number(self.lower),
+            "lower_ci": [json_number(v) for v in self.lower_ci],
+            "upper": json_number(self.upper),
+            "upper_ci": [json_number(v) for v in self.upper_ci],
             "level": self.level,
             "relative": self.relative,
         }

@@ -12,7 +12,15 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-__all__ = ["EventScore", "PooledScore", "cadence_spm", "match_events", "pool", "score_events"]
+__all__ = [
+    "EventScore",
+    "PooledScore",
+    "cadence_spm",
+    "json_number",
+    "match_events",
+    "pool",
+    "score_events",
+]
 
 
 def match_events(
@@ -75,6 +83,11 @@ def _inside(t: FloatArray, intervals: Sequence[tuple[float, float]]) -> npt.NDAr
     for a, b in intervals:
         out |= (t >= a) & (t <= b)
     return out
+
+
+def json_number(v: float) -> float | None:
+    """``v`` for JSON: None where it is NaN or infinite (JSON has neither)."""
+    return v if math.isfinite(v) else None
 
 
 def _ratio(num: float, den: float) -> float:
@@ -207,10 +220,7 @@ class PooledScore:
 
     def as_json(self) -> dict[str, float | int | None]:
         """The figures as JSON values (NaN becomes None)."""
-        out: dict[str, float | int | None] = {}
-        for k, v in self.__dict__.items():
-            out[k] = None if isinstance(v, float) and not math.isfinite(v) else v
-        return out
+        return {k: json_number(v) if isinstance(v, float) else v for k, v in self.__dict__.items()}
 
 
 def pool(scores: Sequence[EventScore]) -> PooledScore:

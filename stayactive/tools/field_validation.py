@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from analytics.agreement import BlandAltman, bland_altman
+from analytics.agreement import BlandAltman, bland_altman, json_number
 from analytics.gait import detect_steps
 from analytics.mobility import WalkerDayInput, walker_day_metrics
 from stayactive.errors import RejectedInput
@@ -148,9 +148,6 @@ class FieldReport:
     def as_json(self) -> dict[str, Any]:
         """Agreement figures, trials and rejected rows."""
 
-        def clean(v: float) -> float | None:
-            return v if math.isfinite(v) else None
-
         return {
             "steps": self.steps.as_json(),
             "steps_pct": self.steps_pct.as_json(),
@@ -160,10 +157,10 @@ class FieldReport:
                 {
                     "trial": r.trial.trial,
                     "recording": r.trial.recording,
-                    "steps_counted": clean(r.trial.steps),
-                    "steps_device": clean(r.steps),
-                    "distance_measured_m": clean(r.trial.distance_m),
-                    "distance_device_m": clean(r.distance_m),
+                    "steps_counted": json_number(r.trial.steps),
+                    "steps_device": json_number(r.steps),
+                    "distance_measured_m": json_number(r.trial.distance_m),
+                    "distance_device_m": json_number(r.distance_m),
                 }
                 for r in self.results
             ],

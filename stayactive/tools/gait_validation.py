@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from analytics.agreement import EventScore, PooledScore, pool, score_events
+from analytics.agreement import EventScore, PooledScore, json_number, pool, score_events
 from analytics.gait import StepDetectorVerticalAcc, detect_steps, vertical_acceleration
 from stayactive.errors import ConfigurationError
 from stayactive.tools.recordings import FloatArray, Recording
@@ -128,16 +128,19 @@ class RecordingResult:
         """Name, group and figures."""
         s = self.score
 
-        def clean(v: float) -> float | None:
-            return round(v, 6) if math.isfinite(v) else None
-
-        return {
-            "name": self.name, "subject": self.subject, "impaired": self.impaired,
-            "n_reference": s.n_reference, "n_detected": s.n_detected,
-            "sensitivity": clean(s.sensitivity), "ppv": clean(s.ppv), "f1": clean(s.f1),
-            "count_rel_err": clean(s.count_rel_err), "cadence_rel_err": clean(s.cadence_rel_err),
-            "timing_offset_s": clean(s.timing_offset_s),
+        figures = {
+            k: json_number(getattr(s, k))
+            for k in ("sensitivity", "ppv", "f1", "count_rel_err", "cadence_rel_err",
+                      "timing_offset_s")
         }  # fmt: skip
+        return {
+            "name": self.name,
+            "subject": self.subject,
+            "impaired": self.impaired,
+            "n_reference": s.n_reference,
+            "n_detected": s.n_detected,
+            **figures,
+        }
 
 
 @dataclass(frozen=True)
