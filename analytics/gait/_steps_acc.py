@@ -126,10 +126,13 @@ class StepDetectorVerticalAcc:
        ``rise_sigma_s`` (m/s^3). Its maxima are the steepest rises of the vertical
        acceleration, the loading at initial contact; this is, up to a scale, the Gaussian
        wavelet transform of the integrated signal of McCamley et al. [2] as modified by
-       Paraschiv-Ionescu et al. [3] (smoothing instead of their 40-Hz resampling).
+       Paraschiv-Ionescu et al. [3] (smoothing instead of their 40-Hz resampling). Where
+       fast steps need a narrower Gaussian (``rise_sigma_cycles`` of the local mean period,
+       from Rice's formula over ``amplitude_window_s``, is shorter), the nearest of 0.8,
+       0.64 and 0.5 times ``rise_sigma_s`` is used there.
     4. Local amplitude: root mean square of the rise signal over ``amplitude_window_s``.
     5. Candidate steps: the maximum of every positive lobe of the rise signal (between two
-       zero crossings) that reaches ``rel_prominence`` times the local peak amplitude
+       zero crossings) that reaches ``rel_height`` times the local peak amplitude
        (sqrt 2 RMS) and ``min_rise_mps3``. A lobe, not a prominence, so that the weak step of
        an asymmetric gait is not hidden by the strong one beside it.
     6. Double lobes: of two candidates closer than ``min_rhythm_ratio`` times the local
@@ -148,11 +151,13 @@ class StepDetectorVerticalAcc:
         Pass band of step 2.
     rise_sigma_s : float
         Standard deviation of the Gaussian of step 3. Wider suppresses the several small
-        rises of one slow step; narrower separates fast steps (0.16 s still resolves
-        173 steps/min).
+        rises of one slow step; narrower separates fast steps.
+    rise_sigma_cycles : float
+        Widest Gaussian as a fraction of the local mean period (step 3): 0.33 narrows the
+        Gaussian above about 2 steps/s (120 steps/min).
     amplitude_window_s : float
         Window of the local amplitude.
-    rel_prominence : float
+    rel_height : float
         Required lobe height as a fraction of the local peak amplitude.
     min_rise_mps3 : float
         Smallest lobe height accepted anywhere; below it there is no gait.
@@ -182,7 +187,7 @@ class StepDetectorVerticalAcc:
     gait impairment (AGPL-3.0, used by path). The choice was checked by leave-one-subject-out
     (``stayactive validate gait --loso``); ``docs/metrics.md`` gives both figures.
     Deviations from [3]: no resampling to 40 Hz (the Gaussian does the smoothing at any rate),
-    a band-pass of order 2 instead of their FIR, and the amplitude, rhythm and sequence rules
+    a Butterworth band-pass instead of their fixed EPFL gait filter, and the amplitude, rhythm and sequence rules
     of steps 5-7, which they leave to a gait-sequence detector run first.
     NaNs are not handled here: :func:`detect_steps` splits the signal at them.
 
@@ -209,7 +214,7 @@ class StepDetectorVerticalAcc:
         rise_sigma_s: float = 0.16,
         rise_sigma_cycles: float = 0.33,
         amplitude_window_s: float = 3.0,
-        rel_prominence: float = 0.15,
+        rel_height: float = 0.15,
         min_rise_mps3: float = 0.5,
         min_rhythm_ratio: float = 0.35,
         max_break_s: float = 3.0,
@@ -221,7 +226,7 @@ class StepDetectorVerticalAcc:
         self.rise_sigma_s = rise_sigma_s
         self.rise_sigma_cycles = rise_sigma_cycles
         self.amplitude_window_s = amplitude_window_s
-        self.rel_prominence = rel_prominence
+        self.rel_height = rel_height
         self.min_rise_mps3 = min_rise_mps3
         self.min_rhythm_ratio = min_rhythm_ratio
         self.max_break_s = max_break_s
@@ -268,7 +273,7 @@ class StepDetectorVerticalAcc:
         rms = np.sqrt(moving_mean(rise * rise, max(int(self.amplitude_window_s * fs), 1)))
         # 5. CANDIDATES: ONE PER POSITIVE LOBE
         peaks = _lobe_maxima(rise)
-        need = np.maximum(self.rel_prominence * np.sqrt(2.0) * rms, self.min_rise_mps3)
+        need = np.maximum(self.rel_height * np.sqrt(2.0) * rms, self.min_rise_mps3)
         peaks = peaks[rise[peaks] >= need[peaks]]
         # 6. DOUBLE LOBES
         peaks = _prune_doubles(peaks, rise, fs, self.max_break_s, self.min_rhythm_ratio)

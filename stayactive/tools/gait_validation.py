@@ -54,7 +54,7 @@ SCORED_MARGIN_S = 1.0
 
 LOSO_GRID: dict[str, tuple[float, ...]] = {
     "rise_sigma_s": (0.12, 0.16, 0.20),
-    "rel_prominence": (0.15, 0.3),
+    "rel_height": (0.15, 0.3),
     "event_delay_s": (0.0, 0.04, 0.08),
 }
 """Parameters searched by :func:`leave_one_subject_out` (the shipped defaults are in it)."""
