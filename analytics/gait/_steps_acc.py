@@ -187,8 +187,9 @@ class StepDetectorVerticalAcc:
     gait impairment (AGPL-3.0, used by path). The choice was checked by leave-one-subject-out
     (``stayactive validate gait --loso``); ``docs/metrics.md`` gives both figures.
     Deviations from [3]: no resampling to 40 Hz (the Gaussian does the smoothing at any rate),
-    a Butterworth band-pass instead of their fixed EPFL gait filter, and the amplitude, rhythm and sequence rules
-    of steps 5-7, which they leave to a gait-sequence detector run first.
+    a Butterworth band-pass instead of their fixed EPFL gait filter, and the amplitude,
+    rhythm and sequence rules of steps 5-7, which they leave to a gait-sequence detector run
+    first.
     NaNs are not handled here: :func:`detect_steps` splits the signal at them.
 
     References

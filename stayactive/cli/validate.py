@@ -143,50 +143,18 @@ def gait(
     Prints per recording and pooled (all, healthy, impaired) sensitivity, PPV, F1, step-count
     and cadence error and the median timing offset. Exit code 1 if a file could not be read.
     """
-    from stayactive.tools import gait_report as rep
-    from stayactive.tools import gait_validation as gv
-    from stayactive.tools.recordings import load_dir
+    from stayactive.tools import gait_report
 
-    if region not in ("span", "bouts"):
-        raise typer.BadParameter("span or bouts", param_hint="--region")
-    unknown = set(compare) - {"mobgap"}
-    if unknown:
-        raise typer.BadParameter(f"unknown: {', '.join(sorted(unknown))}", param_hint="--compare")
-    recordings, bad = load_dir(data)
-    detectors: dict[str, gv.Detector] = {"ours": gv.ours()}
-    if "mobgap" in compare:
-        detectors["mobgap"] = gv.mobgap_ionescu()
-    runs = {
-        name: gv.evaluate(recordings, det, tolerance_s=tolerance_s, region=region)  # type: ignore[arg-type]
-        for name, det in detectors.items()
-    }
-    if not runs["ours"]:
-        raise typer.BadParameter(
-            f"no recording with reference steps in {data}", param_hint="--data"
+    try:
+        run = gait_report.run_gait(
+            data, tolerance_s=tolerance_s, compare=compare, region=region, loso=loso
         )
-    figures = {name: gv.GroupFigures.of(res) for name, res in runs.items()}
-    loso_result = (
-        gv.leave_one_subject_out(recordings, tolerance_s=tolerance_s, region=region)  # type: ignore[arg-type]
-        if loso
-        else None
-    )
-    lines = [
-        f"{data}: {len(runs['ours'])} recordings, tolerance {tolerance_s:g} s, region {region}"
-    ]
-    lines += rep.recording_lines(runs)
-    lines += ["", rep.POOLED_HEAD]
-    for name, g in figures.items():
-        lines += rep.pooled_lines(name, g)
-    if loso_result is not None:
-        lines += ["", *rep.loso_lines(loso_result)]
-    for exc in bad:
-        lines.append(f"skipped {exc}")
-    typer.echo("\n".join(lines))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(gait_report.text(run))
     if as_json:
-        settings = {"data": str(data), "tolerance_s": tolerance_s, "region": region}
-        skipped = [str(e) for e in bad]
-        typer.echo(json.dumps(rep.as_json(runs, figures, loso_result, skipped, settings)))
-    if bad:
+        typer.echo(json.dumps(gait_report.as_json(run)))
+    if run.skipped:
         raise typer.Exit(code=1)
 
 
@@ -204,35 +172,7 @@ def field(
     from stayactive.tools import field_validation as fv
 
     report = fv.validate_field(recordings, fv.parse_counts(counts))
-
-    def num(v: float, spec: str) -> str:
-        return format(v, spec) if v == v else "—"  # NaN is not equal to itself
-
-    lines = [
-        f"{'trial':32s} {'steps counted':>13s} {'device':>7s}  {'m measured':>10s} {'device':>7s}"
-    ]
-    for r in report.results:
-        lines.append(
-            f"{r.trial.trial[:32]:32s} {num(r.trial.steps, '13.0f')} {num(r.steps, '7.0f')}  "
-            f"{num(r.trial.distance_m, '10.2f')} {num(r.distance_m, '7.2f')}"
-        )
-    lines.append("")
-    for label, ba, unit in (
-        ("steps", report.steps, "steps"),
-        ("steps, % of count", report.steps_pct, "%"),
-        ("distance", report.distance, "m"),
-        ("distance, % of measured", report.distance_pct, "%"),
-    ):
-        lines.append(
-            f"{label:24s} n={ba.n:3d}  bias {num(ba.bias, '+.2f')} {unit} "
-            f"[{num(ba.bias_ci[0], '+.2f')}, {num(ba.bias_ci[1], '+.2f')}]  "
-            f"limits of agreement {num(ba.lower, '+.2f')} [{num(ba.lower_ci[0], '+.2f')}, "
-            f"{num(ba.lower_ci[1], '+.2f')}] to {num(ba.upper, '+.2f')} "
-            f"[{num(ba.upper_ci[0], '+.2f')}, {num(ba.upper_ci[1], '+.2f')}] (95 % intervals)"
-        )
-    for reason in report.rejected:
-        lines.append(f"rejected {reason}")
-    typer.echo("\n".join(lines))
+    typer.echo(fv.text(report))
     if as_json:
         typer.echo(json.dumps(report.as_json()))
     if report.rejected:

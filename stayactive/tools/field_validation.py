@@ -37,7 +37,15 @@ from analytics.mobility import WalkerDayInput, walker_day_metrics
 from stayactive.errors import RejectedInput
 from stayactive.tools.recordings import Recording, load_recording
 
-__all__ = ["FieldReport", "Trial", "TrialResult", "measure_trial", "parse_counts", "validate_field"]
+__all__ = [
+    "FieldReport",
+    "Trial",
+    "TrialResult",
+    "measure_trial",
+    "parse_counts",
+    "text",
+    "validate_field",
+]
 
 _COLUMNS = ("trial", "recording", "start_s", "end_s", "steps", "distance_m")
 
@@ -201,3 +209,36 @@ def validate_field(
         distance=bland_altman(dist, measured, level=level),
         distance_pct=bland_altman(dist, measured, level=level, relative=True),
     )
+
+
+def _num(v: float, spec: str) -> str:
+    return format(v, spec) if math.isfinite(v) else "—"
+
+
+def text(report: FieldReport) -> str:
+    """The printed report: every trial, then the agreement with its 95 % intervals."""
+    lines = [
+        f"{'trial':32s} {'steps counted':>13s} {'device':>7s}  {'m measured':>10s} {'device':>7s}"
+    ]
+    for r in report.results:
+        lines.append(
+            f"{r.trial.trial[:32]:32s} {_num(r.trial.steps, '13.0f')} {_num(r.steps, '7.0f')}  "
+            f"{_num(r.trial.distance_m, '10.2f')} {_num(r.distance_m, '7.2f')}"
+        )
+    lines.append("")
+    for label, ba, unit in (
+        ("steps", report.steps, "steps"),
+        ("steps, % of count", report.steps_pct, "%"),
+        ("distance", report.distance, "m"),
+        ("distance, % of measured", report.distance_pct, "%"),
+    ):
+        pct = f"{ba.level:.0%}"
+        lines.append(
+            f"{label:24s} n={ba.n:3d}  bias {_num(ba.bias, '+.2f')} {unit} "
+            f"[{_num(ba.bias_ci[0], '+.2f')}, {_num(ba.bias_ci[1], '+.2f')}]  "
+            f"limits of agreement {_num(ba.lower, '+.2f')} [{_num(ba.lower_ci[0], '+.2f')}, "
+            f"{_num(ba.lower_ci[1], '+.2f')}] to {_num(ba.upper, '+.2f')} "
+            f"[{_num(ba.upper_ci[0], '+.2f')}, {_num(ba.upper_ci[1], '+.2f')}] ({pct} intervals)"
+        )
+    lines += [f"rejected {reason}" for reason in report.rejected]
+    return "\n".join(lines)

@@ -1,13 +1,95 @@
-"""Text and JSON output of ``stayactive validate gait`` (kept out of the CLI module)."""
+"""``stayactive validate gait``: run the detectors on a folder, print text and JSON."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
 
 from analytics.agreement import PooledScore
+from stayactive.tools import gait_validation as gv
 from stayactive.tools.gait_validation import GroupFigures, LosoResult, RecordingResult
+from stayactive.tools.recordings import load_dir
+
+__all__ = ["COMPARISONS", "GaitRun", "as_json", "run_gait", "text"]
+
+COMPARISONS = ("mobgap",)
+"""What ``--compare`` accepts."""
+
+
+@dataclass(frozen=True)
+class GaitRun:
+    """Everything one ``validate gait`` run measured."""
+
+    data: Path
+    tolerance_s: float
+    region: str
+    runs: dict[str, list[RecordingResult]]
+    figures: dict[str, GroupFigures]
+    loso: LosoResult | None
+    skipped: list[str]
+
+
+def run_gait(
+    data: Path,
+    *,
+    tolerance_s: float = 0.25,
+    compare: Sequence[str] = (),
+    region: str = "span",
+    loso: bool = False,
+) -> GaitRun:
+    """Our detector (and the ``compare`` ones) on every recording of ``data``.
+
+    Raises ValueError for an unknown region or comparison, RejectedInput for a folder
+    without recordings (files that cannot be read are listed in ``skipped``).
+    """
+    if region not in ("span", "bouts"):
+        raise ValueError(f"region {region!r}: span or bouts")
+    unknown = sorted(set(compare) - set(COMPARISONS))
+    if unknown:
+        raise ValueError(f"unknown comparison: {', '.join(unknown)}")
+    where = cast(gv.Region, region)
+    recordings, bad = load_dir(data)
+    detectors: dict[str, gv.Detector] = {"ours": gv.ours()}
+    if "mobgap" in compare:
+        detectors["mobgap"] = gv.mobgap_ionescu()
+    runs = {
+        name: gv.evaluate(recordings, det, tolerance_s=tolerance_s, region=where)
+        for name, det in detectors.items()
+    }
+    if not runs["ours"]:
+        raise ValueError(f"no recording with reference steps in {data}")
+    return GaitRun(
+        data=data,
+        tolerance_s=tolerance_s,
+        region=region,
+        runs=runs,
+        figures={name: GroupFigures.of(res) for name, res in runs.items()},
+        loso=(
+            gv.leave_one_subject_out(recordings, tolerance_s=tolerance_s, region=where)
+            if loso
+            else None
+        ),
+        skipped=[str(e) for e in bad],
+    )
+
+
+def text(run: GaitRun) -> str:
+    """The printed report: per recording, pooled, leave-one-subject-out, skipped files."""
+    lines = [
+        f"{run.data}: {len(run.runs['ours'])} recordings, tolerance {run.tolerance_s:g} s, "
+        f"region {run.region}"
+    ]
+    lines += recording_lines(run.runs)
+    lines += ["", POOLED_HEAD]
+    for name, g in run.figures.items():
+        lines += pooled_lines(name, g)
+    if run.loso is not None:
+        lines += ["", *loso_lines(run.loso)]
+    lines += [f"skipped {s}" for s in run.skipped]
+    return "\n".join(lines)
 
 
 def _f(v: float, spec: str = ".3f") -> str:
@@ -79,27 +161,24 @@ def loso_lines(loso: LosoResult) -> list[str]:
     return lines
 
 
-def as_json(
-    runs: dict[str, list[RecordingResult]],
-    figures: dict[str, GroupFigures],
-    loso: LosoResult | None,
-    skipped: Sequence[str],
-    settings: dict[str, Any],
-) -> dict[str, Any]:
+def as_json(run: GaitRun) -> dict[str, Any]:
     """The last line of ``--json``: our figures at the top level, the rest beside them."""
-    ours_name = next(iter(runs))
-    out: dict[str, Any] = figures[ours_name].as_json()
-    out["recordings"] = [r.as_json() for r in runs[ours_name]]
-    out["settings"] = settings
-    out["skipped"] = list(skipped)
-    for name in list(runs)[1:]:
-        other = figures[name].as_json()
-        other["recordings"] = [r.as_json() for r in runs[name]]
+    out: dict[str, Any] = run.figures["ours"].as_json()
+    out["recordings"] = [r.as_json() for r in run.runs["ours"]]
+    out["settings"] = {
+        "data": str(run.data),
+        "tolerance_s": run.tolerance_s,
+        "region": run.region,
+    }
+    out["skipped"] = list(run.skipped)
+    for name in list(run.runs)[1:]:
+        other = run.figures[name].as_json()
+        other["recordings"] = [r.as_json() for r in run.runs[name]]
         out[name] = other
-    if loso is not None:
-        lo = loso.figures.as_json()
-        lo["recordings"] = [r.as_json() for r in loso.held_out]
-        lo["chosen"] = loso.chosen
-        lo["chosen_on_all"] = loso.chosen_on_all
+    if run.loso is not None:
+        lo = run.loso.figures.as_json()
+        lo["recordings"] = [r.as_json() for r in run.loso.held_out]
+        lo["chosen"] = run.loso.chosen
+        lo["chosen_on_all"] = run.loso.chosen_on_all
         out["loso"] = lo
     return out
