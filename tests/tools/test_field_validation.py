@@ -20,8 +20,7 @@ from stayactive.tools.field_sim import write_simulated_field_set
 from stayactive.tools.field_validation import parse_counts, validate_field
 from stayactive.tools.recording_export import export_recording
 from stayactive.tools.recordings import load_recording
-
-CC_BY = Path(__file__).resolve().parents[1] / "fixtures" / "real_gait_cc_by"
+from tests.fixtures.real_gait import CC_BY, lower_back_agpl
 
 
 def _field(args: list[str]) -> tuple[int, dict[str, object], str]:
@@ -75,6 +74,18 @@ def test_real_trunk_recordings_against_their_reference_counts(tmp_path: Path) ->
     assert isinstance(pct, dict) and pct["n"] == 24
     assert abs(pct["bias"]) < 2.0 and pct["lower"] > -6.0 and pct["upper"] < 6.0
     assert out["distance_m"] == {**out["distance_m"], "n": 0}  # phones have no odometry
+
+
+@pytest.mark.slow
+def test_real_lower_back_recordings_by_path(tmp_path: Path) -> None:
+    folder = lower_back_agpl()
+    counts = _counts_from_reference(folder, tmp_path / "counts.csv")
+    code, out, text = _field(["--recordings", str(folder), "--counts", str(counts)])
+    assert code == 0, text
+    pct = out["steps_pct"]
+    # Measured: bias -1.8 % [-2.6, -1.1], limits -12.9 % to +9.3 % over 228 walks of 10 m.
+    assert isinstance(pct, dict) and pct["n"] == 228
+    assert abs(pct["bias"]) < 3.0 and pct["lower"] > -15.0 and pct["upper"] < 12.0
 
 
 def test_rejected_trials_are_listed_and_the_rest_counted(tmp_path: Path) -> None:

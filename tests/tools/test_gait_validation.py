@@ -8,7 +8,6 @@ path only, from ``shared/`` beside the repository (``STAYACTIVE_REAL_GAIT_DIR`` 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -18,25 +17,7 @@ from typer.testing import CliRunner
 from stayactive.cli import app
 from stayactive.tools import gait_validation as gv
 from stayactive.tools.recordings import load_dir, load_recording, subject_of
-
-CC_BY = Path(__file__).resolve().parents[1] / "fixtures" / "real_gait_cc_by"
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _real_gait_dir() -> Path:
-    env = os.environ.get("STAYACTIVE_REAL_GAIT_DIR")
-    candidates = [Path(env)] if env else []
-    candidates += [
-        REPO.parent / "shared" / "data" / "real-gait",
-        Path("/work/shared/data/real-gait"),
-    ]
-    for c in candidates:
-        if (c / "lower-back-agpl").is_dir():
-            return c / "lower-back-agpl"
-    raise AssertionError(
-        "the AGPL lower-back set is used by path: put shared/ beside the repository "
-        "or set STAYACTIVE_REAL_GAIT_DIR"
-    )
+from tests.fixtures.real_gait import CC_BY, lower_back_agpl
 
 
 def test_regression_snapshot_on_the_cc_by_trunk_set() -> None:
@@ -104,7 +85,7 @@ def test_subjects_from_file_names() -> None:
 
 @pytest.mark.slow
 def test_issue_targets_on_the_lower_back_set_by_path() -> None:
-    recordings, bad = load_dir(_real_gait_dir())
+    recordings, bad = load_dir(lower_back_agpl())
     assert not bad and len(recordings) == 114
     results = gv.evaluate(recordings, gv.ours())
     g = gv.GroupFigures.of(results)
