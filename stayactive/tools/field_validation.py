@@ -8,8 +8,11 @@ trial, the protocol in ``docs/metrics.md``. Each trial is a row of a CSV file::
     r01-2mwt,walker-0007_2026-05-04.npz,95.0,215.0,151,61.5
 
 ``recording`` names a ``.npz`` in the recordings folder (:mod:`stayactive.tools.recordings`);
-``start_s``/``end_s`` are seconds from its first sample; ``steps`` and ``distance_m`` may be
-empty when not counted. The device's figure for the trial is what the product reports:
+``start_s``/``end_s`` are seconds from its first sample. For a device export, columns
+``start``/``end`` with clock times (ISO 8601 with a UTC offset, as noted by the watch) may be
+given instead. ``steps`` and ``distance_m`` may be empty when not counted.
+
+The device's figure for a trial is what the product reports:
 
 * a walker export (odometry and handle loads present): the steps and distance of the walking
   bouts that start inside the trial (:func:`analytics.mobility.walker_day_metrics`);
@@ -25,7 +28,8 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +51,9 @@ __all__ = [
     "validate_field",
 ]
 
-_COLUMNS = ("trial", "recording", "start_s", "end_s", "steps", "distance_m")
+_COLUMNS = ("trial", "recording", "steps", "distance_m")
+_RELATIVE = ("start_s", "end_s")
+_CLOCK = ("start", "end")
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class Trial:
     end_s: float
     steps: float
     distance_m: float
+    clock: bool = False
+    """``start_s``/``end_s`` are epoch seconds (clock times), not seconds from the start."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,16 @@ def _number(text: str, what: str, line: int) -> float:
     return value
 
 
+def _clock(text: str, what: str, line: int) -> float:
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise RejectedInput("counts_bad_value", f"line {line}: {what} {text!r}") from exc
+    if when.tzinfo is None:
+        raise RejectedInput("counts_bad_value", f"line {line}: {what} {text!r} has no UTC offset")
+    return when.timestamp()
+
+
 def parse_counts(path: Path) -> list[Trial]:
     """Read the counts CSV (header with the columns above; extra columns are ignored)."""
     try:
@@ -90,15 +108,20 @@ def parse_counts(path: Path) -> list[Trial]:
     except OSError as exc:
         raise RejectedInput("counts_unreadable", f"{path}: {exc}") from exc
     reader = csv.DictReader(text.splitlines())
-    missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
+    names = reader.fieldnames or []
+    clock = all(c in names for c in _CLOCK) and not all(c in names for c in _RELATIVE)
+    missing = [c for c in (*_COLUMNS, *(_CLOCK if clock else _RELATIVE)) if c not in names]
     if missing:
         raise RejectedInput("counts_missing_column", f"{path.name}: no {', '.join(missing)}")
     trials = []
     for line, row in enumerate(reader, start=2):
-        start = _number(row["start_s"], "start_s", line)
-        end = _number(row["end_s"], "end_s", line)
+        if clock:
+            start, end = _clock(row["start"], "start", line), _clock(row["end"], "end", line)
+        else:
+            start = _number(row["start_s"], "start_s", line)
+            end = _number(row["end_s"], "end_s", line)
         if not (end > start):
-            raise RejectedInput("counts_bad_value", f"line {line}: end_s must follow start_s")
+            raise RejectedInput("counts_bad_value", f"line {line}: end is not after start")
         trials.append(
             Trial(
                 trial=row["trial"].strip() or f"line {line}",
@@ -107,6 +130,7 @@ def parse_counts(path: Path) -> list[Trial]:
                 end_s=end,
                 steps=_number(row["steps"], "steps", line),
                 distance_m=_number(row["distance_m"], "distance_m", line),
+                clock=clock,
             )
         )
     if not trials:
@@ -116,6 +140,11 @@ def parse_counts(path: Path) -> list[Trial]:
 
 def measure_trial(rec: Recording, trial: Trial) -> TrialResult:
     """The device's steps and distance for ``trial`` (see the module docstring)."""
+    if trial.clock:
+        if rec.t_s is None:
+            raise RejectedInput("recording_no_clock", f"{rec.name} has no sample times (t_s)")
+        t0 = float(rec.t_s[0])
+        trial = replace(trial, start_s=trial.start_s - t0, end_s=trial.end_s - t0, clock=False)
     t = rec.times_s
     if rec.walker is not None and rec.t_s is not None:
         w = rec.walker

@@ -115,59 +115,65 @@ def _opt(z: np.lib.npyio.NpzFile, key: str) -> FloatArray | None:
     return np.asarray(z[key], dtype=np.float64) if key in z.files else None
 
 
+_WALKER_KEYS = ("gyro_rad_s", "odo_l_m", "odo_r_m", "force_l_n", "force_r_n")
+
+
+def _walker(z: np.lib.npyio.NpzFile, name: str, n: int) -> WalkerChannels | None:
+    """The walker channels of a device export (None for an acceleration-only recording)."""
+    if "odo_l_m" not in z.files:
+        return None
+    missing = [k for k in (*_WALKER_KEYS, "t_s") if k not in z.files]
+    if missing:
+        raise RejectedInput("recording_missing_key", f"{name}: no {', '.join(missing)}")
+    arrays = {k: np.asarray(z[k], dtype=np.float64) for k in _WALKER_KEYS}
+    wrong = [k for k, v in arrays.items() if len(v) != n]
+    if wrong:
+        raise RejectedInput("recording_bad_shape", f"{name}: {', '.join(wrong)} not {n} long")
+    brake = np.asarray(z["brake"], dtype=bool) if "brake" in z.files else np.zeros(n, bool)
+    return WalkerChannels(
+        device_id=_text(z, "device_id"),
+        gyro_radps=arrays["gyro_rad_s"].reshape(-1, 3),
+        odo_l_m=arrays["odo_l_m"],
+        odo_r_m=arrays["odo_r_m"],
+        force_l_n=arrays["force_l_n"],
+        force_r_n=arrays["force_r_n"],
+        brake=brake,
+    )
+
+
+def _read(z: np.lib.npyio.NpzFile, path: Path) -> Recording:
+    missing = [k for k in ("acc_m_s2", "fs_hz") if k not in z.files]
+    if missing:
+        raise RejectedInput("recording_missing_key", f"{path.name}: no {', '.join(missing)}")
+    acc = np.asarray(z["acc_m_s2"], dtype=np.float64)
+    fs = float(z["fs_hz"])
+    if acc.ndim != 2 or acc.shape[1] != 3 or not fs > 0.0:
+        raise RejectedInput("recording_bad_shape", f"{path.name}: acc_m_s2 {acc.shape}, fs_hz {fs}")
+    t_s = _opt(z, "t_s")
+    if t_s is not None and t_s.shape != (len(acc),):
+        raise RejectedInput("recording_bad_shape", f"{path.name}: t_s {t_s.shape}")
+    bouts = _opt(z, "walking_bouts_s")
+    uturn = _opt(z, "uturn_s")
+    return Recording(
+        name=path.stem,
+        acc_mps2=acc,
+        fs_hz=fs,
+        t_s=t_s,
+        ref_ic_s=_opt(z, "ref_ic_s"),
+        walking_bouts_s=None if bouts is None else bouts.reshape(-1, 2),
+        uturn_s=None if uturn is None or uturn.size != 2 else (float(uturn[0]), float(uturn[1])),
+        population=_text(z, "population"),
+        subject=_text(z, "subject") or subject_of(path.stem),
+        placement=_text(z, "placement"),
+        walker=_walker(z, path.name, len(acc)),
+    )
+
+
 def load_recording(path: Path) -> Recording:
     """Read one ``.npz`` recording; a file that does not fit the format is a RejectedInput."""
-    name = path.stem
     try:
         with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in ("acc_m_s2", "fs_hz") if k not in z.files]
-            if missing:
-                raise RejectedInput(
-                    "recording_missing_key", f"{path.name}: no {', '.join(missing)}"
-                )
-            acc = np.asarray(z["acc_m_s2"], dtype=np.float64)
-            fs = float(z["fs_hz"])
-            if acc.ndim != 2 or acc.shape[1] != 3 or not (fs > 0.0):
-                raise RejectedInput(
-                    "recording_bad_shape", f"{path.name}: acc_m_s2 {acc.shape}, fs_hz {fs}"
-                )
-            t_s = _opt(z, "t_s")
-            if t_s is not None and t_s.shape != (len(acc),):
-                raise RejectedInput("recording_bad_shape", f"{path.name}: t_s {t_s.shape}")
-            bouts = _opt(z, "walking_bouts_s")
-            uturn = _opt(z, "uturn_s")
-            walker = None
-            if "odo_l_m" in z.files:
-                n = len(acc)
-                keys = ("gyro_rad_s", "odo_l_m", "odo_r_m", "force_l_n", "force_r_n")
-                arrays = {k: np.asarray(z[k], dtype=np.float64) for k in keys}
-                bad = [k for k, v in arrays.items() if len(v) != n]
-                if bad or t_s is None:
-                    raise RejectedInput("recording_bad_shape", f"{path.name}: walker channels")
-                walker = WalkerChannels(
-                    device_id=_text(z, "device_id"),
-                    gyro_radps=arrays["gyro_rad_s"].reshape(-1, 3),
-                    odo_l_m=arrays["odo_l_m"],
-                    odo_r_m=arrays["odo_r_m"],
-                    force_l_n=arrays["force_l_n"],
-                    force_r_n=arrays["force_r_n"],
-                    brake=np.asarray(z["brake"], dtype=bool) if "brake" in z.files
-                    else np.zeros(n, dtype=bool),
-                )  # fmt: skip
-            return Recording(
-                name=name,
-                acc_mps2=acc,
-                fs_hz=fs,
-                t_s=t_s,
-                ref_ic_s=_opt(z, "ref_ic_s"),
-                walking_bouts_s=None if bouts is None else bouts.reshape(-1, 2),
-                uturn_s=None if uturn is None or uturn.size != 2 else (float(uturn[0]),
-                                                                       float(uturn[1])),
-                population=_text(z, "population"),
-                subject=_text(z, "subject") or subject_of(name),
-                placement=_text(z, "placement"),
-                walker=walker,
-            )  # fmt: skip
+            return _read(z, path)
     except RejectedInput:
         raise
     except (OSError, ValueError, KeyError, EOFError) as exc:

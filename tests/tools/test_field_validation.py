@@ -108,6 +108,10 @@ def test_rejected_trials_are_listed_and_the_rest_counted(tmp_path: Path) -> None
         ("trial,recording,start_s,end_s,steps,distance_m\n", "counts_empty"),
         ("trial,recording,start_s,end_s,steps,distance_m\nx,r.npz,5,2,1,\n", "counts_bad_value"),
         ("trial,recording,start_s,end_s,steps,distance_m\nx,r.npz,0,2,many,\n", "counts_bad_value"),
+        (
+            "trial,recording,start,end,steps,distance_m\nx,r.npz,2026-05-04T13:00,2026-05-04T13:01,1,\n",
+            "counts_bad_value",
+        ),
     ],
 )
 def test_bad_counts_files_say_what_is_wrong(tmp_path: Path, body: str, reason: str) -> None:
@@ -163,6 +167,20 @@ def test_export_from_the_database_gives_the_same_figures(
     assert [r.steps for r in a.results] == [r.steps for r in b.results]
     assert np.allclose([r.distance_m for r in a.results], [r.distance_m for r in b.results],
                        atol=0.01)  # fmt: skip
+    # The same trials noted as clock times (as a physiotherapist's watch gives them).
+    t0 = float(t[0])
+    oslo = datetime.fromtimestamp(t0).astimezone().tzinfo
+    clock = tmp_path / "clock.csv"
+    with clock.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["trial", "recording", "start", "end", "steps", "distance_m"])
+        for tr in trials:
+            when = [
+                datetime.fromtimestamp(t0 + x, oslo).isoformat() for x in (tr.start_s, tr.end_s)
+            ]
+            w.writerow([tr.trial, tr.recording, *when, tr.steps, tr.distance_m])
+    c = validate_field(exported, parse_counts(clock))
+    assert [r.steps for r in c.results] == [r.steps for r in b.results]
     with pytest.raises(RejectedInput, match="no walker frames of walker-9999"):
         export_recording(conn, "walker-9999", start, end, tmp_path / "none.npz")
     with pytest.raises(RejectedInput, match="UTC offset"):
