@@ -93,7 +93,8 @@ def text(run: GaitRun) -> str:
 
 
 def _f(v: float, spec: str = ".3f") -> str:
-    return format(v, spec) if math.isfinite(v) else "—"
+    """``v`` formatted, or a dash as wide as a number would be."""
+    return format(v, spec) if math.isfinite(v) else "—".rjust(len(format(0.0, spec)))
 
 
 def recording_lines(runs: dict[str, list[RecordingResult]]) -> list[str]:
