@@ -1,4 +1,4 @@
-"""``stayactive validate …``: validation against the simulator's ground truth, from scratch."""
+"""``stayactive validate …``: against the simulator's ground truth and against real recordings."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ def gait(
     Prints per recording and pooled (all, healthy, impaired) sensitivity, PPV, F1, step-count
     and cadence error and the median timing offset. Exit code 1 if a file could not be read.
     """
-    from stayactive.tools import gait_report
+    from stayactive.tools.validation import gait_report
 
     try:
         run = gait_report.run_gait(
@@ -169,7 +169,7 @@ def field(
     The protocol and the file formats are in docs/metrics.md ("Field validation"). Exit code
     1 if a trial was rejected (listed with its reason; the others still count).
     """
-    from stayactive.tools import field_validation as fv
+    from stayactive.tools.validation import field as fv
 
     report = fv.validate_field(recordings, fv.parse_counts(counts))
     typer.echo(fv.text(report))
@@ -189,7 +189,7 @@ def export(
     """Export a walker's stored frames for a time range as a field-kit recording."""
     from stayactive import db
     from stayactive.settings import get_settings
-    from stayactive.tools.recording_export import export_recording
+    from stayactive.tools.validation.recording_export import export_recording
 
     with db.connect(get_settings()) as conn:
         n = export_recording(conn, device, start, end, out)

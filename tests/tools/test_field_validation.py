@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from stayactive.cli import app
 from stayactive.errors import RejectedInput
-from stayactive.tools.field_sim import write_simulated_field_set
-from stayactive.tools.field_validation import parse_counts, validate_field
-from stayactive.tools.recording_export import export_recording
-from stayactive.tools.recordings import load_recording
+from stayactive.tools.validation.field import parse_counts, validate_field
+from stayactive.tools.validation.field_sim import write_simulated_field_set
+from stayactive.tools.validation.recording_export import export_recording
+from stayactive.tools.validation.recordings import load_recording
 from tests.fixtures.real_gait import CC_BY, lower_back_agpl
 
 

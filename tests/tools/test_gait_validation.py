@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from stayactive.cli import app
-from stayactive.tools import gait_validation as gv
-from stayactive.tools.recordings import load_dir, load_recording, subject_of
+from stayactive.tools.validation import gait as gv
+from stayactive.tools.validation.recordings import load_dir, load_recording, subject_of
 from tests.fixtures.real_gait import CC_BY, lower_back_agpl
 
 

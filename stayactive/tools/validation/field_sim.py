@@ -1,7 +1,7 @@
 """Field-kit recordings made by the simulator, with the simulator's truth as the hand counts.
 
-Uses ``firmware_sim`` (through ``analytics._simulated_days``, which issue 9 moves into
-``stayactive/tools``): the only module of the field kit that may. Each simulated resident-day
+Uses ``firmware_sim`` (through :mod:`stayactive.tools.simulated_days`): the only module of the
+field kit that does. Each simulated resident-day
 gives one walker recording, cut to its first walking bouts longer than ``min_bout_s`` with a
 minute of context, and one counts row per such bout: the true steps and distance of the bout,
 as a physiotherapist walking alongside would count and measure them.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics._simulated_days import simulate_days
-from stayactive.tools.recordings import save_recording
+from stayactive.tools.simulated_days import simulate_days
+from stayactive.tools.validation.recordings import save_recording
 
 __all__ = ["write_simulated_field_set"]
 

@@ -11,7 +11,7 @@ from psycopg.rows import TupleRow
 
 from analytics.frames import load_frames
 from stayactive.errors import RejectedInput
-from stayactive.tools.recordings import save_recording
+from stayactive.tools.validation.recordings import save_recording
 
 __all__ = ["export_recording"]
 
@@ -25,9 +25,9 @@ def export_recording(
 ) -> int:
     """Write the walker's samples with frame start in ``[start, end)`` to ``out`` (``.npz``).
 
-    The file has every channel as stored (:mod:`stayactive.tools.recordings`), sample times
-    in ``t_s`` (epoch s) and the median rate as ``fs_hz``. Returns the number of samples; a
-    range without any sample is a RejectedInput (nothing is written).
+    The file has every channel as stored (:mod:`stayactive.tools.validation.recordings`),
+    sample times in ``t_s`` (epoch s) and the median rate as ``fs_hz``. Returns the number of
+    samples; a range without any sample is a RejectedInput (nothing is written).
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise RejectedInput("export_naive_time", "give --from and --to with a UTC offset")

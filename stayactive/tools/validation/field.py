@@ -7,8 +7,9 @@ trial, the protocol in ``docs/metrics.md``. Each trial is a row of a CSV file::
     r01-10mwt-1,walker-0007_2026-05-04.npz,12.0,31.5,24,10
     r01-2mwt,walker-0007_2026-05-04.npz,95.0,215.0,151,61.5
 
-``recording`` names a ``.npz`` in the recordings folder (:mod:`stayactive.tools.recordings`);
-``start_s``/``end_s`` are seconds from its first sample. For a device export, columns
+``recording`` names a ``.npz`` in the recordings folder
+(:mod:`stayactive.tools.validation.recordings`); ``start_s``/``end_s`` are seconds from its first
+sample. For a device export, columns
 ``start``/``end`` with clock times (ISO 8601 with a UTC offset, as noted by the watch) may be
 given instead. ``steps`` and ``distance_m`` may be empty when not counted.
 
@@ -39,7 +40,7 @@ from analytics.agreement import BlandAltman, bland_altman, json_number
 from analytics.gait import detect_steps
 from analytics.mobility import WalkerDayInput, walker_day_metrics
 from stayactive.errors import RejectedInput
-from stayactive.tools.recordings import Recording, load_recording
+from stayactive.tools.validation.recordings import Recording, load_recording
 
 __all__ = [
     "FieldReport",

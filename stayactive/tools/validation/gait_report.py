@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from analytics.agreement import PooledScore
-from stayactive.tools import gait_validation as gv
-from stayactive.tools.gait_validation import GroupFigures, LosoResult, RecordingResult
-from stayactive.tools.recordings import load_dir
+from stayactive.tools.validation import gait as gv
+from stayactive.tools.validation.gait import GroupFigures, LosoResult, RecordingResult
+from stayactive.tools.validation.recordings import load_dir
 
 __all__ = ["COMPARISONS", "GaitRun", "as_json", "run_gait", "text"]
 

@@ -10,7 +10,7 @@ are matched one-to-one (:func:`analytics.agreement.score_events`) inside the sco
 
 Reference steps and detections inside ``uturn_s`` are not scored (the reference is incomplete
 there). Figures are pooled separately over healthy and impaired recordings
-(:attr:`~stayactive.tools.recordings.Recording.impaired`), never only together.
+(:attr:`~stayactive.tools.validation.recordings.Recording.impaired`), never only together.
 
 :func:`leave_one_subject_out` guards against tuning to the recordings: a small grid of the
 detector's parameters is searched on all subjects but one and scored on the one left out.
@@ -29,7 +29,7 @@ import numpy as np
 from analytics.agreement import EventScore, PooledScore, json_number, pool, score_events
 from analytics.gait import StepDetectorVerticalAcc, detect_steps, vertical_acceleration
 from stayactive.errors import ConfigurationError
-from stayactive.tools.recordings import FloatArray, Recording
+from stayactive.tools.validation.recordings import FloatArray, Recording
 
 __all__ = [
     "LOSO_GRID",
