@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -207,10 +207,11 @@ class LosoResult:
     chosen: dict[str, dict[str, float]]
     chosen_on_all: dict[str, float]
     grid_size: int
-    figures: GroupFigures = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "figures", GroupFigures.of(self.held_out))
+    @property
+    def figures(self) -> GroupFigures:
+        """The held-out recordings' pooled figures."""
+        return GroupFigures.of(self.held_out)
 
 
 def leave_one_subject_out(
@@ -236,10 +237,13 @@ def leave_one_subject_out(
         values = [_objective([r for r in results if keep(r)]) for results in table]
         return int(np.argmax(values))
 
+    def without(subject: str) -> Callable[[RecordingResult], bool]:
+        return lambda r: r.subject != subject
+
     held: list[RecordingResult] = []
     chosen: dict[str, dict[str, float]] = {}
     for subject in subjects:
-        k = best(lambda r, s=subject: r.subject != s)  # type: ignore[misc]
+        k = best(without(subject))
         chosen[subject] = points[k]
         held.extend(r for r in table[k] if r.subject == subject)
     held.sort(key=lambda r: r.name)
