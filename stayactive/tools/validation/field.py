@@ -40,6 +40,7 @@ from analytics.agreement import BlandAltman, bland_altman, json_number
 from analytics.gait import detect_steps
 from analytics.mobility import WalkerDayInput, walker_day_metrics
 from stayactive.errors import RejectedInput
+from stayactive.tools.validation._text import figure
 from stayactive.tools.validation.recordings import Recording, load_recording
 
 __all__ = [
@@ -241,10 +242,6 @@ def validate_field(
     )
 
 
-def _num(v: float, spec: str) -> str:
-    return format(v, spec) if math.isfinite(v) else "—"
-
-
 def text(report: FieldReport) -> str:
     """The printed report: every trial, then the agreement with its 95 % intervals."""
     lines = [
@@ -252,8 +249,8 @@ def text(report: FieldReport) -> str:
     ]
     for r in report.results:
         lines.append(
-            f"{r.trial.trial[:32]:32s} {_num(r.trial.steps, '13.0f')} {_num(r.steps, '7.0f')}  "
-            f"{_num(r.trial.distance_m, '10.2f')} {_num(r.distance_m, '7.2f')}"
+            f"{r.trial.trial[:32]:32s} {figure(r.trial.steps, '13.0f')} {figure(r.steps, '7.0f')}  "
+            f"{figure(r.trial.distance_m, '10.2f')} {figure(r.distance_m, '7.2f')}"
         )
     lines.append("")
     for label, ba, unit in (
@@ -262,13 +259,12 @@ def text(report: FieldReport) -> str:
         ("distance", report.distance, "m"),
         ("distance, % of measured", report.distance_pct, "%"),
     ):
-        pct = f"{ba.level:.0%}"
+        f = [figure(v, "+.2f") for v in (ba.bias, *ba.bias_ci, ba.lower, *ba.lower_ci,
+                                           ba.upper, *ba.upper_ci)]  # fmt: skip
         lines.append(
-            f"{label:24s} n={ba.n:3d}  bias {_num(ba.bias, '+.2f')} {unit} "
-            f"[{_num(ba.bias_ci[0], '+.2f')}, {_num(ba.bias_ci[1], '+.2f')}]  "
-            f"limits of agreement {_num(ba.lower, '+.2f')} [{_num(ba.lower_ci[0], '+.2f')}, "
-            f"{_num(ba.lower_ci[1], '+.2f')}] to {_num(ba.upper, '+.2f')} "
-            f"[{_num(ba.upper_ci[0], '+.2f')}, {_num(ba.upper_ci[1], '+.2f')}] ({pct} intervals)"
+            f"{label:24s} n={ba.n:3d}  bias {f[0]} {unit} [{f[1]}, {f[2]}]  "
+            f"limits of agreement {f[3]} [{f[4]}, {f[5]}] to {f[6]} [{f[7]}, {f[8]}] "
+            f"({ba.level:.0%} intervals)"
         )
     lines += [f"rejected {reason}" for reason in report.rejected]
     return "\n".join(lines)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any, cast
 
 from analytics.agreement import PooledScore
 from stayactive.tools.validation import gait as gv
+from stayactive.tools.validation._text import figure
 from stayactive.tools.validation.gait import GroupFigures, LosoResult, RecordingResult
 from stayactive.tools.validation.recordings import load_dir
 
@@ -92,11 +92,6 @@ def text(run: GaitRun) -> str:
     return "\n".join(lines)
 
 
-def _f(v: float, spec: str = ".3f") -> str:
-    """``v`` formatted, or a dash as wide as a number would be."""
-    return format(v, spec) if math.isfinite(v) else "—".rjust(len(format(0.0, spec)))
-
-
 def recording_lines(runs: dict[str, list[RecordingResult]]) -> list[str]:
     """One line per recording, each detector's figures side by side."""
     names = list(runs)
@@ -112,9 +107,9 @@ def recording_lines(runs: dict[str, list[RecordingResult]]) -> list[str]:
         for n in names:
             s = runs[n][i].score
             line += (
-                f" | {s.n_detected:11d} {_f(s.sensitivity)} {_f(s.ppv)} {_f(s.f1)} "
-                f"{_f(s.count_rel_err, '+6.1%')} {_f(s.cadence_rel_err, '5.1%')} "
-                f"{_f(s.timing_offset_s, '+6.3f')}"
+                f" | {s.n_detected:11d} {figure(s.sensitivity)} {figure(s.ppv)} {figure(s.f1)} "
+                f"{figure(s.count_rel_err, '+6.1%')} {figure(s.cadence_rel_err, '5.1%')} "
+                f"{figure(s.timing_offset_s, '+6.3f')}"
             )
         lines.append(line)
     return lines
@@ -124,9 +119,9 @@ def pooled_line(label: str, p: PooledScore) -> str:
     """One line of pooled figures."""
     return (
         f"{label:34s} {p.n_recordings:4d} {p.n_reference:6d} {p.n_detected:6d}  "
-        f"{_f(p.sensitivity)} {_f(p.ppv)} {_f(p.f1)}  {_f(p.count_rel_err, '6.1%')} "
-        f"{_f(p.count_bias, '+6.1%')}  {_f(p.cadence_rel_err, '5.1%')}  "
-        f"{_f(p.timing_offset_s, '+.3f')}"
+        f"{figure(p.sensitivity)} {figure(p.ppv)} {figure(p.f1)}  "
+        f"{figure(p.count_rel_err, '6.1%')} {figure(p.count_bias, '+6.1%')}  "
+        f"{figure(p.cadence_rel_err, '5.1%')}  {figure(p.timing_offset_s, '+.3f')}"
     )
 
 
@@ -153,8 +148,8 @@ def loso_lines(loso: LosoResult) -> list[str]:
         if r.impaired:
             s = r.score
             lines.append(
-                f"  held out {r.name[:44]:44s} sens {_f(s.sensitivity)} ppv {_f(s.ppv)} "
-                f"count {_f(s.count_rel_err, '+.1%')}"
+                f"  held out {r.name[:44]:44s} sens {figure(s.sensitivity)} ppv {figure(s.ppv)} "
+                f"count {figure(s.count_rel_err, '+.1%')}"
             )
     lines.append(f"  chosen on all subjects: {loso.chosen_on_all}")
     distinct = {str(v) for v in loso.chosen.values()}
