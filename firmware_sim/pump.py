@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from firmware_sim import protocol as p
 from firmware_sim.device import Outgoing, SimDevice
-from firmware_sim.transport import Fleet
+from firmware_sim.transport import DevicesRefused, Fleet
 
 RECONNECT_DELAY_S = 0.5
 
@@ -59,9 +60,13 @@ class Pump:
         passwords: dict[str, str],
         *,
         max_in_flight: int = 50,
+        on_refused: Callable[[dict[str, str]], dict[str, str]] | None = None,
     ) -> None:
         self.devices = devices
         self.passwords = passwords
+        #: Given the devices the broker refused ({device: reason}), returns new passwords for
+        #: those it re-provisioned (their accounts were replaced elsewhere, say).
+        self.on_refused = on_refused
         self.log = DeliveryLog()
         self.fleet: Fleet[Outgoing | _Duplicate] = Fleet(
             host, port, on_delivered=self._delivered, max_in_flight=max_in_flight
@@ -69,7 +74,31 @@ class Pump:
         self._reconnecting: dict[str, float] = {}
 
     def connect(self, device_ids: list[str], true_s: float, *, wait: bool = True) -> None:
-        """Connect devices (will registered, own config subscribed) and wait for CONNACK."""
+        """Connect devices (will registered, own config subscribed) and wait for CONNACK.
+
+        A device the broker refuses gets one more try with the password ``on_refused`` gives
+        it; :class:`~firmware_sim.transport.DevicesRefused` names those still refused."""
+        self._open(device_ids, true_s)
+        if not wait:
+            return
+        renewed: set[str] = set()
+        while True:
+            try:
+                self.fleet.wait_connected(device_ids)
+                return
+            except DevicesRefused as refused:
+                if self.on_refused is None or renewed & refused.refused.keys():
+                    raise
+                for device_id in refused.refused:
+                    self.fleet.drop(device_id)
+                passwords = self.on_refused(refused.refused)
+                if set(passwords) != set(refused.refused):
+                    raise
+                self.passwords.update(passwords)
+                renewed |= passwords.keys()
+                self._open(list(passwords), true_s)
+
+    def _open(self, device_ids: list[str], true_s: float) -> None:
         for device_id in device_ids:
             device = self.devices[device_id]
             self.fleet.connect(
@@ -78,8 +107,6 @@ class Pump:
                 will=device.will(true_s),
                 subscribe=p.topic(device_id, "config"),
             )
-        if wait:
-            self.fleet.wait_connected(device_ids)
 
     def offer(self, device_id: str, item: Outgoing) -> None:
         """A device built a message: it waits in the device's buffer until it can go out."""

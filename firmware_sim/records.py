@@ -113,6 +113,8 @@ class CareRecordConfig:
         Admissions over the whole timeline on the device wards and on the comparison wards.
     device_wards, comparison_wards, site
         Names.
+    ward_sites
+        (ward, site) pairs for wards at another site than ``site``.
     effect
         The simulator's effect (relative increase of the recovery rate at full adherence).
     seed
@@ -133,6 +135,7 @@ class CareRecordConfig:
     device_wards: tuple[str, ...] = ("ward-a", "ward-b")
     comparison_wards: tuple[str, ...] = ("ward-c",)
     site: str = "site-1"
+    ward_sites: tuple[tuple[str, str], ...] = ()
     effect: float = 0.5
     seed: int = 0
     walkers_per_ward: int | None = None
@@ -163,6 +166,10 @@ class CareRecordConfig:
         local = self.start.astimezone(ZoneInfo(self.tz_name))
         day = local.date() + timedelta(days=self.before_days)
         return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(self.tz_name))
+
+    def site_of(self, ward: str) -> str:
+        """The site ``ward`` belongs to."""
+        return dict(self.ward_sites).get(ward, self.site)
 
     @property
     def extract_at(self) -> datetime:
@@ -260,13 +267,16 @@ def simulate_care_records(config: CareRecordConfig) -> SimulatedRecords:
     return _with_consents(config, stays, assignments)
 
 
-def records_from_world(world: World, *, extract_at: datetime, site: str) -> SimulatedRecords:
+def records_from_world(
+    world: World, *, extract_at: datetime, site: str, ward_sites: tuple[tuple[str, str], ...] = ()
+) -> SimulatedRecords:
     """The care record of a simulated world's stays (all on device wards, go-live at its start),
     as extracted at ``extract_at``: what the demo imports next to its devices' data."""
     cfg = world.config
     config = CareRecordConfig(
         start=cfg.start - timedelta(days=1), before_days=1, after_days=cfg.days,
-        device_wards=cfg.wards, comparison_wards=(), site=site, seed=cfg.seed,
+        device_wards=cfg.wards, comparison_wards=(), site=site, ward_sites=ward_sites,
+        seed=cfg.seed,
         walkers_per_ward=cfg.walkers_per_ward, tz_name=cfg.tz_name, extract_on=extract_at,
     )  # fmt: skip
     stays = sorted((s for s in world.stays if s.admitted_at <= extract_at),
@@ -324,7 +334,7 @@ def care_record_rows(records: SimulatedRecords) -> list[dict[str, str]]:
                 "resident": stay.resident.pseudonym,
                 "birth_year": str(stay.resident.birth_year),
                 "sex": "female" if stay.resident.sex == "F" else "male",
-                "site": config.site,
+                "site": config.site_of(stay.ward),
                 "ward": stay.ward,
                 "ward_go_live_on": go_live if stay.ward in config.device_wards else "",
                 "admitted_at": _iso(stay.admitted_at, tz),

@@ -223,25 +223,48 @@ def run(
     max_backlog: int = 5000,
     progress: Callable[[RunStats], None] | None = None,
     stop: Callable[[], bool] = lambda: False,
+    since: float | None = None,
+    checkpoint: Callable[[float], None] | None = None,
+    checkpoint_interval_s: float = 10.0,
 ) -> RunStats:
     """Send the world's days through ``pump``: the past as fast as the broker takes it (devices
-    replaying history), then, with ``follow``, the rest of the period at the wall clock."""
+    replaying history), then, with ``follow``, the rest of the period at the wall clock.
+
+    ``since`` (epoch seconds) resumes a run: what the devices did before it is not sent (days
+    before it are not even simulated). ``checkpoint`` is called with a true time up to which
+    every message the run made has been acknowledged by the broker: at the end of each day, in
+    real time at most every ``checkpoint_interval_s`` (when nothing is in flight), and at the
+    end. A run resumed from the last checkpoint sends nothing twice."""
     stats = RunStats()
     if truth is not None:
         write_truth(truth, world.stay_truth())
-    connected_at = world.config.start.timestamp()
-    pump.connect(list(pump.devices), connected_at)
+    begin = world.config.start.timestamp() if since is None else since
+    pump.connect(list(pump.devices), begin)
     online = dict.fromkeys(pump.devices, True)
+    done_to = begin
+    next_checkpoint = time.monotonic() + checkpoint_interval_s
     for day in world.local_dates():
         if stop():
+            break
+        day_start_s, day_end_s = local_day_bounds_s(day, world.tz)
+        if day_end_s <= begin:
+            continue
+        if day_start_s > time.time() and not follow:
             break
         if truth is not None:
             write_truth(truth, world.day_truth(day), append=True)
         streams = [_stream(world, d, day, imperfect) for d in pump.devices.values()]
         for true_s, device_id, item in heapq.merge(*streams, key=lambda x: x[0]):
+            if since is not None and true_s <= since:
+                continue  # made before the resumed run: sent by the run before
             if stop() or (true_s > time.time() and not follow):
                 break
+            if checkpoint is not None and time.monotonic() > next_checkpoint:
+                if true_s > time.time() - 1.0 and pump.backlog() == 0:
+                    checkpoint(done_to)  # live, and everything so far acknowledged
+                next_checkpoint = time.monotonic() + checkpoint_interval_s
             _sleep_until(true_s, pump)  # returns at once for the past
+            done_to = true_s
             if isinstance(item, Control):
                 _control(pump, device_id, item, online, stats)
                 continue
@@ -256,6 +279,9 @@ def run(
             elif stats.messages % 50 == 0:
                 pump.flush()
         pump.flush()
+        if checkpoint is not None and not stop():
+            pump.drain(timeout_s=600)
+            checkpoint(done_to)
         stats.days += 1
         if progress is not None:
             progress(stats)
@@ -263,6 +289,8 @@ def run(
         if not is_online:
             pump.connect([device_id], time.time())
     pump.drain(timeout_s=600)
+    if checkpoint is not None:
+        checkpoint(done_to)
     return stats
 
 

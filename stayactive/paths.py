@@ -63,6 +63,16 @@ class ServicePaths:
         return self.root / "secrets"
 
     @property
+    def logs_dir(self) -> Path:
+        """Logs of the processes `stayactive run` supervises."""
+        return self.root / "logs"
+
+    @property
+    def demo_dir(self) -> Path:
+        """Everything of `stayactive demo` besides its database schema and broker accounts."""
+        return self.root / "demo"
+
+    @property
     def build_dir(self) -> Path:
         return self.root / "build"
 

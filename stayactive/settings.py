@@ -62,6 +62,17 @@ class Settings(BaseSettings):
         "setup generated (kept in the data directory).",
     )
     time_zone: str = Field(default="Europe/Oslo", description="Default time zone of new tenants.")
+    ingest_metrics_port: int = Field(
+        default=9108,
+        ge=0,
+        le=65535,
+        description="Port of ingest's /metrics and /health under `stayactive run` (0: none).",
+    )
+    demo_schema: str = Field(
+        default="demo",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="Database schema of `stayactive demo` (its own, so `--reset` can drop it).",
+    )
     data_dir: Path = Field(default_factory=_default_data_dir)
     pg_port: int = DEFAULT_PG_PORT
     mqtt_port: int = DEFAULT_MQTT_PORT

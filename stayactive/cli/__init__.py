@@ -16,6 +16,7 @@ from stayactive.cli import (
     ingest,
     records,
     report,
+    run,
     services,
     sim,
     validate,
@@ -37,6 +38,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(validate.app, name="validate")
 app.add_typer(records.app, name="records")
 app.add_typer(report.app, name="report")
+app.add_typer(run.app, name="run")
 
 
 class _JsonFormatter(logging.Formatter):

@@ -1,0 +1,80 @@
+"""``stayactive run``: every service of this machine under one supervisor."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import typer
+
+from stayactive import supervisor
+from stayactive.paths import ServicePaths
+from stayactive.settings import get_settings
+from stayactive.supervisor._logs import PrivateRotatingFileHandler
+
+app = typer.Typer(help="Run ingest, analytics, the API and the dashboard, supervised.",
+                  invoke_without_command=True)  # fmt: skip
+log = logging.getLogger(__name__)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM (the supervisor then stops its processes in order)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: stopping every process", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    return stop
+
+
+def log_to(directory: Path) -> None:
+    """Also write this process's own log lines to ``directory/supervisor.log`` (rotated)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    handler = PrivateRotatingFileHandler(
+        directory / "supervisor.log", maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+
+
+@app.callback()
+def run(
+    log_dir: Path | None = typer.Option(None, help="Logs (default: DATA_DIR/logs)."),
+    only: list[str] = typer.Option([], "--only", help="Run just these processes (repeatable)."),
+    worker_id: str | None = typer.Option(
+        None, help="Ingest worker id (default: ingest-HOSTNAME-1); one per worker on a broker."
+    ),
+    share_group: str = typer.Option("ingest", help="Ingest's shared-subscription group."),
+    end_session_on_exit: bool = typer.Option(
+        False, help="Ingest ends its broker session when stopped (a worker that will not return)."
+    ),
+) -> None:
+    """Start every process, restart a crashed one with back-off, stop all on Ctrl-C/SIGTERM.
+
+    Exits 1 if a process keeps crashing (its log says why)."""
+    settings = get_settings()
+    directory = log_dir or ServicePaths(settings.data_dir).logs_dir
+    specs = supervisor.service_processes(
+        settings, worker_id=worker_id, share_group=share_group,
+        end_session_on_exit=end_session_on_exit,
+    )  # fmt: skip
+    if only:
+        unknown = set(only) - {s.name for s in specs}
+        if unknown:
+            raise typer.BadParameter(f"no process named {', '.join(sorted(unknown))}")
+        specs = [s for s in specs if s.name in only]
+    stop = stop_on_signals()
+    log_to(directory)
+
+    def ready(sup: supervisor.Supervisor) -> None:
+        names = ", ".join(f"{s.name} (pid {s.pid})" for s in sup.state())
+        typer.echo(f"running: {names}; logs in {directory}; Ctrl-C stops everything", err=True)
+
+    code = supervisor.run_until_stopped(specs, stop, log_dir=directory, on_ready=ready)
+    raise typer.Exit(code)

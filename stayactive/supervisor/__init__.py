@@ -1,0 +1,30 @@
+"""`stayactive run`: the supervisor of a machine's StayActive processes.
+
+It starts each process of a list of :class:`ProcessSpec` (ingest, analytics in follow mode, the
+API, the dashboard: :func:`service_processes`), restarts a crashed one with capped exponential
+back-off (:class:`RestartPolicy`), writes each one's output to a rotated log file, stops them
+all in reverse order on SIGINT/SIGTERM, and gives up with a non-zero exit when one keeps
+crashing. The demo runs the same supervisor with one more process (the simulated devices).
+``deploy/systemd`` runs the same list under systemd (:func:`systemd_units`).
+"""
+
+from stayactive.supervisor._processes import default_worker_id, service_processes
+from stayactive.supervisor._spec import ProcessSpec, RestartPolicy, stayactive_command
+from stayactive.supervisor._supervisor import (
+    ProcessState,
+    Supervisor,
+    read_state,
+    run_until_stopped,
+)
+
+__all__ = [
+    "ProcessSpec",
+    "ProcessState",
+    "RestartPolicy",
+    "Supervisor",
+    "default_worker_id",
+    "read_state",
+    "run_until_stopped",
+    "service_processes",
+    "stayactive_command",
+]

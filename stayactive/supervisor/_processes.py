@@ -1,0 +1,42 @@
+"""The processes of one StayActive machine, as `stayactive run` and the systemd units run them.
+
+One list, in start order (stopped in the reverse order): adding a service is one line here,
+and ``deploy/systemd`` is generated from the same list (``stayactive run --write-systemd``).
+"""
+
+from __future__ import annotations
+
+import socket
+
+from stayactive.settings import Settings
+from stayactive.supervisor._spec import ProcessSpec, stayactive_command
+
+
+def default_worker_id() -> str:
+    """The ingest worker id (and broker client id) of this machine."""
+    return f"ingest-{socket.gethostname()}-1"
+
+
+def service_processes(
+    settings: Settings,
+    *,
+    worker_id: str | None = None,
+    share_group: str = "ingest",
+    end_session_on_exit: bool = False,
+) -> list[ProcessSpec]:
+    """Ingest, the analytics runner in follow mode, the API and the dashboard.
+
+    ``end_session_on_exit`` is for an ingest worker that does not come back (a demo, a test):
+    the broker stops queueing for it when it stops (a kill -9 keeps the session)."""
+    metrics = settings.ingest_metrics_port
+    ingest = stayactive_command(
+        "ingest", "run", "--worker-id", worker_id or default_worker_id(),
+        "--share-group", share_group, "--metrics-port", str(metrics),
+        *(["--end-session-on-exit"] if end_session_on_exit else []),
+    )  # fmt: skip
+    return [
+        ProcessSpec(
+            "ingest", ingest, health_url=f"http://127.0.0.1:{metrics}/health" if metrics else None
+        ),
+        ProcessSpec("analytics", stayactive_command("analytics", "run", "--follow")),
+    ]
