@@ -24,6 +24,8 @@ from analytics.stays.cohorts import (
 )
 from analytics.stays.effect import (
     DEFAULT_N_RESAMPLES,
+    MIN_HORIZON_DAYS,
+    MIN_STAYS_PER_CELL,
     MIN_STAYS_PER_GROUP,
     EffectEstimate,
     EffectReplicates,
@@ -33,6 +35,7 @@ from analytics.stays.effect import (
     estimate_effect,
 )
 from analytics.stays.errors import InsufficientData, InvalidParameter
+from analytics.stays.evalue import EValue, e_value_difference, e_value_of_ratio
 from analytics.stays.money import (
     PARAMETER_UNITS,
     MoneyFigures,
@@ -46,6 +49,7 @@ from analytics.stays.money import (
 from analytics.stays.readmission import (
     READMISSION_WINDOW_DAYS,
     ReadmissionRisk,
+    complete_follow_up_weights,
     readmission_risk,
     readmission_risk_difference,
     readmitted_within_30_days,
@@ -57,6 +61,7 @@ from analytics.stays.records import (
     COVARIATES,
     DESTINATIONS,
     MOBILITY_BANDS,
+    OPTIONAL_COLUMNS,
     PERIODS,
     STAY_TYPES,
     StayRecords,
@@ -74,6 +79,7 @@ from analytics.stays.sensitivity import (
     scenarios,
     tornado,
 )
+from analytics.stays.weighting import WeightedBalance, WeightedBalanceRow, weighted_balance
 from analytics.stays.suppression import DEFAULT_THRESHOLD, SuppressedTable, suppress_counts
 from analytics.stays.survival import (
     DEFAULT_HORIZON_DAYS,
@@ -93,8 +99,11 @@ __all__ = [
     "DEFAULT_N_RESAMPLES",
     "DEFAULT_THRESHOLD",
     "DESTINATIONS",
+    "MIN_HORIZON_DAYS",
+    "MIN_STAYS_PER_CELL",
     "MIN_STAYS_PER_GROUP",
     "MOBILITY_BANDS",
+    "OPTIONAL_COLUMNS",
     "PARAMETER_UNITS",
     "PERIODS",
     "READMISSION_WINDOW_DAYS",
@@ -104,6 +113,7 @@ __all__ = [
     "Cohorts",
     "CumulativeIncidence",
     "Design",
+    "EValue",
     "EffectEstimate",
     "EffectReplicates",
     "Estimate",
@@ -124,12 +134,17 @@ __all__ = [
     "SuppressedTable",
     "Tornado",
     "TornadoBar",
+    "WeightedBalance",
+    "WeightedBalanceRow",
     "age_band",
     "balance_table",
+    "complete_follow_up_weights",
     "concatenate",
     "cumulative_incidence",
     "default_parameters",
     "difference_in_differences",
+    "e_value_difference",
+    "e_value_of_ratio",
     "estimate_effect",
     "estimate_savings",
     "input_ranges",
@@ -148,4 +163,5 @@ __all__ = [
     "stratum_labels",
     "suppress_counts",
     "tornado",
+    "weighted_balance",
 ]

@@ -96,7 +96,9 @@ _START: Final = datetime(2025, 9, 1, tzinfo=ZoneInfo("Europe/Oslo"))
 _TRUTH_PAIRS: Final = 200_000
 
 
-def _stay_rows(stays: Sequence[Stay], arm: str, period: str, analysis_at: datetime) -> StayRecords:
+def _stay_rows(
+    stays: Sequence[Stay], arm: str, period: str, analysis_at: datetime, go_live: datetime
+) -> StayRecords:
     """Simulated stays as stay records, as the data layer would see them at ``analysis_at``."""
     cols: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     for stay in stays:
@@ -121,6 +123,10 @@ def _stay_rows(stays: Sequence[Stay], arm: str, period: str, analysis_at: dateti
         cols["age_band"].append(age_band(admitted_local.year - stay.resident.birth_year))
         cols["stay_type"].append(str(stay.stay_type))
         cols["mobility_band"].append(mobility_band(float(stay.daily_gait_speed_mps[0])))
+        cols["resident_id"].append(f"{arm}/{stay.resident.pseudonym}")
+        cols["ward"].append(stay.ward)
+        cols["admission_day"].append(los_days(go_live, stay.admitted_at) if stay.admitted_at >= go_live else -los_days(stay.admitted_at, go_live))
+        cols["follow_up_days"].append(los_days(stay.admitted_at, analysis_at))
     return StayRecords.from_columns(**cols)
 
 
@@ -165,10 +171,10 @@ def simulate_validation_records(
     # 4. rows as the data layer builds them
     return concatenate(
         [
-            _stay_rows(after, "intervention", "after", analysis_at),
-            _stay_rows(before, "intervention", "before", analysis_at),
-            _stay_rows(c_after, "comparison", "after", analysis_at),
-            _stay_rows(c_before, "comparison", "before", analysis_at),
+            _stay_rows(after, "intervention", "after", analysis_at, go_live),
+            _stay_rows(before, "intervention", "before", analysis_at, go_live),
+            _stay_rows(c_after, "comparison", "after", analysis_at, go_live),
+            _stay_rows(c_before, "comparison", "before", analysis_at, go_live),
         ]
     )
 
