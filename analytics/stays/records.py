@@ -248,9 +248,7 @@ class StayRecords:
             )
             values[name] = column
         values["resident_id"] = (
-            ids.copy()
-            if self.resident_id is None
-            else _as_str(self.resident_id, "resident_id", n)
+            ids.copy() if self.resident_id is None else _as_str(self.resident_id, "resident_id", n)
         )
         _reject_rows(values["resident_id"] == "", ids, "resident_id must not be empty")
         values["ward"] = (

@@ -125,7 +125,11 @@ def _stay_rows(
         cols["mobility_band"].append(mobility_band(float(stay.daily_gait_speed_mps[0])))
         cols["resident_id"].append(f"{arm}/{stay.resident.pseudonym}")
         cols["ward"].append(stay.ward)
-        cols["admission_day"].append(los_days(go_live, stay.admitted_at) if stay.admitted_at >= go_live else -los_days(stay.admitted_at, go_live))
+        cols["admission_day"].append(
+            los_days(go_live, stay.admitted_at)
+            if stay.admitted_at >= go_live
+            else -los_days(stay.admitted_at, go_live)
+        )
         cols["follow_up_days"].append(los_days(stay.admitted_at, analysis_at))
     return StayRecords.from_columns(**cols)
 
