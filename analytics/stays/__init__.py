@@ -37,15 +37,20 @@ from analytics.stays.effect import (
 from analytics.stays.errors import InsufficientData, InvalidParameter
 from analytics.stays.evalue import EValue, e_value_difference, e_value_of_ratio
 from analytics.stays.money import (
+    BUDGET_YEARS,
     PARAMETER_UNITS,
+    BudgetImpact,
     MoneyFigures,
     Parameter,
     ParameterSet,
     SavingsEstimate,
+    annuity_factor,
+    budget_impact,
     default_parameters,
     estimate_savings,
     money_figures,
 )
+from analytics.stays.psa import parameter_draws
 from analytics.stays.readmission import (
     READMISSION_WINDOW_DAYS,
     ReadmissionRisk,
@@ -79,7 +84,6 @@ from analytics.stays.sensitivity import (
     scenarios,
     tornado,
 )
-from analytics.stays.weighting import WeightedBalance, WeightedBalanceRow, weighted_balance
 from analytics.stays.suppression import DEFAULT_THRESHOLD, SuppressedTable, suppress_counts
 from analytics.stays.survival import (
     DEFAULT_HORIZON_DAYS,
@@ -90,10 +94,12 @@ from analytics.stays.survival import (
     median_los,
     restricted_mean_los,
 )
+from analytics.stays.weighting import WeightedBalance, WeightedBalanceRow, weighted_balance
 
 __all__ = [
     "AGE_BANDS",
     "ARMS",
+    "BUDGET_YEARS",
     "COVARIATES",
     "DEFAULT_HORIZON_DAYS",
     "DEFAULT_N_RESAMPLES",
@@ -110,6 +116,7 @@ __all__ = [
     "STAY_TYPES",
     "BalanceRow",
     "BalanceTable",
+    "BudgetImpact",
     "Cohorts",
     "CumulativeIncidence",
     "Design",
@@ -137,7 +144,9 @@ __all__ = [
     "WeightedBalance",
     "WeightedBalanceRow",
     "age_band",
+    "annuity_factor",
     "balance_table",
+    "budget_impact",
     "complete_follow_up_weights",
     "concatenate",
     "cumulative_incidence",
@@ -153,6 +162,7 @@ __all__ = [
     "median_los",
     "mobility_band",
     "money_figures",
+    "parameter_draws",
     "readmission_risk",
     "readmission_risk_difference",
     "readmitted_within_30_days",

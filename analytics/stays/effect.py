@@ -222,9 +222,8 @@ class EffectEstimate:
         else:
             lines.append(f"Readmissions avoided per stay: {self.readmissions_avoided_per_stay}")
         if self.e_value is not None:
-            lines.append(
-                f"E-value: {self.e_value.point:.2f} (interval limit {self.e_value.interval_limit:.2f})"
-            )
+            e = self.e_value
+            lines.append(f"E-value: {e.point:.2f} (interval limit {e.interval_limit:.2f})")
         pct = round(100 * self.confidence_level)
         lines.append(
             f"{pct}% intervals: {self.ci_method} bootstrap of {self.resampling_unit}, "

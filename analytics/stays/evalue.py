@@ -45,10 +45,7 @@ def e_value_of_ratio(rr: float) -> float:
 
 def e_value_ratio(ratio: float, low: float, high: float) -> EValue:
     """E-values of a ratio estimate and of its interval limit nearer to 1."""
-    if low <= 1.0 <= high:
-        limit = 1.0
-    else:
-        limit = e_value_of_ratio(low if ratio > 1 else high)
+    limit = 1.0 if low <= 1.0 <= high else e_value_of_ratio(low if ratio > 1 else high)
     return EValue(point=e_value_of_ratio(ratio), interval_limit=limit)
 
 
