@@ -22,6 +22,7 @@ from analytics.stays.cohorts import (
     select_cohorts,
     stratum_labels,
 )
+from analytics.stays.design_checks import DesignCheck, DesignDiagnostics, diagnose_design
 from analytics.stays.effect import (
     DEFAULT_N_RESAMPLES,
     MIN_HORIZON_DAYS,
@@ -33,6 +34,7 @@ from analytics.stays.effect import (
     StratumSummary,
     difference_in_differences,
     estimate_effect,
+    point_effect,
 )
 from analytics.stays.errors import InsufficientData, InvalidParameter
 from analytics.stays.evalue import EValue, e_value_difference, e_value_of_ratio
@@ -120,6 +122,8 @@ __all__ = [
     "Cohorts",
     "CumulativeIncidence",
     "Design",
+    "DesignCheck",
+    "DesignDiagnostics",
     "EValue",
     "EffectEstimate",
     "EffectReplicates",
@@ -151,6 +155,7 @@ __all__ = [
     "concatenate",
     "cumulative_incidence",
     "default_parameters",
+    "diagnose_design",
     "difference_in_differences",
     "e_value_difference",
     "e_value_of_ratio",
@@ -163,6 +168,7 @@ __all__ = [
     "mobility_band",
     "money_figures",
     "parameter_draws",
+    "point_effect",
     "readmission_risk",
     "readmission_risk_difference",
     "readmitted_within_30_days",

@@ -526,6 +526,34 @@ def estimate_effect(
     )
 
 
+def point_effect(
+    records: StayRecords,
+    design: Design | str,
+    horizon_days: float,
+    *,
+    stratify_by: Sequence[str] | None = None,
+) -> float:
+    """Bed-days avoided per stay without intervals (for the permutation test of the design
+    checks): the same groups, weights and horizon rule as :func:`estimate_effect`."""
+    cohorts = select_cohorts(records, design)
+    by = COVARIATES if stratify_by is None else check_covariates(stratify_by)
+    for group in cohorts.groups:
+        if len(group.records) < MIN_STAYS_PER_GROUP:
+            raise InsufficientData(
+                "point effect", n_available=len(group.records), n_required=MIN_STAYS_PER_GROUP
+            )
+    horizon, _ = _horizon(cohorts, by, check_horizon(horizon_days), "weighting")
+    statistic = EffectStatistic(
+        [(g.name, g.records) for g in cohorts.groups],
+        counterfactual_weights=cohorts.counterfactual_weights,
+        covariates=by,
+        adjustment="weighting",
+        weighting="att",
+        horizon_days=horizon,
+    )
+    return float(statistic.point()[2 * statistic.n_groups + 2])
+
+
 def difference_in_differences(
     records: StayRecords,
     *,
