@@ -165,6 +165,8 @@ class WeightedBalanceRow:
 
     covariate: str
     level: str
+    target_count: int
+    reference_count: int
     target_share: float
     reference_share_before: float
     reference_share_after: float
@@ -214,15 +216,14 @@ def weighted_balance(
     target_weights: FloatArray,
     reference_weights: FloatArray,
 ) -> WeightedBalance:
-    """Shares of every covariate level in the target and in the reference, unweighted and
-    weighted, with their standardised differences."""
+    """Shares of every covariate level (all levels, in a fixed order, so the tables of several
+    references line up) in the target and in the reference, unweighted and weighted, with
+    their standardised differences."""
     rows: list[WeightedBalanceRow] = []
     for covariate, levels in _LEVELS.items():
         t_col, r_col = target.covariate(covariate), reference.covariate(covariate)
         for level in levels:
             in_t, in_r = t_col == level, r_col == level
-            if not (np.any(in_t) or np.any(in_r)):
-                continue
             p_t = float(np.sum(target_weights * in_t) / np.sum(target_weights))
             p_before = float(np.mean(in_r)) if in_r.size else math.nan
             p_after = float(np.sum(reference_weights * in_r) / np.sum(reference_weights))
@@ -231,6 +232,8 @@ def weighted_balance(
                 WeightedBalanceRow(
                     covariate,
                     level,
+                    int(np.sum(in_t)),
+                    int(np.sum(in_r)),
                     p_t,
                     p_before,
                     p_after,

@@ -337,6 +337,17 @@ def current_design(conn: _Conn, tenant: str) -> DesignChoice | None:
     return DesignChoice(Design(row[0]), row[1], str(row[2]), str(row[3]))
 
 
+def first_savings_report_at(conn: _Conn, tenant: str) -> datetime | None:
+    """When a savings report with an effect estimate was first made for ``tenant`` (from the
+    audit log), so a report can tell whether its design was chosen before anyone saw one."""
+    row = conn.execute(
+        """SELECT min(at) FROM audit_log
+           WHERE tenant_id = %s AND action = 'report.savings' AND detail->>'status' = 'complete'""",
+        (tenant,),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def design_history(conn: _Conn, tenant: str) -> list[DesignChoice]:
     """Every design choice of the tenant, oldest first."""
     rows = conn.execute(
