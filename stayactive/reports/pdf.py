@@ -308,8 +308,8 @@ def render_pdf(report: SavingsReport) -> bytes:
             if lang == "nb"
             else (
                 f"Parameters {report.parameter_version}: {report.parameter_basis}. Bed-days "
-                f"counted to day {report.horizon_days:g}; 95% CI from {report.n_resamples} bootstrap "
-                f"resamples (seed {report.seed})."
+                f"counted to day {report.horizon_days:g}; 95% CI from {report.n_resamples} "
+                f"bootstrap resamples (seed {report.seed})."
             )
         )
         first = ("effect", "money", "budget_impact", "design_checks")
