@@ -276,7 +276,8 @@ def default_parameters(tenant: str = "stavanger") -> ParameterSet:
         low: float | None = None,
         high: float | None = None,
     ) -> Parameter:
-        confirmed = name == "discount_rate"
+        # the discount rate is the Ministry's; no closed beds and the price year are facts
+        confirmed = name in ("discount_rate", "beds_closed_count", "price_year")
         return Parameter(
             name, value, PARAMETER_UNITS[name], source, as_of, low, high, not confirmed
         )

@@ -54,6 +54,8 @@ _Conn = psycopg.Connection[TupleRow]
 
 #: A device assigned within this many hours of admission makes a stay an intervention stay.
 EXPOSURE_WINDOW_H: Final = 72
+#: Records must span this many days before their stays are counted per year.
+MIN_COUNT_SPAN_DAYS: Final = 330
 #: Youngest age (in the year of admission) in the evaluation.
 MIN_AGE_YEARS: Final = 67
 
@@ -151,7 +153,8 @@ class LoadedStays:
         Local admission date of each record (same order as ``records``).
     stays_last_year
         Stays of the tenant (all, consented or not: a count, as KPR counts them) admitted in
-        the 365 days before ``analysis_at``; None when the records do not cover a whole year.
+        the 365 days before ``analysis_at`` (scaled to a year when the records span 330-365
+        days); None when the records span less than :data:`MIN_COUNT_SPAN_DAYS`.
     """
 
     tenant: str
@@ -209,8 +212,12 @@ def load_stays(conn: _Conn, tenant: str, *, analysis_at: datetime | None = None)
     params = {"tenant": tenant, "at": at, "window_h": EXPOSURE_WINDOW_H, "purpose": "evaluation"}
     count_row = conn.execute(_COUNT_SQL, params).fetchone()
     n_stays = int(count_row[0]) if count_row else 0
-    covers_year = bool(count_row and count_row[2] and count_row[2] <= at - timedelta(days=365))
-    stays_last_year = int(count_row[1]) if count_row and covers_year else None
+    stays_last_year: int | None = None
+    if count_row and count_row[2] is not None:
+        # records of at least 11 months: the last 365 days' count, scaled up if shorter
+        span_days = min(365.0, (at - count_row[2]).total_seconds() / 86_400.0)
+        if span_days >= MIN_COUNT_SPAN_DAYS:
+            stays_last_year = round(int(count_row[1]) * 365.0 / span_days)
     walker_row = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM walker_frames WHERE tenant_id = %s)", (tenant,)
     ).fetchone()

@@ -69,8 +69,11 @@ def format_percent(share: float, decimals: int = 0, *, language: Language = "nb"
     return f"{figure}{NBSP}%" if language == "nb" else f"{figure}%"
 
 
-def format_range(low: str, high: str) -> str:
-    """Two formatted ends joined by an en dash; spaced when an end has spaces inside."""
+def format_range(low: str, high: str, *, language: Language = "nb") -> str:
+    """Two formatted ends joined by an en dash ("1,2–3,4"); by "til"/"to" when an end is
+    negative (a dash beside a minus sign misreads); spaced when an end has spaces inside."""
+    if low.startswith(MINUS) or high.startswith(MINUS):
+        return f"{low} {'til' if language == 'nb' else 'to'} {high}"
     spaced = NBSP in low or NBSP in high or " " in low or " " in high
     return f"{low} {EN_DASH} {high}" if spaced else f"{low}{EN_DASH}{high}"
 

@@ -71,8 +71,8 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "One year with the programme fully rolled out",
     ),
     "t.budget": (
-        "Budsjettvirkning år 1–5 (med opptrapping)",
-        "Budget impact years 1-5 (with ramp-up)",
+        "Budsjettvirkning år 1–5, mill. kr (med opptrapping)",
+        "Budget impact years 1-5, NOK million (with ramp-up)",
     ),
     "t.checks": ("Kontroll av sammenligningen", "Checks of the comparison"),
     "t.flow": ("Opphold i evalueringen", "Stays in the evaluation"),
@@ -115,8 +115,8 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "c.share_programme": ("andel i programmet", "share, programme"),
     "c.share_ref_before": ("andel {g}, før vekting", "share {g}, before weighting"),
     "c.share_ref_after": ("andel {g}, etter vekting", "share {g}, after weighting"),
-    "c.smd_before": ("standardisert forskjell før", "standardised difference before"),
-    "c.smd_after": ("standardisert forskjell etter", "standardised difference after"),
+    "c.smd_before": ("standardisert forskjell før vekting", "standardised difference before"),
+    "c.smd_after": ("standardisert forskjell etter vekting", "standardised difference after"),
     "c.index_discharges": (
         "utskrivninger hjem med 30 dagers oppfølging",
         "discharges home followed 30 days",
@@ -200,6 +200,47 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "wards with and without devices in the same period",
     ),
     "design.difference-in-differences": ("forskjell-i-forskjeller", "difference-in-differences"),
+    "desc.historical": (
+        "Opphold på avdelinger med utstyr etter oppstart sammenlignes med opphold på de samme "
+        "avdelingene før oppstart.",
+        "Stays on device wards after go-live against stays on the same wards before go-live.",
+    ),
+    "desc.concurrent": (
+        "Opphold på avdelinger med utstyr etter oppstart sammenlignes med opphold på avdelinger "
+        "uten utstyr i samme periode.",
+        "Stays on device wards after go-live against stays on wards without devices in the same "
+        "period.",
+    ),
+    "desc.difference-in-differences": (
+        "Endringen fra før til etter oppstart på avdelinger med utstyr, minus endringen på "
+        "avdelinger uten utstyr i de samme periodene.",
+        "The change on device wards from before to after go-live, minus the change on wards "
+        "without devices over the same periods.",
+    ),
+    "check.pre-trend": ("trend før oppstart", "pre-trend"),
+    "check.placebo go-live": ("placebo-oppstart", "placebo go-live"),
+    "check.comparison wards": ("antall sammenligningsavdelinger", "comparison wards"),
+    "check.permutation across wards": (
+        "permutasjonstest over avdelinger",
+        "permutation across wards",
+    ),
+    "check.ward differences": ("forskjeller mellom avdelinger", "ward differences"),
+    "wards_per_group": ("Avdelinger per gruppe", "Wards per group"),
+}
+
+_REASONS: Final[dict[str, tuple[str, str]]] = {
+    "no consent to evaluation": ("uten samtykke til evaluering", "no consent to evaluation"),
+    "birth year unknown": ("fødselsår ukjent", "birth year unknown"),
+    "under 67 at admission": ("under 67 år ved innleggelse", "under 67 at admission"),
+    "discharge destination 'other'": ("utskrevet til «annet»", "discharge destination 'other'"),
+    "device ward after go-live: no device in the first 72 hours": (
+        "avdeling med utstyr etter oppstart: ikke utstyr de første 72 timene",
+        "device ward after go-live: no device in the first 72 hours",
+    ),
+    "comparison stay with a device": (
+        "sammenligningsopphold som hadde utstyr",
+        "comparison stay with a device",
+    ),
 }
 
 _GROUPS: Final[dict[str, tuple[str, str]]] = {
@@ -289,6 +330,7 @@ _UNITS: Final[dict[str, tuple[str, str]]] = {
     "wards": ("avdelinger", "wards"),
     "discharges home": ("utskrivninger", "discharges"),
     "NOK cash per NOK spent": ("kr per kr", "NOK per NOK"),
+    "readmissions per discharge home": ("per utskrivning hjem", "per discharge home"),
 }
 
 
@@ -314,6 +356,16 @@ def destination_label(name: str, language: Language) -> str:
 def parameter_label(name: str, language: Language) -> str:
     """A money parameter or effect input in plain words."""
     return _pick(_PARAMETERS[name], language) if name in _PARAMETERS else name
+
+
+def reason_label(reason: str, language: Language) -> str:
+    """Why a stay was left out, in plain words."""
+    return _pick(_REASONS[reason], language) if reason in _REASONS else reason
+
+
+def check_label(name: str, language: Language) -> str:
+    """A design check in plain words."""
+    return text(f"check.{name}", language)
 
 
 def design_label(design: str, language: Language) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 
 from analytics.stays import (
     BudgetImpact,
+    DesignCheck,
     DesignDiagnostics,
     EffectEstimate,
     Estimate,
@@ -26,7 +27,7 @@ from analytics.stays import (
 from analytics.stays._common import percentile_interval
 from stayactive.reports.cells import format_figure, format_interval
 from stayactive.reports.format_no import Language, confidence_label, format_number
-from stayactive.reports.labels import design_label, parameter_label, text
+from stayactive.reports.labels import check_label, design_label, parameter_label, text
 from stayactive.reports.model import Cell, Headline, Row, Table, TornadoBarOut, TornadoOut, Value
 
 
@@ -217,21 +218,56 @@ def budget_table(
     )
 
 
+def check_detail(check: DesignCheck, design: str, language: Language) -> str:
+    """What a check shows, in the report's language (the core's words are English)."""
+    if language == "en":
+        return check.detail
+    est = check.estimate
+    figure = format_number(est.value, 2, language=language) if est is not None else ""
+    if check.status == "not estimable" and check.name not in ("comparison wards",):
+        if check.name == "permutation across wards" and check.count:
+            return (
+                f"{check.count} fordelinger av utstyret på avdelingene: for få til en test på "
+                "5 %-nivå"
+            )
+        if check.name == "permutation across wards":
+            return (
+                "én sammenligningsavdeling: effekten kan ikke skilles fra den avdelingens særpreg"
+            )
+        if check.name == "placebo go-live" and design == "historical":
+            return "ingen avdelinger uten utstyr: en trend over tid kan ikke skilles fra effekten"
+        return "kan ikke vurderes med disse dataene (mangler datoer, avdelinger eller opphold)"
+    if check.name == "pre-trend":
+        what = (
+            "trend i liggedøgn per opphold på avdelinger med utstyr før oppstart"
+            if design == "historical"
+            else "forskjell mellom avdelingsgruppenes trend før oppstart"
+        )
+        return f"{what}: {figure} døgn per opphold per år"
+    if check.name == "placebo go-live":
+        what = (
+            "endring før/etter på avdelinger uten utstyr"
+            if design == "historical"
+            else "forskjell-i-forskjeller ved en tenkt oppstart midt i førperioden"
+        )
+        return f"{what}: {figure} døgn per opphold"
+    if check.name == "comparison wards":
+        n = check.count or 0
+        return f"{n} sammenligningsavdeling(er)" + ("" if n >= 2 else ": kan ikke vurderes med én")
+    if check.name == "permutation across wards":
+        return f"{check.count} fordelinger av utstyret på avdelingene"
+    return "Cochrans Q mellom avdelinger i samme gruppe"
+
+
 def design_checks_table(diagnostics: DesignDiagnostics, language: Language) -> Table:
     """Each check of the comparison with its result and what it shows."""
-    names_nb = {
-        "pre-trend": "trend før oppstart",
-        "placebo go-live": "placebo-oppstart",
-        "comparison wards": "antall sammenligningsavdelinger",
-        "permutation across wards": "permutasjonstest over avdelinger",
-        "ward differences": "forskjeller mellom avdelinger",
-    }
+    design = diagnostics.design.value
     rows = tuple(
         Row(
-            names_nb.get(c.name, c.name) if language == "nb" else c.name,
+            check_label(c.name, language),
             (
                 text(f"s.{c.status}", language),
-                c.detail
+                check_detail(c, design, language)
                 + (
                     f" (p = {format_number(c.p_value, 3, language=language)})"
                     if c.p_value is not None

@@ -25,7 +25,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from stayactive.reports.cells import format_cell, format_figure
+from stayactive.reports.cells import format_cell, format_estimate, format_figure
 from stayactive.reports.format_no import Language, format_number
 from stayactive.reports.labels import text
 from stayactive.reports.model import Cell, SavingsReport, Table, TornadoOut
@@ -156,17 +156,17 @@ class _Flow:
         widths = [label_width] + [(usable - label_width) / n] * n
         if wrap_last and n > 1:
             # Short figures, then one wide text column (sources, details).
-            short = min(0.11, (usable - label_width) * 0.45 / (n - 1))
+            short = min(0.115, (usable - label_width) * 0.6 / (n - 1))
             widths = [label_width] + [short] * (n - 1)
             widths.append(usable - label_width - short * (n - 1))
         xs = [_MARGIN]
         for w in widths[:-1]:
             xs.append(xs[-1] + w)
         self._row(["", *columns], xs, widths, bold=True)
+        bare = table.key == "budget_impact"  # the title says "mill. kr"
         for row in table.rows:
-            self._row(
-                [row.label, *[format_value(c, self._language) for c in row.cells]], xs, widths
-            )
+            cells = [format_cell(c, self._language, bare_millions=bare) for c in row.cells]
+            self._row([row.label, *cells], xs, widths)
         if table.note:
             self.paragraph(table.note, size=_SMALL, width=140)
         self._y -= _LINE * 0.4
@@ -179,8 +179,15 @@ class _Flow:
         *,
         bold: bool = False,
     ) -> None:
+        # a no-break space must not break: wrap with a stand-in, then put it back
         wrapped = [
-            textwrap.wrap(t, width=max(8, int(w * _CHARS_PER_PAGE_WIDTH))) or [""]
+            [
+                line.replace("\x00", "\u00a0")
+                for line in textwrap.wrap(
+                    t.replace("\u00a0", "\x00"), width=max(8, int(w * _CHARS_PER_PAGE_WIDTH))
+                )
+            ]
+            or [""]
             for t, w in zip(texts, widths, strict=True)
         ]
         height = max(len(w) for w in wrapped)
@@ -227,7 +234,7 @@ def _tornado_figure(t: TornadoOut, language: Language) -> Figure:
         matplotlib.ticker.FuncFormatter(lambda x, _pos: format_number(x, 1, language=language))
     )
     ax.tick_params(axis="x", labelsize=7)
-    ax.set_title(text("tornado.title", language), fontsize=10, loc="left")
+    fig.text(0.07, 0.92, text("tornado.title", language), fontsize=11, weight="bold")
     note = text("tornado.note", language, base=format_figure(t.base_value, "NOK/year", language))
     fig.text(0.07, 0.15, "\n".join(textwrap.wrap(note, 130)), fontsize=7, va="top")
     return fig
@@ -269,18 +276,9 @@ def render_pdf(report: SavingsReport) -> bytes:
         h = report.headline
         if h is not None:
             lines = [
-                (
-                    text("headline.capacity", lang) + " " + text("per_year", lang),
-                    format_cell(h.capacity_value, lang),
-                ),
-                (
-                    text("headline.safe_cash", lang) + " " + text("per_year", lang),
-                    format_cell(h.safe_cash_effect, lang),
-                ),
-                (
-                    text("headline.cash", lang) + " " + text("per_year", lang),
-                    format_cell(h.cash_effect, lang),
-                ),
+                (text("headline.capacity", lang), format_estimate(h.capacity_value, lang)),
+                (text("headline.safe_cash", lang), format_estimate(h.safe_cash_effect, lang)),
+                (text("headline.cash", lang), format_estimate(h.cash_effect, lang)),
                 (
                     text("headline.p_negative", lang),
                     format_number(h.probability_net_negative, 2, language=lang),
@@ -315,10 +313,10 @@ def render_pdf(report: SavingsReport) -> bytes:
         first = ("effect", "money", "budget_impact", "design_checks")
         for key in first:
             if any(t.key == key for t in report.tables):
-                wide = key in ("design_checks",)
+                wide = key in ("design_checks", "budget_impact")
                 flow.table(
                     report.table(key),
-                    label_width=0.20 if key == "budget_impact" else (0.25 if wide else 0.50),
+                    label_width={"budget_impact": 0.19, "design_checks": 0.25}.get(key, 0.50),
                     wrap_last=wide,
                 )
         if report.notes:

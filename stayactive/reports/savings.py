@@ -59,7 +59,13 @@ from analytics.stays.errors import InvalidParameter
 from analytics.stays.store import LoadedStays, load_stays
 from stayactive.reports import money_tables, tables
 from stayactive.reports.format_no import Language, check_language
-from stayactive.reports.labels import design_label, parameter_label, text
+from stayactive.reports.labels import (
+    check_label,
+    design_label,
+    group_label,
+    parameter_label,
+    text,
+)
 from stayactive.reports.model import Headline, SavingsReport, Table, TornadoOut
 from stayactive import audit
 from stayactive.reports.savings_store import (
@@ -319,9 +325,9 @@ def assemble_savings_report(
     reasons = _draft_reasons(
         params, design_reason, diagnostics, n_resamples, status, bool(overrides), language
     )
-    wards = ", ".join(f"{g}: {n}" for g, n in loaded.wards_per_group.items())
+    wards = "; ".join(f"{group_label(g, language)}: {n}" for g, n in loaded.wards_per_group.items())
     if wards:
-        notes.append(f"Wards per group ({wards}).")
+        notes.append(f"{text('wards_per_group', language)}: {wards}.")
     return SavingsReport(
         tenant=loaded.tenant,
         generated_at=generated_at or datetime.now(UTC),
@@ -338,7 +344,9 @@ def assemble_savings_report(
         design=effect.design.value if effect else (design.value if design else None),
         design_basis=basis,
         design_description=(
-            design_label(effect.design.value, language) + ". " + effect.description
+            design_label(effect.design.value, language).capitalize()
+            + ": "
+            + text(f"desc.{effect.design.value}", language)
             if effect
             else ""
         ),
@@ -372,15 +380,18 @@ def _draft_reasons(
         out.append("ingen effekt er beregnet" if nb else "no effect is estimated")
     unconfirmed = [parameter_label(n, language) for n in params.unconfirmed()]
     if unconfirmed:
-        out.append(
-            ("ubekreftede parametre: " if nb else "unconfirmed parameters: ")
-            + ", ".join(unconfirmed)
-        )
+        shown = ", ".join(unconfirmed[:3])
+        if len(unconfirmed) > 3:
+            more = len(unconfirmed) - 3
+            shown += (
+                f" og {more} til (se Parametre)" if nb else f" and {more} more (see Parameters)"
+            )
+        out.append(("ubekreftede parametre: " if nb else "unconfirmed parameters: ") + shown)
     if design_reason:
         out.append(design_reason)
     if diagnostics is not None and diagnostics.flagged:
         weak = [
-            f"{c.name} ({text('s.' + c.status, language)})"
+            f"{check_label(c.name, language)} ({text('s.' + c.status, language)})"
             for c in diagnostics.checks
             if c.status != "pass"
         ]

@@ -29,7 +29,7 @@ from analytics.stays import (
 from analytics.stays._km import follow_up_reach
 from analytics.stays.store import LoadedStays
 from stayactive.reports.format_no import Language, format_number
-from stayactive.reports.labels import destination_label, group_label, text
+from stayactive.reports.labels import destination_label, group_label, reason_label, text
 from stayactive.reports.model import Cell, Row, Table, Value
 
 GROUPS = ("intervention/after", "intervention/before", "comparison/after", "comparison/before")
@@ -68,7 +68,7 @@ def flow_table(loaded: LoadedStays, language: Language) -> Table:
         )
     ]
     rows += [
-        Row(text("r.left_out", language, r=reason), (Value.count(n, h),))
+        Row(text("r.left_out", language, r=reason_label(reason, language)), (Value.count(n, h),))
         for reason, n, h in zip(reasons, counts[:-1], hidden[:-1], strict=True)
     ]
     rows.append(Row(text("r.in_evaluation", language), (Value.count(counts[-1], hidden[-1]),)))
@@ -246,12 +246,10 @@ def balance(effect: EffectEstimate, language: Language) -> Table:
     rows: list[Row] = []
     columns: list[str] = [text("c.share_programme", language)]
     for b in effect.balance:
-        g = group_label(b.reference, language)
+        g = short_group(b.reference, language)
         columns += [
-            text("c.share_ref_before", language, g=g),
-            text("c.share_ref_after", language, g=g),
-            text("c.smd_before", language),
-            text("c.smd_after", language),
+            text("c.smd_before", language) + f" ({g})",
+            text("c.smd_after", language) + f" ({g})",
         ]
     withheld = Value.missing("withheld: fewer than 5 stays, or protects one", "share")
     if effect.balance:
@@ -268,12 +266,9 @@ def balance(effect: EffectEstimate, language: Language) -> Table:
             for j, b in enumerate(effect.balance, start=1):
                 r = b.rows[k]
                 if hidden[k, 0] or hidden[k, j]:
-                    cells += [withheld, withheld]
                     cells += [Value.missing("withheld", "SMD")] * 2
                     continue
                 cells += [
-                    Value(r.reference_share_before, unit="share"),
-                    Value(r.reference_share_after, unit="share"),
                     Value(r.smd_before if math.isfinite(r.smd_before) else None, unit="SMD"),
                     Value(r.smd_after if math.isfinite(r.smd_after) else None, unit="SMD"),
                 ]
@@ -316,6 +311,21 @@ def _balance_suppression(effect: EffectEstimate) -> np.ndarray:
         block = [k for k, c in enumerate(covariates) if c == name]
         hidden[block] = suppress_counts(counts[block]).suppressed
     return hidden
+
+
+def short_group(name: str, language: Language) -> str:
+    """A group in two or three words, for column headings."""
+    nb = {
+        "intervention/before": "med utstyr, før",
+        "comparison/after": "uten utstyr, etter",
+        "comparison/before": "uten utstyr, før",
+    }
+    en = {
+        "intervention/before": "device wards, before",
+        "comparison/after": "no devices, after",
+        "comparison/before": "no devices, before",
+    }
+    return (nb if language == "nb" else en).get(name, name)
 
 
 def _covariate(name: str, language: Language) -> str:

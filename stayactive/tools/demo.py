@@ -153,8 +153,8 @@ def _finance(settings: Settings, directory: Path, say: Callable[[str], None]) ->
     tz = ZoneInfo(settings.time_zone)
     today = datetime.now(tz).date()
     config = CareRecordConfig(
-        start=datetime.combine(today - timedelta(days=364), datetime.min.time(), tz),
-        before_days=182, after_days=182, device_ward_stays=600, comparison_ward_stays=300,
+        start=datetime.combine(today - timedelta(days=365), datetime.min.time(), tz),
+        before_days=183, after_days=182, device_ward_stays=600, comparison_ward_stays=300,
         device_wards=("eval-korttid-a", "eval-korttid-b"), comparison_wards=("eval-korttid-c",),
         site=SITE, effect=1.0, seed=7, tz_name=tz.key,
     )  # fmt: skip

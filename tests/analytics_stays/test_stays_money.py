@@ -162,7 +162,11 @@ def test_defaults_are_sourced_and_all_flagged_for_confirmation() -> None:
     assert (ps.cost_per_bed_day_nok.low, ps.cost_per_bed_day_nok.high) == (2600.0, 3100.0)
     assert "KOSTRA" in ps.cost_per_bed_day_nok.source
     assert ps.annual_short_term_budget_nok.value == 200e6
-    assert set(ps.unconfirmed()) == set(PARAMETER_UNITS) - {"discount_rate"}
+    assert set(ps.unconfirmed()) == set(PARAMETER_UNITS) - {
+        "discount_rate",
+        "beds_closed_count",
+        "price_year",
+    }
     assert ps.discount_rate.value == 0.04 and "R-109/2021" in ps.discount_rate.source
     assert not ps.beds_closed
 

@@ -58,6 +58,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from scipy import stats
+
 from analytics.stays.cohorts import Design
 from analytics.stays.effect import estimate_effect
 from analytics.stays.errors import InsufficientData
@@ -269,9 +271,31 @@ class ScenarioResult:
             return self.coverage >= NULL_COVERAGE_MIN
         return self.coverage >= EFFECT_COVERAGE_MIN and abs(self.relative_bias) < RELATIVE_BIAS_MAX
 
+    def coverage_interval(self) -> tuple[float, float]:
+        """Clopper-Pearson 95% interval of the coverage."""
+        n = len(self.seeds)
+        if n == 0:
+            return math.nan, math.nan
+        covered = round(self.coverage * n)
+        ci = stats.binomtest(covered, n).proportion_ci(confidence_level=0.95, method="exact")
+        return float(ci.low), float(ci.high)
+
+    @property
+    def spread_to_interval(self) -> float:
+        """SD of the estimates over seeds / (mean interval width / (2 x 1.96)): 1 when the
+        intervals are as wide as the estimates really spread."""
+        if len(self.estimates) < 2 or not self.mean_interval_width > 0:
+            return math.nan
+        return statistics.stdev(self.estimates) / (self.mean_interval_width / (2 * 1.96))
+
     def summary(self) -> dict[str, Any]:
         """The scenario's figures as plain JSON-ready values (no per-seed lists)."""
         return {
+            "scenario": "textbook-null" if self.is_null else "textbook",
+            "expectation": "recover",
+            "coverage_ci": list(self.coverage_interval()),
+            "spread_to_interval": self.spread_to_interval,
+            "flagged": len(self.failed_seeds) / max(len(self.seeds) + len(self.failed_seeds), 1),
             "design": self.design,
             "effect": self.effect,
             "truth_bed_days_avoided_per_stay": self.truth,
@@ -349,15 +373,15 @@ class SavingsValidation:
             "elapsed_s": round(self.elapsed_s, 1),
             "scenarios": [s.summary() for s in self.scenarios],
         }
-        return dict(_json_ready(out))
+        return dict(json_ready(out))
 
 
-def _json_ready(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """``value`` with NaN and infinities replaced by None, recursively (JSON has neither)."""
     if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
