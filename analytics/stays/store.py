@@ -38,6 +38,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import sql

@@ -100,7 +100,7 @@ def savings(
     passed = result.passed()
     rows = list(out.pop("scenarios"))
     if scenarios:
-        from stayactive.tools.savings_scenarios import run_money_check, run_scenarios
+        from stayactive.tools.validation.scenarios import run_money_check, run_scenarios
 
         names = scenario or None
         found, truths = run_scenarios(
@@ -135,7 +135,7 @@ def savings(
     out["passed"] = passed
     out["scenarios"] = rows
     if as_json:
-        from analytics.stays.validation import json_ready
+        from stayactive.tools.validation.savings import json_ready
 
         typer.echo(json.dumps(json_ready(out), allow_nan=False))
     if not passed:

@@ -57,6 +57,7 @@ from analytics.stays import (
 )
 from analytics.stays.errors import InvalidParameter
 from analytics.stays.store import LoadedStays, load_stays
+from stayactive import audit
 from stayactive.reports import money_tables, tables
 from stayactive.reports.format_no import Language, check_language
 from stayactive.reports.labels import (
@@ -67,7 +68,6 @@ from stayactive.reports.labels import (
     text,
 )
 from stayactive.reports.model import Headline, SavingsReport, Table, TornadoOut
-from stayactive import audit
 from stayactive.reports.savings_store import (
     DesignChoice,
     StoredParameterSet,

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from firmware_sim.world.evaluation import EvaluationScenario, simulate_evaluation
-from stayactive.tools.savings_scenarios import (
+from stayactive.tools.validation.scenarios import (
     SCENARIOS,
     coverage_interval,
     records_from_evaluation,

@@ -1,7 +1,7 @@
 """Validation of the savings estimator in worlds where its assumptions fail, one at a time.
 
 ``stayactive validate savings`` runs these besides the textbook scenarios of
-:mod:`analytics.stays.validation`. For every seed and scenario it simulates an evaluation
+:mod:`stayactive.tools.validation.savings`. For every seed and scenario it simulates an evaluation
 (:func:`firmware_sim.world.evaluation.simulate_evaluation`), builds the stay table as the data
 layer would at the analysis instant (censoring, 30-day windows, measured admission mobility),
 and runs each design with its checks (:func:`analytics.stays.diagnose_design`). A design in a
