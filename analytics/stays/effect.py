@@ -48,32 +48,51 @@ import logging
 import math
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 
 from analytics.stays._common import (
     Estimate,
-    FloatArray,
     check_confidence_level,
     check_horizon,
     percentile_interval,
 )
-from analytics.stays._km import MIN_AT_RISK, follow_up_reach
+from analytics.stays._km import MIN_AT_RISK
 from analytics.stays._statistic import Adjustment, EffectStatistic
-from analytics.stays.cohorts import (
-    Cohorts,
-    Design,
-    check_covariates,
-    select_cohorts,
-    stratum_labels,
+from analytics.stays.cohorts import Design, check_covariates, select_cohorts
+from analytics.stays.effect_result import (
+    EffectEstimate,
+    EffectReplicates,
+    GroupSummary,
+    StratumSummary,
 )
 from analytics.stays.errors import InsufficientData
-from analytics.stays.evalue import EValue, e_value_difference, e_value_ratio
+from analytics.stays.evalue import e_value_difference, e_value_ratio
+from analytics.stays.follow_up import (
+    MIN_HORIZON_DAYS,
+    MIN_STAYS_PER_CELL,
+    choose_horizon,
+    merge_sparse_strata,
+)
 from analytics.stays.records import COVARIATES, StayRecords
 from analytics.stays.survival import DEFAULT_HORIZON_DAYS
 from analytics.stays.weighting import WeightedBalance, Weighting, weighted_balance
+
+__all__ = [
+    "DEFAULT_N_RESAMPLES",
+    "MIN_HORIZON_DAYS",
+    "MIN_KNOWN_OUTCOMES_PER_GROUP",
+    "MIN_STAYS_PER_CELL",
+    "MIN_STAYS_PER_GROUP",
+    "EffectEstimate",
+    "EffectReplicates",
+    "GroupSummary",
+    "StratumSummary",
+    "difference_in_differences",
+    "estimate_effect",
+    "point_effect",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -83,158 +102,8 @@ MIN_STAYS_PER_GROUP: Final = 5
 MIN_KNOWN_OUTCOMES_PER_GROUP: Final = 5
 #: Bootstrap resamples for published figures.
 DEFAULT_N_RESAMPLES: Final = 10_000
-#: A stratum needs this many stays in every group, or strata are merged (stratification).
-MIN_STAYS_PER_CELL: Final = 10
-#: The horizon is never shortened below this: the estimate is refused instead.
-MIN_HORIZON_DAYS: Final = 30.0
-#: Order in which covariates are dropped to merge sparse strata (least important first).
-MERGE_ORDER: Final = ("mobility_band", "stay_type", "age_band")
 #: Resamples per batch x stays of all groups: keeps the arrays of one batch in cache.
 _BATCH_ELEMENTS: Final = 400_000
-
-
-@dataclass(frozen=True)
-class GroupSummary:
-    """One group's adjusted figures (adjusted to the programme stays' case mix)."""
-
-    name: str
-    n_stays: int
-    n_residents: int
-    rmst_days: Estimate
-    readmission_risk: Estimate | None
-
-
-@dataclass(frozen=True)
-class StratumSummary:
-    """A stratum used by the estimate: its weight and stays per group (target first)."""
-
-    label: str
-    weight: float
-    counts: tuple[int, ...]
-
-
-@dataclass(frozen=True, eq=False)
-class EffectReplicates:
-    """Bootstrap replicates (one value per resample) for propagating into money.
-
-    ``readmissions_avoided_per_stay`` is all zeros when the readmission effect is not
-    estimable (see :attr:`EffectEstimate.readmissions_avoided_per_stay`).
-    """
-
-    bed_days_avoided_per_stay: FloatArray
-    readmissions_avoided_per_stay: FloatArray
-    comparison_rmst_days: FloatArray
-    intervention_rmst_days: FloatArray
-
-
-@dataclass(frozen=True, eq=False)
-class EffectEstimate:
-    """The effect of the programme per intervention stay, with the design that produced it.
-
-    Attributes
-    ----------
-    design, description
-        The design and one sentence on who is compared with whom.
-    adjustment, weighting
-        Case-mix adjustment (``"weighting"`` primary, ``"stratification"`` sensitivity) and,
-        for weighting, the kind of weights.
-    horizon_days, horizon_requested_days
-        RMST horizon used (bed-days are counted up to this day of each stay), and the one
-        asked for; smaller when some group was not followed long enough (see ``notes``).
-    horizon_limited_by
-        The group (and stratum) whose follow-up set the horizon, or "" if none did.
-    stratify_by, covariates_dropped
-        Covariates adjusted for; covariates dropped to merge sparse strata (stratification).
-    bed_days_avoided_per_stay, readmissions_avoided_per_stay
-        Counterfactual minus programme; the readmission effect is None if fewer than
-        :data:`MIN_KNOWN_OUTCOMES_PER_GROUP` outcomes with complete follow-up are known in
-        some group.
-    intervention_rmst_days, comparison_rmst_days, intervention_readmission_risk,
-    comparison_readmission_risk
-        The two sides of each contrast.
-    groups, strata
-        Per-group and per-stratum detail (counts here are not suppressed).
-    balance
-        Covariate balance of each reference group before and after weighting (weighting).
-    e_value, readmission_e_value
-        E-values of the two effects (None where not defined).
-    n_intervention_unsupported, n_not_used
-        Programme stays left out for lack of comparison in their stratum; stays the design
-        does not use.
-    n_resamples, seed, confidence_level, ci_method, resampling_unit
-        How the intervals were computed (``seed`` reproduces them).
-    open_replicates
-        Replicate curves that ended before the horizon on an ongoing stay (held flat).
-    assumptions, notes
-        What must hold, and what happened in these data.
-    replicates
-        Bootstrap replicates for :mod:`analytics.stays.money`.
-    """
-
-    design: Design
-    description: str
-    adjustment: str
-    weighting: str
-    horizon_days: float
-    horizon_requested_days: float
-    horizon_limited_by: str
-    stratify_by: tuple[str, ...]
-    covariates_dropped: tuple[str, ...]
-    bed_days_avoided_per_stay: Estimate
-    readmissions_avoided_per_stay: Estimate | None
-    intervention_rmst_days: Estimate
-    comparison_rmst_days: Estimate
-    intervention_readmission_risk: Estimate | None
-    comparison_readmission_risk: Estimate | None
-    groups: tuple[GroupSummary, ...]
-    strata: tuple[StratumSummary, ...]
-    balance: tuple[WeightedBalance, ...]
-    e_value: EValue | None
-    readmission_e_value: EValue | None
-    n_intervention_unsupported: int
-    n_not_used: int
-    n_resamples: int
-    seed: int
-    confidence_level: float
-    ci_method: str
-    resampling_unit: str
-    open_replicates: int
-    assumptions: tuple[str, ...]
-    notes: tuple[str, ...]
-    replicates: EffectReplicates
-
-    def explain(self) -> str:
-        """The estimate, its design, assumptions and notes as plain text for a report."""
-        lines = [
-            f"Design: {self.design.value}. {self.description}",
-            f"Case mix: {self.adjustment}"
-            + (f" ({self.weighting} weights)" if self.adjustment == "weighting" else "")
-            + " on "
-            + (", ".join(self.stratify_by) if self.stratify_by else "(no covariates)")
-            + ".",
-            f"Horizon: bed-days counted up to day {self.horizon_days:g} of each stay.",
-            f"Bed-days avoided per stay: {self.bed_days_avoided_per_stay}",
-            f"  intervention RMST {self.intervention_rmst_days}",
-            f"  comparison RMST   {self.comparison_rmst_days}",
-        ]
-        if self.readmissions_avoided_per_stay is None:
-            lines.append("Readmissions avoided per stay: not estimable yet (see notes).")
-        else:
-            lines.append(f"Readmissions avoided per stay: {self.readmissions_avoided_per_stay}")
-        if self.e_value is not None:
-            e = self.e_value
-            lines.append(f"E-value: {e.point:.2f} (interval limit {e.interval_limit:.2f})")
-        pct = round(100 * self.confidence_level)
-        lines.append(
-            f"{pct}% intervals: {self.ci_method} bootstrap of {self.resampling_unit}, "
-            f"{self.n_resamples} resamples, seed {self.seed}."
-        )
-        lines.append("Assumptions:")
-        lines.extend(f"  - {a}" for a in self.assumptions)
-        if self.notes:
-            lines.append("Notes:")
-            lines.extend(f"  - {n}" for n in self.notes)
-        return "\n".join(lines)
 
 
 def _resolve_seed(seed: int | None) -> int:
@@ -244,75 +113,6 @@ def _resolve_seed(seed: int | None) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
     return int(seed)
-
-
-def _cells(cohorts: Cohorts, by: Sequence[str]) -> list[tuple[str, StayRecords]]:
-    """(group[/stratum] name, stays) of every cell a stratified estimate would use."""
-    groups = cohorts.groups
-    labels = [stratum_labels(g.records, by) for g in groups]
-    out: list[tuple[str, StayRecords]] = []
-    for stratum in np.unique(labels[0]).tolist():
-        if not all(np.any(lab == stratum) for lab in labels[1:]):
-            continue
-        for g, lab in zip(groups, labels, strict=True):
-            name = g.name if not by else f"{g.name} [{stratum}]"
-            out.append((name, g.records.subset(lab == stratum)))
-    return out
-
-
-def _merge_sparse_strata(
-    cohorts: Cohorts, by: Sequence[str], horizon: float
-) -> tuple[tuple[str, ...], list[str]]:
-    """Drop covariates (in :data:`MERGE_ORDER`) until every cell has enough stays and
-    follow-up to the horizon; return the covariates kept and one reason per dropped one."""
-    kept = list(by)
-    reasons: list[str] = []
-    while kept:
-        short = [
-            name
-            for name, rec in _cells(cohorts, kept)
-            if len(rec) < MIN_STAYS_PER_CELL
-            or follow_up_reach(rec.los_days, rec.discharged) < horizon
-        ]
-        if not short:
-            break
-        drop = next(c for c in MERGE_ORDER if c in kept)
-        kept.remove(drop)
-        reasons.append(
-            f"{drop} (cell {short[0]} had fewer than {MIN_STAYS_PER_CELL} stays or too little "
-            f"follow-up{'; ' + str(len(short) - 1) + ' more cells' if len(short) > 1 else ''})"
-        )
-    return tuple(kept), reasons
-
-
-def _horizon(
-    cohorts: Cohorts, by: Sequence[str], requested: float, adjustment: Adjustment
-) -> tuple[float, str]:
-    """The horizon every cell reaches, and which cell limited it (refuses below the minimum)."""
-    cells = (
-        _cells(cohorts, by)
-        if adjustment == "stratification"
-        else [(g.name, g.records) for g in cohorts.groups]
-    )
-    reach = [(follow_up_reach(rec.los_days, rec.discharged), name, rec) for name, rec in cells]
-    limit, name, rec = min(reach, key=lambda r: r[0])
-    if limit >= requested:
-        return requested, ""
-    if limit < MIN_HORIZON_DAYS:
-        ongoing = int(np.sum(~rec.discharged))
-        raise InsufficientData(
-            f"effect estimate ({cohorts.design.value} design)",
-            n_available=int(np.sum(rec.los_days > limit)),
-            n_required=MIN_AT_RISK,
-            detail=(
-                f"group {name} is followed only to day {limit:.1f} with at least "
-                f"{MIN_AT_RISK} stays still under observation ({len(rec)} stays, {ongoing} "
-                f"still going on); its length-of-stay curve is unknown beyond that, and a "
-                f"horizon below {MIN_HORIZON_DAYS:g} days would leave out most bed-days. "
-                "Wait for more follow-up, or choose a design without this group"
-            ),
-        )
-    return float(math.floor(limit * 10) / 10), name
 
 
 def estimate_effect(
@@ -386,11 +186,11 @@ def estimate_effect(
     notes: list[str] = []
     dropped: list[str] = []
     if adjustment == "stratification" and by:
-        by, reasons = _merge_sparse_strata(cohorts, by, requested)
+        by, reasons = merge_sparse_strata(cohorts, by, requested)
         dropped = [r.split(" ")[0] for r in reasons]
         if reasons:
             notes.append("Sparse strata merged by dropping " + "; ".join(reasons) + ".")
-    horizon, limited_by = _horizon(cohorts, by, requested, adjustment)
+    horizon, limited_by = choose_horizon(cohorts, by, requested, adjustment)
     if limited_by:
         notes.append(
             f"Horizon shortened from day {requested:g} to day {horizon:g}: group {limited_by} "
@@ -542,7 +342,7 @@ def point_effect(
             raise InsufficientData(
                 "point effect", n_available=len(group.records), n_required=MIN_STAYS_PER_GROUP
             )
-    horizon, _ = _horizon(cohorts, by, check_horizon(horizon_days), "weighting")
+    horizon, _ = choose_horizon(cohorts, by, check_horizon(horizon_days), "weighting")
     statistic = EffectStatistic(
         [(g.name, g.records) for g in cohorts.groups],
         counterfactual_weights=cohorts.counterfactual_weights,

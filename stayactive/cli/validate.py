@@ -135,7 +135,7 @@ def savings(
     out["passed"] = passed
     out["scenarios"] = rows
     if as_json:
-        from stayactive.tools.validation.savings import json_ready
+        from stayactive.tools.validation._figures import json_ready
 
         typer.echo(json.dumps(json_ready(out), allow_nan=False))
     if not passed:

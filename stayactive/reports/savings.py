@@ -58,7 +58,7 @@ from analytics.stays import (
 from analytics.stays.errors import InvalidParameter
 from analytics.stays.store import LoadedStays, load_stays
 from stayactive import audit
-from stayactive.reports import money_tables, tables
+from stayactive.reports import check_tables, money_tables, tables
 from stayactive.reports.format_no import Language, check_language
 from stayactive.reports.labels import (
     check_label,
@@ -314,12 +314,12 @@ def assemble_savings_report(
                 money_tables.budget_table(effect, params, draws, language),
             ]
             assumptions += savings.assumptions
-        sections.append(money_tables.design_checks_table(diagnostics, language))
+        sections.append(check_tables.design_checks_table(diagnostics, language))
     sections += descriptive
     if effect is not None and savings is not None:
         sections.append(money_tables.scenario_table(effect, params, language))
     sections.append(money_tables.parameter_table(params, version, language))
-    sections.append(money_tables.checklist_table(language))
+    sections.append(check_tables.checklist_table(language))
     # 6. draft
     basis, design_reason = _design_basis(design_choice, first_report_at, language)
     reasons = _draft_reasons(

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from firmware_sim.world.evaluation import EvaluationScenario, simulate_evaluation
+from stayactive.tools.validation._figures import coverage_interval
 from stayactive.tools.validation.scenarios import (
     SCENARIOS,
-    coverage_interval,
     records_from_evaluation,
     run_scenarios,
 )

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import numpy as np
-from scipy import stats
 
 from analytics.stays import (
     Design,
@@ -56,6 +55,7 @@ from firmware_sim.world.evaluation import (
     evaluation_truth,
     simulate_evaluation,
 )
+from stayactive.tools.validation._figures import coverage_interval, spread_to_interval
 
 logger = logging.getLogger(__name__)
 
@@ -222,14 +222,6 @@ class ScenarioDesignResult:
         }
 
 
-def coverage_interval(covered: int, n: int) -> tuple[float, float]:
-    """Clopper-Pearson 95% interval of a coverage of ``covered`` in ``n``."""
-    if n == 0:
-        return math.nan, math.nan
-    ci = stats.binomtest(covered, n).proportion_ci(confidence_level=0.95, method="exact")
-    return float(ci.low), float(ci.high)
-
-
 def summarise(
     scenario: str,
     design: Design,
@@ -244,8 +236,6 @@ def summarise(
     covered = sum(lo <= truth <= hi for _, lo, hi in outcomes)
     estimates = [v for v, _, _ in outcomes]
     mean = statistics.fmean(estimates) if estimates else math.nan
-    sd = statistics.stdev(estimates) if n > 1 else math.nan
-    half = statistics.fmean((hi - lo) / 2 for _, lo, hi in outcomes) if n else math.nan
     low, high = coverage_interval(covered, n)
     return ScenarioDesignResult(
         scenario=scenario,
@@ -260,7 +250,7 @@ def summarise(
         mean_estimate=mean,
         bias=mean - truth,
         relative_bias=(mean - truth) / truth if truth else math.nan,
-        spread_to_interval=sd / (half / 1.96) if n > 1 and half > 0 else math.nan,
+        spread_to_interval=spread_to_interval(estimates, [hi - lo for _, lo, hi in outcomes]),
         flagged=flagged / n_seeds if n_seeds else math.nan,
     )
 
