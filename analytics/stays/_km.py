@@ -110,20 +110,25 @@ def weighted_survival_steps(layout: KmLayout, weights: FloatArray) -> FloatArray
 
 def weighted_rmst(layout: KmLayout, weights: FloatArray) -> FloatArray:
     """Restricted mean LOS (days) to the layout's horizon for each row of ``weights``."""
+    return weighted_rmst_and_open(layout, weights)[0]
+
+
+def weighted_rmst_and_open(layout: KmLayout, weights: FloatArray) -> tuple[FloatArray, BoolArray]:
+    """:func:`weighted_rmst` and :func:`ends_open` from one pass over the curve."""
+    beyond = weights @ layout.at_or_beyond
+    if layout.n_steps == 0:
+        rmst0: FloatArray = np.full(weights.shape[:-1], layout.first_time_days)
+        return rmst0, np.asarray(beyond <= 0, dtype=np.bool_)
     survival = weighted_survival_steps(layout, weights)
     rmst: FloatArray = layout.first_time_days + survival @ layout.widths_days
-    return rmst
+    return rmst, np.asarray((beyond <= 0) & (survival[..., -1] > 1e-12), dtype=np.bool_)
 
 
 def ends_open(layout: KmLayout, weights: FloatArray) -> BoolArray:
     """Per row of ``weights``: True if that resample's curve ends before the horizon on a stay
     still going on (no stay reaching the horizon, and the curve not down to 0), where
     :func:`weighted_rmst` would hold it flat."""
-    beyond = weights @ layout.at_or_beyond
-    if layout.n_steps == 0:
-        return np.asarray(beyond <= 0, dtype=np.bool_)
-    survival = weighted_survival_steps(layout, weights)
-    return np.asarray((beyond <= 0) & (survival[..., -1] > 1e-12), dtype=np.bool_)
+    return weighted_rmst_and_open(layout, weights)[1]
 
 
 def follow_up_reach(

@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 
 from analytics.stays._common import FloatArray, IndexArray
-from analytics.stays._km import KmLayout, ends_open, km_layout, weighted_rmst
+from analytics.stays._km import KmLayout, km_layout, weighted_rmst_and_open
 from analytics.stays.cohorts import stratum_labels
 from analytics.stays.readmission import complete_follow_up_weights
 from analytics.stays.records import StayRecords
@@ -203,9 +203,10 @@ class EffectStatistic:
         """
         out = []
         for g in self._groups:
-            counts = rng.multinomial(
-                g.n_residents, np.full(g.n_residents, 1.0 / g.n_residents), size=batch
-            )
+            n = g.n_residents
+            drawn = rng.integers(0, n, size=(batch, n))
+            flat = (drawn + (np.arange(batch) * n)[:, np.newaxis]).ravel()
+            counts = np.bincount(flat, minlength=batch * n).reshape(batch, n)
             out.append(counts[:, g.resident_index].astype(np.float64))
         return out
 
@@ -232,8 +233,8 @@ class EffectStatistic:
             weights = boot[g] * adjust[g]
             for s, cell in enumerate(group.cells):
                 w = weights[:, cell.members]
-                rmst[g, s] = weighted_rmst(cell.layout, w)
-                self.open_replicates += int(np.sum(ends_open(cell.layout, w)))
+                rmst[g, s], is_open = weighted_rmst_and_open(cell.layout, w)
+                self.open_replicates += int(np.sum(is_open))
                 empty = w.sum(axis=1) <= 0
                 if np.any(empty) and self._point_cells is not None:
                     self.empty_cells += int(np.sum(empty))

@@ -111,6 +111,22 @@ def fit_propensity(pos: FloatArray, neg: FloatArray, x: FloatArray) -> FloatArra
     return e
 
 
+class _PatternSums:
+    """Sums of case weights per covariate pattern, per replicate (one sort, then reduceat)."""
+
+    def __init__(self, pattern: IndexArray) -> None:
+        self._order = np.argsort(pattern, kind="stable")
+        ordered = pattern[self._order]
+        self._starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        self._present = ordered[self._starts]
+
+    def __call__(self, weights: FloatArray, n_patterns: int) -> FloatArray:
+        out = np.zeros((weights.shape[0], n_patterns))
+        if self._order.size:
+            out[:, self._present] = np.add.reduceat(weights[:, self._order], self._starts, axis=1)
+        return out
+
+
 class PropensityWeights:
     """Refits the propensity model of target vs one reference group per replicate.
 
@@ -135,15 +151,16 @@ class PropensityWeights:
         self.weighting = weighting
         self._x = design_matrix(self.covariates)
         n_patterns = self._x.shape[0]
+        self._n_patterns = n_patterns
         self._target_pattern = pattern_index(target, self.covariates)
         self._reference_pattern = pattern_index(reference, self.covariates)
-        self._target_onehot = np.eye(n_patterns)[self._target_pattern]
-        self._reference_onehot = np.eye(n_patterns)[self._reference_pattern]
+        self._target_sums = _PatternSums(self._target_pattern)
+        self._reference_sums = _PatternSums(self._reference_pattern)
 
     def scores(self, target_w: FloatArray, reference_w: FloatArray) -> FloatArray:
         """e(x) per replicate and pattern for bootstrap case weights of both groups."""
-        pos = target_w @ self._target_onehot
-        neg = reference_w @ self._reference_onehot
+        pos = self._target_sums(target_w, self._n_patterns)
+        neg = self._reference_sums(reference_w, self._n_patterns)
         return fit_propensity(pos, neg, self._x)
 
     def weights(
