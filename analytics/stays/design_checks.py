@@ -103,7 +103,12 @@ def _relabel(records: StayRecords, arm: object = None, period: object = None) ->
 
 
 def _complete(records: StayRecords, horizon: float) -> StayRecords:
-    """Stays whose bed-days to the horizon are known (ended, or followed past it)."""
+    """Stays whose bed-days to the horizon are known, selected on follow-up only (admitted at
+    least ``horizon`` days before the analysis), so that recent short stays do not make a
+    trend; without follow-up times, stays that ended or passed the horizon."""
+    follow = records.follow_up_days
+    if not np.any(np.isnan(follow)):
+        return records.subset(follow >= horizon)
     return records.subset(records.discharged | (records.los_days >= horizon))
 
 
@@ -136,6 +141,25 @@ def _pre_trend(records: StayRecords, design: Design, horizon: float) -> DesignCh
             return DesignCheck("pre-trend", "not estimable", "too few device-ward stays before")
         slope, se = _slope(y[keep], x[keep], None)
         what = "trend of bed-days per stay on device wards before go-live"
+        # Wards that never got devices show a secular trend over the whole timeline: test
+        # that too (Bonferroni: each at half the level) and report the stronger signal.
+        comparison = _complete(records.subset(records.arm == "comparison"), horizon)
+        if len(comparison) >= 20 and not np.any(np.isnan(comparison.admission_day)):
+            c_slope, c_se = _slope(
+                np.minimum(comparison.los_days, horizon), comparison.admission_day / 365.25, None
+            )
+            if c_se > 0 and (se <= 0 or abs(c_slope / c_se) > abs(slope / se)):
+                slope, se = c_slope, c_se
+                what = "trend of bed-days per stay on wards without devices, whole period"
+            z = slope / se if se > 0 else 0.0
+            p = float(min(1.0, 2 * 2 * stats.norm.sf(abs(z))))
+            est = Estimate(
+                slope, slope - 1.96 * se, slope + 1.96 * se, 0.95, "bed-days per stay per year"
+            )
+            status_h: CheckStatus = "flag" if p < ALPHA else "pass"
+            return DesignCheck(
+                "pre-trend", status_h, f"{what}: {slope:+.2f} bed-days per stay per year", est, p
+            )
     else:
         if int(np.sum(is_int)) < 10 or int(np.sum(1 - is_int)) < 10:
             return DesignCheck("pre-trend", "not estimable", "too few stays in a ward group")

@@ -34,6 +34,9 @@ def savings(
     scenarios: bool = typer.Option(
         True, "--scenarios/--no-scenarios", help="Run the failure scenarios and the money check."
     ),
+    jobs: int = typer.Option(
+        2, "--jobs", min=1, help="Worker processes for the failure scenarios (seeds in parallel)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="End with one line of JSON."),
 ) -> None:
     """Coverage and bias of the savings effect estimator on simulated stays with known truth.
@@ -104,8 +107,9 @@ def savings(
 
         names = scenario or None
         found, truths = run_scenarios(
-            seed_list, effect=effect, n_resamples=resamples, names=names, progress=progress
-        )
+            seed_list, effect=effect, n_resamples=resamples, names=names, jobs=jobs,
+            progress=progress,
+        )  # fmt: skip
         typer.echo(
             f"{'scenario':<20} {'design':<26} {'expect':<8} {'truth':>6} {'coverage (95% CI)':>19} "
             f"{'rel bias':>8} {'spread/CI':>9} {'flagged':>7}  result"

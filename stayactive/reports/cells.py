@@ -121,6 +121,8 @@ def format_cell(cell: Cell, language: Language = "nb", *, bare_millions: bool = 
             note = "ikke nådd" if language == "nb" else "not reached"
         return f"– ({note})" if note else "–"
     text = format_figure(cell.value, cell.unit, language)
+    if cell.unit == "E-value" and cell.note:
+        return f"{text} ({cell.note})"
     if cell.low is not None or cell.high is not None or "interval end" in cell.note:
         text += f" [{format_interval(cell.low, cell.high, cell.unit, language)}]"
     return text

@@ -294,19 +294,20 @@ def render_pdf(report: SavingsReport) -> bytes:
             flow.paragraph(message, size=8)
         # 2. the comparison, why, and its checks
         flow.heading(text("design", lang), size=10)
+        resamples = format_number(report.n_resamples, 0, language=lang)
         if report.design_description:
             flow.paragraph(report.design_description)
         flow.paragraph(report.design_basis)
         flow.paragraph(
             (
                 f"Parametre {report.parameter_version}: {report.parameter_basis}. Liggedøgn telles "
-                f"til dag {report.horizon_days:g}; 95 % KI fra {report.n_resamples} "
+                f"til dag {report.horizon_days:g}; 95 % KI fra {resamples} "
                 f"bootstrap-trekninger (frø {report.seed})."
             )
             if lang == "nb"
             else (
                 f"Parameters {report.parameter_version}: {report.parameter_basis}. Bed-days "
-                f"counted to day {report.horizon_days:g}; 95% CI from {report.n_resamples} "
+                f"counted to day {report.horizon_days:g}; 95% CI from {resamples} "
                 f"bootstrap resamples (seed {report.seed})."
             )
         )

@@ -170,9 +170,9 @@ def _finance(settings: Settings, directory: Path, say: Callable[[str], None]) ->
         # The design is chosen (and recorded) before any result is seen.
         choose_design(
             conn, EVALUATION_TENANT, "difference-in-differences", chosen_by="demo",
-            reason="protocol: device wards have a before period and a comparison ward runs "
-            "alongside; difference-in-differences removes fixed ward differences and a common "
-            "trend",
+            reason="protokoll: avdelingene med utstyr har en førperiode, og en avdeling uten "
+            "utstyr går parallelt; forskjell-i-forskjeller fjerner faste forskjeller mellom "
+            "avdelinger og en felles trend",
         )  # fmt: skip
         report = build_savings_report(conn, EVALUATION_TENANT, actor="demo")
         conn.commit()

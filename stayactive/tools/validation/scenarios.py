@@ -8,7 +8,8 @@ and runs each design with its checks (:func:`analytics.stays.diagnose_design`). 
 scenario is expected to do one of three things:
 
 ``recover``  its assumptions hold: the 95% interval covers the truth in at least 90% of seeds
-             and the mean estimate is within 10% of it;
+             and the mean estimate is within 10% of it, or within 2.5 Monte Carlo standard
+             errors where those are wider (the noisier designs on 100 seeds);
 ``flag``     its assumptions fail and the design checks (or the estimator's refusal) must say so
              in at least 80% of seeds;
 ``report``   its assumptions fail in a way no check can see (unmeasured confounding): the bias
@@ -31,6 +32,7 @@ import logging
 import math
 import statistics
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -63,6 +65,8 @@ Expectation = Literal["recover", "flag", "report"]
 COVERAGE_MIN: Final = 0.90
 RELATIVE_BIAS_MAX: Final = 0.10
 FLAGGED_MIN: Final = 0.80
+#: A bias within this many Monte Carlo standard errors of the mean is seed noise.
+BIAS_MC_SE: Final = 2.5
 HORIZON_DAYS: Final = 60.0
 DESIGNS: Final = (Design.CONCURRENT, Design.HISTORICAL, Design.DIFFERENCE_IN_DIFFERENCES)
 #: The checks of an assumption: "flagged" is the share of seeds where the estimator refused or
@@ -116,10 +120,10 @@ SCENARIOS: Final[tuple[tuple[EvaluationScenario, dict[Design, Expectation]], ...
     (
         EvaluationScenario(
             "ward-effect",
-            "each ward has its own recovery rate (log-SD 0.3): wards differ beyond case mix",
+            "each ward has its own recovery rate (log-SD 0.4): wards differ beyond case mix",
             device_wards=3,
             comparison_wards=3,
-            ward_sd=0.3,
+            ward_sd=0.4,
         ),
         {Design.CONCURRENT: "flag", Design.HISTORICAL: "recover",
          Design.DIFFERENCE_IN_DIFFERENCES: "recover"},
@@ -187,6 +191,7 @@ class ScenarioDesignResult:
     mean_estimate: float
     bias: float
     relative_bias: float
+    mc_se: float
     spread_to_interval: float
     flagged: float
 
@@ -196,10 +201,11 @@ class ScenarioDesignResult:
             return self.flagged >= FLAGGED_MIN
         if self.expectation == "report":
             return True
+        tolerance = max(RELATIVE_BIAS_MAX * abs(self.truth), BIAS_MC_SE * self.mc_se)
         return (
             self.n_estimated == self.n_seeds
             and self.coverage >= COVERAGE_MIN
-            and abs(self.relative_bias) < RELATIVE_BIAS_MAX
+            and abs(self.bias) < tolerance
         )
 
     def summary(self) -> dict[str, Any]:
@@ -216,6 +222,7 @@ class ScenarioDesignResult:
             "bias": self.bias,
             "relative_bias": self.relative_bias,
             "mean_estimate": self.mean_estimate,
+            "mc_se_of_mean": self.mc_se,
             "spread_to_interval": self.spread_to_interval,
             "flagged": self.flagged,
             "passed": self.passed(),
@@ -250,9 +257,39 @@ def summarise(
         mean_estimate=mean,
         bias=mean - truth,
         relative_bias=(mean - truth) / truth if truth else math.nan,
+        mc_se=statistics.stdev(estimates) / math.sqrt(n) if n > 1 else math.nan,
         spread_to_interval=spread_to_interval(estimates, [hi - lo for _, lo, hi in outcomes]),
         flagged=flagged / n_seeds if n_seeds else math.nan,
     )
+
+
+_Outcome = tuple[str, str, tuple[float, float, float] | None, bool]
+
+
+def _one_seed(
+    seed: int, effect: float, n_resamples: int, names: Sequence[str] | None
+) -> list[_Outcome]:
+    """(scenario, design, (estimate, low, high) or None if refused, flagged) for one seed."""
+    out: list[_Outcome] = []
+    for scenario, _ in SCENARIOS:
+        if names is not None and scenario.name not in names:
+            continue
+        records = records_from_evaluation(simulate_evaluation(scenario, seed, effect=effect))
+        for design in DESIGNS:
+            try:
+                est = estimate_effect(records, design=design, n_resamples=n_resamples, seed=seed)
+            except InsufficientData as exc:
+                logger.info("%s seed %d %s: refused: %s", scenario.name, seed, design.value, exc)
+                out.append((scenario.name, design.value, None, True))
+                continue
+            bed = est.bed_days_avoided_per_stay
+            checks = diagnose_design(
+                records, design, horizon_days=est.horizon_days,
+                observed_effect=bed.value, seed=seed, checks=ASSUMPTION_CHECKS,
+            )  # fmt: skip
+            flagged = any(c.status == "flag" for c in checks.checks)
+            out.append((scenario.name, design.value, (bed.value, bed.low, bed.high), flagged))
+    return out
 
 
 def run_scenarios(
@@ -261,55 +298,37 @@ def run_scenarios(
     effect: float,
     n_resamples: int,
     names: Sequence[str] | None = None,
+    jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[tuple[ScenarioDesignResult, ...], dict[str, EvaluationTruth]]:
-    """Every scenario (or those in ``names``) and design over ``seeds``."""
+    """Every scenario (or those in ``names``) and design over ``seeds``; ``jobs`` worker
+    processes share the seeds (each seed is independent)."""
     chosen = [(s, e) for s, e in SCENARIOS if names is None or s.name in names]
     truths = {
         s.name: evaluation_truth(s, effect=effect, horizon_days=HORIZON_DAYS) for s, _ in chosen
     }
-    outcomes: dict[tuple[str, Design], list[tuple[float, float, float]]] = {}
-    flags: dict[tuple[str, Design], int] = {}
-    for done, seed in enumerate(seeds, start=1):
-        for scenario, _ in chosen:
-            records = records_from_evaluation(simulate_evaluation(scenario, seed, effect=effect))
-            for design in DESIGNS:
-                key = (scenario.name, design)
-                outcomes.setdefault(key, [])
-                flags.setdefault(key, 0)
-                try:
-                    est = estimate_effect(
-                        records, design=design, n_resamples=n_resamples, seed=seed
-                    )
-                except InsufficientData as exc:
-                    logger.info(
-                        "%s seed %d %s: refused: %s", scenario.name, seed, design.value, exc
-                    )
-                    flags[key] += 1
-                    continue
-                bed = est.bed_days_avoided_per_stay
-                outcomes[key].append((bed.value, bed.low, bed.high))
-                checks = diagnose_design(
-                    records, design, horizon_days=est.horizon_days,
-                    observed_effect=bed.value, seed=seed, checks=ASSUMPTION_CHECKS,
-                )  # fmt: skip
-                flags[key] += int(any(c.status == "flag" for c in checks.checks))
-        if progress is not None:
-            progress(done, len(seeds))
-    results = tuple(
-        summarise(
-            s.name,
-            d,
-            exp[d],
-            truths[s.name].bed_days_avoided_per_stay,
-            len(seeds),
-            outcomes[(s.name, d)],
-            flags[(s.name, d)],
-        )
-        for s, exp in chosen
-        for d in DESIGNS
-    )
-    return results, truths
+    per_seed: list[list[_Outcome]] = []
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_one_seed, s, effect, n_resamples, names) for s in seeds]
+            for done, future in enumerate(futures, start=1):
+                per_seed.append(future.result())
+                if progress is not None:
+                    progress(done, len(seeds))
+    else:
+        for done, seed in enumerate(seeds, start=1):
+            per_seed.append(_one_seed(seed, effect, n_resamples, names))
+            if progress is not None:
+                progress(done, len(seeds))
+    results = []
+    for s, expected in chosen:
+        for d in DESIGNS:
+            rows = [o for seed_rows in per_seed for o in seed_rows if o[:2] == (s.name, d.value)]
+            outcomes = [o[2] for o in rows if o[2] is not None]
+            flagged = sum(o[3] for o in rows)
+            truth = truths[s.name].bed_days_avoided_per_stay
+            results.append(summarise(s.name, d, expected[d], truth, len(seeds), outcomes, flagged))
+    return tuple(results), truths
 
 
 @dataclass(frozen=True)
