@@ -83,6 +83,7 @@ def effect_table(
                 ),
             )
         )
+    resamples = format_number(effect.n_resamples, 0, language=language)
     n_used = sum(g.n_stays for g in effect.groups)
     n_res = sum(g.n_residents for g in effect.groups)
     h = f"{effect.horizon_days:g}"
@@ -90,7 +91,7 @@ def effect_table(
         f"Sammenligning: {design_label(effect.design.value, language)}. Liggedøgn telles til "
         f"dag {h} av hvert opphold. Sammenligningsgruppene er vektet til programoppholdenes "
         f"sammensetning (tilbøyelighetsskårer); {n_used} opphold, {n_res} beboere. 95 % KI: "
-        f"bootstrap av beboere, {format_number(effect.n_resamples, 0, language=language)} trekninger. E-verdi: hvor sterk en ukjent "
+        f"bootstrap av beboere, {resamples} trekninger. E-verdi: hvor sterk en ukjent "
         "forskjell mellom gruppene måtte være (risikoforhold) for å forklare bort effekten."
         if language == "nb"
         else f"Comparison: {design_label(effect.design.value, language)}. Bed-days are counted to "
