@@ -56,6 +56,7 @@ def savings(
 
     # Every estimate logs its notes at INFO; over hundreds of estimates that hides the result.
     logging.getLogger("analytics.stays.effect").setLevel(logging.WARNING)
+    logging.getLogger("stayactive.tools.validation.scenarios").setLevel(logging.WARNING)
 
     seed_list = list(range(first_seed, first_seed + seeds))
 
