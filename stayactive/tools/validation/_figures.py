@@ -9,6 +9,8 @@ from typing import Any
 
 from scipy import stats
 
+from analytics.agreement import json_number
+
 
 def coverage_interval(covered: int, n: int) -> tuple[float, float]:
     """Clopper-Pearson (exact binomial) 95% interval of a coverage of ``covered`` in ``n``."""
@@ -19,13 +21,14 @@ def coverage_interval(covered: int, n: int) -> tuple[float, float]:
 
 
 def json_ready(value: Any) -> Any:
-    """``value`` with NaN and infinities replaced by None, recursively (JSON has neither)."""
+    """``value`` with NaN and infinities replaced by None, recursively (JSON has neither):
+    :func:`analytics.agreement.json_number` applied through dicts and lists."""
     if isinstance(value, dict):
         return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_ready(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    if isinstance(value, float):
+        return json_number(value)
     return value
 
 
