@@ -6,13 +6,17 @@ None of these proves a design right; each can show it wrong. For each design:
 check                         what it looks for
 ============================  =============================================================
 pre-trend                     historical: a trend in the bed-days per stay (to the horizon) on
-                              device wards before go-live; difference-in-differences: a
-                              difference between the two ward groups' trends before go-live.
-                              Least squares on admission day, HC0 standard errors.
+                              device wards before go-live and on wards without devices
+                              throughout (one slope, an intercept per ward group);
+                              difference-in-differences: a difference between the two ward
+                              groups' trends before go-live. Least squares on admission day,
+                              HC0 standard errors.
 placebo go-live               historical: the same before/after comparison on wards that never
                               got devices (any "effect" there is a secular trend);
                               difference-in-differences: a go-live moved to the middle of the
-                              before period. A placebo interval that excludes 0 flags the design.
+                              before period; concurrent: the same comparison of the two ward
+                              groups before go-live (any "effect" there is the wards' own).
+                              A placebo interval that excludes 0 flags the design.
 comparison wards              concurrent and difference-in-differences: with one comparison
                               ward, the comparison is one ward's particulars against the
                               programme's, and inference across wards is not estimable.
@@ -128,6 +132,16 @@ def _slope(y: FloatArray, x: FloatArray, group: FloatArray | None) -> tuple[floa
     return float(beta[k]), float(math.sqrt(max(cov[k, k], 0.0)))
 
 
+def _slope_common(y: FloatArray, x: FloatArray, group: FloatArray) -> tuple[float, float]:
+    """Least-squares common slope of y on x with an intercept per group, and its HC0 SE."""
+    design = np.column_stack([np.ones_like(x), group, x])
+    beta, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ beta
+    bread = np.linalg.pinv(design.T @ design)
+    cov = bread @ (design.T @ (design * (resid**2)[:, np.newaxis])) @ bread
+    return float(beta[2]), float(math.sqrt(max(cov[2, 2], 0.0)))
+
+
 def _pre_trend(records: StayRecords, design: Design, horizon: float) -> DesignCheck:
     before = _complete(records.subset(records.period == "before"), horizon)
     if np.any(np.isnan(before.admission_day)) or len(before) < 20:
@@ -141,24 +155,18 @@ def _pre_trend(records: StayRecords, design: Design, horizon: float) -> DesignCh
             return DesignCheck("pre-trend", "not estimable", "too few device-ward stays before")
         slope, se = _slope(y[keep], x[keep], None)
         what = "trend of bed-days per stay on device wards before go-live"
-        # Wards that never got devices show a secular trend over the whole timeline: test
-        # that too (Bonferroni: each at half the level) and report the stronger signal.
+        # Wards that never got devices show a secular trend over the whole timeline: one
+        # slope from the device wards before go-live and the comparison wards throughout,
+        # with an intercept per ward group, uses every stay the programme cannot have touched.
         comparison = _complete(records.subset(records.arm == "comparison"), horizon)
         if len(comparison) >= 20 and not np.any(np.isnan(comparison.admission_day)):
-            c_slope, c_se = _slope(
-                np.minimum(comparison.los_days, horizon), comparison.admission_day / 365.25, None
-            )
-            if c_se > 0 and (se <= 0 or abs(c_slope / c_se) > abs(slope / se)):
-                slope, se = c_slope, c_se
-                what = "trend of bed-days per stay on wards without devices, whole period"
-            z = slope / se if se > 0 else 0.0
-            p = float(min(1.0, 2 * 2 * stats.norm.sf(abs(z))))
-            est = Estimate(
-                slope, slope - 1.96 * se, slope + 1.96 * se, 0.95, "bed-days per stay per year"
-            )
-            status_h: CheckStatus = "flag" if p < ALPHA else "pass"
-            return DesignCheck(
-                "pre-trend", status_h, f"{what}: {slope:+.2f} bed-days per stay per year", est, p
+            y = np.concatenate([y[keep], np.minimum(comparison.los_days, horizon)])
+            x = np.concatenate([x[keep], comparison.admission_day / 365.25])
+            group = np.concatenate([np.zeros(int(np.sum(keep))), np.ones(len(comparison))])
+            slope, se = _slope_common(y, x, group)
+            what = (
+                "trend of bed-days per stay on device wards before go-live and on wards "
+                "without devices throughout"
             )
     else:
         if int(np.sum(is_int)) < 10 or int(np.sum(1 - is_int)) < 10:
@@ -176,7 +184,24 @@ def _pre_trend(records: StayRecords, design: Design, horizon: float) -> DesignCh
 
 def _placebo(records: StayRecords, design: Design, horizon: float, seed: int) -> DesignCheck:
     try:
-        if design is Design.HISTORICAL:
+        if design is Design.CONCURRENT:
+            before = records.subset(records.period == "before")
+            if not (np.any(before.arm == "intervention") and np.any(before.arm == "comparison")):
+                return DesignCheck(
+                    "placebo go-live",
+                    "not estimable",
+                    "no before period on both ward groups: ward differences cannot be told "
+                    "from the effect",
+                )
+            effect = estimate_effect(
+                _relabel(before, period=np.full(len(before), "after")),
+                design=Design.CONCURRENT,
+                horizon_days=horizon,
+                n_resamples=_PLACEBO_RESAMPLES,
+                seed=seed,
+            )
+            what = "device wards against wards without devices before go-live"
+        elif design is Design.HISTORICAL:
             comparison = records.subset(records.arm == "comparison")
             if len(comparison) == 0:
                 return DesignCheck(
@@ -326,11 +351,10 @@ def diagnose_design(
         return wanted is None or name in wanted
 
     out: list[DesignCheck] = []
-    if chosen in (Design.HISTORICAL, Design.DIFFERENCE_IN_DIFFERENCES):
-        if want("pre-trend"):
-            out.append(_pre_trend(records, chosen, horizon_days))
-        if want("placebo go-live"):
-            out.append(_placebo(records, chosen, horizon_days, seed))
+    if chosen in (Design.HISTORICAL, Design.DIFFERENCE_IN_DIFFERENCES) and want("pre-trend"):
+        out.append(_pre_trend(records, chosen, horizon_days))
+    if want("placebo go-live"):
+        out.append(_placebo(records, chosen, horizon_days, seed))
     if chosen in (Design.CONCURRENT, Design.DIFFERENCE_IN_DIFFERENCES):
         n_comparison = len(_wards(records, "comparison"))
         if want("comparison wards"):

@@ -31,17 +31,16 @@ def check_detail(check: DesignCheck, design: str, language: Language) -> str:
         return "kan ikke vurderes med disse dataene (mangler datoer, avdelinger eller opphold)"
     if check.name == "pre-trend":
         what = (
-            "trend i liggedøgn per opphold på avdelinger med utstyr før oppstart"
+            "trend i liggedøgn per opphold før oppstart og på avdelinger uten utstyr"
             if design == "historical"
             else "forskjell mellom avdelingsgruppenes trend før oppstart"
         )
         return f"{what}: {figure} døgn per opphold per år"
     if check.name == "placebo go-live":
-        what = (
-            "endring før/etter på avdelinger uten utstyr"
-            if design == "historical"
-            else "forskjell-i-forskjeller ved en tenkt oppstart midt i førperioden"
-        )
+        what = {
+            "historical": "endring før/etter på avdelinger uten utstyr",
+            "concurrent": "avdelinger med mot uten utstyr før oppstart",
+        }.get(design, "forskjell-i-forskjeller ved en tenkt oppstart midt i førperioden")
         return f"{what}: {figure} døgn per opphold"
     if check.name == "comparison wards":
         n = check.count or 0

@@ -15,6 +15,7 @@ def ward_data(
     comparison_wards: int,
     effect_days: float,
     trend_days_per_year: float = 0.0,
+    device_ward_offset_days: float = 0.0,
     seed: int = 1,
     n_per_ward_period: int = 80,
 ) -> StayRecords:
@@ -26,6 +27,8 @@ def ward_data(
         for period, (lo, hi) in (("before", (-182.0, 0.0)), ("after", (0.0, 90.0))):
             day = rng.uniform(lo, hi, n_per_ward_period)
             mean = 18.0 + trend_days_per_year * day / 365.25
+            if arm == "intervention":
+                mean = mean + device_ward_offset_days
             if arm == "intervention" and period == "after":
                 mean = mean - effect_days
             los = rng.gamma(4.0, mean / 4.0)
@@ -95,3 +98,14 @@ def test_unknown_wards_and_dates_are_not_estimable() -> None:
     d = diagnose_design(records, "difference-in-differences", horizon_days=60, observed_effect=1)
     assert d.check("pre-trend").status == "not estimable"
     assert d.check("permutation across wards").status == "not estimable"
+
+
+def test_wards_that_differ_before_go_live_flag_the_concurrent_design() -> None:
+    differ = ward_data(
+        device_wards=2, comparison_wards=2, effect_days=2.0, device_ward_offset_days=-4
+    )
+    d = diagnose_design(differ, "concurrent", horizon_days=60.0, observed_effect=6.0)
+    assert d.check("placebo go-live").status == "flag"
+    alike = ward_data(device_wards=2, comparison_wards=2, effect_days=2.0, seed=4)
+    ok = diagnose_design(alike, "concurrent", horizon_days=60.0, observed_effect=2.0)
+    assert ok.check("placebo go-live").status == "pass"
