@@ -101,11 +101,16 @@ def parameter_set(conn: _Conn, tenant: str, version: int) -> StoredParameterSet:
         str(name): Parameter(str(name), float(value), str(unit), str(source), as_of, low, high, nc)
         for name, value, unit, source, as_of, low, high, nc in rows
     }
+    # A set stored before a parameter existed (the money model grew in issue 13) takes that
+    # parameter's default, still marked unconfirmed; names the model no longer has (such as
+    # readmission_cost_nok) are ignored. The report lists every unconfirmed parameter.
     missing = [name for name in PARAMETER_UNITS if name not in params]
     if missing:
-        raise ConfigurationError(
-            f"parameter set v{version} of {tenant!r} lacks {', '.join(missing)}"
+        logger.warning(
+            "parameter set v%d of %s has no %s: defaults used", version, tenant, ", ".join(missing)
         )
+        defaults = default_parameters(tenant)
+        params.update({name: getattr(defaults, name) for name in missing})
     fields: dict[str, Any] = {name: params[name] for name in PARAMETER_UNITS}
     parameters = ParameterSet(
         tenant=tenant,
