@@ -17,11 +17,11 @@ import pytest
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from ingest import credentials
+import ingest
 from stayactive import db
 from stayactive.auth import hash_password
-from stayactive.bench.api_seed import SeededTenant, seed_tenant
 from stayactive.settings import Settings
+from stayactive.tools.bench.api_seed import SeededTenant, seed_tenant
 from tests.api.server import RunningApi, start_api
 
 PASSWORD = "correct horse battery staple"
@@ -104,7 +104,7 @@ def _remove_broker_accounts(settings: Settings) -> None:
     with db.connect(settings) as conn:
         ids = [str(r[0]) for r in conn.execute("SELECT device_id FROM device_http_credentials")]
     if ids:
-        credentials.remove(settings, ids)
+        ingest.remove(settings, ids)
 
 
 @pytest.fixture(scope="module")

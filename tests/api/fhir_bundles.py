@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stayactive.records_fhir import CONSENT_EVALUATION_URL, KPR_SERVICE_TYPE_SYSTEM
+from stayactive.records import CONSENT_EVALUATION_URL, KPR_SERVICE_TYPE_SYSTEM
 
 
 def patient(pid: str, pseudonym: str, **extra: Any) -> dict[str, Any]:

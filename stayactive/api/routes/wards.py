@@ -96,7 +96,7 @@ async def create_ward(
             )
         ward_id = registry.ensure_ward(
             sync, principal.tenant_id, body.site, body.name, body.go_live_on
-        )
+        ).ward_id
         write_audit_sync(
             sync,
             principal,

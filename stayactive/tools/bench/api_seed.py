@@ -64,7 +64,9 @@ def seed_tenant(
     out = SeededTenant(tenant_id, [], [], {}, [])
     for w in range(wards):
         site = f"Sykehjem {w // 4 + 1}"
-        ward_id = registry.ensure_ward(conn, tenant_id, site, f"Korttid {w + 1}", date(2025, 1, 1))
+        ward_id = registry.ensure_ward(
+            conn, tenant_id, site, f"Korttid {w + 1}", date(2025, 1, 1)
+        ).ward_id
         out.ward_ids.append(ward_id)
         out.residents_by_ward[ward_id] = []
     users: list[tuple[str, Role, list[int]]] = [

@@ -2,8 +2,8 @@
 
 Pure: no database. :func:`bundle_rows` validates the Bundle with ``fhir.resources`` (the R4B
 models: Patient, Encounter and Bundle are the same in R4 and R4B) and maps every Encounter to
-a row of the care-record CSV (``stayactive.records_import``), so both formats go through the
-same checks and the same writer, and a re-import of either changes nothing.
+a row of the care-record CSV (:func:`stayactive.records.import_care_records`), so both formats
+go through the same checks and the same writer, and a re-import of either changes nothing.
 
 Mapping (docs/api.md, "Importing stays"):
 
@@ -21,6 +21,8 @@ Mapping (docs/api.md, "Importing stays"):
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +31,8 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-from stayactive.national_id import NATIONAL_ID_SYSTEMS, looks_like_national_id
+from stayactive.records._national_id import NATIONAL_ID_SYSTEMS, looks_like_national_id
+from stayactive.records._parse import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
 #: KPR's code system 9151 (service types), as a FHIR system URI.
 KPR_SERVICE_TYPE_SYSTEM = "urn:oid:2.16.578.1.12.4.1.1.9151"
@@ -285,3 +288,17 @@ def _encounter(
         "consent_evaluation": consents[CONSENT_EVALUATION_URL],
         "consent_open_data": consents[CONSENT_OPEN_DATA_URL],
     }
+
+
+def bundle_csv(rows: list[BundleRow]) -> tuple[str, dict[int, int]]:
+    """The Bundle's rows as a care-record CSV, and which entry each line of it came from."""
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=[*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS], lineterminator="\n"
+    )
+    writer.writeheader()
+    lines: dict[int, int] = {}
+    for n, row in enumerate(rows):
+        writer.writerow(row.row)
+        lines[n + 2] = row.entry
+    return out.getvalue(), lines

@@ -9,6 +9,8 @@ the check is refused too, which is the safe side.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 #: FHIR identifier systems of Norwegian national identifiers (fødselsnummer, D-number, H-number).
@@ -49,3 +51,22 @@ def looks_like_national_id(text: str) -> bool:
     """True if ``text`` contains anything that is, or is written like, a national identity
     number (``01017012345``, ``010170 12345``, ``010170-12345``) with valid check digits."""
     return any(is_national_id(m.group(1) + m.group(2)) for m in _CANDIDATE.finditer(text))
+
+
+def csv_national_ids(text: str) -> list[tuple[int, str]]:
+    """(line, column) of every cell of a care-record CSV that looks like a national identity
+    number (comma- or semicolon-separated, as the importer reads it)."""
+    lines = text.splitlines()
+    first = lines[0] if lines else ""
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header: list[str] | None = None
+    found: list[tuple[int, str]] = []
+    for row in reader:
+        if header is None:
+            header = [h.strip() for h in row]
+            continue
+        for i, cell in enumerate(row):
+            if looks_like_national_id(cell):
+                found.append((reader.line_num, header[i] if i < len(header) else f"column {i + 1}"))
+    return found
