@@ -22,7 +22,7 @@ from stayactive import db
 from stayactive.auth import hash_password
 from stayactive.settings import Settings
 from stayactive.tools.bench.api_seed import SeededTenant, seed_tenant
-from tests.api.server import RunningApi, start_api
+from stayactive.api.serve import RunningApi, start_api
 
 PASSWORD = "correct horse battery staple"
 

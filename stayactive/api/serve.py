@@ -1,4 +1,5 @@
-"""The real API served by uvicorn on a free loopback port, in a thread of the test process."""
+"""The API served by uvicorn in a thread of the calling process, on a free loopback port: for
+the tests and the benchmark, which need the real service over a socket next to their own code."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from stayactive.api import create_app
+from stayactive.api.main import create_app
 from stayactive.settings import Settings
 
 
