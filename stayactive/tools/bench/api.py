@@ -17,6 +17,7 @@ Processing steps of :func:`run`:
 
 from __future__ import annotations
 
+import itertools
 import random
 import statistics
 import time
@@ -115,7 +116,7 @@ def _measure(
             )
             r.raise_for_status()
             client.headers["Authorization"] = "Bearer " + r.json()["access_token"]
-            wards = iter(seeded.ward_ids * (config.requests // len(seeded.ward_ids) + 2))
+            wards = itertools.cycle(seeded.ward_ids)
 
             def overview() -> None:
                 client.get(f"/wards/{next(wards)}/overview").raise_for_status()
@@ -140,7 +141,7 @@ def _measure(
     n_naive = max(20, config.requests // 5)
     with db.connect(bench) as conn:
         progress(f"naive baseline: {n_naive} of each, in-process, one query per figure")
-        naive_wards = iter(seeded.ward_ids * (n_naive // len(seeded.ward_ids) + 2))
+        naive_wards = itertools.cycle(seeded.ward_ids)
         naive_ward_ms = _timed(lambda: naive_overview(conn, next(naive_wards), today), n_naive)
         naive_resident_ms = _timed(
             lambda: naive_days(conn, rng.choice(seeded.resident_ids), start, today), n_naive
