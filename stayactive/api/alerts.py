@@ -32,7 +32,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from stayactive.api.models.overview import URGENCY, AlertKind, AlertPublic, Handled
-from stayactive.api.ward_snapshot import ResidentSnapshot, WardSnapshot
+from stayactive.api.ward_snapshot import AlertSettings, ResidentSnapshot, WardSnapshot
 from stayactive.locale_format import Lang, clock, percent
 
 _AConn = psycopg.AsyncConnection[TupleRow]
@@ -260,3 +260,24 @@ async def mark_handled(
     setting = await cur.fetchone()
     hour = setting[0].strftime("%H:%M") if setting else "11:00"
     return _public(row, time_zone, lang, hour)
+
+
+async def set_ward_alert_settings(
+    conn: _AConn, tenant_id: str, ward_id: int, settings: AlertSettings
+) -> None:
+    """Store a ward's alert settings (the hour for "not up", battery and offline limits)."""
+    await conn.execute(
+        """INSERT INTO ward_alert_settings (ward_id, tenant_id, not_up_by, battery_low_pct,
+                                           offline_after_min)
+           VALUES (%s, %s, %s, %s, %s)
+           ON CONFLICT (ward_id) DO UPDATE SET not_up_by = excluded.not_up_by,
+               battery_low_pct = excluded.battery_low_pct,
+               offline_after_min = excluded.offline_after_min""",
+        (
+            ward_id,
+            tenant_id,
+            settings.not_up_by,
+            settings.battery_low_pct,
+            settings.offline_after_min,
+        ),
+    )

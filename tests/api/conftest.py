@@ -19,10 +19,10 @@ from psycopg.rows import TupleRow
 
 import ingest
 from stayactive import db
+from stayactive.api.serve import RunningApi, start_api
 from stayactive.auth import hash_password
 from stayactive.settings import Settings
 from stayactive.tools.bench.api_seed import SeededTenant, seed_tenant
-from stayactive.api.serve import RunningApi, start_api
 
 PASSWORD = "correct horse battery staple"
 
