@@ -6,9 +6,10 @@ Conditions, evaluated for "now" on a :class:`~stayactive.api.ward_snapshot.WardS
    monitoring today (it has reported since midnight) has not walked today: no frame and no step.
 2. ``declining_3_days`` -- the stay's trajectory has declined three days running (gait speed or
    daily steps; computed by the analytics runner).
-3. ``no_data`` -- no resident-day with data for yesterday and today and no walker frame in the
-   last 24 h, for a stay that began over a day ago: we cannot tell how active the resident is.
-   This is never read as inactivity (that is ``not_up_by_hour``).
+3. ``no_data`` -- no resident-day with data for yesterday and today, and nothing from the
+   resident's devices (no frame, no status) in the last 24 h, for a stay that began over a day
+   ago: we cannot tell how active the resident is. Never read as inactivity: a device that
+   reports while the resident does not walk is ``not_up_by_hour``.
 4. ``device_offline`` -- an assigned device is offline or silent for longer than the ward's
    limit (default 60 min).
 5. ``battery_low`` -- an assigned device below the ward's battery limit (default 20 %) and not
@@ -77,11 +78,12 @@ def conditions(snap: WardSnapshot, now: datetime) -> list[Condition]:
                 Condition(r.resident_id, "declining_3_days", "", snap.day_start(since_day), {})
             )
         # 3. NO DATA
+        day_ago = now - timedelta(days=1)
         recent = any(r.days.get(d) and r.days[d].has_data for d in (yesterday, snap.day))
-        frames = any(
-            w.last_frame_at and w.last_frame_at >= now - timedelta(days=1) for w in walkers
-        )
-        if not recent and not frames and r.admitted_at <= now - timedelta(days=1):
+        frames = any(w.last_frame_at and w.last_frame_at >= day_ago for w in walkers)
+        # A device that reports is monitoring: then silence is inactivity (1), not missing data.
+        heard = any(d.last_seen_at and d.last_seen_at >= day_ago for d in r.devices)
+        if not (recent or frames or heard) and r.admitted_at <= day_ago:
             with_data = sorted(d for d, row in r.days.items() if row.has_data)
             since = (
                 snap.day_start(with_data[-1] + timedelta(days=1))

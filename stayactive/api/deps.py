@@ -268,6 +268,8 @@ class Auditor:
             )
             await self.conn.commit()
         except psycopg.Error as exc:
+            # Whatever the database said (unavailable, a missing table, no privilege), the
+            # rule is the same: no audit row, no data.
             log.error("audit row could not be written for %s: %s", endpoint_of(self.request), exc)
             raise ApiProblem(
                 503,

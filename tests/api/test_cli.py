@@ -4,7 +4,6 @@ would type them (the `stayactive` app, against a schema of the test's own)."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,10 +11,10 @@ from typer.testing import CliRunner
 
 import ingest
 from stayactive.cli import app
-from stayactive.errors import ServiceError
-from stayactive.mqtt import check_login
 from stayactive.settings import get_settings
+from tests.api.broker import accepts
 from tests.fixtures.services import Schema
+from tests.fixtures.streams import wait_until
 
 
 @pytest.fixture
@@ -38,24 +37,6 @@ def cli(schema: Schema, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     yield run
     get_settings.cache_clear()
     ingest.remove(schema.settings, ["W-cli-1"])
-
-
-def _login(schema: Schema, user: str, password: str) -> bool:
-    host, port = schema.settings.mqtt_host_port()
-    try:
-        check_login(host, port, user, password, timeout_s=3)
-    except ServiceError:
-        return False
-    return True
-
-
-def _until(predicate, timeout_s: float = 10) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_bootstrap_a_tenant(cli, schema: Schema) -> None:  # type: ignore[no-untyped-def]
@@ -87,19 +68,19 @@ def test_bootstrap_a_tenant(cli, schema: Schema) -> None:  # type: ignore[no-unt
     out = cli("devices", "add", "W-cli-1", "--tenant", "t-cli", "--kind", "walker", "--serial",
               "SN-cli-1", "--ward", ward_id)  # fmt: skip
     first = out.strip().splitlines()[-1]
-    assert _until(lambda: _login(schema, "W-cli-1", first))
+    wait_until(lambda: accepts(schema.settings, "W-cli-1", first))
     assert "already registered" in cli(
         "devices", "add", "W-cli-1", "--tenant", "t-cli", "--kind", "walker", "--serial", "x",
         ok=False,
     )  # fmt: skip
     second = cli("devices", "rotate", "W-cli-1", "--tenant", "t-cli").strip().splitlines()[-1]
     assert second != first
-    assert _until(lambda: _login(schema, "W-cli-1", second))
-    assert _until(lambda: not _login(schema, "W-cli-1", first))
+    wait_until(lambda: accepts(schema.settings, "W-cli-1", second))
+    wait_until(lambda: not accepts(schema.settings, "W-cli-1", first))
     assert re.search(r"W-cli-1\s+walker\s+SN-cli-1", cli("devices", "list", "--tenant", "t-cli"))
     cli("devices", "deactivate", "W-cli-1", "--tenant", "t-cli")
     assert "INACTIVE" in cli("devices", "list", "--tenant", "t-cli")
-    assert _until(lambda: not _login(schema, "W-cli-1", second))
+    wait_until(lambda: not accepts(schema.settings, "W-cli-1", second))
     # API keys.
     out = cli("apikeys", "add", "--tenant", "t-cli", "--name", "sync")
     key_id = re.search(r"key ([a-f0-9]{12})", out).group(1)  # type: ignore[union-attr]

@@ -12,28 +12,10 @@ import pytest
 from ingest.messages import Received, Reject
 from ingest.registry import DeviceRegistry
 from ingest.validate import validate
-from stayactive.errors import ServiceError
-from stayactive.mqtt import check_login
+from tests.api.broker import accepts
 from tests.api.conftest import World
 from tests.fixtures.messages import example
-
-
-def _login_ok(world: World, device_id: str, password: str) -> bool:
-    host, port = world.settings.mqtt_host_port()
-    try:
-        check_login(host, port, device_id, password, timeout_s=3)
-    except ServiceError:
-        return False
-    return True
-
-
-def _eventually(predicate, timeout_s: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.fixtures.streams import wait_until
 
 
 def test_credentials_rotation_is_seen_by_the_broker(api_world: World) -> None:
@@ -45,24 +27,24 @@ def test_credentials_rotation_is_seen_by_the_broker(api_world: World) -> None:
     )  # fmt: skip
     assert created.status_code == 201, created.text
     old = created.json()["password"]
-    assert _eventually(lambda: _login_ok(api_world, "W-rot-1", old))
+    wait_until(lambda: accepts(api_world.settings, "W-rot-1", old))
     started = time.monotonic()
     rotated = admin.post("/devices/W-rot-1/credentials")
     assert rotated.status_code == 200
     new = rotated.json()["password"]
     assert new != old
-    assert _eventually(lambda: _login_ok(api_world, "W-rot-1", new))
-    assert _eventually(lambda: not _login_ok(api_world, "W-rot-1", old))
+    wait_until(lambda: accepts(api_world.settings, "W-rot-1", new))
+    wait_until(lambda: not accepts(api_world.settings, "W-rot-1", old))
     assert time.monotonic() - started < 10
     # Deactivated: the broker refuses it, the registry says inactive.
     off = admin.post("/devices/W-rot-1/deactivate")
     assert off.status_code == 200 and off.json()["active"] is False
-    assert _eventually(lambda: not _login_ok(api_world, "W-rot-1", new))
+    wait_until(lambda: not accepts(api_world.settings, "W-rot-1", new))
     # Tenant B cannot rotate tenant A's device: 404, and the password still works after.
     again = admin.post("/devices/W-rot-1/credentials").json()["password"]
     other = api_world.client("tenant-b-admin").post("/devices/W-rot-1/credentials")
     assert other.status_code == 404
-    assert _eventually(lambda: _login_ok(api_world, "W-rot-1", again))
+    wait_until(lambda: accepts(api_world.settings, "W-rot-1", again))
     taken = api_world.client("tenant-b-admin").post(
         "/devices", json={"device_id": "W-rot-1", "kind": "walker", "serial": "SN-x"}
     )

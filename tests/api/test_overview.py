@@ -56,7 +56,7 @@ def _setup_conditions(world: World) -> dict[str, int]:
             "(SELECT stay_id FROM stays WHERE resident_id = %s))",
             (r_battery,),
         )
-        # No data: nothing yesterday or today, no frame for a day.
+        # No data: nothing yesterday or today, nothing from its walker for two days.
         conn.execute(
             "DELETE FROM resident_days WHERE resident_id = %s AND day >= %s",
             (r_no_data, today - timedelta(days=1)),
@@ -64,6 +64,10 @@ def _setup_conditions(world: World) -> dict[str, int]:
         conn.execute(
             "DELETE FROM walker_frames WHERE device_id = %s AND time >= %s",
             (device[r_no_data], now - timedelta(days=2)),
+        )
+        conn.execute(
+            "UPDATE device_latest_status SET last_seen_at = %s WHERE device_id = %s",
+            (now - timedelta(days=2), device[r_no_data]),
         )
     return {"not_up": r_not_up, "battery": r_battery, "offline": r_offline, "no_data": r_no_data}
 
@@ -90,7 +94,9 @@ def test_alerts_are_raised_ranked_handled_and_resolved(api_world: World) -> None
     admin = api_world.client("tenant-a-admin")
     other = admin.get(f"/wards/{api_world.a.ward_ids[1]}/overview").json()
     no_data = _alerts(other, who["no_data"])
-    assert set(no_data) == {"no_data"} and no_data["no_data"]["message"].startswith("Ingen data")
+    # Its silent walker is offline too; "not up" is not claimed without a monitoring device.
+    assert set(no_data) == {"no_data", "device_offline"}
+    assert no_data["no_data"]["message"].startswith("Ingen data")
     # The same overview read twice keeps the same alert rows.
     again = care.get(f"/wards/{ward}/overview").json()
     assert _alerts(again, who["battery"])["battery_low"]["alert_id"] == battery["alert_id"]
