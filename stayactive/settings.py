@@ -91,6 +91,9 @@ class Settings(BaseSettings):
         default=20 * 1024 * 1024, ge=1024, description="Largest request body (imports)."
     )
     api_pool_max: int = Field(default=10, ge=1, le=100, description="Database connections.")
+    api_alerts_interval_s: float = Field(
+        default=60.0, ge=0, description="How often the API evaluates every ward's alerts; 0: off."
+    )
 
     @field_validator("time_zone")
     @classmethod

@@ -18,7 +18,9 @@ Conditions, evaluated for "now" on a :class:`~stayactive.api.ward_snapshot.WardS
 :func:`sync_alerts` opens a row for each new condition, keeps open rows whose condition holds,
 and resolves the rest; a condition that comes back later opens a new row. Handling
 (:func:`mark_handled`) records who, when and a note and does not close the alert: it closes when
-its condition clears.
+its condition clears. Conditions are evaluated when today's ward overview is read, and every
+``STAYACTIVE_API_ALERTS_INTERVAL_S`` for every ward with current stays
+(:mod:`stayactive.api.background`), so alerts open when they arise, not when someone looks.
 """
 
 from __future__ import annotations
@@ -33,7 +35,13 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from stayactive.api.models.overview import URGENCY, AlertKind, AlertPublic, Handled
-from stayactive.api.ward_snapshot import AlertSettings, ResidentSnapshot, WardSnapshot
+from stayactive.api.ward_snapshot import (
+    AlertSettings,
+    ResidentSnapshot,
+    WardSnapshot,
+    load_ward_snapshot,
+    local_today,
+)
 from stayactive.locale_format import Lang, clock, percent
 
 _AConn = psycopg.AsyncConnection[TupleRow]
@@ -283,3 +291,25 @@ async def set_ward_alert_settings(
             settings.offline_after_min,
         ),
     )
+
+
+_CURRENT_WARDS = """
+SELECT DISTINCT ward_id FROM stays
+WHERE tenant_id = %s AND admitted_at <= now()
+  AND (discharged_at IS NULL OR discharged_at > now() - interval '1 day')
+"""
+
+
+async def evaluate_tenant(conn: _AConn, tenant_id: str, time_zone: str, now: datetime) -> int:
+    """Evaluate today's alerts of every ward of the tenant with current stays (in the caller's
+    transaction, scoped to the tenant); return how many conditions hold."""
+    cur = await conn.execute(_CURRENT_WARDS, (tenant_id,))
+    held = 0
+    for (ward_id,) in await cur.fetchall():
+        snap = await load_ward_snapshot(
+            conn, tenant_id, time_zone, int(ward_id), local_today(time_zone, now), now
+        )
+        holding = conditions(snap, now)
+        await sync_alerts(conn, snap, holding, now)
+        held += len(holding)
+    return held

@@ -7,6 +7,7 @@ ingest path), which runs in worker threads so that it never blocks the event loo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -141,9 +142,21 @@ def lifespan(
 
     @contextlib.asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
+        # Imported here: the background work uses the alert rules, which build on this module.
+        from stayactive.api.background import alert_loop
+
         async with open_state(settings) as state:
             app.state.api = state
+            stop = asyncio.Event()
+            task = None
+            if settings.api_alerts_interval_s > 0:
+                task = asyncio.create_task(alert_loop(state, settings.api_alerts_interval_s, stop))
             log.info("API ready (schema %s)", settings.database_schema)
-            yield
+            try:
+                yield
+            finally:
+                stop.set()
+                if task is not None:
+                    await task
 
     return run
