@@ -12,11 +12,11 @@ worker's threads) are ingest's own business and may change:
   returns (:class:`Received` in; :class:`WalkerTelemetry`, :class:`RobotEvent`,
   :class:`Status` or a :class:`Reject` out); :class:`DeviceRegistry` caches the lookups.
 * :func:`provision` and :func:`write_credentials`: register devices and give each a broker
-  account (for now on the local Mosquitto only).
+  account (for now on the local Mosquitto only); :func:`remove` deletes accounts.
 """
 
 from ingest.consumer import SESSION_NEVER_EXPIRES, IngestWorker, WorkerConfig
-from ingest.credentials import provision, write_credentials
+from ingest.credentials import provision, remove, write_credentials
 from ingest.direct import ingest_one
 from ingest.messages import (
     FLOAT_CHANNELS,
@@ -49,6 +49,7 @@ __all__ = [
     "WorkerConfig",
     "ingest_one",
     "provision",
+    "remove",
     "serve_metrics",
     "validate",
     "write_credentials",
