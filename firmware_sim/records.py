@@ -268,20 +268,40 @@ def simulate_care_records(config: CareRecordConfig) -> SimulatedRecords:
 
 
 def records_from_world(
-    world: World, *, extract_at: datetime, site: str, ward_sites: tuple[tuple[str, str], ...] = ()
+    world: World,
+    *,
+    extract_at: datetime,
+    site: str,
+    ward_sites: tuple[tuple[str, str], ...] = (),
+    go_live: datetime | None = None,
 ) -> SimulatedRecords:
-    """The care record of a simulated world's stays (all on device wards, go-live at its start),
-    as extracted at ``extract_at``: what the demo imports next to its devices' data."""
+    """The care record of a simulated world's stays (all on device wards), as extracted at
+    ``extract_at``: what the demo imports next to its devices' data.
+
+    Go-live is the world's start unless ``go_live`` (a local midnight) says later, as when the
+    world runs for a while before the devices come: then stays that ended before it are left
+    out, and residents present on the day get their walker at go-live."""
     cfg = world.config
+    start = go_live or cfg.start
     config = CareRecordConfig(
-        start=cfg.start - timedelta(days=1), before_days=1, after_days=cfg.days,
-        device_wards=cfg.wards, comparison_wards=(), site=site, ward_sites=ward_sites,
-        seed=cfg.seed,
+        start=start - timedelta(days=1), before_days=1,
+        after_days=max(1, cfg.days - (start - cfg.start).days), device_wards=cfg.wards,
+        comparison_wards=(), site=site, ward_sites=ward_sites, seed=cfg.seed,
         walkers_per_ward=cfg.walkers_per_ward, tz_name=cfg.tz_name, extract_on=extract_at,
     )  # fmt: skip
-    stays = sorted((s for s in world.stays if s.admitted_at <= extract_at),
-                   key=lambda s: (s.admitted_at, s.stay_id))  # fmt: skip
-    return _with_consents(config, stays, list(world.assignments))
+    stays = sorted(
+        (
+            s for s in world.stays
+            if s.admitted_at <= extract_at and (s.discharged_at is None or s.discharged_at > start)
+        ),
+        key=lambda s: (s.admitted_at, s.stay_id),
+    )  # fmt: skip
+    assignments = [
+        replace(a, valid_from=max(a.valid_from, start))
+        for a in world.assignments
+        if a.valid_to is None or a.valid_to > start
+    ]
+    return _with_consents(config, stays, assignments)
 
 
 def _with_consents(

@@ -242,7 +242,7 @@ def run(
     pump.connect(list(pump.devices), begin)
     online = dict.fromkeys(pump.devices, True)
     done_to = begin
-    next_checkpoint = time.monotonic() + checkpoint_interval_s
+    next_checkpoint = 0.0
     for day in world.local_dates():
         if stop():
             break
@@ -259,11 +259,15 @@ def run(
                 continue  # made before the resumed run: sent by the run before
             if stop() or (true_s > time.time() and not follow):
                 break
-            if checkpoint is not None and time.monotonic() > next_checkpoint:
-                if true_s > time.time() - 1.0 and pump.backlog() == 0:
-                    checkpoint(done_to)  # live, and everything so far acknowledged
+            # About to wait for the clock (live): a checkpoint if nothing is in flight.
+            live = checkpoint is not None and true_s > time.time()
+            if live and time.monotonic() >= next_checkpoint and _settled(pump, 2.0):
+                assert checkpoint is not None
+                checkpoint(done_to)
                 next_checkpoint = time.monotonic() + checkpoint_interval_s
-            _sleep_until(true_s, pump)  # returns at once for the past
+            _sleep_until(true_s, pump, stop)  # returns at once for the past
+            if stop():
+                break
             done_to = true_s
             if isinstance(item, Control):
                 _control(pump, device_id, item, online, stats)
@@ -319,7 +323,18 @@ def _control(
             pump.connect([device_id], control.true_s)
 
 
-def _sleep_until(true_s: float, pump: Pump) -> None:
-    while (wait := true_s - time.time()) > 0:
+def _settled(pump: Pump, timeout_s: float) -> bool:
+    """Publish until nothing is buffered or in flight; False if that takes over ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while pump.backlog():
+        if time.monotonic() > deadline:
+            return False
+        pump.flush()
+        pump.fleet.poll(0.01)
+    return True
+
+
+def _sleep_until(true_s: float, pump: Pump, stop: Callable[[], bool]) -> None:
+    while (wait := true_s - time.time()) > 0 and not stop():
         pump.flush()
         pump.fleet.poll(min(wait, 0.2))

@@ -39,4 +39,14 @@ def service_processes(
             "ingest", ingest, health_url=f"http://127.0.0.1:{metrics}/health" if metrics else None
         ),
         ProcessSpec("analytics", stayactive_command("analytics", "run", "--follow")),
+        ProcessSpec(
+            "api",
+            stayactive_command("api"),
+            health_url=f"{_local(settings.api_host, settings.api_port)}/healthz",
+        ),
     ]
+
+
+def _local(host: str, port: int) -> str:
+    """The URL to reach a service bound to ``host`` from this machine."""
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"

@@ -1,0 +1,97 @@
+"""The simulated fleet as a supervised process (``stayactive demo devices``).
+
+It sends the demo's history through the real broker as fast as the pipeline takes it, then
+goes on in real time, like walkers and robots on the wards would; it keeps the care record's
+extract current (new admissions, walkers handed out) every few minutes. Restarted (a crash, a
+second ``make demo``), it goes on after the last checkpoint in ``fleet.json``, every device with
+a new boot counter, so nothing it sent before is sent again under another key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from firmware_sim import scenario as runner
+from firmware_sim.device import DeviceBehaviour
+from firmware_sim.pump import Pump
+from stayactive import db
+from stayactive.settings import Settings
+from stayactive.tools.demo import _queries
+from stayactive.tools.demo._config import TENANT
+from stayactive.tools.demo._provision import renew_device_accounts
+from stayactive.tools.demo._records import import_current_extract
+from stayactive.tools.demo._state import DemoFiles, FleetCheckpoint, load_scenario
+
+log = logging.getLogger(__name__)
+
+#: How often the live fleet re-imports the care record's extract.
+IMPORT_EVERY_S = 300.0
+#: A checkpoint this close to the clock means the history is sent.
+LIVE_WITHIN_S = 60.0
+
+
+def run_fleet(
+    settings: Settings, files: DemoFiles, *, stop: Callable[[], bool], say: Callable[[str], None]
+) -> None:
+    """Send from the last checkpoint to now, then in real time until ``stop``."""
+    scenario = load_scenario(files)
+    world = scenario.world()
+    checkpoint = FleetCheckpoint.load(files)
+    world_end_s = scenario.start.timestamp() + scenario.days * 86400.0
+    if checkpoint.simulated_until is not None and checkpoint.simulated_until >= world_end_s - 1:
+        say(
+            f"the simulated period ended on {datetime.fromtimestamp(world_end_s, UTC):%Y-%m-%d};"
+            " `stayactive demo --reset` starts a new one"
+        )
+        while not stop():
+            time.sleep(1.0)
+        return
+    stays, assigned = import_current_extract(settings, files, scenario, datetime.now(UTC))
+    say(f"care record extract: {stays.summary()}; assignments: {assigned.summary()}")
+    devices = runner.make_devices(world, DeviceBehaviour(duplicate_rate=0.01))
+    with db.connect(settings) as conn:
+        stored = _queries.highest_boots(conn, TENANT)
+    for device_id, device in devices.items():
+        # Above every boot this device used: a resumed fleet never repeats a (boot, seq) key.
+        device.boot = max(checkpoint.boots.get(device_id, 0), stored.get(device_id, 0)) + 1
+    if checkpoint.history_from is None:
+        checkpoint.history_from = scenario.start.timestamp()
+    pump = Pump(
+        scenario.broker_host, scenario.broker_port, devices, dict(scenario.passwords),
+        on_refused=lambda refused: renew_device_accounts(settings, files, refused, say),
+    )  # fmt: skip
+    last_import = time.monotonic()
+
+    def save(done_to_s: float) -> None:
+        nonlocal last_import
+        checkpoint.simulated_until = done_to_s
+        checkpoint.boots = {d: device.boot for d, device in devices.items()}
+        was_live, checkpoint.live = checkpoint.live, done_to_s >= time.time() - LIVE_WITHIN_S
+        checkpoint.save(files)
+        if checkpoint.live and not was_live:
+            say("the history is sent: the devices go on in real time")
+        if checkpoint.live and time.monotonic() - last_import > IMPORT_EVERY_S:
+            import_current_extract(settings, files, scenario, datetime.now(UTC))
+            last_import = time.monotonic()
+
+    def progress(stats: runner.RunStats) -> None:
+        if not checkpoint.live:
+            upto = datetime.fromtimestamp(checkpoint.simulated_until or 0, UTC)
+            say(
+                f"sent up to {upto:%Y-%m-%d}: {stats.messages} messages, {stats.frames} walker "
+                f"frames, {stats.outages} outages, {stats.reboots} reboots"
+            )
+
+    resumed = checkpoint.simulated_until
+    if resumed is not None:
+        say(f"resuming after {datetime.fromtimestamp(resumed, UTC):%Y-%m-%d %H:%M:%S} UTC")
+    try:
+        runner.run(
+            world, pump, imperfect=runner.Imperfections(), follow=True, since=resumed,
+            checkpoint=save, progress=progress, stop=stop,
+        )  # fmt: skip
+    finally:
+        pump.close()
