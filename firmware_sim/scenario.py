@@ -226,6 +226,7 @@ def run(
     since: float | None = None,
     checkpoint: Callable[[float], None] | None = None,
     checkpoint_interval_s: float = 10.0,
+    pace: Callable[[], None] | None = None,
 ) -> RunStats:
     """Send the world's days through ``pump``: the past as fast as the broker takes it (devices
     replaying history), then, with ``follow``, the rest of the period at the wall clock.
@@ -234,7 +235,8 @@ def run(
     before it are not even simulated). ``checkpoint`` is called with a true time up to which
     every message the run made has been acknowledged by the broker: at the end of each day, in
     real time at most every ``checkpoint_interval_s`` (when nothing is in flight), and at the
-    end. A run resumed from the last checkpoint sends nothing twice."""
+    end. A run resumed from the last checkpoint sends nothing twice. ``pace`` is called every
+    500 messages and may wait, to keep the run from going faster than the backend stores."""
     stats = RunStats()
     if truth is not None:
         write_truth(truth, world.stay_truth())
@@ -282,6 +284,8 @@ def run(
                     pump.fleet.poll(0.005)
             elif stats.messages % 50 == 0:
                 pump.flush()
+            if pace is not None and stats.messages % 500 == 0:
+                pace()
         pump.flush()
         if checkpoint is not None and not stop():
             pump.drain(timeout_s=600)

@@ -10,6 +10,7 @@ prints as one line.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,9 @@ class Settings(BaseSettings):
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="Database schema of `stayactive demo` (its own, so `--reset` can drop it).",
     )
+    demo_dir: Path | None = Field(
+        default=None, description="State of `stayactive demo`. Unset: DATA_DIR/demo."
+    )
     data_dir: Path = Field(default_factory=_default_data_dir)
     pg_port: int = DEFAULT_PG_PORT
     mqtt_port: int = DEFAULT_MQTT_PORT
@@ -126,6 +130,24 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as ``STAYACTIVE_*`` variables: a child process given them reads the
+        same settings (unset values are left out)."""
+        out: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                text = value.get_secret_value()
+            elif isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, list | dict | tuple):
+                text = json.dumps(value, default=str)
+            else:
+                text = str(value)
+            out[f"STAYACTIVE_{name.upper()}"] = text
+        return out
 
     @property
     def uses_local_database(self) -> bool:

@@ -10,7 +10,6 @@ from rich.logging import RichHandler
 
 from stayactive import services
 from stayactive.cli.run import stop_on_signals
-from stayactive.paths import ServicePaths
 from stayactive.settings import get_settings
 from stayactive.tools import demo as the_demo
 
@@ -58,6 +57,6 @@ def demo(
 def devices() -> None:
     """The demo's simulated walkers and robots (a process `stayactive demo` supervises)."""
     settings = the_demo.demo_settings(get_settings())
-    files = the_demo.DemoFiles(ServicePaths(settings.data_dir).demo_dir)
+    files = the_demo.demo_files(settings)
     stop = stop_on_signals()
     the_demo.run_fleet(settings, files, stop=stop.is_set, say=typer.echo)

@@ -57,10 +57,15 @@ def run(
         False, help="End the broker session when stopping (for a worker that runs for a while)."
     ),
     metrics_host: str = typer.Option("127.0.0.1", help="Address of /metrics and /health."),
-    metrics_port: int = typer.Option(9108, help="Port of /metrics and /health (0: none)."),
+    metrics_port: int | None = typer.Option(
+        None,
+        help="Port of /metrics and /health (0: none) [default: STAYACTIVE_INGEST_METRICS_PORT].",
+    ),
 ) -> None:
     """Consume device messages until SIGTERM/SIGINT; the batch in hand is finished first."""
     settings = get_settings()
+    if metrics_port is None:
+        metrics_port = settings.ingest_metrics_port
     metrics = IngestMetrics()
     config = WorkerConfig(
         client_id=worker_id,

@@ -54,10 +54,17 @@ def run(
     end_session_on_exit: bool = typer.Option(
         False, help="Ingest ends its broker session when stopped (a worker that will not return)."
     ),
+    write_systemd: Path | None = typer.Option(
+        None, help="Write systemd units of the same processes into this folder and exit."
+    ),
 ) -> None:
     """Start every process, restart a crashed one with back-off, stop all on Ctrl-C/SIGTERM.
 
     Exits 1 if a process keeps crashing (its log says why)."""
+    if write_systemd is not None:
+        for path in supervisor.write_units(write_systemd, supervisor.systemd_processes()):
+            typer.echo(f"wrote {path}")
+        return
     settings = get_settings()
     directory = log_dir or ServicePaths(settings.data_dir).logs_dir
     specs = supervisor.service_processes(

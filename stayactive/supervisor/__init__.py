@@ -8,7 +8,11 @@ crashing. The demo runs the same supervisor with one more process (the simulated
 ``deploy/systemd`` runs the same list under systemd (:func:`systemd_units`).
 """
 
-from stayactive.supervisor._processes import default_worker_id, service_processes
+from stayactive.supervisor._processes import (
+    default_worker_id,
+    service_processes,
+    systemd_processes,
+)
 from stayactive.supervisor._spec import ProcessSpec, RestartPolicy, stayactive_command
 from stayactive.supervisor._supervisor import (
     ProcessState,
@@ -16,15 +20,20 @@ from stayactive.supervisor._supervisor import (
     read_state,
     run_until_stopped,
 )
+from stayactive.supervisor._systemd import UnitOptions, systemd_units, write_units
 
 __all__ = [
     "ProcessSpec",
     "ProcessState",
     "RestartPolicy",
     "Supervisor",
+    "UnitOptions",
     "default_worker_id",
     "read_state",
     "run_until_stopped",
     "service_processes",
     "stayactive_command",
+    "systemd_processes",
+    "systemd_units",
+    "write_units",
 ]

@@ -27,11 +27,12 @@ def service_processes(
     """Ingest, the analytics runner in follow mode, the API and the dashboard.
 
     ``end_session_on_exit`` is for an ingest worker that does not come back (a demo, a test):
-    the broker stops queueing for it when it stops (a kill -9 keeps the session)."""
+    the broker stops queueing for it when it stops (a kill -9 keeps the session). Ports and
+    the rest come from the settings each process reads (its environment)."""
     metrics = settings.ingest_metrics_port
     ingest = stayactive_command(
         "ingest", "run", "--worker-id", worker_id or default_worker_id(),
-        "--share-group", share_group, "--metrics-port", str(metrics),
+        "--share-group", share_group,
         *(["--end-session-on-exit"] if end_session_on_exit else []),
     )  # fmt: skip
     return [
@@ -50,3 +51,9 @@ def service_processes(
 def _local(host: str, port: int) -> str:
     """The URL to reach a service bound to ``host`` from this machine."""
     return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
+
+
+def systemd_processes() -> list[ProcessSpec]:
+    """The processes of the systemd units: the default settings (the units' environment file
+    sets the rest), a worker id per host (systemd's ``%H``)."""
+    return service_processes(Settings.model_construct(), worker_id="ingest-%H-1")

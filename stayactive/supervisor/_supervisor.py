@@ -168,14 +168,30 @@ class Supervisor:
                 time.sleep(POLL_S)
         return True
 
-    def supervise(self, stop: threading.Event) -> int:
+    def supervise(
+        self, stop: threading.Event, before_stop: Callable[[Supervisor], None] | None = None
+    ) -> int:
         """Block until ``stop`` is set (0) or a process keeps crashing (1); everything is
-        stopped before this returns."""
+        stopped before this returns, ``before_stop`` (if given) is called first."""
         while not stop.wait(POLL_S):
             if self._failed is not None:
                 break
+        if before_stop is not None and self._failed is None:
+            before_stop(self)
         self.close()
         return 1 if self._failed is not None else 0
+
+    def stop(self, names: Iterable[str]) -> None:
+        """Stop the named processes now (SIGTERM, then SIGKILL after their timeout) and do not
+        restart them; the others go on."""
+        with self._lock:
+            chosen = [self._children[n] for n in names]
+            for child in chosen:
+                child.wanted = False
+        for child in chosen:
+            proc = child.proc
+            if proc is not None:
+                _terminate(child.spec, proc)
 
     @property
     def failed(self) -> str | None:
@@ -239,6 +255,8 @@ class Supervisor:
         if child.reader is not None:
             child.reader.join(timeout=5)
         child.proc, child.last_exit = None, code
+        if not child.wanted:
+            return  # stopped on purpose (:meth:`stop`)
         if ran_s >= self.policy.stable_after_s:
             child.in_a_row = 0
         child.in_a_row += 1

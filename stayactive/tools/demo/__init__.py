@@ -11,7 +11,7 @@ from stayactive.tools.demo._fleet import run_fleet
 from stayactive.tools.demo._provision import demo_settings
 from stayactive.tools.demo._reset import reset
 from stayactive.tools.demo._run import DemoReport, demo_processes, run_demo
-from stayactive.tools.demo._state import DemoFiles, FleetCheckpoint, load_logins
+from stayactive.tools.demo._state import DemoFiles, FleetCheckpoint, demo_files, load_logins
 
 __all__ = [
     "TENANT",
@@ -22,6 +22,7 @@ __all__ = [
     "DemoReport",
     "DemoUser",
     "FleetCheckpoint",
+    "demo_files",
     "demo_processes",
     "demo_settings",
     "load_logins",

@@ -24,8 +24,8 @@ WARMUP_DAYS = 28
 HORIZON_DAYS = 120
 #: Days of care-record history before the devices came (the comparison period).
 COMPARISON_DAYS = 365
-#: Admissions per walker and day: keeps about 85 % of the walkers in use (stays last ~3 weeks).
-STAYS_PER_WALKER_DAY = 0.045
+#: Admissions per walker and day: keeps most walkers in use (stays last ~3 weeks).
+STAYS_PER_WALKER_DAY = 0.04
 
 
 @dataclass(frozen=True)

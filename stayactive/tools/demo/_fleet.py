@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from firmware_sim import scenario as runner
 from firmware_sim.device import DeviceBehaviour
@@ -31,6 +34,57 @@ log = logging.getLogger(__name__)
 IMPORT_EVERY_S = 300.0
 #: A checkpoint this close to the clock means the history is sent.
 LIVE_WITHIN_S = 60.0
+#: Messages the broker may hold for ingest before the history waits for it: the broker keeps
+#: them in memory (about 9 kB each), and its queue for a session is bounded.
+MAX_AHEAD = 10_000
+
+
+class IngestPace:
+    """Keeps the history from running further ahead of ingest than ``max_ahead`` messages:
+    the broker acknowledges a message when it has it, long before ingest stored it, so without
+    this the broker's memory would hold the difference (hundreds of megabytes)."""
+
+    def __init__(self, pump: Pump, metrics_port: int, max_ahead: int = MAX_AHEAD) -> None:
+        self.pump, self.port, self.max_ahead = pump, metrics_port, max_ahead
+        self._last: float | None = None
+        self._received = 0.0
+
+    def __call__(self) -> None:
+        if not self.port:
+            return
+        while self.pump.log.acknowledged - self._received_now() > self.max_ahead:
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                self.pump.flush()
+                self.pump.fleet.poll(0.05)
+
+    def _received_now(self) -> float:
+        counters = ingest_counters(self.port)
+        if counters is not None:
+            now = counters[0]
+            # A restarted ingest counts from zero again.
+            delta = now if self._last is None or now < self._last else now - self._last
+            if self._last is not None:
+                self._received += delta
+            self._last = now
+        return self._received
+
+
+def ingest_counters(port: int) -> tuple[float, float] | None:
+    """(messages received, messages waiting) from ingest's /metrics, None if it is away."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    received = waiting = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "stayactive_ingest_messages_total":
+                received += sample.value
+            elif sample.name == "stayactive_ingest_queue_depth":
+                waiting += sample.value
+    return received, waiting
 
 
 def run_fleet(
@@ -62,6 +116,7 @@ def run_fleet(
     pump = Pump(
         scenario.broker_host, scenario.broker_port, devices, dict(scenario.passwords),
         on_refused=lambda refused: renew_device_accounts(settings, files, refused, say),
+        keep_keys=False,
     )  # fmt: skip
     last_import = time.monotonic()
 
@@ -92,6 +147,7 @@ def run_fleet(
         runner.run(
             world, pump, imperfect=runner.Imperfections(), follow=True, since=resumed,
             checkpoint=save, progress=progress, stop=stop,
+            pace=IngestPace(pump, settings.ingest_metrics_port),
         )  # fmt: skip
     finally:
         pump.close()

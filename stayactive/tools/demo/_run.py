@@ -17,13 +17,11 @@ import logging
 import os
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -40,11 +38,11 @@ from rich.table import Table
 from analytics.runner import AnalyticsRunner
 from stayactive import db, supervisor
 from stayactive.errors import ConfigurationError, ServiceError
-from stayactive.paths import ServicePaths
 from stayactive.settings import Settings
 from stayactive.supervisor import ProcessSpec, Supervisor, stayactive_command
 from stayactive.tools.demo import _queries
 from stayactive.tools.demo._config import TENANT, USERS, DemoConfig
+from stayactive.tools.demo._fleet import ingest_counters
 from stayactive.tools.demo._provision import demo_settings, provision
 from stayactive.tools.demo._records import import_comparison_period
 from stayactive.tools.demo._reset import reset
@@ -52,6 +50,7 @@ from stayactive.tools.demo._state import (
     DemoFiles,
     DemoRecord,
     FleetCheckpoint,
+    demo_files,
     load_logins,
     load_scenario,
 )
@@ -59,8 +58,6 @@ from stayactive.tools.demo._state import (
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-WORKER_ID = "demo-ingest-1"
-SHARE_GROUP = "demo"
 #: Ingest has caught up when it receives fewer messages a second than this (the live fleet
 #: sends a few) with nothing waiting in its queue.
 LIVE_RATE_PER_S = 50.0
@@ -77,9 +74,10 @@ class DemoReport:
 def demo_processes(settings: Settings) -> list[ProcessSpec]:
     """``stayactive run``'s processes on the demo's schema, and the simulated devices last
     (started last, stopped first, so ingest stores what they sent before it stops)."""
+    schema = settings.database_schema  # one worker and share group per demo schema
     return [
         *supervisor.service_processes(
-            settings, worker_id=WORKER_ID, share_group=SHARE_GROUP, end_session_on_exit=True
+            settings, worker_id=f"{schema}-ingest-1", share_group=schema, end_session_on_exit=True
         ),
         ProcessSpec("devices", stayactive_command("demo", "devices"), stop_timeout_s=60.0),
     ]
@@ -96,7 +94,7 @@ def run_demo(
 ) -> int:
     """Run the demo until ``stop`` is set; the supervisor's exit code (0: stopped cleanly)."""
     started = time.monotonic()
-    files = DemoFiles(ServicePaths(settings.data_dir).demo_dir)
+    files = demo_files(settings)
     demo = demo_settings(settings)
     with files.running():
         if wipe:
@@ -126,27 +124,48 @@ def run_demo(
                 task = progress.add_task("starting ingest, analytics, API, devices", total=None)
                 processes.start()
                 if not processes.wait_ready(timeout_s=180, stop=stop):
-                    return processes.supervise(stop)
+                    return processes.supervise(stop, _drain(demo, console))
                 progress.update(task, total=1, completed=1)
                 if not _follow_history(progress, files, processes, stop):
-                    return processes.supervise(stop)
+                    return processes.supervise(stop, _drain(demo, console))
                 if not _wait_ingest(progress, demo, processes, stop):
-                    return processes.supervise(stop)
+                    return processes.supervise(stop, _drain(demo, console))
                 _analytics(progress, demo, stop)
             if stop.is_set():
-                return processes.supervise(stop)
+                return processes.supervise(stop, _drain(demo, console))
             report = DemoReport(first_run, time.monotonic() - started)
             _welcome(console, demo, files, passwords, report)
             if on_ready is not None:
                 on_ready(report)
-            code = processes.supervise(stop)
+            code = processes.supervise(stop, _drain(demo, console))
             if processes.failed is not None:
                 console.print(f"[red]stopped: {processes.failed}[/red]")
             return code
 
 
+def _drain(demo: Settings, console: Console) -> Callable[[Supervisor], None]:
+    """The demo's way to stop: the devices first, then wait until ingest has stored what the
+    broker still holds for it (its session ends when it stops), then the rest."""
+
+    def drain(processes: Supervisor) -> None:
+        processes.stop(["devices"])
+        console.print("devices stopped; ingest stores what the broker still holds …")
+        deadline = time.monotonic() + 120
+        last: float | None = None
+        while time.monotonic() < deadline:
+            counters = ingest_counters(demo.ingest_metrics_port)
+            if counters is None:
+                return  # ingest is away: its session stays, nothing is dropped
+            if counters[0] == last and counters[1] == 0:
+                return
+            last = counters[0]
+            time.sleep(1.0)
+
+    return drain
+
+
 def _environment(demo: Settings) -> dict[str, str]:
-    return {**os.environ, "STAYACTIVE_DATABASE_SCHEMA": demo.database_schema}
+    return {**os.environ, **demo.as_environment()}
 
 
 def _check_size(record: DemoRecord, asked: DemoConfig | None) -> None:
@@ -198,23 +217,6 @@ def _follow_history(
     return False
 
 
-def _ingest_counters(port: int) -> tuple[float, float] | None:
-    """(messages received, messages waiting) from ingest's /metrics, None if it is away."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            text = response.read().decode()
-    except OSError:
-        return None
-    received = waiting = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "stayactive_ingest_messages_total":
-                received += sample.value
-            elif sample.name == "stayactive_ingest_queue_depth":
-                waiting += sample.value
-    return received, waiting
-
-
 def _wait_ingest(
     progress: Progress, demo: Settings, processes: Supervisor, stop: threading.Event
 ) -> bool:
@@ -226,7 +228,7 @@ def _wait_ingest(
     while not stop.wait(1.0):
         if processes.failed is not None:
             raise ServiceError(processes.failed)
-        now = _ingest_counters(demo.ingest_metrics_port)
+        now = ingest_counters(demo.ingest_metrics_port)
         if now is not None and last is not None:
             rate = now[0] - last[0]
             quiet = quiet + 1 if rate < LIVE_RATE_PER_S and now[1] == 0 else 0

@@ -28,6 +28,8 @@ from typing import Any
 
 from firmware_sim.scenario_file import Scenario
 from stayactive.errors import ConfigurationError, ServiceError
+from stayactive.paths import ServicePaths
+from stayactive.settings import Settings
 from stayactive.tools.demo._config import USERS, DemoConfig
 
 
@@ -99,6 +101,18 @@ class DemoFiles:
             handle.flush()
             yield
 
+    def running_elsewhere(self) -> str | None:
+        """Who holds the demo's lock (``pid N, started from …``), or None if nobody does."""
+        path = self.root / "demo.lock"
+        if not path.exists():
+            return None
+        with path.open("r") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read().strip() or "another process"
+        return None
+
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         """Serialise changes of the files between the demo and its devices process."""
@@ -106,6 +120,11 @@ class DemoFiles:
         with (self.root / "state.lock").open("a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
+
+
+def demo_files(settings: Settings) -> DemoFiles:
+    """Where the demo keeps its state: ``STAYACTIVE_DEMO_DIR``, else ``DATA_DIR/demo``."""
+    return DemoFiles(settings.demo_dir or ServicePaths(settings.data_dir).demo_dir)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,55 @@
+"""deploy/systemd is what `stayactive run --write-systemd` writes, and systemd accepts it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from stayactive import supervisor
+from stayactive.supervisor import UnitOptions
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy" / "systemd"
+
+
+def test_the_committed_units_are_the_generated_ones() -> None:
+    units = supervisor.systemd_units(supervisor.systemd_processes(), UnitOptions())
+    committed = {p.name: p.read_text() for p in DEPLOY.iterdir()}
+    assert committed == units, "run `stayactive run --write-systemd deploy/systemd`"
+
+
+def test_one_unit_per_supervised_process_running_the_same_command() -> None:
+    specs = supervisor.systemd_processes()
+    units = supervisor.systemd_units(specs, UnitOptions())
+    assert set(units) == {f"stayactive-{s.name}.service" for s in specs} | {"stayactive.target"}
+    ingest = units["stayactive-ingest.service"]
+    assert "ExecStart=/opt/stayactive/.venv/bin/stayactive ingest run --worker-id ingest-%H-1" in (
+        ingest
+    )
+    for name in units:
+        if name.endswith(".service"):
+            text = units[name]
+            assert "User=stayactive" in text and "NoNewPrivileges=yes" in text
+            assert "ProtectSystem=strict" in text and "ReadWritePaths=/var/lib/stayactive" in text
+            assert name in units["stayactive.target"]
+
+
+def test_systemd_accepts_the_units_and_rates_them_well_protected(tmp_path: Path) -> None:
+    # Installed where this checkout is, so that systemd finds the command it runs.
+    options = UnitOptions(prefix=ROOT, user="root")
+    paths = supervisor.write_units(tmp_path, supervisor.systemd_processes(), options)
+    verify = subprocess.run(
+        ["systemd-analyze", "verify", *map(str, paths)], capture_output=True, text=True
+    )
+    assert verify.returncode == 0 and not verify.stderr.strip(), verify.stderr
+    for path in paths:
+        if path.suffix != ".service":
+            continue
+        report = subprocess.run(
+            ["systemd-analyze", "security", "--offline=yes", str(path)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", report.stdout)
+        assert match is not None, report.stdout[-500:]
+        assert float(match.group(1)) < 3.0, f"{path.name}: exposure {match.group(1)}"

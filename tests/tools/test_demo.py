@@ -1,0 +1,231 @@
+"""`stayactive demo` on the real services, small: state with the services, a second run that
+reuses it, a device re-provisioned behind its back, --reset."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import threading
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+import ingest
+from firmware_sim.scenario_file import Scenario
+from stayactive import db
+from stayactive.errors import ConfigurationError, ServiceError
+from stayactive.mqtt import check_login
+from stayactive.registry import NewDevice
+from stayactive.settings import Settings
+from stayactive.supervisor import read_state
+from stayactive.tools.demo import (
+    TENANT,
+    DemoConfig,
+    DemoReport,
+    FleetCheckpoint,
+    demo_files,
+    demo_settings,
+    load_logins,
+    reset,
+    run_demo,
+)
+from tests.fixtures.services import free_port
+
+SMALL = DemoConfig(residents=4, days=1)
+
+
+@pytest.fixture
+def demo_env(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for a demo of the test's own: its schema, folder and ports."""
+    mine = settings.model_copy(
+        update={
+            "demo_schema": f"demo_test_{uuid.uuid4().hex[:8]}",
+            "demo_dir": tmp_path / "demo",
+            "api_port": free_port(),
+            "ingest_metrics_port": free_port(),
+        }
+    )
+    yield mine
+    files = demo_files(mine)
+    if files.root.exists():
+        with files.running():
+            reset(demo_settings(mine), files, lambda _line: None)
+
+
+class DemoThread:
+    """``run_demo`` in a thread, as `stayactive demo` runs it, until :meth:`stop`."""
+
+    def __init__(self, settings: Settings, config: DemoConfig | None = None) -> None:
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()
+        self.report: DemoReport | None = None
+        self.code: int | None = None
+        self.error: BaseException | None = None
+        self.output = io.StringIO()
+        console = Console(file=self.output, width=120)
+
+        def on_ready(report: DemoReport) -> None:
+            self.report = report
+            self.ready.set()
+
+        def work() -> None:
+            try:
+                self.code = run_demo(
+                    settings, config=config, wipe=False, stop=self.stop_event, console=console,
+                    on_ready=on_ready,
+                )  # fmt: skip
+            except BaseException as exc:  # handed to the test's thread
+                self.error = exc
+            finally:
+                self.ready.set()
+
+        self.thread = threading.Thread(target=work, daemon=True)
+        self.thread.start()
+
+    def wait_ready(self, timeout_s: float) -> DemoReport:
+        assert self.ready.wait(timeout_s), f"not ready in {timeout_s} s:\n{self.output.getvalue()}"
+        if self.error is not None:
+            raise self.error
+        assert self.report is not None, self.output.getvalue()
+        return self.report
+
+    def stop(self) -> int:
+        self.stop_event.set()
+        self.thread.join(120)
+        assert not self.thread.is_alive(), "the demo did not stop within 120 s"
+        if self.error is not None:
+            raise self.error
+        assert self.code is not None
+        return self.code
+
+
+def api(settings: Settings, path: str, token: str | None = None, form: dict[str, str] | None = None
+        ) -> Any:  # fmt: skip
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{settings.api_port}/api/v1{path}", data)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def log_in(settings: Settings, username: str, password: str) -> str:
+    form = {"username": username, "password": password}
+    return str(api(settings, "/auth/token", form=form)["access_token"])
+
+
+def test_demo_first_run_second_run_and_a_device_reprovisioned_elsewhere(
+    demo_env: Settings,
+) -> None:
+    files = demo_files(demo_env)
+    demo = demo_settings(demo_env)
+
+    first = DemoThread(demo_env, SMALL)
+    report = first.wait_ready(420)
+    assert report.first_run
+    # State with the services, secrets private.
+    assert stat.S_IMODE(files.root.stat().st_mode) == 0o700
+    for secret in (files.scenario, files.logins, files.fleet):
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600, secret
+    scenario = Scenario.load(files.scenario)
+    assert len(scenario.passwords) == 8  # 4 walkers and 4 robots
+    logins = load_logins(files)
+    assert set(logins) == {"admin", "pleier.helsehuset", "pleier.lassa", "okonomi"}
+    assert logins["admin"] in first.output.getvalue()  # printed once, on the first run
+    # The people can log in at the API, each with their own scope.
+    me = api(demo_env, "/me", log_in(demo_env, "pleier.lassa", logins["pleier.lassa"]))
+    assert me["role"] == "care_staff" and [w["name"] for w in me["wards"]] == ["lassa-k1"]
+    finance = api(demo_env, "/me", log_in(demo_env, "okonomi", logins["okonomi"]))
+    assert finance["role"] == "finance" and finance["tenant_id"] == TENANT
+    with db.connect(demo) as conn:
+        row = conn.execute("SELECT count(*) FROM device_status").fetchone()
+        assert row is not None and row[0] > 0  # the devices' history went through ingest
+    assert first.stop() == 0
+    assert not any(p["running"] for p in read_state(files.logs)["processes"].values())
+    before = FleetCheckpoint.load(files)
+    assert before.live and before.simulated_until is not None
+
+    # Another clone's demo re-provisions a walker: the password kept here is stale now.
+    walker = next(d for d in scenario.passwords if d.startswith("walker-"))
+    ingest.provision(demo, TENANT, [NewDevice(walker, "walker", f"SIM-{walker}")])
+    host, port = demo.mqtt_host_port()
+    with pytest.raises(ServiceError):
+        check_login(host, port, walker, scenario.passwords[walker])
+
+    second = DemoThread(demo_env)
+    report = second.wait_ready(180)
+    assert not report.first_run
+    assert report.ready_after_s < 60, f"second run up after {report.ready_after_s:.0f} s"
+    assert logins["admin"] not in second.output.getvalue()  # not printed again
+    renewed = Scenario.load(files.scenario).passwords[walker]
+    assert renewed != scenario.passwords[walker]
+    check_login(host, port, walker, renewed)
+    devices_log = (files.logs / "devices.log").read_text()
+    assert devices_log.count("re-provisioned them and going on") == 1
+    assert second.stop() == 0
+    after = FleetCheckpoint.load(files)
+    assert after.simulated_until is not None and after.simulated_until > before.simulated_until
+    # Every device came back with a boot counter above the one it had.
+    assert all(after.boots[d] > before.boots[d] for d in before.boots)
+
+
+def test_a_second_demo_on_the_same_services_is_refused_and_sizes_must_match(
+    demo_env: Settings,
+) -> None:
+    files = demo_files(demo_env)
+    with files.running(), pytest.raises(ServiceError, match="already running"):
+        run_demo(
+            demo_env, config=None, wipe=False, stop=threading.Event(),
+            console=Console(file=io.StringIO()),
+        )  # fmt: skip
+    assert files.running_elsewhere() is None
+    # A provisioned demo of another size is not silently reused.
+    from stayactive.tools.demo._run import _check_size
+    from stayactive.tools.demo._state import DemoRecord
+
+    record = DemoRecord(SMALL, "demo", "2026-01-01T00:00:00+00:00")
+    _check_size(record, None)
+    _check_size(record, SMALL)
+    with pytest.raises(ConfigurationError, match="--reset"):
+        _check_size(record, DemoConfig(residents=8, days=1))
+
+
+def test_reset_drops_the_schema_the_broker_accounts_and_the_files(demo_env: Settings) -> None:
+    from stayactive.tools.demo._provision import provision
+
+    files = demo_files(demo_env)
+    demo = demo_settings(demo_env)
+    files.prepare()
+    db.migrate(demo)
+    provision(demo, files, SMALL)
+    scenario = Scenario.load(files.scenario)
+    host, port = demo.mqtt_host_port()
+    device, password = next(iter(scenario.passwords.items()))
+    check_login(host, port, device, password)
+    said: list[str] = []
+    with files.running():
+        reset(demo, files, said.append)
+    with pytest.raises(ServiceError):
+        check_login(host, port, device, password)
+    with db.connect(demo, schema="public") as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_namespace WHERE nspname = %s", (demo.database_schema,)
+        ).fetchone()
+    assert exists is None
+    assert [p.name for p in files.root.iterdir()] == ["demo.lock"]
+    assert len(said) == 1 and "8 device accounts" in said[0]
+
+
+def test_demo_config_limits() -> None:
+    assert DemoConfig().walkers_per_ward == 10
+    with pytest.raises(ValueError, match="--residents"):
+        DemoConfig(residents=3)
+    with pytest.raises(ValueError, match="--days"):
+        DemoConfig(days=0)
