@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         le=65535,
         description="Port of ingest's /metrics and /health under `stayactive run` (0: none).",
     )
+    analytics_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Pause between passes of `stayactive analytics run --follow`.",
+    )
     demo_schema: str = Field(
         default="demo",
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",

@@ -21,7 +21,11 @@ def run(
         None, help="Also recompute every stay day since this date (YYYY-MM-DD)."
     ),
     follow: bool = typer.Option(False, help="Keep going: a pass every --interval-s seconds."),
-    interval_s: float = typer.Option(30.0, min=1.0, help="Pause between passes with --follow."),
+    interval_s: float | None = typer.Option(
+        None,
+        min=0.1,
+        help="Pause between passes with --follow [default: STAYACTIVE_ANALYTICS_INTERVAL_S].",
+    ),
 ) -> None:
     """Compute what new data, changed assignments or a new metric version touched."""
     since_day = date.fromisoformat(since) if since else None
@@ -40,4 +44,4 @@ def run(
         f"in {report.seconds:.1f} s" + (f" ({'; '.join(report.skipped)})" if report.skipped else "")
     )
     if follow:
-        runner.follow(stop.is_set, interval_s)
+        runner.follow(stop.is_set, interval_s or get_settings().analytics_interval_s)
