@@ -58,7 +58,7 @@ def analytics(
         40, min=0, help="Resident-days stored by ingest and computed by the runner (0: skip)."
     ),
     distinct_days: int = typer.Option(
-        10, min=1, help="Simulated days the end-to-end phase stores (re-stamped) as its days."
+        5, min=1, help="Days simulated and sent through ingest; the other days copy them."
     ),
     peer_days: int = typer.Option(1, min=0, help="Days each installed gait peer runs on."),
     keep_schema: bool = typer.Option(False, help="Keep the bench_analytics schema afterwards."),
