@@ -5,6 +5,7 @@ a rate change, bouts across midnight and across an assignment's end)."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -321,6 +322,23 @@ def test_the_runner_writes_what_it_computes(legacy_then_packed: Schema) -> None:
             else:  # stored as real
                 assert row[4] == pytest.approx(metrics.distance_m, rel=1e-6)
         assert conn.execute("SELECT count(*) FROM analytics_dirty").fetchone() == (0,)
+
+
+def test_a_resident_day_leaves_no_garbage_cycles(legacy_then_packed: Schema) -> None:
+    """Memory bounded by one resident-day: what a day read and computed is freed when the day
+    is done, not at the next full garbage collection (hundreds of days later, perhaps)."""
+    db.migrate(legacy_then_packed.settings, schema=legacy_then_packed.name)
+    with legacy_then_packed.connect() as conn:
+        who = _who(conn, "res-1")
+        compute_resident_day(conn, who, SPRING)  # caches filled, modules loaded
+        gc.collect()
+        gc.disable()
+        try:
+            metrics, _device = compute_resident_day(conn, who, SPRING)
+            found = gc.collect()
+        finally:
+            gc.enable()
+    assert metrics.walker_data and found == 0
 
 
 def test_a_table_row_of_arrays_that_do_not_match_is_refused(legacy_then_packed: Schema) -> None:
