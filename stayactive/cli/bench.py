@@ -106,7 +106,9 @@ def _analytics_lines(f: dict[str, Any]) -> list[str]:
         version = f.get(f"peer_{name}_version")
         if f"peer_{name}_resident_days_per_s" not in f:
             if f"peer_{name}_version" in f and version is None:
-                lines.append(f"peer       {name}: not installed (pip install -e '.[compare,peers]')")
+                lines.append(
+                    f"peer       {name}: not installed (pip install -e '.[compare,peers]')"
+                )
             continue
         lines.append(
             f"peer       {f[f'peer_{name}_resident_days_per_s']:8.3f} resident-days/s, {name} "
