@@ -27,6 +27,7 @@ class DeliveryLog:
     frames: int = 0
     duplicates_sent: int = 0
     reconnects: int = 0
+    too_large: list[tuple[str, int, int]] = field(default_factory=list)  # dropped, never sent
     faults: list[tuple[str, str]] = field(default_factory=list)  # (device, expected reason)
     by_kind: Counter[str] = field(default_factory=Counter)
     first_publish_s: float | None = None
@@ -91,6 +92,10 @@ class Pump:
         for device_id, device in self.devices.items():
             while device.buffer and self.fleet.can_publish(device_id):
                 item = device.buffer.popleft()
+                if not self.fleet.fits(device_id, item.publication):
+                    # Final, like a denied publication: it can never be sent (protocol).
+                    self.log.too_large.append((device_id, item.boot, item.seq))
+                    continue
                 try:
                     self.fleet.publish(device_id, item.publication, item)
                 except ConnectionError:

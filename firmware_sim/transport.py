@@ -47,6 +47,7 @@ class _Link(Generic[T]):
     connected: bool = False
     refused: str | None = None
     lost: bool = False
+    max_packet_bytes: int | None = None  # the broker's Maximum Packet Size, from CONNACK
     in_flight: dict[int, T] = field(default_factory=dict)
 
 
@@ -103,10 +104,13 @@ class Fleet(Generic[T]):
             client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
         link: _Link[T] = _Link(device_id, client)
 
-        def on_connect(c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
+        def on_connect(
+            c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, props: object
+        ) -> None:
             if rc.is_failure:
                 link.refused = str(rc)
                 return
+            link.max_packet_bytes = getattr(props, "MaximumPacketSize", None)
             link.connected = True
             if subscribe is not None:
                 c.subscribe(subscribe, qos=1)
@@ -204,6 +208,16 @@ class Fleet(Generic[T]):
         """True when the device is connected and below its in-flight window."""
         link = self._links.get(device_id)
         return link is not None and link.connected and len(link.in_flight) < self._max_in_flight
+
+    def fits(self, device_id: str, publication: Publication) -> bool:
+        """Whether the publication's packet is within the broker's Maximum Packet Size (MQTT 5
+        forbids sending a larger one; the broker would close the connection)."""
+        limit = self._links[device_id].max_packet_bytes
+        if limit is None:
+            return True
+        # Fixed header (at most 5 bytes), topic length and name, packet id, properties length.
+        overhead = 5 + 2 + len(publication.topic.encode()) + 2 + 1
+        return overhead + len(publication.payload) <= limit
 
     def publish(self, device_id: str, publication: Publication, tag: T) -> None:
         """Send ``publication`` now; the device must be connected (see :meth:`can_publish`).

@@ -125,7 +125,7 @@ class IngestWorker:
             protocol=MQTTProtocolVersion.MQTTv5,
             manual_ack=True,
         )
-        client.username_pw_set(self.settings.mqtt_ingest_username, self.settings.ingest_password())
+        client.username_pw_set(*self.settings.ingest_credentials(self.config.client_id))
         client.reconnect_delay_set(min_delay=1, max_delay=int(self.config.backoff_max_s))
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

@@ -1,4 +1,8 @@
-"""Device credentials: register devices and give each its own broker account."""
+"""Device credentials: register devices and give each its own broker account.
+
+The broker is reached through :class:`stayactive.broker_accounts.BrokerAccounts`, so the same
+provisioning works on the local Mosquitto and on another broker (docs/operations.md, "Scaling").
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,8 @@ import secrets
 from pathlib import Path
 
 from stayactive import db, registry
-from stayactive.errors import ConfigurationError
-from stayactive.paths import ServicePaths
+from stayactive.broker_accounts import BrokerAccounts, check_account_name, refuse_reserved
 from stayactive.registry import NewDevice
-from stayactive.services import mosquitto
 from stayactive.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 
 def provision(
     settings: Settings,
+    accounts: BrokerAccounts,
     tenant_id: str,
     devices: list[NewDevice],
     *,
@@ -27,24 +30,43 @@ def provision(
 ) -> dict[str, str]:
     """Register ``devices`` for ``tenant_id`` and issue each a new broker password.
 
+    A device id that is reserved or names a service account is refused
+    (:class:`~stayactive.broker_accounts.AccountConflict`) before anything is written.
     Returns {device_id: password}; with ``credentials_file`` the same is written there as JSON
     (mode 0600), for the device installer or the simulator. Passwords are not stored anywhere
     else: the broker keeps only their hashes.
     """
-    if not settings.uses_local_broker:
-        raise ConfigurationError(
-            "devices can only be given broker accounts on the local Mosquitto; with "
-            "STAYACTIVE_MQTT_URL set, create the accounts on that broker"
-        )
+    ids = [check_account_name(d.device_id) for d in devices]
+    refuse_reserved(ids, accounts.list_accounts())
     with db.connect(settings) as conn:
         registry.upsert_devices(conn, tenant_id, devices)
         conn.commit()
-    passwords = {d.device_id: secrets.token_urlsafe(18) for d in devices}
-    mosquitto.set_accounts(ServicePaths(settings.data_dir), passwords)
+    passwords = {d: issue_password() for d in ids}
+    accounts.create_devices(passwords)
     log.info("provisioned %d devices for %s", len(devices), tenant_id)
     if credentials_file is not None:
         write_credentials(credentials_file, settings, passwords)
     return passwords
+
+
+def issue_password() -> str:
+    """A new device or service password (144 bits)."""
+    return secrets.token_urlsafe(18)
+
+
+def rotate(accounts: BrokerAccounts, device_id: str) -> str:
+    """Give ``device_id`` a new password and return it: the broker refuses the old one from now
+    on and closes the device's open connection."""
+    password = issue_password()
+    accounts.rotate(device_id, password)
+    log.info("rotated the broker password of %s", device_id)
+    return password
+
+
+def deactivate(accounts: BrokerAccounts, device_id: str) -> None:
+    """Refuse every further login of ``device_id`` and close its open connection."""
+    accounts.set_enabled(device_id, False)
+    log.info("disabled the broker account of %s", device_id)
 
 
 def write_credentials(path: Path, settings: Settings, passwords: dict[str, str]) -> None:

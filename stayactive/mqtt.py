@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -29,9 +30,17 @@ def new_client(
 
 
 def check_login(
-    host: str, port: int, username: str, password: str, *, timeout_s: float = 5
+    host: str,
+    port: int,
+    username: str,
+    password: str,
+    *,
+    timeout_s: float = 5,
+    client_id: str | None = None,
 ) -> None:
-    """Connect and disconnect; raise :class:`ServiceError` saying why a login failed."""
+    """Connect and disconnect; raise :class:`ServiceError` saying why a login failed.
+
+    ``client_id`` defaults to a fresh one; an account bound to a client id needs that one."""
     result: dict[str, ReasonCode] = {}
     done = threading.Event()
 
@@ -41,7 +50,7 @@ def check_login(
         result["reason"] = reason
         done.set()
 
-    client = new_client(f"check-{threading.get_ident()}", username, password)
+    client = new_client(client_id or f"check-{uuid.uuid4().hex[:12]}", username, password)
     client.on_connect = on_connect
     try:
         client.connect(host, port, keepalive=10)

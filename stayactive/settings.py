@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,10 +21,16 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stayactive.errors import ConfigurationError
-from stayactive.paths import DB_PASSWORD, MQTT_INGEST_PASSWORD, ServicePaths
+from stayactive.paths import DB_PASSWORD, ServicePaths, mqtt_worker_secret
 
 DEFAULT_PG_PORT = 55432
 DEFAULT_MQTT_PORT = 18830
+DEFAULT_MQTT_TLS_PORT = 18883
+
+
+def default_worker_id() -> str:
+    """The client id (and broker account) of an ingest worker started without ``--worker-id``."""
+    return f"ingest-{socket.gethostname()}-1"
 
 
 def _default_data_dir() -> Path:
@@ -55,11 +62,21 @@ class Settings(BaseSettings):
     mqtt_url: str | None = Field(
         default=None, description="mqtt://host:port of the broker. Unset: the local Mosquitto."
     )
-    mqtt_ingest_username: str = "ingest"
+    mqtt_ingest_username: str | None = Field(
+        default=None,
+        description="Broker account of this ingest worker. Unset: the worker id (each worker "
+        "has an account of its own, bound to its client id).",
+    )
     mqtt_ingest_password: SecretStr | None = Field(
         default=None,
-        description="Password of the ingest service account. Unset: the one the local broker "
-        "setup generated (kept in the data directory).",
+        description="Password of that account. Unset: the one generated for the worker on the "
+        "local broker (kept in the data directory).",
+    )
+    mqtt_max_queued_messages: int = Field(
+        default=100_000, ge=100, description="Messages one broker session may queue."
+    )
+    mqtt_max_queued_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1024 * 1024, description="Bytes one broker session may queue."
     )
     time_zone: str = Field(default="Europe/Oslo", description="Default time zone of new tenants.")
     data_dir: Path = Field(default_factory=_default_data_dir)
@@ -113,17 +130,19 @@ class Settings(BaseSettings):
             )
         return f"postgresql://stayactive:{password}@127.0.0.1:{self.pg_port}/{name}"
 
-    def ingest_password(self) -> str:
-        """Password of the ingest service account on the broker."""
+    def ingest_credentials(self, worker_id: str) -> tuple[str, str]:
+        """Username and password of ingest worker ``worker_id`` on the broker."""
+        username = self.mqtt_ingest_username or worker_id
         if self.mqtt_ingest_password is not None:
-            return self.mqtt_ingest_password.get_secret_value()
-        password = ServicePaths(self.data_dir).secret(MQTT_INGEST_PASSWORD)
+            return username, self.mqtt_ingest_password.get_secret_value()
+        password = ServicePaths(self.data_dir).secret(mqtt_worker_secret(username))
         if password is None:
             raise ConfigurationError(
-                "no ingest password: run `stayactive services up` or set "
+                f"no broker password for ingest worker {username!r}: `stayactive ingest run` "
+                "creates its account on the local broker; for another broker set "
                 "STAYACTIVE_MQTT_INGEST_PASSWORD"
             )
-        return password
+        return username, password
 
     def mqtt_host_port(self) -> tuple[str, int]:
         """Host and port of the broker."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -41,3 +42,33 @@ def test_broker_restart_mid_stream_loses_nothing(
     assert count(conn, "walker_frames") == pump.log.frames
     assert running.worker is not None
     assert running.worker.metrics.healthy()["broker"]  # reconnected by itself
+
+
+def test_broker_restart_with_two_workers_on_a_shared_subscription_loses_nothing(
+    schema: Schema,
+    conn: psycopg.Connection[TupleRow],
+    devices: Callable[..., dict[str, DeviceAccount]],
+    ingest_worker: Callable[..., IngestThread],
+) -> None:
+    accounts = devices(3)
+    group = "restart" + uuid.uuid4().hex[:6]
+    workers = [
+        ingest_worker(share_group=group, session_expiry_s=SESSION_NEVER_EXPIRES) for _ in range(2)
+    ]
+    pump = make_pump(schema.settings, accounts, max_in_flight=5)
+    now_s = datetime.now(UTC).timestamp()
+    pump.connect(list(accounts), now_s)
+    total = offer_walks(pump, walk_s=240, start_s=now_s - 600, seed=41)
+    send_until(pump, 2 * total // 3)
+    paths = paths_for(schema.settings)
+    mosquitto.stop(paths)
+    mosquitto.start(paths, schema.settings)
+    # The devices reconnect within half a second, before the workers (back-off from 1 s): what
+    # they publish then must wait in the workers' restored sessions.
+    pump.drain(timeout_s=60)
+    pump.close()
+    assert pump.log.reconnects >= 1
+    wait_until(lambda: stored_messages(conn) == pump.log.messages, 60, "every message stored")
+    assert count(conn, "walker_frames") == pump.log.frames
+    for running in workers:
+        assert running.worker is not None and running.worker.metrics.healthy()["broker"]
