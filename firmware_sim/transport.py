@@ -87,7 +87,7 @@ class Fleet(Generic[T]):
         password: str,
         *,
         will: Publication | None = None,
-        subscribe: str | None = None,
+        subscribe: tuple[str, ...] = (),
     ) -> None:
         """Open the device's connection (CONNACK arrives through :meth:`poll`)."""
         if device_id in self._links:
@@ -112,8 +112,8 @@ class Fleet(Generic[T]):
                 return
             link.max_packet_bytes = getattr(props, "MaximumPacketSize", None)
             link.connected = True
-            if subscribe is not None:
-                c.subscribe(subscribe, qos=1)
+            if subscribe:
+                c.subscribe([(t, 1) for t in subscribe])
 
         def on_publish(_c: mqtt.Client, _u: object, mid: int, rc: ReasonCode, _p: object) -> None:
             if mid in link.in_flight:

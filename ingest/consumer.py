@@ -32,6 +32,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from psycopg.rows import TupleRow
 
 from ingest import store
+from ingest.acks import AckPublisher, keys_of
 from ingest.messages import Accepted, Received, Reject, RobotEvent, Status, WalkerTelemetry
 from ingest.metrics import IngestMetrics
 from ingest.registry import DeviceRegistry
@@ -112,6 +113,9 @@ class IngestWorker:
         self._retention = timedelta(days=settings.raw_retention_days)
         self._registry = DeviceRegistry(self._lookup_connection)
         self._client = self._make_client()
+        self._acks = AckPublisher(
+            self._client, self._connect, gap=timedelta(seconds=settings.ack_gap_s)
+        )
         self._stopping = False
         #: Set once the subscription is in place (tests and the benchmark wait for it).
         self.subscribed = threading.Event()
@@ -196,6 +200,7 @@ class IngestWorker:
         props.ReceiveMaximum = self.config.receive_maximum
         self._client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)
         self._client.loop_start()
+        self._acks.start()
         # Open the database connections now, so /health tells the truth before the first message.
         self._retrying(self._write_connection, stop, 0)
         self._retrying(self._lookup_connection, stop, 0)
@@ -220,6 +225,7 @@ class IngestWorker:
             self._stopping = True
             self._handoff.put(None)
             writer.join()
+            self._acks.stop()
             self._client.disconnect(properties=self._disconnect_properties())
             self._client.loop_stop()
             for conn in (self._lookup_conn, self._write_conn):
@@ -317,6 +323,7 @@ class IngestWorker:
                 continue  # stopping: not acknowledged, so the broker redelivers
             self.metrics.commit_seconds.observe(time.monotonic() - started)
             self._acknowledge(work.batch)
+            self._acks.committed(keys_of(work.accepted, work.rejects))  # post-commit hook
             self._count(work, result)
 
     def _store(self, work: _Validated) -> store.StoreResult:

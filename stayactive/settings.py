@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     mqtt_max_queued_bytes: int = Field(
         default=512 * 1024 * 1024, ge=1024 * 1024, description="Bytes one broker session may queue."
     )
+    ack_gap_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long the ack watermark waits at a gap in a device's sequence before "
+        "stepping over it (devices replay uncovered messages well before).",
+    )
     time_zone: str = Field(default="Europe/Oslo", description="Default time zone of new tenants.")
     data_dir: Path = Field(default_factory=_default_data_dir)
     pg_port: int = DEFAULT_PG_PORT

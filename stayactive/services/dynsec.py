@@ -88,6 +88,8 @@ ROLE_ACLS: dict[str, list[dict[str, Any]]] = {
         _acl("publishClientReceive", "$SYS/broker/publish/messages/dropped"),
     ],
     "admin": [
+        # Clearing a removed or new device's retained ack, so no stale watermark reaches it.
+        _acl("publishClientSend", "stayactive/v1/+/ack"),
         _acl("publishClientSend", "$CONTROL/dynamic-security/#"),
         _acl("publishClientReceive", "$CONTROL/dynamic-security/#"),
         _acl("subscribePattern", "$CONTROL/dynamic-security/#"),
@@ -215,6 +217,7 @@ class DynsecAccounts:
                 },
             ]
         self.execute(commands, tolerate=("Role already exists",))
+        self._clear_acks([d for d in passwords if d not in existing])
 
     def rotate(self, username: str, password: str) -> None:
         self.execute([{"command": "setClientPassword", "username": username, "password": password}])
@@ -229,6 +232,24 @@ class DynsecAccounts:
             commands.append({"command": "deleteClient", "username": name})
             commands.append({"command": "deleteRole", "rolename": DEVICE_ROLE_PREFIX + name})
         self.execute(commands, tolerate=("Client not found", "Role not found"))
+        self._clear_acks(list(usernames))
+
+    def _clear_acks(self, device_ids: Sequence[str]) -> None:
+        """Clear the retained ack watermark of device ids that are new or gone: a watermark of
+        an earlier device of the same id would tell the new one its messages are stored."""
+        if not device_ids:
+            return
+        client, _inbox = self._connect()
+        try:
+            infos = [
+                client.publish(f"stayactive/v1/{d}/ack", b"", qos=1, retain=True)
+                for d in device_ids
+            ]
+            for info in infos:
+                info.wait_for_publish(self._timeout_s)
+        finally:
+            client.disconnect()
+            client.loop_stop()
 
     def create_service(self, username: str, password: str, kind: AccountKind = "ingest") -> None:
         check_account_name(username)
