@@ -33,6 +33,7 @@ from psycopg.rows import TupleRow
 
 from ingest import store
 from ingest.acks import AckPublisher, keys_of
+from ingest.broker_watch import BrokerQueueWatch
 from ingest.messages import Accepted, Received, Reject, RobotEvent, Status, WalkerTelemetry
 from ingest.metrics import IngestMetrics
 from ingest.registry import DeviceRegistry
@@ -112,6 +113,11 @@ class IngestWorker:
         self._handoff: queue.Queue[_Validated | None] = queue.Queue(maxsize=1)
         self._retention = timedelta(days=settings.raw_retention_days)
         self._registry = DeviceRegistry(self._lookup_connection)
+        self._broker_watch = BrokerQueueWatch(
+            self.metrics.registry,
+            limit_messages=settings.mqtt_max_queued_messages,
+            limit_bytes=settings.mqtt_max_queued_bytes,
+        )
         self._client = self._make_client()
         self._acks = AckPublisher(
             self._client, self._connect, gap=timedelta(seconds=settings.ack_gap_s)
@@ -135,6 +141,7 @@ class IngestWorker:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        self._broker_watch.attach(client)
         return client
 
     def _on_connect(
@@ -150,10 +157,13 @@ class IngestWorker:
         )
         group = self.config.share_group
         client.subscribe(f"$share/{group}/{DEVICE_TOPICS}" if group else DEVICE_TOPICS, qos=1)
+        self._broker_watch.subscribe(client)
 
     def _on_subscribe(
-        self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object
+        self, _c: mqtt.Client, _u: object, mid: int, reasons: list[ReasonCode], _p: object
     ) -> None:
+        if self._broker_watch.owns_subscription(mid, reasons):
+            return
         if any(reason.is_failure for reason in reasons):
             log.error("the broker refused the subscription: %s", reasons)
             return

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     mqtt_max_queued_bytes: int = Field(
         default=512 * 1024 * 1024, ge=1024 * 1024, description="Bytes one broker session may queue."
     )
+    mqtt_sys_interval_s: int = Field(
+        default=10,
+        ge=1,
+        le=3600,
+        description="How often the local broker publishes its $SYS counters (ingest's warning "
+        "before the broker's queue limit reacts within this).",
+    )
     ack_gap_s: float = Field(
         default=300.0,
         gt=0,

@@ -88,9 +88,12 @@ ROLE_ACLS: dict[str, list[dict[str, Any]]] = {
         _acl("publishClientSend", "stayactive/v1/+/config"),
         _acl("publishClientSend", "stayactive/v1/+/ack"),
         _acl("subscribePattern", "$SYS/broker/store/#"),
+        # The queue counters of ingest/broker_watch.py.
         _acl("subscribeLiteral", "$SYS/broker/publish/messages/dropped"),
+        _acl("subscribeLiteral", "$SYS/broker/retained messages/count"),
         _acl("publishClientReceive", "$SYS/broker/store/#"),
         _acl("publishClientReceive", "$SYS/broker/publish/messages/dropped"),
+        _acl("publishClientReceive", "$SYS/broker/retained messages/count"),
     ],
     "admin": [
         # Clearing a removed or new device's retained ack, so no stale watermark reaches it.

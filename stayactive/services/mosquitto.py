@@ -117,7 +117,8 @@ autosave_interval 10
 max_queued_messages {settings.mqtt_max_queued_messages}
 max_queued_bytes {settings.mqtt_max_queued_bytes}
 max_packet_size {MAX_PACKET_BYTES}
-sys_interval 10
+# ingest's queue watch reads the $SYS counters (docs/operations.md, "Broker limits").
+sys_interval {settings.mqtt_sys_interval_s}
 log_dest file {paths.mqtt_log}
 log_type error
 log_type warning
