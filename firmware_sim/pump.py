@@ -12,6 +12,7 @@ once, and what the backend confirmed.
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -69,13 +70,14 @@ class Pump:
         *,
         max_in_flight: int = 50,
         ack_timeout_s: float | None = ACK_TIMEOUT_S,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.devices = devices
         self.passwords = passwords
         self.log = DeliveryLog()
         self.fleet: Fleet[Outgoing | _Duplicate] = Fleet(
             host, port, on_delivered=self._delivered, on_message=self._on_message,
-            max_in_flight=max_in_flight,
+            max_in_flight=max_in_flight, tls=tls,
         )  # fmt: skip
         #: None: the broker's PUBACK is final (a backend without end-to-end acks).
         self.ack_timeout_s = ack_timeout_s

@@ -14,6 +14,7 @@ import logging
 import resource
 import selectors
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,8 +70,12 @@ class Fleet(Generic[T]):
         on_delivered: Callable[[str, T], None] | None = None,
         on_message: Callable[[str, str, bytes], None] | None = None,
         max_in_flight: int = 50,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls``: connect with TLS (a context that trusts the broker's CA; a device with a
+        client certificate passes its own context to :meth:`connect`)."""
         self.host, self.port = host, port
+        self._tls = tls
         self._selector = selectors.DefaultSelector()
         self._links: dict[str, _Link[T]] = {}
         self.on_delivered = on_delivered
@@ -84,12 +89,14 @@ class Fleet(Generic[T]):
     def connect(
         self,
         device_id: str,
-        password: str,
+        password: str | None,
         *,
         will: Publication | None = None,
         subscribe: tuple[str, ...] = (),
+        tls: ssl.SSLContext | None = None,
     ) -> None:
-        """Open the device's connection (CONNACK arrives through :meth:`poll`)."""
+        """Open the device's connection (CONNACK arrives through :meth:`poll`). ``password``
+        None: the device logs in with the client certificate of its ``tls`` context."""
         if device_id in self._links:
             raise RuntimeError(f"{device_id} is already connected")
         client = mqtt.Client(
@@ -97,7 +104,10 @@ class Fleet(Generic[T]):
             client_id=device_id,
             protocol=MQTTProtocolVersion.MQTTv5,
         )
-        client.username_pw_set(device_id, password)
+        if password is not None:
+            client.username_pw_set(device_id, password)
+        if (tls or self._tls) is not None:
+            client.tls_set_context(tls or self._tls)
         client.max_inflight_messages_set(self._max_in_flight)
         client.max_queued_messages_set(0)
         if will is not None:
@@ -247,6 +257,12 @@ class Fleet(Generic[T]):
             link: _Link[T] = key.data
             if link.client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
                 self._mark_lost(link)
+        # TLS: what arrived may be decrypted already and waiting in the SSL object, where the
+        # selector does not see it (paho's own loop checks pending() the same way).
+        for link in list(self._links.values()):
+            while not link.lost and isinstance(link.sock, ssl.SSLSocket) and link.sock.pending():
+                if link.client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
+                    self._mark_lost(link)
         for link in list(self._links.values()):
             self._flush(link)
         now = time.monotonic()

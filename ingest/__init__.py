@@ -11,14 +11,20 @@ worker's threads) are ingest's own business and may change:
 * :func:`validate` with :class:`DeviceInfo` / :data:`DeviceLookup`, and the message types it
   returns (:class:`Received` in; :class:`WalkerTelemetry`, :class:`RobotEvent`,
   :class:`Status` or a :class:`Reject` out); :class:`DeviceRegistry` caches the lookups.
-* :func:`provision`, :func:`rotate`, :func:`deactivate` and :func:`write_credentials`: register
-  devices and give each a broker account through a ``BrokerAccounts``
-  (``stayactive.broker_accounts``; the local Mosquitto's is
-  ``stayactive.services.broker_accounts(settings)``).
+* :func:`provision`, :func:`rotate`, :func:`deactivate`, :func:`issue_certificate` and
+  :func:`write_credentials`: register devices and give each a broker account (and, if wanted,
+  a client certificate) through a ``BrokerAccounts`` (``stayactive.broker_accounts``; the
+  local Mosquitto's is ``stayactive.services.broker_accounts(settings)``).
 """
 
 from ingest.consumer import SESSION_NEVER_EXPIRES, IngestWorker, WorkerConfig
-from ingest.credentials import deactivate, provision, rotate, write_credentials
+from ingest.credentials import (
+    deactivate,
+    issue_certificate,
+    provision,
+    rotate,
+    write_credentials,
+)
 from ingest.direct import ingest_one
 from ingest.messages import (
     FLOAT_CHANNELS,
@@ -51,6 +57,7 @@ __all__ = [
     "WorkerConfig",
     "deactivate",
     "ingest_one",
+    "issue_certificate",
     "provision",
     "rotate",
     "serve_metrics",

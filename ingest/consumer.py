@@ -40,6 +40,7 @@ from ingest.registry import DeviceRegistry
 from ingest.validate import validate
 from stayactive import db
 from stayactive.errors import StorageUnavailable
+from stayactive.mqtt import tls_context
 from stayactive.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,9 @@ class IngestWorker:
             manual_ack=True,
         )
         client.username_pw_set(*self.settings.ingest_credentials(self.config.client_id))
+        ca_file = self.settings.mqtt_tls_ca()
+        if ca_file is not None:  # an mqtts:// broker
+            client.tls_set_context(tls_context(ca_file))
         client.reconnect_delay_set(min_delay=1, max_delay=int(self.config.backoff_max_s))
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

@@ -13,7 +13,12 @@ import secrets
 from pathlib import Path
 
 from stayactive import db, registry
-from stayactive.broker_accounts import BrokerAccounts, check_account_name, refuse_reserved
+from stayactive.broker_accounts import (
+    BrokerAccounts,
+    DeviceCertificate,
+    check_account_name,
+    refuse_reserved,
+)
 from stayactive.registry import NewDevice
 from stayactive.settings import Settings
 
@@ -64,9 +69,32 @@ def rotate(accounts: BrokerAccounts, device_id: str) -> str:
 
 
 def deactivate(accounts: BrokerAccounts, device_id: str) -> None:
-    """Refuse every further login of ``device_id`` and close its open connection."""
+    """Refuse every further login of ``device_id`` and close its open connection (a device
+    with a client certificate may still complete CONNECT but has no rights left)."""
     accounts.set_enabled(device_id, False)
     log.info("disabled the broker account of %s", device_id)
+
+
+def issue_certificate(
+    accounts: BrokerAccounts, device_id: str, *, directory: Path | None = None
+) -> DeviceCertificate:
+    """Give the provisioned device ``device_id`` a client certificate, its alternative to the
+    password on the broker's certificate listener (docs/operations.md, "TLS"). With
+    ``directory``, write ``<id>.crt``, ``<id>.key`` (0600) and ``ca.crt`` there for the device
+    installer. The private key is not kept anywhere else."""
+    cert = accounts.issue_certificate(check_account_name(device_id))
+    log.info("issued a client certificate for %s, valid until %s", device_id, cert.not_after)
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, data, mode in (
+            (f"{device_id}.key", cert.key_pem, 0o600),
+            (f"{device_id}.crt", cert.cert_pem, 0o644),
+            ("ca.crt", cert.ca_pem, 0o644),
+        ):
+            fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+    return cert
 
 
 def write_credentials(path: Path, settings: Settings, passwords: dict[str, str]) -> None:

@@ -17,6 +17,7 @@ Every implementation gives
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,18 @@ class BrokerAccount:
     kind: AccountKind
     client_id: str | None
     enabled: bool = True
+
+
+@dataclass(frozen=True)
+class DeviceCertificate:
+    """A device's client certificate and private key, and the CA certificate that both the
+    broker's certificate and this one chain to; all PEM."""
+
+    device_id: str
+    cert_pem: bytes
+    key_pem: bytes
+    ca_pem: bytes
+    not_after: dt.datetime
 
 
 class BrokerAccounts(Protocol):
@@ -76,6 +89,13 @@ class BrokerAccounts(Protocol):
     def create_service(self, username: str, password: str, kind: AccountKind = "ingest") -> None:
         """Create or update a service account bound to client id ``username``. Raises
         :class:`AccountConflict` when a device has that name."""
+        ...
+
+    def issue_certificate(self, device_id: str) -> DeviceCertificate:
+        """A client certificate for the existing device account ``device_id``, with which the
+        device may log in instead of with its password (on the broker's certificate listener;
+        its common name is the device id, which the broker takes as username and client id).
+        Raises :class:`AccountConflict` when ``device_id`` is not a device account."""
         ...
 
 

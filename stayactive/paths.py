@@ -59,6 +59,11 @@ class ServicePaths:
         return self.mqtt_home / "tls"
 
     @property
+    def mqtt_ca_cert(self) -> Path:
+        """The local CA's certificate: what clients trust the broker with."""
+        return self.mqtt_tls_dir / "ca.crt"
+
+    @property
     def mqtt_persistence(self) -> Path:
         return self.mqtt_home / "data"
 

@@ -60,7 +60,14 @@ class Settings(BaseSettings):
         default=400, ge=1, description="Raw device data older than this is dropped by maintenance."
     )
     mqtt_url: str | None = Field(
-        default=None, description="mqtt://host:port of the broker. Unset: the local Mosquitto."
+        default=None,
+        description="mqtt://host:port of the broker, or mqtts://host:port for TLS. Unset: the "
+        "local Mosquitto on loopback, without TLS.",
+    )
+    mqtt_ca_file: Path | None = Field(
+        default=None,
+        description="CA certificate that an mqtts:// broker's certificate must chain to. Unset: "
+        "the local broker's CA (in the data directory).",
     )
     mqtt_ingest_username: str | None = Field(
         default=None,
@@ -95,6 +102,21 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir)
     pg_port: int = DEFAULT_PG_PORT
     mqtt_port: int = DEFAULT_MQTT_PORT
+    mqtt_tls_port: int = Field(
+        default=18883,
+        description="The local broker's TLS listener (server certificate; devices log in with "
+        "their password).",
+    )
+    mqtt_cert_port: int = Field(
+        default=18884,
+        description="The local broker's TLS listener for devices with a client certificate "
+        "(the certificate's common name is the username and the client id).",
+    )
+    mqtt_tls_bind: str = Field(
+        default="127.0.0.1",
+        description="Address the local broker's TLS listeners bind to: 0.0.0.0 (or one "
+        "interface's address) so that devices on the network reach them.",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -163,14 +185,21 @@ class Settings(BaseSettings):
             return "127.0.0.1", self.mqtt_port
         return _broker_address(self.mqtt_url)
 
+    def mqtt_tls_ca(self) -> Path | None:
+        """The CA file to check the broker's certificate with, or None without TLS (an
+        ``mqtt://`` URL or the local broker's loopback port)."""
+        if self.mqtt_url is None or urlsplit(self.mqtt_url).scheme != "mqtts":
+            return None
+        return self.mqtt_ca_file or ServicePaths(self.data_dir).mqtt_ca_cert
+
 
 def _broker_address(url: str) -> tuple[str, int]:
-    """Host and port of an ``mqtt://host[:port]`` URL; ValueError saying what is wrong."""
+    """Host and port of an ``mqtt[s]://host[:port]`` URL; ValueError saying what is wrong."""
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp"):
-        raise ValueError(f"must start with mqtt://, got {url!r}")
+    if parts.scheme not in ("mqtt", "tcp", "mqtts"):
+        raise ValueError(f"must start with mqtt:// or mqtts://, got {url!r}")
     try:
-        port = parts.port or 1883
+        port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
     except ValueError as exc:  # a port that is not a number, or out of range
         raise ValueError(f"has no valid port: {url!r}") from exc
     return parts.hostname or "127.0.0.1", port

@@ -42,10 +42,12 @@ from stayactive.broker_accounts import (
     AccountConflict,
     AccountKind,
     BrokerAccount,
+    DeviceCertificate,
     check_account_name,
     refuse_reserved,
 )
-from stayactive.errors import ServiceError
+from stayactive.errors import ConfigurationError, ServiceError
+from stayactive.services.tls import LocalCA
 
 log = logging.getLogger(__name__)
 
@@ -182,10 +184,14 @@ class DynsecAccounts:
         admin_password: str,
         *,
         timeout_s: float = 10.0,
+        ca: LocalCA | None = None,
     ) -> None:
+        """``ca``: the CA whose client certificates the broker's certificate listener trusts
+        (None: this broker gives no certificates)."""
         self.host, self.port = host, port
         self._password = admin_password
         self._timeout_s = timeout_s
+        self._ca = ca
 
     # --- BrokerAccounts ------------------------------------------------------------------
 
@@ -231,8 +237,26 @@ class DynsecAccounts:
         self.execute([{"command": "setClientPassword", "username": username, "password": password}])
 
     def set_enabled(self, username: str, enabled: bool) -> None:
-        command = "enableClient" if enabled else "disableClient"
-        self.execute([{"command": command, "username": username}])
+        commands = [
+            {"command": "enableClient" if enabled else "disableClient", "username": username}
+        ]
+        reply = self.execute([{"command": "getClient", "username": username}])[0]
+        client = reply.get("data", {}).get("client", {})
+        role = DEVICE_ROLE_PREFIX + username
+        if client.get("textdescription") == "device":
+            # A device with a client certificate logs in without the plugin (Mosquitto 2.0.21
+            # skips the password check, and with it the "disabled" flag, for a certificate
+            # listener); without its role a disabled device may neither publish nor subscribe.
+            has_role = role in {r.get("rolename") for r in client.get("roles", [])}
+            if not enabled and has_role:
+                commands.append(
+                    {"command": "removeClientRole", "username": username, "rolename": role}
+                )
+            elif enabled and not has_role:
+                commands.append(
+                    {"command": "addClientRole", "username": username, "rolename": role}
+                )
+        self.execute(commands)
 
     def remove(self, usernames: Sequence[str]) -> None:
         commands: list[dict[str, Any]] = []
@@ -283,6 +307,14 @@ class DynsecAccounts:
                 }
             ]
         )
+
+    def issue_certificate(self, device_id: str) -> DeviceCertificate:
+        if self._ca is None:
+            raise ConfigurationError("this broker has no CA for device certificates")
+        found = self.get(device_id)
+        if found is None or found.kind != "device":
+            raise AccountConflict(f"{device_id!r} is not a device account on the broker")
+        return self._ca.issue_client(device_id)
 
     # --- roles -----------------------------------------------------------------------------
 

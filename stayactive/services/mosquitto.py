@@ -23,7 +23,7 @@ from stayactive.broker_accounts import check_account_name
 from stayactive.errors import ConfigurationError, ServiceError
 from stayactive.mqtt import check_login
 from stayactive.paths import MQTT_ADMIN_PASSWORD, ServicePaths, mqtt_worker_secret
-from stayactive.services import dynsec, mosquitto_build
+from stayactive.services import dynsec, mosquitto_build, tls
 from stayactive.services._run import give_to, run
 from stayactive.settings import Settings, default_worker_id
 
@@ -68,12 +68,15 @@ def ensure_config(paths: ServicePaths, settings: Settings) -> bool:
     assert admin_password is not None
     if not paths.mqtt_dynsec.exists():
         _write_initial_dynsec(paths, admin_password)
+    ca = tls.LocalCA(paths)
+    # Mosquitto 2.0 reads its certificates when it starts: a renewed one needs a restart.
+    changed = ca.ensure(tls.default_hostnames()) or changed
     paths.mqtt_log.touch(exist_ok=True)
     os.chmod(paths.mqtt_log, LOG_MODE)
     os.chmod(paths.mqtt_dynsec, 0o600)
     _give_to_broker(
         paths.mqtt_home, paths.mqtt_persistence, paths.mqtt_conf, paths.mqtt_dynsec,
-        paths.mqtt_log,
+        paths.mqtt_log, paths.mqtt_tls_dir, ca.server_key_path, ca.server_cert_path,
     )  # fmt: skip
     return changed
 
@@ -101,10 +104,32 @@ def _write_initial_dynsec(paths: ServicePaths, admin_password: str) -> None:
 def _broker_config(
     paths: ServicePaths, settings: Settings, install: mosquitto_build.MosquittoInstall
 ) -> str:
+    ca = tls.LocalCA(paths)
     return f"""# Written by `stayactive services up`; it is rewritten on every `up`.
 per_listener_settings false
 allow_anonymous false
+# Plain MQTT on loopback only: the services on this machine (ingest, the admin account).
 listener {settings.mqtt_port} 127.0.0.1
+
+# TLS with the local CA's server certificate; devices log in with their password.
+listener {settings.mqtt_tls_port} {settings.mqtt_tls_bind}
+certfile {ca.server_cert_path}
+keyfile {ca.server_key_path}
+tls_version tlsv1.2
+
+# TLS for devices with a client certificate signed by the local CA, instead of a password: the
+# certificate's common name (the device id) becomes the username and the client id, so a
+# device cannot take another's session. Mosquitto 2.0.21's dynamic-security plugin has no
+# certificate login of its own; its roles still decide what the device may do.
+listener {settings.mqtt_cert_port} {settings.mqtt_tls_bind}
+certfile {ca.server_cert_path}
+keyfile {ca.server_key_path}
+cafile {ca.ca_cert_path}
+require_certificate true
+use_identity_as_username true
+use_username_as_clientid true
+tls_version tlsv1.2
+
 plugin {install.dynsec_plugin}
 plugin_opt_config_file {paths.mqtt_dynsec}
 persistence true
@@ -138,7 +163,8 @@ def accounts(settings: Settings) -> dynsec.DynsecAccounts:
             f"no broker admin password in {settings.data_dir / 'secrets'}: run "
             "`stayactive services up` (as the user who owns the data directory)"
         )
-    return dynsec.DynsecAccounts("127.0.0.1", settings.mqtt_port, password)
+    paths = ServicePaths(settings.data_dir)
+    return dynsec.DynsecAccounts("127.0.0.1", settings.mqtt_port, password, ca=tls.LocalCA(paths))
 
 
 def ensure_worker_account(settings: Settings, worker_id: str) -> str:
@@ -263,9 +289,16 @@ def status(settings: Settings) -> MosquittoStatus:
             if password is None:
                 raise ConfigurationError("no broker admin password: run `stayactive services up`")
             check_login(host, port, dynsec.ADMIN_ACCOUNT, password)
+            # The TLS listener too: its certificate must chain to the local CA and name us.
+            check_login(
+                host, settings.mqtt_tls_port, dynsec.ADMIN_ACCOUNT, password,
+                ca_file=paths.mqtt_ca_cert,
+            )  # fmt: skip
         else:
             username, password = settings.ingest_credentials(default_worker_id())
-            check_login(host, port, username, password, client_id=username)
+            check_login(
+                host, port, username, password, client_id=username, ca_file=settings.mqtt_tls_ca()
+            )
     except (OSError, ConfigurationError, ServiceError) as exc:
         return MosquittoStatus(running=False, port=port, version=ver, error=str(exc))
     return MosquittoStatus(running=True, port=port, version=ver)
