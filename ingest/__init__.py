@@ -11,10 +11,10 @@ worker's threads) are ingest's own business and may change:
 * :func:`validate` with :class:`DeviceInfo` / :data:`DeviceLookup`, and the message types it
   returns (:class:`Received` in; :class:`WalkerTelemetry`, :class:`RobotEvent`,
   :class:`Status` or a :class:`Reject` out); :class:`DeviceRegistry` caches the lookups.
-* :func:`provision`, :func:`rotate`, :func:`deactivate`, :func:`issue_certificate` and
-  :func:`write_credentials`: register devices and give each a broker account (and, if wanted,
-  a client certificate) through a ``BrokerAccounts`` (``stayactive.broker_accounts``; the
-  local Mosquitto's is ``stayactive.services.broker_accounts(settings)``).
+* :func:`provision`, :func:`rotate`, :func:`deactivate`, :func:`remove`,
+  :func:`issue_certificate` and :func:`write_credentials`: register devices and give each a
+  broker account (and, if wanted, a client certificate) through a ``BrokerAccounts``
+  (``stayactive.broker_accounts``; ``for_settings(settings)`` is the settings' broker's).
 """
 
 from ingest.consumer import SESSION_NEVER_EXPIRES, IngestWorker, WorkerConfig
@@ -22,6 +22,7 @@ from ingest.credentials import (
     deactivate,
     issue_certificate,
     provision,
+    remove,
     rotate,
     write_credentials,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "ingest_one",
     "issue_certificate",
     "provision",
+    "remove",
     "rotate",
     "serve_metrics",
     "validate",

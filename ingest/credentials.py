@@ -17,6 +17,7 @@ from stayactive.broker_accounts import (
     BrokerAccounts,
     DeviceCertificate,
     check_account_name,
+    for_settings,
     refuse_reserved,
 )
 from stayactive.registry import NewDevice
@@ -27,13 +28,15 @@ log = logging.getLogger(__name__)
 
 def provision(
     settings: Settings,
-    accounts: BrokerAccounts,
     tenant_id: str,
     devices: list[NewDevice],
     *,
+    accounts: BrokerAccounts | None = None,
     credentials_file: Path | None = None,
 ) -> dict[str, str]:
-    """Register ``devices`` for ``tenant_id`` and issue each a new broker password.
+    """Register ``devices`` for ``tenant_id`` and issue each a new broker password, through
+    ``accounts`` (default: the settings' broker, :func:`stayactive.broker_accounts.for_settings`).
+    An existing device gets a new password (rotation).
 
     A device id that is reserved or names a service account is refused
     (:class:`~stayactive.broker_accounts.AccountConflict`) before anything is written.
@@ -41,6 +44,7 @@ def provision(
     (mode 0600), for the device installer or the simulator. Passwords are not stored anywhere
     else: the broker keeps only their hashes.
     """
+    accounts = accounts or for_settings(settings)
     ids = [check_account_name(d.device_id) for d in devices]
     refuse_reserved(ids, accounts.list_accounts())
     with db.connect(settings) as conn:
@@ -95,6 +99,15 @@ def issue_certificate(
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
     return cert
+
+
+def remove(
+    settings: Settings, device_ids: list[str], *, accounts: BrokerAccounts | None = None
+) -> None:
+    """Delete the devices' broker accounts: they can no longer log in, and open connections
+    are closed. The registry rows stay (deactivate them there)."""
+    (accounts or for_settings(settings)).remove(device_ids)
+    log.info("removed the broker accounts of %d devices", len(device_ids))
 
 
 def write_credentials(path: Path, settings: Settings, passwords: dict[str, str]) -> None:

@@ -101,6 +101,7 @@ class ServicePaths:
 
 DB_PASSWORD = "db_password"
 MQTT_ADMIN_PASSWORD = "mqtt_admin_password"
+API_JWT_KEY = "api_jwt_key"
 
 
 def mqtt_worker_secret(worker_id: str) -> str:

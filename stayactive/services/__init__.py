@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from stayactive.broker_accounts import BrokerAccounts
-from stayactive.errors import ConfigurationError
+from stayactive.broker_accounts import BrokerAccounts, for_settings
 from stayactive.paths import ServicePaths
 from stayactive.services import mosquitto, mosquitto_build, postgres
 from stayactive.services.mosquitto import MosquittoStatus
@@ -48,12 +47,7 @@ def broker_accounts(settings: Settings) -> BrokerAccounts:
     """The broker-account implementation for the settings' broker: the local Mosquitto's
     dynamic security. Another broker needs its own implementation (docs/operations.md,
     "Scaling" describes EMQX's); until then its accounts are made on that broker."""
-    if not settings.uses_local_broker:
-        raise ConfigurationError(
-            "no broker-account implementation for STAYACTIVE_MQTT_URL's broker yet: create the "
-            "device accounts on that broker (docs/operations.md, 'Scaling')"
-        )
-    return mosquitto.accounts(settings)
+    return for_settings(settings)
 
 
 def up(settings: Settings) -> None:

@@ -2,7 +2,7 @@
 
 The broker is Mosquitto 2.0.21 built from Debian 13's source into a private prefix
 (:mod:`stayactive.services.mosquitto_build`). No anonymous access; accounts and topic rights live
-in the dynamic-security plugin (:mod:`stayactive.services.dynsec`), which authorises every
+in the dynamic-security plugin (:mod:`stayactive.broker_accounts.dynsec`), which authorises every
 SUBSCRIBE and binds each account to its client id. Persistence is on so queued QoS 1 messages
 and sessions survive a broker restart.
 """
@@ -19,11 +19,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from stayactive.broker_accounts import check_account_name
+from stayactive.broker_accounts import check_account_name, dynsec
+from stayactive.broker_accounts import local_ca as tls
 from stayactive.errors import ConfigurationError, ServiceError
 from stayactive.mqtt import check_login
 from stayactive.paths import MQTT_ADMIN_PASSWORD, ServicePaths, mqtt_worker_secret
-from stayactive.services import dynsec, mosquitto_build, tls
+from stayactive.services import mosquitto_build
 from stayactive.services._run import give_to, run
 from stayactive.settings import Settings, default_worker_id
 
@@ -157,14 +158,7 @@ pid_file {paths.mqtt_pid}
 
 def accounts(settings: Settings) -> dynsec.DynsecAccounts:
     """The local broker's accounts (needs the admin password from the data directory)."""
-    password = ServicePaths(settings.data_dir).secret(MQTT_ADMIN_PASSWORD)
-    if password is None:
-        raise ConfigurationError(
-            f"no broker admin password in {settings.data_dir / 'secrets'}: run "
-            "`stayactive services up` (as the user who owns the data directory)"
-        )
-    paths = ServicePaths(settings.data_dir)
-    return dynsec.DynsecAccounts("127.0.0.1", settings.mqtt_port, password, ca=tls.LocalCA(paths))
+    return dynsec.local_accounts(settings)
 
 
 def ensure_worker_account(settings: Settings, worker_id: str) -> str:

@@ -30,7 +30,7 @@ from firmware_sim.records import (
 from firmware_sim.scenario import device_ids
 from firmware_sim.scenario_file import Scenario
 from ingest import provision
-from stayactive import db, registry, services
+from stayactive import db, registry
 from stayactive.errors import ConfigurationError
 from stayactive.mqtt import tls_context
 from stayactive.registry import NewDevice
@@ -79,7 +79,7 @@ def create_scenario(
         NewDevice(d, kind, f"SIM-{d}", ward_ids[ward_of[d]])
         for d, kind in device_ids(world).items()
     ]
-    scenario.passwords = provision(settings, services.broker_accounts(settings), tenant, devices)
+    scenario.passwords = provision(settings, tenant, devices)
     scenario.save(path)
     log.info("scenario with %d devices written to %s", len(devices), path)
     return scenario

@@ -138,7 +138,9 @@ def test_provisioning_refuses_device_ids_of_service_accounts(
     accounts = services.broker_accounts(schema.settings)
     for name in (running.config.client_id, "ingest", "stayactive-admin", "Admin"):
         with pytest.raises(AccountConflict):
-            provision(schema.settings, accounts, "test", [NewDevice(name, "walker", "SN-x")])
+            provision(
+                schema.settings, "test", [NewDevice(name, "walker", "SN-x")], accounts=accounts
+            )
     assert {"ingest", "admin", "stayactive-admin"} <= RESERVED_NAMES
     assert running.worker is not None and running.worker.metrics.healthy()["broker"]
     with schema.connect() as conn:

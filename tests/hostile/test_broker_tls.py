@@ -22,11 +22,11 @@ from psycopg.rows import TupleRow
 from ingest.credentials import deactivate, issue_certificate
 from stayactive import services
 from stayactive.broker_accounts import AccountConflict, DeviceCertificate
+from stayactive.broker_accounts.local_ca import LocalCA
 from stayactive.errors import ServiceError
 from stayactive.mqtt import check_login, new_client, tls_context
 from stayactive.paths import ServicePaths
 from stayactive.services import mosquitto
-from stayactive.services.tls import LocalCA
 from stayactive.settings import Settings
 from tests.fixtures.ingest import IngestThread, count, stored_messages, worker_config
 from tests.fixtures.messages import example

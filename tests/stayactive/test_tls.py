@@ -12,10 +12,10 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from stayactive.broker_accounts import local_ca as tls
+from stayactive.broker_accounts.local_ca import LocalCA
 from stayactive.errors import ConfigurationError
 from stayactive.paths import ServicePaths
-from stayactive.services import tls
-from stayactive.services.tls import LocalCA
 from stayactive.settings import Settings
 
 NAMES = ["localhost", "127.0.0.1", "::1", "broker.example"]

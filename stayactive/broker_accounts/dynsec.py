@@ -37,7 +37,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from stayactive.broker_accounts import (
+from stayactive.broker_accounts._interface import (
     RESERVED_NAMES,
     AccountConflict,
     AccountKind,
@@ -46,8 +46,10 @@ from stayactive.broker_accounts import (
     check_account_name,
     refuse_reserved,
 )
+from stayactive.broker_accounts.local_ca import LocalCA
 from stayactive.errors import ConfigurationError, ServiceError
-from stayactive.services.tls import LocalCA
+from stayactive.paths import MQTT_ADMIN_PASSWORD, ServicePaths
+from stayactive.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +170,18 @@ def read_password_file(path: Path) -> dict[str, str]:
             user, hashed = line.split(":", 1)
             accounts[user] = hashed
     return accounts
+
+
+def local_accounts(settings: Settings) -> DynsecAccounts:
+    """The local broker's accounts, with its admin password and CA from the data directory."""
+    paths = ServicePaths(settings.data_dir)
+    password = paths.secret(MQTT_ADMIN_PASSWORD)
+    if password is None:
+        raise ConfigurationError(
+            f"no broker admin password in {paths.secrets_dir}: run `stayactive services up` "
+            "(as the user who owns the data directory)"
+        )
+    return DynsecAccounts("127.0.0.1", settings.mqtt_port, password, ca=LocalCA(paths))
 
 
 class DynsecError(ServiceError):

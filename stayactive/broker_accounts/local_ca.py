@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from stayactive.broker_accounts import DeviceCertificate
+from stayactive.broker_accounts._interface import DeviceCertificate
 from stayactive.errors import ConfigurationError
 from stayactive.paths import ServicePaths
 

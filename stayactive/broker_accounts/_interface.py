@@ -2,7 +2,7 @@
 
 Device provisioning, credential rotation and deactivation go through :class:`BrokerAccounts`,
 so they work against any broker that can hold one account per device with its own topic rights:
-the local Mosquitto's dynamic-security plugin (``stayactive.services.dynsec``) is one
+the local Mosquitto's dynamic-security plugin (``stayactive.broker_accounts.dynsec``) is one
 implementation; docs/operations.md ("Scaling") describes how EMQX would implement it.
 
 Every implementation gives
