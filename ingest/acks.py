@@ -32,11 +32,12 @@ from psycopg.rows import TupleRow
 from ingest.decode import Undecodable, decode
 from ingest.messages import Accepted, Reject
 from stayactive.errors import StorageUnavailable
+from stayactive.registry import DEVICE_ID_PATTERN
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, int, int]  # (device_id, boot, seq)
-_TOPIC = re.compile(r"^stayactive/v1/([A-Za-z0-9][A-Za-z0-9_-]{0,63})/(telemetry|events|status)$")
+_TOPIC = re.compile(rf"^stayactive/v1/({DEVICE_ID_PATTERN})/(telemetry|events|status)$")
 _MAX_KEY = 2**53 - 1
 _TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, StorageUnavailable)
 

@@ -26,6 +26,7 @@ from stayactive.paths import API_JWT_KEY, DB_PASSWORD, ServicePaths, mqtt_worker
 DEFAULT_PG_PORT = 55432
 DEFAULT_MQTT_PORT = 18830
 DEFAULT_MQTT_TLS_PORT = 18883
+DEFAULT_MQTT_CERT_PORT = 18884
 
 
 def default_worker_id() -> str:
@@ -103,12 +104,12 @@ class Settings(BaseSettings):
     pg_port: int = DEFAULT_PG_PORT
     mqtt_port: int = DEFAULT_MQTT_PORT
     mqtt_tls_port: int = Field(
-        default=18883,
+        default=DEFAULT_MQTT_TLS_PORT,
         description="The local broker's TLS listener (server certificate; devices log in with "
         "their password).",
     )
     mqtt_cert_port: int = Field(
-        default=18884,
+        default=DEFAULT_MQTT_CERT_PORT,
         description="The local broker's TLS listener for devices with a client certificate "
         "(the certificate's common name is the username and the client id).",
     )
