@@ -9,7 +9,6 @@ crashing. The demo runs the same supervisor with one more process (the simulated
 """
 
 from stayactive.supervisor._processes import (
-    default_worker_id,
     service_processes,
     systemd_processes,
 )
@@ -28,7 +27,6 @@ __all__ = [
     "RestartPolicy",
     "Supervisor",
     "UnitOptions",
-    "default_worker_id",
     "read_state",
     "run_until_stopped",
     "service_processes",

@@ -6,15 +6,8 @@ and ``deploy/systemd`` is generated from the same list (``stayactive run --write
 
 from __future__ import annotations
 
-import socket
-
-from stayactive.settings import Settings
+from stayactive.settings import Settings, default_worker_id
 from stayactive.supervisor._spec import ProcessSpec, stayactive_command
-
-
-def default_worker_id() -> str:
-    """The ingest worker id (and broker client id) of this machine."""
-    return f"ingest-{socket.gethostname()}-1"
 
 
 def service_processes(

@@ -70,7 +70,6 @@ class Pipeline:
     settings: Settings
     workdir: Path
     seed: int = 11
-    plain_subscription: bool = False
     proc: subprocess.Popen[str] | None = None
     scenario: Scenario | None = None
     pump_log: Any = None
@@ -79,12 +78,13 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         tag = uuid.uuid4().hex[:8]
-        self.worker_id = f"e2e-ingest-{tag}"
-        self.share_group = "" if self.plain_subscription else f"e2e{tag}"
+        self.worker_id, self.share_group = f"e2e-ingest-{tag}", f"e2e{tag}"
         self.settings = self.settings.model_copy(
             update={
                 "ingest_metrics_port": free_port(), "api_port": free_port(),
                 "analytics_interval_s": 2.0,
+                # A reboot's first messages are a gap in the ack watermark until this passes.
+                "ack_gap_s": 2.0,
             }
         )  # fmt: skip
         self.logs = self.workdir / "logs"
@@ -193,7 +193,10 @@ class Pipeline:
         world = self.scenario.world()
         devices = runner.make_devices(world, behaviour)
         host, port = self.settings.mqtt_host_port()
-        pump = Pump(host, port, devices, dict(self.scenario.passwords), max_in_flight=20)
+        pump = Pump(
+            host, port, devices, dict(self.scenario.passwords), max_in_flight=20,
+            ack_timeout_s=5.0,
+        )  # fmt: skip
 
         def progress(stats: runner.RunStats) -> None:
             if meanwhile is not None and stats.days == 1:
@@ -203,7 +206,7 @@ class Pipeline:
             self.stats = runner.run(world, pump, imperfect=imperfect, progress=progress)
             if inject_faults:
                 self._inject(pump)
-            pump.drain(timeout_s=120)
+            pump.settle(timeout_s=180)  # until the backend's ack covers every message
         finally:
             pump.close()
         self.pump_log = pump.log

@@ -27,6 +27,7 @@ from stayactive.tools.demo._config import TENANT
 from stayactive.tools.demo._provision import renew_device_accounts
 from stayactive.tools.demo._records import import_current_extract
 from stayactive.tools.demo._state import DemoFiles, FleetCheckpoint, load_scenario
+from stayactive.tools.simulation import broker_tls
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,10 @@ def run_fleet(
         checkpoint.history_from = scenario.start.timestamp()
     pump = Pump(
         scenario.broker_host, scenario.broker_port, devices, dict(scenario.passwords),
+        tls=broker_tls(scenario),
+        # A reboot's first messages wait for the backend to step over the boot's gap
+        # (ack_gap_s); replaying them before that would only send them again and again.
+        ack_timeout_s=settings.ack_gap_s + 30.0,
         on_refused=lambda refused: renew_device_accounts(settings, files, refused, say),
         keep_keys=False,
     )  # fmt: skip

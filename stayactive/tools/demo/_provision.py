@@ -63,8 +63,11 @@ def provision(settings: Settings, files: DemoFiles, config: DemoConfig) -> dict[
     go_live = datetime.combine(today - timedelta(days=config.days - 1), datetime.min.time(), tz)
     start = datetime.combine(go_live.date() - timedelta(days=WARMUP_DAYS), datetime.min.time(), tz)
     host, port = settings.mqtt_host_port()
+    ca_file = settings.mqtt_tls_ca()
     scenario = Scenario(
-        tenant=TENANT, broker_host=host, broker_port=port, start=start, days=config.world_days,
+        tenant=TENANT, broker_host=host, broker_port=port,
+        broker_ca_file=None if ca_file is None else str(ca_file), start=start,
+        days=config.world_days,
         n_stays=config.n_stays, seed=config.seed, effect=0.5, intervention=1.0,
         wards=config.wards, walkers_per_ward=config.walkers_per_ward, tz_name=tz.key,
     )  # fmt: skip
