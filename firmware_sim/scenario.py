@@ -265,6 +265,8 @@ def run(
             live = checkpoint is not None and true_s > time.time()
             if live and time.monotonic() >= next_checkpoint and _settled(pump, 2.0):
                 assert checkpoint is not None
+                # Everything before now is sent: the next message lies in the future.
+                done_to = max(done_to, time.time())
                 checkpoint(done_to)
                 next_checkpoint = time.monotonic() + checkpoint_interval_s
             _sleep_until(true_s, pump, stop)  # returns at once for the past

@@ -41,9 +41,13 @@ from tests.fixtures.services import free_port
 SMALL = DemoConfig(residents=4, days=1)
 
 
+RUNNING: list[DemoThread] = []
+
+
 @pytest.fixture
 def demo_env(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
-    """Settings for a demo of the test's own: its schema, folder and ports."""
+    """Settings for a demo of the test's own: its schema, folder and ports; afterwards its
+    runs are stopped and it is reset."""
     mine = settings.model_copy(
         update={
             "demo_schema": f"demo_test_{uuid.uuid4().hex[:8]}",
@@ -53,6 +57,10 @@ def demo_env(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
         }
     )
     yield mine
+    while RUNNING:
+        left = RUNNING.pop()
+        left.stop_event.set()
+        left.thread.join(120)
     files = demo_files(mine)
     if files.root.exists():
         with files.running():
@@ -88,6 +96,7 @@ class DemoThread:
 
         self.thread = threading.Thread(target=work, daemon=True)
         self.thread.start()
+        RUNNING.append(self)
 
     def wait_ready(self, timeout_s: float) -> DemoReport:
         assert self.ready.wait(timeout_s), f"not ready in {timeout_s} s:\n{self.output.getvalue()}"
@@ -99,6 +108,8 @@ class DemoThread:
     def stop(self) -> int:
         self.stop_event.set()
         self.thread.join(120)
+        if self in RUNNING:
+            RUNNING.remove(self)
         assert not self.thread.is_alive(), "the demo did not stop within 120 s"
         if self.error is not None:
             raise self.error
@@ -157,8 +168,8 @@ def test_demo_first_run_second_run_and_a_device_reprovisioned_elsewhere(
     walker = next(d for d in scenario.passwords if d.startswith("walker-"))
     ingest.provision(demo, TENANT, [NewDevice(walker, "walker", f"SIM-{walker}")])
     host, port = demo.mqtt_host_port()
-    with pytest.raises(ServiceError):
-        check_login(host, port, walker, scenario.passwords[walker])
+    with pytest.raises(ServiceError, match="Not authorized"):
+        check_login(host, port, walker, scenario.passwords[walker], client_id=walker)
 
     second = DemoThread(demo_env)
     report = second.wait_ready(180)
@@ -168,10 +179,10 @@ def test_demo_first_run_second_run_and_a_device_reprovisioned_elsewhere(
     assert logins["admin"] not in second.output.getvalue()  # not printed again
     renewed = Scenario.load(files.scenario).passwords[walker]
     assert renewed != scenario.passwords[walker]
-    check_login(host, port, walker, renewed)
     devices_log = (files.logs / "devices.log").read_text()
     assert devices_log.count("re-provisioned them and going on") == 1
     assert second.stop() == 0
+    check_login(host, port, walker, renewed, client_id=walker)
     after = FleetCheckpoint.load(files)
     assert after.simulated_until is not None and after.simulated_until >= before.simulated_until
     # Every device came back with a boot counter above the one it had.
@@ -210,12 +221,12 @@ def test_reset_drops_the_schema_the_broker_accounts_and_the_files(demo_env: Sett
     scenario = Scenario.load(files.scenario)
     host, port = demo.mqtt_host_port()
     device, password = next(iter(scenario.passwords.items()))
-    check_login(host, port, device, password)
+    check_login(host, port, device, password, client_id=device)
     said: list[str] = []
     with files.running():
         reset(demo, files, said.append)
-    with pytest.raises(ServiceError):
-        check_login(host, port, device, password)
+    with pytest.raises(ServiceError, match="Not authorized"):
+        check_login(host, port, device, password, client_id=device)
     with db.connect(demo, schema="public") as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_namespace WHERE nspname = %s", (demo.database_schema,)
