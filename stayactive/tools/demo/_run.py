@@ -74,10 +74,12 @@ class DemoReport:
 def demo_processes(settings: Settings) -> list[ProcessSpec]:
     """``stayactive run``'s processes on the demo's schema, and the simulated devices last
     (started last, stopped first, so ingest stores what they sent before it stops)."""
-    schema = settings.database_schema  # one worker and share group per demo schema
+    # One worker per demo schema, on a plain subscription (see _fleet: the broker restores it
+    # after a restart, so the devices need not wait for the backend's acknowledgement).
+    worker = f"{settings.database_schema}-ingest-1"
     return [
         *supervisor.service_processes(
-            settings, worker_id=f"{schema}-ingest-1", share_group=schema, end_session_on_exit=True
+            settings, worker_id=worker, share_group="", end_session_on_exit=True
         ),
         ProcessSpec("devices", stayactive_command("demo", "devices"), stop_timeout_s=60.0),
     ]
