@@ -65,7 +65,7 @@ def frame_row(
         _timestamptz(frame.t0),
         _text(device_id),
         _text(tenant_id),
-        struct.pack("!iiiqihif", 4, boot, 8, seq, 2, frame_no, 4, frame.rate_hz),
+        struct.pack("!iqiqihif", 8, boot, 8, seq, 2, frame_no, 4, frame.rate_hz),
         arrays,
         _array_header(5 * n, _BOOL_OID, n),
         brake.tobytes(),

@@ -21,17 +21,41 @@ def check_schema_name(schema: str) -> str:
 
 
 def connect(
-    settings: Settings, *, schema: str | None = None, autocommit: bool = False
+    settings: Settings,
+    *,
+    schema: str | None = None,
+    autocommit: bool = False,
+    statement_timeout_s: float | None = None,
 ) -> psycopg.Connection[TupleRow]:
     """Connect to the configured database with ``schema`` (default: the settings') first on the
-    search path. Unreachable servers raise :class:`StorageUnavailable` (retry later)."""
+    search path. Unreachable servers raise :class:`StorageUnavailable` (retry later).
+
+    Every statement is limited to ``statement_timeout_s`` (default: the settings'
+    ``database_statement_timeout_s``; 0 for none, e.g. migrations), and TCP keepalives are on.
+    """
     name = check_schema_name(schema or settings.database_schema)
+    timeout_s = (
+        settings.database_statement_timeout_s
+        if statement_timeout_s is None
+        else statement_timeout_s
+    )
+    timeout_ms = int(timeout_s * 1000)
     try:
         return psycopg.connect(
             settings.dsn(),
             autocommit=autocommit,
-            options=f"-c search_path={name},public -c timezone=UTC",
+            options=(
+                f"-c search_path={name},public -c timezone=UTC -c statement_timeout={timeout_ms}"
+            ),
             connect_timeout=10,
+            # TCP keepalives: a database host that vanished (power, network) is noticed within
+            # about a minute, not when the kernel gives up hours later; unacknowledged data
+            # for 60 s closes the connection.
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
+            tcp_user_timeout=60_000,
         )
     except psycopg.OperationalError as exc:
         raise StorageUnavailable(f"cannot connect to the database: {exc}".strip()) from exc

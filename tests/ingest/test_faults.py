@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +26,9 @@ from tests.fixtures.ingest import IngestThread, count, stored_messages, worker_c
 from tests.fixtures.services import DeviceAccount, Schema
 from tests.fixtures.streams import make_pump, offer_walks, send_until, wait_until
 
+#: The log file of each ingest process the fixture started, by pid.
+logs: dict[int, Path] = {}
+
 
 def frame_rows(conn: psycopg.Connection[TupleRow]) -> int:
     return count(conn, "walker_frames")
@@ -39,6 +41,7 @@ def ingest_process(
     """Factory: `stayactive ingest run` as a separate process on the test's schema."""
     made: list[subprocess.Popen[bytes]] = []
     configs: list[WorkerConfig] = []
+    logs.clear()
 
     def start(config: WorkerConfig) -> subprocess.Popen[bytes]:
         env = dict(
@@ -52,8 +55,10 @@ def ingest_process(
             "--session-expiry-s", str(config.session_expiry_s),
             "--batch-age-s", str(config.batch_max_age_s), "--metrics-port", "0",
         ]  # fmt: skip
-        with (tmp_path / f"ingest-{len(made)}.log").open("wb") as log:
+        log_path = tmp_path / f"ingest-{len(made)}.log"
+        with log_path.open("wb") as log:
             proc = subprocess.Popen(argv, env=env, stderr=log)
+        logs[proc.pid] = log_path
         made.append(proc)
         configs.append(config)
         return proc
@@ -68,9 +73,15 @@ def ingest_process(
 
 
 def _wait_subscribed(schema: Schema, proc: subprocess.Popen[bytes]) -> None:
-    # A short grace period covers start-up, CONNECT and SUBACK of the separate process.
-    time.sleep(1.5)
-    assert proc.poll() is None, "the ingest process exited early: see its log in tmp_path"
+    # The worker logs its SUBACK; until then what devices publish would find no subscriber.
+    # (Start-up takes seconds on a busy machine: a fixed grace period was not enough.)
+    log = logs[proc.pid]
+    wait_until(
+        lambda: proc.poll() is not None or "subscribed" in log.read_text(errors="replace"),
+        60,
+        "the ingest process subscribed",
+    )
+    assert proc.poll() is None, f"the ingest process exited early: see {log}"
 
 
 def test_kill_9_mid_stream_loses_and_duplicates_nothing(
@@ -167,7 +178,7 @@ def test_every_fault_lands_in_rejects_and_good_messages_still_flow(
     ingest_worker: Callable[..., IngestThread],
 ) -> None:
     accounts = devices(2)
-    ingest_worker()
+    ingest_worker(reject_burst=1000)  # every reject kept (tests/hostile checks the rate limit)
     pump = make_pump(schema.settings, accounts, behaviour=DeviceBehaviour(fault_rate=0.25), seed=5)
     now_s = datetime.now(UTC).timestamp()
     pump.connect(list(accounts), now_s)

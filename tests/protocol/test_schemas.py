@@ -31,6 +31,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from firmware_sim import faults
 from firmware_sim import protocol as p
+from ingest import reasons as ingest_reasons
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -131,6 +132,33 @@ def _non_finite(value: Any) -> bool:
     return False
 
 
+FLOAT4_MAX = 3.4028234663852886e38  # largest finite single-precision float
+REAL_STATUS_FIELDS = ("battery_pct", "rssi_dbm", "clock_offset_ms")
+
+
+def _not_storable(msg: dict[str, Any]) -> bool:
+    """protocol.md step 11: a NUL character in any text, a status number beyond a float4."""
+
+    def has_nul(value: Any) -> bool:
+        if isinstance(value, str):
+            return "\x00" in value
+        if isinstance(value, dict):
+            return any(has_nul(k) or has_nul(v) for k, v in value.items())
+        if isinstance(value, list):
+            return any(has_nul(v) for v in value)
+        return False
+
+    if msg.get("type") == "status":
+        for name in REAL_STATUS_FIELDS:
+            value = msg.get(name)
+            if value is not None and (
+                (isinstance(value, int) and abs(value) > FLOAT4_MAX)
+                or abs(float(value)) > FLOAT4_MAX
+            ):
+                return True
+    return has_nul(msg)
+
+
 def reject_reason(
     topic: str, payload: bytes, *, received_at: datetime, content_type: str | None = None
 ) -> str | None:
@@ -164,6 +192,8 @@ def reject_reason(
             return "array_length_mismatch"
     if not validator(name).is_valid(msg) or _non_finite(msg):
         return "value_out_of_range"
+    if _not_storable(msg):
+        return "value_not_storable"
     times = [p.parse_timestamp(t) for t in _timestamps(msg)]
     if any(t > received_at + FUTURE_TOLERANCE for t in times):
         return "timestamp_in_future"
@@ -533,6 +563,9 @@ def test_reject_reasons_are_documented_in_check_order() -> None:
     section = text[text.index("## Rejects") :]
     documented = re.findall(r"^\| \d+ \| `([a-z_]+)` \|", section, flags=re.MULTILINE)
     assert tuple(documented) == p.REJECT_REASONS
+    assert tuple(documented) == ingest_reasons.CHECKED  # the simulator and ingest agree
+    for code in ingest_reasons.BACKEND:
+        assert f"`{code}`" in section
 
 
 def test_config_downlink_needs_an_id() -> None:
