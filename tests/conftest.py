@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -18,6 +19,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import TupleRow
 
+from ingest.consumer import WorkerConfig
 from stayactive import db, registry, services
 from stayactive.errors import ServiceError
 from stayactive.mqtt import check_login, new_client
@@ -25,7 +27,7 @@ from stayactive.registry import NewDevice
 from stayactive.services import mosquitto
 from stayactive.services.postgres import ensure_database
 from stayactive.settings import Settings
-from tests.fixtures.ingest import IngestThread, worker_config
+from tests.fixtures.ingest import IngestProcess, IngestThread, worker_config
 from tests.fixtures.services import DeviceAccount, Schema, Subscriber
 
 TEST_DATABASE = "stayactive_test"
@@ -195,6 +197,25 @@ def ingest_worker(schema: Schema) -> Iterator[Callable[..., IngestThread]]:
     for running in made:
         running.stop()
         running.forget_session()
+
+
+@pytest.fixture
+def ingest_process(schema: Schema, tmp_path: Path) -> Iterator[Callable[..., IngestProcess]]:
+    """Factory: `stayactive ingest run` as a separate process on the test's schema (killed and
+    its session forgotten afterwards); ``metrics=True`` serves /health on a free port."""
+    made: list[tuple[IngestProcess, WorkerConfig]] = []
+
+    def start(config: WorkerConfig, *, metrics: bool = False) -> IngestProcess:
+        log = tmp_path / f"ingest-{len(made)}.log"
+        running = IngestProcess.start(schema.settings, config, log, metrics=metrics)
+        made.append((running, config))
+        return running
+
+    yield start
+    for running, _config in made:
+        running.kill()
+    for _running, config in made:
+        IngestThread(schema.settings, config).forget_session()
 
 
 @pytest.fixture

@@ -7,93 +7,36 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import psycopg
-import pytest
 from psycopg.rows import TupleRow
 
 from firmware_sim.device import DeviceBehaviour
-from ingest.consumer import WorkerConfig
 from stayactive import services
 from stayactive.services._run import run
 from stayactive.services.postgres import BIN, _server_user
-from tests.fixtures.ingest import IngestThread, count, stored_messages, worker_config
+from tests.fixtures.ingest import IngestProcess, IngestThread, count, stored_messages, worker_config
 from tests.fixtures.services import DeviceAccount, Schema
 from tests.fixtures.streams import make_pump, offer_walks, send_until, wait_until
-
-#: The log file of each ingest process the fixture started, by pid.
-logs: dict[int, Path] = {}
 
 
 def frame_rows(conn: psycopg.Connection[TupleRow]) -> int:
     return count(conn, "walker_frames")
 
 
-@pytest.fixture
-def ingest_process(
-    schema: Schema, tmp_path: Path
-) -> Iterator[Callable[[WorkerConfig], subprocess.Popen[bytes]]]:
-    """Factory: `stayactive ingest run` as a separate process on the test's schema."""
-    made: list[subprocess.Popen[bytes]] = []
-    configs: list[WorkerConfig] = []
-    logs.clear()
-
-    def start(config: WorkerConfig) -> subprocess.Popen[bytes]:
-        env = dict(
-            os.environ,
-            STAYACTIVE_DATABASE_SCHEMA=schema.name,
-            STAYACTIVE_DATABASE_NAME=schema.settings.database_name,
-        )
-        argv = [
-            sys.executable, "-m", "stayactive", "ingest", "run",
-            "--worker-id", config.client_id, "--share-group", config.share_group,
-            "--session-expiry-s", str(config.session_expiry_s),
-            "--batch-age-s", str(config.batch_max_age_s), "--metrics-port", "0",
-        ]  # fmt: skip
-        log_path = tmp_path / f"ingest-{len(made)}.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(argv, env=env, stderr=log)
-        logs[proc.pid] = log_path
-        made.append(proc)
-        configs.append(config)
-        return proc
-
-    yield start
-    for proc in made:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-    for config in configs:
-        IngestThread(schema.settings, config).forget_session()
-
-
-def _wait_subscribed(schema: Schema, proc: subprocess.Popen[bytes]) -> None:
-    # The worker logs its SUBACK; until then what devices publish would find no subscriber.
-    # (Start-up takes seconds on a busy machine: a fixed grace period was not enough.)
-    log = logs[proc.pid]
-    wait_until(
-        lambda: proc.poll() is not None or "subscribed" in log.read_text(errors="replace"),
-        60,
-        "the ingest process subscribed",
-    )
-    assert proc.poll() is None, f"the ingest process exited early: see {log}"
-
-
 def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     schema: Schema,
     conn: psycopg.Connection[TupleRow],
     devices: Callable[..., dict[str, DeviceAccount]],
-    ingest_process: Callable[[WorkerConfig], subprocess.Popen[bytes]],
+    ingest_process: Callable[..., IngestProcess],
 ) -> None:
     accounts = devices(3)
     config = worker_config()
-    worker = ingest_process(config)
-    _wait_subscribed(schema, worker)
+    running = ingest_process(config)
+    running.wait_subscribed()
+    worker = running.proc
     pump = make_pump(schema.settings, accounts)
     now_s = datetime.now(UTC).timestamp()
     pump.connect(list(accounts), now_s)
@@ -106,8 +49,9 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     pump.drain()
     pump.close()
     assert len(pump.log.messages) == total
-    restarted = ingest_process(config)  # same client id: same persistent session
-    _wait_subscribed(schema, restarted)
+    again = ingest_process(config)  # same client id: same persistent session
+    again.wait_subscribed()
+    restarted = again.proc
     wait_until(lambda: stored_messages(conn) == pump.log.messages, 60, "every message stored")
     assert frame_rows(conn) == pump.log.frames  # each frame exactly once
     restarted.send_signal(signal.SIGTERM)

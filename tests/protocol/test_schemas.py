@@ -194,7 +194,12 @@ def reject_reason(
         return "value_out_of_range"
     if _not_storable(msg):
         return "value_not_storable"
-    times = [p.parse_timestamp(t) for t in _timestamps(msg)]
+    try:
+        times = [p.parse_timestamp(t) for t in _timestamps(msg)]
+    except p.ProtocolError:
+        # Python's `re.search` lets the schema's "...Z$" match before a trailing newline;
+        # JSON Schema's ECMA-262 "$" does not, so such a timestamp is schema_invalid.
+        return "schema_invalid"
     if any(t > received_at + FUTURE_TOLERANCE for t in times):
         return "timestamp_in_future"
     if any(t < received_at - RETENTION for t in times):
