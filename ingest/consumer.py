@@ -93,6 +93,9 @@ class WorkerConfig:
     stall_after_s: float = 30.0
     db_probe_interval_s: float = 2.0
     db_probe_timeout_s: float = 2.0
+    # A worker whose writer died keeps answering /health ("writer": "down") this long before
+    # it exits, so that health checks and scrapes see why it is going away.
+    failed_grace_s: float = 2.0
 
 
 _T = TypeVar("_T")
@@ -273,6 +276,7 @@ class IngestWorker:
                     conn.close()
             log.info("ingest worker stopped")
         if self._writer_error is not None:
+            time.sleep(self.config.failed_grace_s)
             raise IngestFailed(
                 f"the writer thread died: {type(self._writer_error).__name__}: {self._writer_error}"
             ) from self._writer_error

@@ -303,6 +303,8 @@ def _validate(
     frames = doc.get("frames", [])
     for i, frame in enumerate(frames):
         _frame_structure(i, frame)
+    for i, frame in enumerate(frames):  # every frame's structure before any frame's lengths
+        _sample_types(i, frame)
     arrays = [_arrays(i, f) for i, f in enumerate(frames)]
     if range_error is not None:
         raise _Invalid("value_out_of_range", range_error)
@@ -364,9 +366,8 @@ def _frame_structure(index: int, frame: Any) -> None:
             raise _Invalid("schema_invalid", f"{where}/{name} is not an array of {low}..{high}")
 
 
-def _arrays(index: int, frame: dict[str, Any]) -> _Samples:
-    """Step 8 for the sample arrays (numbers only) and step 9 (equal lengths); the float
-    arrays come back as one (channels, samples) array in FLOAT_CHANNELS order."""
+def _sample_types(index: int, frame: dict[str, Any]) -> None:
+    """Step 8 for the sample arrays: numbers only, brake 0 or 1."""
     for name in FLOAT_CHANNELS:
         if not set(map(type, frame[name])) <= {int, float}:
             raise _Invalid("schema_invalid", f"frames/{index}/{name} holds something not a number")
@@ -374,6 +375,11 @@ def _arrays(index: int, frame: dict[str, Any]) -> _Samples:
     # The schema's "integer" admits 1.0 (not true): 0 and 1 as int or float.
     if not (set(map(type, brake)) <= {int, float} and set(brake) <= {0, 1}):
         raise _Invalid("schema_invalid", f"frames/{index}/brake holds values other than 0 and 1")
+
+
+def _arrays(index: int, frame: dict[str, Any]) -> _Samples:
+    """Step 9 (equal lengths); the float arrays come back as one (channels, samples) array in
+    FLOAT_CHANNELS order."""
     lengths = {name: len(frame[name]) for name in (*FLOAT_CHANNELS, "brake")}
     if len(set(lengths.values())) != 1:
         raise _Invalid("array_length_mismatch", f"frames/{index}: array lengths {lengths}")
@@ -487,8 +493,10 @@ def _frame(raw: dict[str, Any], values: _Samples) -> Frame:
 
 def _status(envelope: Envelope, doc: dict[str, Any]) -> Status:
     def number(name: str) -> float | None:
+        # Rounded to a real (float4) here: the database refuses a float8 that underflows one
+        # (1e-94) where the rounding gives 0; step 11 already refused what would overflow.
         value = doc.get(name)
-        return None if value is None else float(value)
+        return None if value is None else float(np.float32(float(value)))
 
     def integer(name: str) -> int | None:
         value = doc.get(name)
