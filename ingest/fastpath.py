@@ -173,16 +173,27 @@ def accept(
     sent_at = _time(wire.sent_at, pattern)
     if sent_at is None:
         return None
-    frames: list[Frame] = []
-    newest = oldest = sent_at
-    for f in wire.frames:
-        t0 = _time(f.t0, pattern)
-        n = len(f.brake)
-        if t0 is None or any(len(getattr(f, name)) != n for name in FLOAT_CHANNELS):
-            return None
-        newest, oldest = max(newest, t0), min(oldest, t0)
-        samples = np.array([getattr(f, name) for name in FLOAT_CHANNELS], dtype=np.float64)
-        frames.append(Frame(t0, f.rate_hz, samples, np.array(f.brake, dtype=np.bool_)))
+    starts = [_time(f.t0, pattern) for f in wire.frames]
+    if None in starts:
+        return None
+    times = [t for t in starts if t is not None]
+    newest, oldest = max(sent_at, *times), min(sent_at, *times)
+    # One array for all the frames' samples, (frames, channels, samples): numpy refuses ragged
+    # lists, so this also checks that every array of every frame has the same length (frames
+    # of different lengths are legal, and left to the exact path, which is slower but right).
+    try:
+        samples = np.array(
+            [[getattr(f, name) for name in FLOAT_CHANNELS] for f in wire.frames], dtype=np.float64
+        )
+        brakes = np.array([f.brake for f in wire.frames], dtype=np.bool_)
+    except ValueError:
+        return None
+    if brakes.shape != (samples.shape[0], samples.shape[2]):
+        return None
+    frames = [
+        Frame(t0, f.rate_hz, samples[i], brakes[i])
+        for i, (t0, f) in enumerate(zip(times, wire.frames, strict=True))
+    ]
     received_at = message.received_at
     if newest > received_at + MAX_FUTURE or oldest < received_at - retention:
         return None

@@ -119,12 +119,9 @@ def encode(accepted: Sequence[Accepted]) -> tuple[list[Encoded], list[Accepted]]
 def _encode(item: Accepted) -> Encoded:
     env = item.envelope
     if isinstance(item, WalkerTelemetry):
-        rows = [
-            copy_binary.frame_row(
-                frame, env.device_id, env.tenant_id, env.boot, env.seq, no, env.received_at
-            )
-            for no, frame in enumerate(item.frames)
-        ]
+        rows = copy_binary.message_rows(
+            item.frames, env.device_id, env.tenant_id, env.boot, env.seq, env.received_at
+        )
         return Encoded(item, frames=rows)
     if isinstance(item, RobotEvent):
         event = (

@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,7 +45,14 @@ log = logging.getLogger(__name__)
 
 SCHEMA = "bench_ingest"
 TENANT = "bench"
-METRICS_PORT = 9290
+
+
+def _free_port() -> int:
+    # Each worker's /metrics on a port the kernel picks: benchmarks of several checkouts on one
+    # machine must not scrape each other's workers.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -76,10 +84,11 @@ def run(settings: Settings, config: IngestBenchConfig, progress: Progress) -> di
     load = TelemetryLoad(seed=1)
     seq = dict.fromkeys(passwords, 0)
     fleet: Fleet[tuple[str, int]] = Fleet(host, port, max_in_flight=20)
-    workers = [_start_worker(bench, i) for i in range(config.workers)]
+    ports = [_free_port() for _ in range(config.workers)]
+    workers = [_start_worker(bench, i, ports[i]) for i in range(config.workers)]
     try:
         progress(f"{config.devices} devices, {config.workers} ingest worker(s)")
-        _wait_healthy(config.workers)
+        _wait_healthy(ports)
         for device_id, password in passwords.items():
             fleet.connect(device_id, password)
         fleet.wait_connected(list(passwords), timeout_s=60)
@@ -89,7 +98,7 @@ def run(settings: Settings, config: IngestBenchConfig, progress: Progress) -> di
         with db.connect(bench, autocommit=True) as conn:
             _wait_stored(conn, len(sustained.acked), progress)
             figures = _sustained_figures(conn, sustained, config)
-        figures["split"] = [_scrape_messages(i) for i in range(config.workers)]
+        figures["split"] = [_scrape(port, "stayactive_ingest_messages_total") for port in ports]
 
         progress(
             f"capacity: {config.backlog_messages} messages queued while the workers are stopped"
@@ -97,11 +106,15 @@ def run(settings: Settings, config: IngestBenchConfig, progress: Progress) -> di
         for proc in workers:
             _stop(proc)
         backlog = _publish_backlog(fleet, load, seq, config.backlog_messages)
-        workers = [_start_worker(bench, i) for i in range(config.workers)]
+        workers = [_start_worker(bench, i, ports[i]) for i in range(config.workers)]
         with db.connect(bench, autocommit=True) as conn:
             before = _stored_count(conn)
             _wait_stored(conn, before + len(backlog.acked), progress)
             figures["max_frames_per_s"] = _drain_rate(conn, backlog)
+        # The cost of the (device, boot, seq) key table: its share of the time to commit.
+        key_s = sum(_scrape(port, "stayactive_ingest_key_seconds_sum") for port in ports)
+        commit_s = sum(_scrape(port, "stayactive_ingest_commit_seconds_sum") for port in ports)
+        figures["key_share_of_commit"] = key_s / commit_s if commit_s else 0.0
 
         progress("floor: the naive consumer drains a backlog (the workers are stopped)")
         for proc in workers:
@@ -147,12 +160,12 @@ def _register(bench: Settings, n: int) -> dict[str, str]:
     return passwords
 
 
-def _start_worker(bench: Settings, index: int) -> subprocess.Popen[bytes]:
+def _start_worker(bench: Settings, index: int, port: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, STAYACTIVE_DATABASE_SCHEMA=SCHEMA)
     argv = [
         sys.executable, "-m", "stayactive", "ingest", "run",
         "--worker-id", f"bench-ingest-{index}", "--share-group", "bench",
-        "--session-expiry-s", "600", "--metrics-port", str(METRICS_PORT + index),
+        "--session-expiry-s", "600", "--metrics-port", str(port),
     ]  # fmt: skip
     return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -175,22 +188,23 @@ def _get(url: str) -> tuple[int, str]:
         return 0, ""
 
 
-def _wait_healthy(workers: int) -> None:
-    deadline = time.monotonic() + 30
-    for i in range(workers):
-        while _get(f"http://127.0.0.1:{METRICS_PORT + i}/health")[0] != 200:
+def _wait_healthy(ports: list[int]) -> None:
+    deadline = time.monotonic() + 60
+    for i, port in enumerate(ports):
+        while _get(f"http://127.0.0.1:{port}/health")[0] != 200:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"ingest worker {i} did not become healthy within 30 s")
+                raise RuntimeError(f"ingest worker {i} did not become healthy within 60 s")
             time.sleep(0.2)
     time.sleep(0.5)  # SUBACK
 
 
-def _scrape_messages(index: int) -> float:
-    _status, text = _get(f"http://127.0.0.1:{METRICS_PORT + index}/metrics")
+def _scrape(port: int, name: str) -> float:
+    """The sum of a metric's samples (all its labels) on the worker at ``port``."""
+    _status, text = _get(f"http://127.0.0.1:{port}/metrics")
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
-        if line.startswith("stayactive_ingest_messages_total")
+        if line.startswith(name + " ") or line.startswith(name + "{")
     )
 
 
@@ -354,7 +368,8 @@ def _naive(
 
 
 def _copy_ceiling(bench: Settings) -> float:
-    with db.connect(bench, autocommit=True) as conn:
+    # No statement timeout: on a busy machine the one COPY of every row can take a while.
+    with db.connect(bench, autocommit=True, statement_timeout_s=0) as conn:
         data = bytearray()
         with conn.cursor().copy(
             "COPY (SELECT * FROM walker_frames) TO STDOUT (FORMAT BINARY)"

@@ -39,6 +39,8 @@ def ingest(
         f"ingest capacity is {f['ratio_vs_naive']:.1f} times this floor",
         f"COPY       {f['copy_ceiling_frames_per_s']:8.0f} frames/s, raw binary COPY: "
         f"ingest capacity is {f['ratio_vs_ceiling']:.2f} of this ceiling",
+        f"keys       claiming (device, boot, seq) in message_keys took "
+        f"{100 * f['key_share_of_commit']:.0f} % of the commit time while draining",
     ]
     typer.echo("\n".join(lines))
     if as_json:
