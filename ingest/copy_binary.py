@@ -119,7 +119,7 @@ def message_rows(
 
 @functools.cache
 def _channel_dtype(element: np.dtype[np.void], n: int) -> np.dtype[np.void]:
-    # One array column as on the wire: field length and array header (6 × int4), n elements.
+    # One array column as on the wire: field length and array header (6 int4), n elements.
     return np.dtype([("header", ">i4", (6,)), ("elements", element, (n,))])
 
 
