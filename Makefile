@@ -22,10 +22,12 @@ setup: $(VENV)/.installed
 services: setup
 	$(SA) services up
 
+# ruff, the format check, mypy strict, and the import contracts of pyproject.toml.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 # Unit tests only: no services needed.
 unit: setup

@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 
 DEVICE_TOPICS = "stayactive/v1/+/+"
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF  # MQTT 5: the session does not expire
-_TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, StorageUnavailable)
 _POLL_S = 0.5
 
 
@@ -176,14 +175,6 @@ class IngestWorker:
         client.on_subscribe = self._on_subscribe
         return client
 
-    def _on_subscribe(
-        self, _c: mqtt.Client, _u: object, _mid: int, codes: object, _p: object
-    ) -> None:
-        # The log line is what a supervisor (or a test) can wait for: from now on nothing
-        # published is missed.
-        log.info("subscribed (%s)", codes)
-        self.subscribed.set()
-
     def _on_connect(
         self, client: mqtt.Client, _u: object, flags: object, reason: ReasonCode, _p: object
     ) -> None:
@@ -198,10 +189,23 @@ class IngestWorker:
         group = self.config.share_group
         client.subscribe(f"$share/{group}/{DEVICE_TOPICS}" if group else DEVICE_TOPICS, qos=1)
 
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object
+    ) -> None:
+        if any(reason.is_failure for reason in reasons):
+            log.error("the broker refused the subscription: %s", reasons)
+            return
+        # The log line is what a supervisor (or a test) can wait for: from now on nothing
+        # published is missed.
+        log.info("subscribed (%s)", ", ".join(str(reason) for reason in reasons))
+        self.metrics.set_subscribed(True)
+        self.subscribed.set()
+
     def _on_disconnect(
         self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object
     ) -> None:
         self.metrics.set_reachable("broker", False)
+        self.metrics.set_subscribed(False)
         if self._stopping:
             log.info("disconnected from the broker")
         else:
@@ -311,8 +315,15 @@ class IngestWorker:
         }
         if self._writer_error is not None:
             detail["writer_error"] = f"{type(self._writer_error).__name__}: {self._writer_error}"
-        broker = self.metrics.healthy()["broker"]
-        return Health(broker, database, writer, committing, detail)
+        state = self.metrics.healthy()
+        return Health(
+            broker=state["broker"],
+            subscription=state["subscription"],
+            database=database,
+            writer=writer,
+            committing=committing,
+            detail=detail,
+        )
 
     def _idle_long_enough(self, idle_since: float) -> bool:
         limit = self.config.retire_when_idle_s
@@ -373,16 +384,15 @@ class IngestWorker:
         backoff_s = 0.5
         while True:
             try:
-                return step()
-            except _TRANSIENT as exc:
+                with db.translated():
+                    return step()
+            except StorageUnavailable as exc:
                 self.metrics.set_reachable("database", False)
                 self.metrics.storage_retries.inc()
                 for conn in (self._lookup_conn, self._write_conn):
                     if conn is not None and conn.broken:
                         conn.close()
-                log.warning(
-                    "database unavailable (%s); retry in %.1f s", str(exc).strip(), backoff_s
-                )
+                log.warning("%s; retry in %.1f s", exc, backoff_s)
                 if stop.wait(backoff_s):
                     log.info("stopping with %d uncommitted messages: not acknowledged", n)
                     return None
@@ -438,9 +448,9 @@ class IngestWorker:
         items = [item for _, item in work.encoded]
         try:
             return store.write(conn, items, work.rejects, limiter=self._limiter)
-        except _TRANSIENT:
-            raise
         except Exception as exc:  # find the message, keep it as a reject
+            if db.is_transient(exc):
+                raise
             # Not the database being away but these rows: store them one by one so that a single
             # bad message is kept as a reject instead of blocking the queue forever.
             log.error("batch write failed (%s); writing message by message", exc)
@@ -492,9 +502,9 @@ def _store_one_by_one(
     for message, item in encoded:
         try:
             part = store.write(conn, [item], [])
-        except _TRANSIENT:
-            raise
         except Exception as exc:  # this message, not the database
+            if db.is_transient(exc):
+                raise
             env = item.item.envelope
             detail = f"{type(exc).__name__}: {exc}"
             rejects.append(

@@ -1,10 +1,10 @@
 """What ``/health`` reports: checked, not remembered.
 
-A worker is healthy when the broker connection is up, the database answers a ``SELECT 1``
-within its time limit now, the writer thread is alive, and, while messages are waiting, the
-last commit is recent. The database is probed from a thread of its own, on a connection of its
-own, so that a frozen database cannot hang ``/health`` itself: a probe that has been running for
-longer than its limit is an answer too.
+A worker is healthy when the broker connection is up with its subscription in place, the
+database answers a ``SELECT 1`` within its time limit now, the writer thread is alive, and,
+while messages are waiting, the last commit is recent. The database is probed from a thread of
+its own, on a connection of its own, so that a frozen database cannot hang ``/health`` itself:
+a probe that has been running for longer than its limit is an answer too.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Health:
     """One health report; ``ok`` only when every part is."""
 
     broker: bool
+    subscription: bool
     database: bool
     writer: bool
     committing: bool
@@ -33,12 +34,15 @@ class Health:
 
     @property
     def ok(self) -> bool:
-        return self.broker and self.database and self.writer and self.committing
+        return (
+            self.broker and self.subscription and self.database and self.writer and self.committing
+        )
 
     def as_json(self) -> dict[str, object]:
         """The report as ``/health`` serves it."""
         parts = {
             "broker": self.broker,
+            "subscription": self.subscription,
             "database": self.database,
             "writer": self.writer,
             "committing": self.committing,

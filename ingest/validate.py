@@ -37,6 +37,7 @@ from ingest.messages import (
     WalkerTelemetry,
 )
 from stayactive.errors import StorageUnavailable
+from stayactive.registry import DEVICE_ID_PATTERN
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 PROTOCOL_VERSION = 1
 MAX_FUTURE = timedelta(minutes=5)
 
-TOPIC = re.compile(r"^stayactive/v1/([A-Za-z0-9][A-Za-z0-9_-]{0,63})/([a-z]+)$")
+TOPIC = re.compile(rf"^stayactive/v1/({DEVICE_ID_PATTERN})/([a-z]+)$")
 CHANNEL_OF_TYPE = {
     "walker.telemetry": "telemetry",
     "robot.event": "events",

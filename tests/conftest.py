@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,14 +20,13 @@ from psycopg.rows import TupleRow
 
 from ingest.consumer import WorkerConfig
 from stayactive import db, registry, services
-from stayactive.errors import ServiceError
-from stayactive.mqtt import check_login, new_client
+from stayactive.mqtt import new_client
 from stayactive.registry import NewDevice
 from stayactive.services import mosquitto
 from stayactive.services.postgres import ensure_database
 from stayactive.settings import Settings
 from tests.fixtures.ingest import IngestProcess, IngestThread, worker_config
-from tests.fixtures.services import DeviceAccount, Schema, Subscriber
+from tests.fixtures.services import DeviceAccount, Schema, Subscriber, wait_until_accepted
 
 TEST_DATABASE = "stayactive_test"
 
@@ -137,26 +135,12 @@ def device_account(settings: Settings) -> Iterator[Callable[[], DeviceAccount]]:
         account = DeviceAccount("T-" + uuid.uuid4().hex[:10], secrets.token_urlsafe(16))
         mosquitto.set_accounts(paths, {account.device_id: account.password})
         made.append(account.device_id)
-        _wait_until_accepted(settings, account)
+        wait_until_accepted(settings, account.device_id, account.password)
         return account
 
     yield make
     if made:
         mosquitto.remove_accounts(paths, made)
-
-
-def _wait_until_accepted(settings: Settings, account: DeviceAccount) -> None:
-    # The broker re-reads its password file on SIGHUP, asynchronously.
-    host, port = settings.mqtt_host_port()
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            check_login(host, port, account.device_id, account.password)
-            return
-        except ServiceError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 @pytest.fixture
@@ -201,14 +185,16 @@ def ingest_worker(schema: Schema) -> Iterator[Callable[..., IngestThread]]:
 
 @pytest.fixture
 def ingest_process(schema: Schema, tmp_path: Path) -> Iterator[Callable[..., IngestProcess]]:
-    """Factory: `stayactive ingest run` as a separate process on the test's schema (killed and
-    its session forgotten afterwards); ``metrics=True`` serves /health on a free port."""
+    """Factory: `stayactive ingest run` as a separate process on the test's schema, returned
+    once its /health answers 200 (so it is subscribed); killed and its session forgotten
+    afterwards."""
     made: list[tuple[IngestProcess, WorkerConfig]] = []
 
-    def start(config: WorkerConfig, *, metrics: bool = False) -> IngestProcess:
+    def start(config: WorkerConfig) -> IngestProcess:
         log = tmp_path / f"ingest-{len(made)}.log"
-        running = IngestProcess.start(schema.settings, config, log, metrics=metrics)
+        running = IngestProcess.start(schema.settings, config, log)
         made.append((running, config))
+        running.wait_healthy()
         return running
 
     yield start
@@ -238,7 +224,7 @@ def devices(
         mosquitto.set_accounts(paths, {a.device_id: a.password for a in accounts.values()})
         made.extend(accounts)
         for account in accounts.values():
-            _wait_until_accepted(settings, account)
+            wait_until_accepted(settings, account.device_id, account.password)
         return accounts
 
     yield make

@@ -5,10 +5,10 @@ Start with :class:`StayRecords` (one row per short-term stay), then
 :func:`estimate_savings` to turn them into a year's NOK with a tenant's :class:`ParameterSet`.
 ``docs/savings-method.md`` explains the method, its assumptions and its limits.
 
-Two modules are deliberately not imported here, so that the core stays pure numpy/scipy:
-:mod:`analytics.stays.store` loads a tenant's stays from the database (psycopg), and
-:mod:`analytics.stays.validation` checks the estimator against the simulator's known truth
-(``stayactive validate savings``; imports :mod:`firmware_sim.world`).
+:mod:`analytics.stays.store` is deliberately not imported here, so that the core stays pure
+numpy/scipy: it loads a tenant's stays from the database (psycopg). The check of the estimator
+against the simulator's known truth lives outside analytics, in
+:mod:`stayactive.tools.validation.savings` (``stayactive validate savings``).
 """
 
 from analytics.stays._common import Estimate

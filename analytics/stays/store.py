@@ -37,7 +37,6 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import sql
@@ -45,6 +44,7 @@ from psycopg.rows import TupleRow
 
 from analytics.stays.readmission import readmitted_within_30_days
 from analytics.stays.records import COLUMNS, StayRecords, age_band, los_days, mobility_band
+from stayactive import registry
 from stayactive.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -196,11 +196,8 @@ def load_stays(conn: _Conn, tenant: str, *, analysis_at: datetime | None = None)
     if at.tzinfo is None or at.utcoffset() is None:
         raise ConfigurationError("analysis_at must be timezone-aware")
     at = at.astimezone(UTC)
-    row = conn.execute("SELECT time_zone FROM tenants WHERE tenant_id = %s", (tenant,)).fetchone()
-    if row is None:
-        raise ConfigurationError(f"unknown tenant {tenant!r}")
-    tz_name = str(row[0])
-    tz = ZoneInfo(tz_name)
+    tz = registry.tenant_time_zone(conn, tenant)
+    tz_name = tz.key
     params = {"tenant": tenant, "at": at, "window_h": EXPOSURE_WINDOW_H, "purpose": "evaluation"}
     count_row = conn.execute(_COUNT_SQL, params).fetchone()
     n_stays = int(count_row[0]) if count_row else 0

@@ -6,8 +6,8 @@ import json
 
 import typer
 
-from stayactive.bench import ingest as ingest_bench
 from stayactive.settings import get_settings
+from stayactive.tools.bench import ingest as ingest_bench
 
 app = typer.Typer(help="Benchmarks with baselines measured in the same run.", no_args_is_help=True)
 
@@ -55,7 +55,7 @@ def analytics(
     as_json: bool = typer.Option(False, "--json", help="End with the figures as one JSON line."),
 ) -> None:
     """Resident-day walker metrics on simulated days of about 2 h walking at 50 Hz."""
-    from analytics import benchmark
+    from stayactive.tools.bench import analytics as benchmark
 
     config = benchmark.BenchConfig(days=days, walking_min=walking_min, seed=seed)
     f = benchmark.run(config, lambda line: typer.echo(line, err=True))

@@ -10,8 +10,14 @@ from types import FrameType
 
 import typer
 
-from ingest.consumer import SESSION_NEVER_EXPIRES, IngestFailed, IngestWorker, WorkerConfig
-from ingest.metrics import IngestMetrics, serve
+from ingest import (
+    SESSION_NEVER_EXPIRES,
+    IngestFailed,
+    IngestMetrics,
+    IngestWorker,
+    WorkerConfig,
+    serve_metrics,
+)
 from stayactive.settings import get_settings
 
 app = typer.Typer(
@@ -71,7 +77,7 @@ def run(
     )
     worker = IngestWorker(settings, config, metrics)
     if metrics_port:
-        serve(metrics, metrics_host, metrics_port, worker.health)
+        serve_metrics(metrics, metrics_host, metrics_port, worker.health)
         log.info("metrics on http://%s:%d/metrics, health on /health", metrics_host, metrics_port)
     stop = threading.Event()
 

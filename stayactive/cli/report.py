@@ -11,16 +11,15 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from stayactive import db
+from stayactive import db, registry
 from stayactive.errors import ConfigurationError
-from stayactive.savings_store import (
+from stayactive.reports.savings_store import (
     change_parameters,
     choose_design,
     current_design,
     current_parameters,
     design_history,
     parameter_history,
-    require_tenant,
 )
 from stayactive.settings import get_settings
 
@@ -76,7 +75,7 @@ def savings(
     from stayactive.reports import render_csv, render_json, savings_report
 
     with db.connect(get_settings()) as conn:
-        time_zone = require_tenant(conn, tenant)
+        time_zone = registry.tenant_time_zone(conn, tenant).key
         report = savings_report(
             conn,
             tenant,
@@ -220,7 +219,7 @@ def design(
                     "difference-in-differences"
                 ) from exc
             conn.commit()
-        require_tenant(conn, tenant)
+        registry.tenant_time_zone(conn, tenant)
         choice = current_design(conn, tenant)
         if choice is None:
             typer.echo(f"{tenant} has not chosen a design; reports infer one and say so")
@@ -245,7 +244,7 @@ def open_data_(
     from stayactive.reports import open_data, write_open_data
 
     with db.connect(get_settings()) as conn:
-        time_zone = require_tenant(conn, tenant)
+        time_zone = registry.tenant_time_zone(conn, tenant).key
         table = open_data(conn, tenant, actor=by, analysis_at=_as_of(as_of, time_zone))
         conn.commit()
     csv_path, md_path = write_open_data(table, out)

@@ -39,7 +39,7 @@ def savings(
     import json
     import logging
 
-    from analytics.stays.validation import validate_savings
+    from stayactive.tools.validation.savings import validate_savings
 
     # Every estimate logs its notes at INFO; over hundreds of estimates that hides the result.
     logging.getLogger("analytics.stays.effect").setLevel(logging.WARNING)
@@ -100,7 +100,7 @@ def analytics(
     as_json: bool = typer.Option(False, "--json", help="End with the errors as one JSON line."),
 ) -> None:
     """Mobility metrics (walker and robot) against the simulator's truth, 0.2-1.0 m/s."""
-    from analytics import validation
+    from stayactive.tools.validation import analytics as validation
 
     seed_list = list(range(first_seed, first_seed + seeds))
     report = validation.validate(

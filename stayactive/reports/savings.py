@@ -42,12 +42,12 @@ from analytics.stays import (
     estimate_savings,
 )
 from analytics.stays.store import LoadedStays, load_stays
+from stayactive import audit
 from stayactive.reports import tables
 from stayactive.reports.model import SavingsReport, Table, TornadoOut
-from stayactive.savings_store import (
+from stayactive.reports.savings_store import (
     DesignChoice,
     StoredParameterSet,
-    audit,
     current_design,
     current_parameters,
 )
@@ -229,7 +229,7 @@ def savings_report(
     report = build_savings_report(loaded, params, choice, n_resamples=n_resamples, seed=seed)
     # The report reads resident-level rows (aggregated before they leave): DESIGN.md asks for
     # an audit entry for every such read.
-    audit(
+    audit.record(
         conn,
         tenant=tenant,
         actor=actor,

@@ -33,7 +33,7 @@ from analytics.stays import (
 )
 from analytics.stays.store import LoadedStays
 from stayactive.reports.model import Cell, Row, Table, TornadoBarOut, TornadoOut, Value
-from stayactive.savings_store import StoredParameterSet
+from stayactive.reports.savings_store import StoredParameterSet
 
 GROUPS = ("intervention/after", "intervention/before", "comparison/after", "comparison/before")
 _GROUP_LABELS = {

@@ -79,8 +79,7 @@ def test_a_frozen_database_is_reported_and_nothing_is_lost(
 ) -> None:
     (account,) = devices(1).values()
     device = account.device_id
-    running = ingest_process(worker_config(), metrics=True)
-    running.wait_subscribed()
+    running = ingest_process(worker_config())
     _wait_health(running, 200, 30)
     client = device_client(account)
     now = datetime.now(UTC)
@@ -106,8 +105,7 @@ def test_a_dead_writer_is_reported_and_the_process_exits_non_zero(
 ) -> None:
     (account,) = devices(1).values()
     device = account.device_id
-    running = ingest_process(worker_config(), metrics=True)
-    running.wait_subscribed()
+    running = ingest_process(worker_config())
     _wait_health(running, 200, 30)
     # A database that refuses every reject: the batch fails, message by message fails, and
     # storing the rejects of that fails too. Nothing is left but to die loudly.
@@ -115,6 +113,6 @@ def test_a_dead_writer_is_reported_and_the_process_exits_non_zero(
     client = device_client(account)
     client.publish(f"stayactive/v1/{device}/telemetry", b"junk", qos=1).wait_for_publish(5)
     body = _wait_health(running, 503, 30)
-    assert body["writer"] == "down" and "CheckViolation" in str(body["writer_error"])
+    assert body["writer"] == "down" and "refuse_all" in str(body["writer_error"])
     assert running.proc.wait(30) == EXIT_FAILED
     assert "the writer thread died" in running.log.read_text()

@@ -79,8 +79,7 @@ def test_poison_messages_are_rejected_and_nobody_else_loses_anything(
     attacker_account, victim_account = devices(2).values()
     attacker, victim = attacker_account.device_id, victim_account.device_id
     config = worker_config()
-    running = ingest_process(config, metrics=True)
-    running.wait_subscribed()
+    running = ingest_process(config)
     bad = device_client(attacker_account)
     good = device_client(victim_account)
     now = datetime.now(UTC)
@@ -115,8 +114,7 @@ def test_poison_messages_are_rejected_and_nobody_else_loses_anything(
     assert status == 200, body
     running.proc.send_signal(signal.SIGTERM)
     assert running.proc.wait(30) == 0
-    again = ingest_process(config, metrics=True)
-    again.wait_subscribed()
+    again = ingest_process(config)
     time.sleep(1.0)
     assert again.health()[0] == 200
     assert count(conn, "ingest_rejects", device_id=attacker) == len(expected)

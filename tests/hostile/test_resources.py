@@ -60,8 +60,7 @@ def test_a_flood_of_large_junk_stays_within_disk_and_memory_bounds(
 ) -> None:
     attacker_account, victim_account = devices(2).values()
     attacker, victim = attacker_account.device_id, victim_account.device_id
-    running = ingest_process(worker_config(), metrics=True)
-    running.wait_subscribed()
+    running = ingest_process(worker_config())
     before_bytes = _table_bytes(conn)
     idle_rss = running.peak_rss_mib()
     bad = device_client(attacker_account)

@@ -15,8 +15,7 @@ from psycopg.rows import TupleRow
 
 from firmware_sim.device import DeviceBehaviour
 from stayactive import services
-from stayactive.services._run import run
-from stayactive.services.postgres import BIN, _server_user
+from stayactive.services import postgres
 from tests.fixtures.ingest import IngestProcess, IngestThread, count, stored_messages, worker_config
 from tests.fixtures.services import DeviceAccount, Schema
 from tests.fixtures.streams import make_pump, offer_walks, send_until, wait_until
@@ -34,9 +33,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
 ) -> None:
     accounts = devices(3)
     config = worker_config()
-    running = ingest_process(config)
-    running.wait_subscribed()
-    worker = running.proc
+    worker = ingest_process(config).proc
     pump = make_pump(schema.settings, accounts)
     now_s = datetime.now(UTC).timestamp()
     pump.connect(list(accounts), now_s)
@@ -49,9 +46,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     pump.drain()
     pump.close()
     assert len(pump.log.messages) == total
-    again = ingest_process(config)  # same client id: same persistent session
-    again.wait_subscribed()
-    restarted = again.proc
+    restarted = ingest_process(config).proc  # same client id: same persistent session
     wait_until(lambda: stored_messages(conn) == pump.log.messages, 60, "every message stored")
     assert frame_rows(conn) == pump.log.frames  # each frame exactly once
     restarted.send_signal(signal.SIGTERM)
@@ -73,9 +68,7 @@ def test_database_restart_mid_stream_loses_nothing(
     total = offer_walks(pump, walk_s=180, start_s=now_s - 600, seed=10)
     send_until(pump, total // 2)
     conn.close()
-    paths = services.paths_for(schema.settings)
-    restart = [f"{BIN}/pg_ctl", "restart", "-D", str(paths.pg_data), "-m", "fast", "-w"]
-    run([*restart, "-l", str(paths.pg_log)], what="restart PostgreSQL", as_user=_server_user())
+    postgres.restart(services.paths_for(schema.settings))
     pump.drain()
     pump.close()
     with schema.connect() as fresh:

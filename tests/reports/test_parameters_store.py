@@ -11,7 +11,7 @@ from psycopg.rows import TupleRow
 from analytics.stays import Design, default_parameters
 from stayactive import registry
 from stayactive.errors import ConfigurationError, InvalidParameter
-from stayactive.savings_store import (
+from stayactive.reports.savings_store import (
     change_parameters,
     choose_design,
     current_design,

@@ -19,7 +19,7 @@ from stayactive import registry
 from stayactive.reports import render_csv, render_json, savings_report
 from stayactive.reports.model import SavingsReport, Value
 from stayactive.reports.pdf import render_pdf
-from stayactive.savings_store import change_parameters, choose_design
+from stayactive.reports.savings_store import change_parameters, choose_design
 from stayactive.settings import get_settings
 from tests.fixtures.services import Schema
 from tests.reports.reports_helpers import OSLO, SeededTenant, seed_tenant

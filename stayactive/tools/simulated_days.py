@@ -1,7 +1,7 @@
-"""Simulated resident-days with their truth, as the runner would read them (private).
+"""Simulated resident-days with their truth, as the runner would read them.
 
-Used by :mod:`analytics.validation` and :mod:`analytics.benchmark`; imports the simulator
-(``firmware_sim.world``) only when called.
+Used by :mod:`stayactive.tools.validation.analytics` and :mod:`stayactive.tools.bench.analytics`;
+imports the simulator (``firmware_sim.world``) only when called.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ class DayTruth:
     bout_steps: npt.NDArray[np.int64]
     bout_distance_m: FloatArray
     bout_first_step: npt.NDArray[np.int64]
-    sit_to_stands_n: int
-    turns_n: int = 0
+    n_sit_to_stands: int
+    n_turns: int = 0
 
     @property
     def bout_speed_mps(self) -> FloatArray:
@@ -72,9 +72,9 @@ class DayTruth:
 class RobotTruth:
     """Ground truth of one resident-day (robot part)."""
 
-    sessions_n: int
+    n_sessions: int
     exercise_min: float
-    repetitions_n: int
+    n_repetitions: int
     five_sts_s: float | None
 
 
@@ -308,6 +308,6 @@ def _day_truth(truths: Sequence[Any]) -> DayTruth:
         bout_steps=arr[:, 2].astype(np.int64),
         bout_distance_m=arr[:, 3],
         bout_first_step=arr[:, 4].astype(np.int64),
-        sit_to_stands_n=sts,
-        turns_n=turns,
+        n_sit_to_stands=sts,
+        n_turns=turns,
     )

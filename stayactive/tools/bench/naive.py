@@ -17,7 +17,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from psycopg.rows import TupleRow
 
-from ingest.messages import FLOAT_CHANNELS
+from ingest import FLOAT_CHANNELS
 
 INSERT = (
     "INSERT INTO walker_frames_naive (time, device_id, tenant_id, boot, seq, frame_no, rate_hz, "

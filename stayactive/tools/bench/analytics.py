@@ -169,7 +169,6 @@ def run(config: BenchConfig, progress: Callable[[str], None] | None = None) -> d
         ``samples_per_resident_day``, ``walking_min_per_resident_day``,
         ``naive_resident_days_per_s``, ``ratio_vs_naive``, ``days``.
     """
-    from analytics.validation import wire_arrays, wire_input
     from firmware_sim.world import (
         make_walker,
         plan_day,
@@ -177,6 +176,7 @@ def run(config: BenchConfig, progress: Callable[[str], None] | None = None) -> d
         synthesize_bout,
         synthesize_day,
     )
+    from stayactive.tools.validation.analytics import wire_arrays, wire_input
 
     tz = ZoneInfo(DEFAULT_TZ)
     first = date(2026, 4, 6)

@@ -35,11 +35,11 @@ from firmware_sim.records import (
 from firmware_sim.scenario_file import Scenario
 from firmware_sim.world import World
 from stayactive import db
-from stayactive.records_import import import_assignments, import_care_records
+from stayactive.records import import_assignments, import_care_records
 from stayactive.reports import savings_report
 from stayactive.reports.pdf import format_value, render_pdf
 from stayactive.settings import Settings
-from stayactive.simulation import SITE, create_scenario
+from stayactive.tools.simulation import SITE, create_scenario
 
 log = logging.getLogger(__name__)
 

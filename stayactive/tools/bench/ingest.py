@@ -35,11 +35,11 @@ from psycopg.rows import TupleRow
 from firmware_sim.loadgen import FRAMES_PER_MESSAGE, TelemetryLoad
 from firmware_sim.transport import Fleet, Publication
 from stayactive import db, registry
-from stayactive.bench.naive import NaiveConsumer
 from stayactive.mqtt import new_client
 from stayactive.registry import NewDevice
 from stayactive.services import mosquitto, paths_for
 from stayactive.settings import Settings
+from stayactive.tools.bench.naive import NaiveConsumer
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ CHECK constraints are only the last line of defence.
 The evaluation design (historical, concurrent or difference-in-differences) is chosen per tenant
 in ``savings_designs``; the newest choice is in force and older ones stay visible.
 
-Every change is also written to the audit log.
+Every change is also written to the audit log (:mod:`stayactive.audit`).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
-from psycopg.types.json import Jsonb
 
 from analytics.stays import Design, Parameter, ParameterSet, default_parameters
 from analytics.stays.parameters import PARAMETER_UNITS
+from stayactive import audit, registry
 from stayactive.errors import ConfigurationError, InvalidParameter
 
 logger = logging.getLogger(__name__)
@@ -71,37 +71,9 @@ class DesignChoice:
     reason: str
 
 
-def require_tenant(conn: _Conn, tenant: str) -> str:
-    """The tenant's time zone; :class:`ConfigurationError` if there is no such tenant."""
-    row = conn.execute("SELECT time_zone FROM tenants WHERE tenant_id = %s", (tenant,)).fetchone()
-    if row is None:
-        raise ConfigurationError(f"unknown tenant {tenant!r}")
-    return str(row[0])
-
-
-def audit(
-    conn: _Conn,
-    *,
-    tenant: str,
-    actor: str,
-    action: str,
-    subject_kind: str,
-    subject_id: str,
-    purpose: str,
-    detail: Mapping[str, Any],
-) -> None:
-    """Append one entry to the audit log (who, what, about whom or what, why)."""
-    conn.execute(
-        """INSERT INTO audit_log (tenant_id, actor, action, subject_kind, subject_id, purpose,
-                                  detail)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-        (tenant, actor, action, subject_kind, subject_id, purpose, Jsonb(dict(detail))),
-    )
-
-
 def current_parameters(conn: _Conn, tenant: str) -> StoredParameterSet:
     """The newest stored parameter set of ``tenant``, or the defaults if none is stored."""
-    require_tenant(conn, tenant)
+    registry.tenant_time_zone(conn, tenant)
     row = conn.execute(
         "SELECT max(version) FROM savings_parameter_sets WHERE tenant_id = %s", (tenant,)
     ).fetchone()
@@ -167,7 +139,7 @@ def store_parameter_set(
     if not created_by.strip():
         raise ConfigurationError("a parameter set needs created_by (who made the change)")
     with conn.transaction():
-        require_tenant(conn, tenant)
+        registry.tenant_time_zone(conn, tenant)
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"savings-params:{tenant}",))
         row = conn.execute(
             "SELECT coalesce(max(version), 0) + 1 FROM savings_parameter_sets WHERE tenant_id = %s",
@@ -209,7 +181,7 @@ def store_parameter_set(
                     for p in parameters.parameters()
                 ],
             )
-        audit(
+        audit.record(
             conn,
             tenant=tenant,
             actor=created_by,
@@ -332,13 +304,13 @@ def choose_design(
     if not reason.strip() or not chosen_by.strip():
         raise ConfigurationError("choosing a design needs who chooses it and why (--reason)")
     with conn.transaction():
-        require_tenant(conn, tenant)
+        registry.tenant_time_zone(conn, tenant)
         conn.execute(
             """INSERT INTO savings_designs (tenant_id, design, chosen_by, reason)
                VALUES (%s, %s, %s, %s)""",
             (tenant, chosen.value, chosen_by, reason),
         )
-        audit(
+        audit.record(
             conn,
             tenant=tenant,
             actor=chosen_by,

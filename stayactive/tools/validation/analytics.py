@@ -21,7 +21,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from analytics._simulated_days import (
+from analytics.gait import detect_steps
+from analytics.mobility import (
+    DEFAULT_TZ,
+    METRIC_VERSION,
+    WalkerDayInput,
+    WalkerDayMetrics,
+    robot_day_metrics,
+    walker_day_metrics,
+)
+from stayactive.tools.simulated_days import (
     FIRST_DAY,
     SPEEDS_MPS,
     DayTruth,
@@ -31,15 +40,6 @@ from analytics._simulated_days import (
     simulate_days,
     wire_arrays,
     wire_input,
-)
-from analytics.gait import detect_steps
-from analytics.mobility import (
-    DEFAULT_TZ,
-    METRIC_VERSION,
-    WalkerDayInput,
-    WalkerDayMetrics,
-    robot_day_metrics,
-    walker_day_metrics,
 )
 
 __all__ = [
@@ -196,10 +196,10 @@ def _score_walker(m: WalkerDayMetrics, t: DayTruth, tally: _Tally) -> None:
     true_cv = _truth_stride_cv(t)
     if true_cv is not None and m.stride_time_cv is not None:
         tally.cv_abs.append(abs(m.stride_time_cv - true_cv))
-    if t.sit_to_stands_n:
-        tally.sts_ape.append(_ape(m.sit_to_stands_n, t.sit_to_stands_n))
-    if t.turns_n:
-        tally.turns_ape.append(_ape(m.turns_n, t.turns_n))
+    if t.n_sit_to_stands:
+        tally.sts_ape.append(_ape(m.sit_to_stands_n, t.n_sit_to_stands))
+    if t.n_turns:
+        tally.turns_ape.append(_ape(m.turns_n, t.n_turns))
     if m.gait_speed_median_mps is not None:
         tally.speed_day_abs.append(
             abs(m.gait_speed_median_mps - float(np.median(t.bout_speed_mps)))
@@ -224,8 +224,8 @@ def _score_robot(sd: SimulatedDay, tz: str, tally: _Tally) -> None:
     rt = sd.robot_truth
     if not r.has_data:
         return
-    tally.robot_abs.append(abs((r.sessions_n or 0) - rt.sessions_n))
-    tally.robot_abs.append(abs((r.repetitions_n or 0) - rt.repetitions_n))
+    tally.robot_abs.append(abs((r.sessions_n or 0) - rt.n_sessions))
+    tally.robot_abs.append(abs((r.repetitions_n or 0) - rt.n_repetitions))
     tally.robot_abs.append(abs((r.exercise_min or 0.0) - rt.exercise_min))
     if rt.five_sts_s is not None or r.five_sts_s is not None:
         if rt.five_sts_s is None or r.five_sts_s is None:
