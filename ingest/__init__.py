@@ -11,6 +11,8 @@ worker's threads) are ingest's own business and may change:
 * :func:`validate` with :class:`DeviceInfo` / :data:`DeviceLookup`, and the message types it
   returns (:class:`Received` in; :class:`WalkerTelemetry`, :class:`RobotEvent`,
   :class:`Status` or a :class:`Reject` out); :class:`DeviceRegistry` caches the lookups.
+* :data:`FRAME_COLUMNS` and :func:`claim_message_keys`: the columns ingest writes to
+  ``walker_frames`` and its key claim, for the benchmark's ceiling (the same database work).
 * :func:`provision` and :func:`write_credentials`: register devices and give each a broker
   account (for now on the local Mosquitto only).
 """
@@ -30,10 +32,13 @@ from ingest.messages import (
 from ingest.metrics import IngestMetrics
 from ingest.metrics import serve as serve_metrics
 from ingest.registry import DeviceRegistry
+from ingest.store import FRAME_COLUMNS
+from ingest.store import claim_keys as claim_message_keys
 from ingest.validate import DeviceInfo, DeviceLookup, validate
 
 __all__ = [
     "FLOAT_CHANNELS",
+    "FRAME_COLUMNS",
     "SESSION_NEVER_EXPIRES",
     "Accepted",
     "DeviceInfo",
@@ -48,6 +53,7 @@ __all__ = [
     "Status",
     "WalkerTelemetry",
     "WorkerConfig",
+    "claim_message_keys",
     "ingest_one",
     "provision",
     "serve_metrics",

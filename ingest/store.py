@@ -39,6 +39,7 @@ from ingest.messages import FLOAT_CHANNELS, Accepted, Reject, RobotEvent, Status
 log = logging.getLogger(__name__)
 
 _Conn = psycopg.Connection[TupleRow]
+MessageKey = tuple[str, int, int]  # (device_id, boot, seq)
 
 #: Bytes of a rejected payload that are kept (its size and SHA-256 are kept too).
 REJECT_PAYLOAD_PREFIX_BYTES = 4096
@@ -216,7 +217,7 @@ def _channel(item: Accepted) -> str:
 
 def _claim_keys(conn: _Conn, encoded: Sequence[Encoded]) -> tuple[list[Encoded], int, list[Reject]]:
     """Claim the key of every message; return (messages to store, duplicates, conflicts)."""
-    first: dict[tuple[str, int, int], Encoded] = {}
+    first: dict[MessageKey, Encoded] = {}
     wills: list[Encoded] = []
     later: list[tuple[Encoded, Encoded]] = []  # (message, the batch's first with its key)
     for e in encoded:
@@ -231,18 +232,11 @@ def _claim_keys(conn: _Conn, encoded: Sequence[Encoded]) -> tuple[list[Encoded],
             first[key] = e
     duplicates = 0
     conflicts: list[Reject] = []
-    stored: dict[tuple[str, int, int], bytes | None] = {}
+    stored: dict[MessageKey, bytes | None] = {}
     new: list[Encoded] = []
     if first:
-        keys = sorted(first)  # one lock order for every worker: no deadlock between them
-        shas = [first[k].item.envelope.payload_sha256 for k in keys]
-        claimed = conn.execute(
-            """INSERT INTO message_keys (device_id, boot, seq, payload_sha256)
-               SELECT * FROM unnest(%s::text[], %s::int8[], %s::int8[], %s::bytea[])
-               ON CONFLICT DO NOTHING RETURNING device_id, boot, seq""",
-            ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], shas),
-        ).fetchall()
-        free = {(str(d), int(b), int(s)) for d, b, s in claimed}
+        keys = sorted(first)
+        free = claim_keys(conn, keys, [first[k].item.envelope.payload_sha256 for k in keys])
         held = [k for k in keys if k not in free]
         if held:
             rows = conn.execute(
@@ -269,6 +263,30 @@ def _claim_keys(conn: _Conn, encoded: Sequence[Encoded]) -> tuple[list[Encoded],
         else:
             conflicts.append(verdict)
     return new + wills, duplicates, conflicts
+
+
+def claim_keys(
+    conn: _Conn,
+    keys: Sequence[MessageKey],
+    payload_sha256: Sequence[bytes],
+    *,
+    table: str = "message_keys",
+) -> set[MessageKey]:
+    """Insert each key that is free with its payload's hash; return the keys claimed now.
+
+    ``keys`` must be sorted: one lock order for every worker, so that two workers claiming
+    overlapping keys never deadlock. ``table`` is for the benchmark's ceiling, which does the
+    same database work into a table of its own.
+    """
+    claimed = conn.execute(
+        sql.SQL(
+            """INSERT INTO {} (device_id, boot, seq, payload_sha256)
+               SELECT * FROM unnest(%s::text[], %s::int8[], %s::int8[], %s::bytea[])
+               ON CONFLICT DO NOTHING RETURNING device_id, boot, seq"""
+        ).format(sql.Identifier(table)),
+        ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], list(payload_sha256)),
+    ).fetchall()
+    return {(str(d), int(b), int(s)) for d, b, s in claimed}
 
 
 def _compare(e: Encoded, stored_sha256: bytes | None) -> Reject | None:
