@@ -16,6 +16,8 @@ could have happened).
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from datetime import datetime, timedelta
 from functools import cache
@@ -37,6 +39,8 @@ from ingest.validate import (
 
 MESSAGE_TYPE = "walker.telemetry"
 CHANNEL = "telemetry"
+# A frame's sample arrays in storage order, in one call.
+_channels = operator.attrgetter(*FLOAT_CHANNELS)
 # A key token is a string followed by optional white space and a colon. Every key of the payload
 # matches once, and a string value can only add matches: as many matches as decoded keys means
 # that no key was repeated.
@@ -178,18 +182,22 @@ def accept(
         return None
     times = [t for t in starts if t is not None]
     newest, oldest = max(sent_at, *times), min(sent_at, *times)
-    # One array for all the frames' samples, (frames, channels, samples): numpy refuses ragged
-    # lists, so this also checks that every array of every frame has the same length (frames
-    # of different lengths are legal, and left to the exact path, which is slower but right).
-    try:
-        samples = np.array(
-            [[getattr(f, name) for name in FLOAT_CHANNELS] for f in wire.frames], dtype=np.float64
-        )
-        brakes = np.array([f.brake for f in wire.frames], dtype=np.bool_)
-    except ValueError:
+    # One array for all the frames' samples, (frames, channels, samples), filled from one
+    # iterator (half the time of numpy walking nested lists). Every array of every frame must
+    # have the same length: frames of different lengths are legal, and left to the exact path,
+    # which is slower but right.
+    arrays = [array for f in wire.frames for array in _channels(f)]
+    n = len(arrays[0]) if arrays else 0
+    if (
+        not arrays
+        or any(len(a) != n for a in arrays)
+        or any(len(f.brake) != n for f in wire.frames)
+    ):
         return None
-    if brakes.shape != (samples.shape[0], samples.shape[2]):
-        return None
+    samples = np.fromiter(
+        itertools.chain.from_iterable(arrays), np.float64, len(arrays) * n
+    ).reshape(len(wire.frames), len(FLOAT_CHANNELS), n)
+    brakes = np.array([f.brake for f in wire.frames], dtype=np.bool_)
     frames = [
         Frame(t0, f.rate_hz, samples[i], brakes[i])
         for i, (t0, f) in enumerate(zip(times, wire.frames, strict=True))

@@ -69,7 +69,8 @@ class Encoded:
     """One accepted message with its rows, ready for :func:`write`."""
 
     item: Accepted
-    frames: list[bytes] = field(default_factory=list)
+    frame_rows: bytes = b""  # its walker_frames rows in binary COPY format, one after the other
+    n_frames: int = 0
     event: tuple[Any, ...] | None = None
     status: tuple[Any, ...] | None = None
 
@@ -123,7 +124,7 @@ def _encode(item: Accepted) -> Encoded:
         rows = copy_binary.message_rows(
             item.frames, env.device_id, env.tenant_id, env.boot, env.seq, env.received_at
         )
-        return Encoded(item, frames=rows)
+        return Encoded(item, frame_rows=rows, n_frames=len(item.frames))
     if isinstance(item, RobotEvent):
         event = (
             item.at, env.device_id, env.tenant_id, env.boot, env.seq, item.event,
@@ -165,11 +166,11 @@ def write(
         started = time.monotonic()
         new, result.duplicate_messages, conflicts = _claim_keys(conn, encoded)
         result.key_seconds = time.monotonic() - started
-        frames = [row for e in new for row in e.frames]
+        frames = [e.frame_rows for e in new if e.n_frames]
         if frames:
             with conn.cursor().copy(_copy_statement("walker_frames", FRAME_COLUMNS)) as copy:
                 copy.write(copy_binary.stream(frames))
-        result.frames = len(frames)
+        result.frames = sum(e.n_frames for e in new)
         events = [e.event for e in new if e.event is not None]
         result.events, dup_events = _copy_upsert(
             conn, "robot_events", EVENT_COLUMNS, EVENT_TYPES, events
@@ -431,15 +432,19 @@ def _update_latest(conn: _Conn, accepted: Sequence[Accepted]) -> None:
                 latest[env.device_id] = item
     if not seen:
         return
+    devices = sorted(seen)  # one lock order for every worker
+    # One statement for the batch's devices (a batch of telemetry names hundreds of them; one
+    # INSERT each was a tenth of the writer's time).
+    conn.execute(
+        """INSERT INTO device_latest_status (device_id, tenant_id, last_seen_at)
+           SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[])
+           ON CONFLICT (device_id) DO UPDATE
+           SET last_seen_at = greatest(device_latest_status.last_seen_at, excluded.last_seen_at)""",
+        (devices, [seen[d][0] for d in devices], [seen[d][1] for d in devices]),
+    )
+    if not latest:
+        return
     with conn.cursor() as cur:
-        cur.executemany(
-            """INSERT INTO device_latest_status (device_id, tenant_id, last_seen_at)
-               VALUES (%s, %s, %s)
-               ON CONFLICT (device_id) DO UPDATE
-               SET last_seen_at =
-                   greatest(device_latest_status.last_seen_at, excluded.last_seen_at)""",
-            [(device, tenant, at) for device, (tenant, at) in sorted(seen.items())],
-        )
         cur.executemany(
             """UPDATE device_latest_status SET
                    status_time = %(at)s, status_received_at = %(received_at)s, state = %(state)s,
