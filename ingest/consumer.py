@@ -162,7 +162,7 @@ class IngestWorker:
 
     # --- MQTT side (paho's network thread) ------------------------------------------------
 
-    def _make_client(self) -> mqtt.Client:
+    def _make_client(self) -> BufferedReadClient:
         client = BufferedReadClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=self.config.client_id,
@@ -460,10 +460,18 @@ class IngestWorker:
 
     def _acknowledge(self, batch: list[Received]) -> None:
         generation = self._generation
-        for message in batch:  # arrival order
+        qos1: list[int] = []  # one write for the batch's PUBACKs, in arrival order
+        for message in batch:
             token = message.token
-            if isinstance(token, _Token) and token.qos > 0 and token.generation == generation:
+            if not isinstance(token, _Token) or token.qos == 0 or token.generation != generation:
+                continue
+            if token.qos == 1:
+                qos1.append(token.mid)
+            else:  # the subscription is QoS 1, so never seen; kept in order all the same
+                self._client.ack_many(qos1)
+                qos1 = []
                 self._client.ack(token.mid, token.qos)
+        self._client.ack_many(qos1)
         self._gauge_queue()
 
     def _gauge_queue(self) -> None:

@@ -1,12 +1,14 @@
-"""The buffered socket gives paho the bytes it asks for, in order, and says what it holds."""
+"""The buffered socket gives paho the bytes it asks for, in order, and says what it holds; the
+client acknowledges a batch with the bytes paho would send for each message."""
 
 from __future__ import annotations
 
 import socket
 
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from ingest.buffered_socket import BufferedSocket
+from ingest.buffered_socket import BufferedReadClient, BufferedSocket
 
 
 def test_small_reads_come_from_one_large_read_in_order() -> None:
@@ -37,3 +39,22 @@ def test_a_closed_peer_reads_as_end_of_stream_after_what_was_held() -> None:
         assert sock.recv(4) == b"last"
         assert sock.recv(100) == b" bytes"
         assert sock.recv(1) == b""
+
+
+def test_many_acknowledgements_are_the_bytes_of_one_each_in_order() -> None:
+    def client() -> BufferedReadClient:
+        return BufferedReadClient(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+
+    mids = [7, 1, 65535, 300]
+    one_by_one, batched = client(), client()
+    for mid in mids:
+        one_by_one.ack(mid, 1)
+    batched.ack_many(mids)
+    # Not connected: the packets stay queued, so their bytes can be compared.
+    queued = [p["packet"] for p in one_by_one._out_packet]
+    assert len(queued) == len(mids)
+    assert [p["packet"] for p in batched._out_packet] == [b"".join(queued)]
