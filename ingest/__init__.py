@@ -14,11 +14,11 @@ worker's threads) are ingest's own business and may change:
 * :data:`FRAME_COLUMNS` and :func:`claim_message_keys`: the columns ingest writes to
   ``walker_frames`` and its key claim, for the benchmark's ceiling (the same database work).
 * :func:`provision` and :func:`write_credentials`: register devices and give each a broker
-  account (for now on the local Mosquitto only).
+  account (for now on the local Mosquitto only); :func:`remove` deletes accounts.
 """
 
 from ingest.consumer import SESSION_NEVER_EXPIRES, IngestFailed, IngestWorker, WorkerConfig
-from ingest.credentials import provision, write_credentials
+from ingest.credentials import provision, remove, write_credentials
 from ingest.direct import ingest_one
 from ingest.messages import (
     FLOAT_CHANNELS,
@@ -56,6 +56,7 @@ __all__ = [
     "claim_message_keys",
     "ingest_one",
     "provision",
+    "remove",
     "serve_metrics",
     "validate",
     "write_credentials",

@@ -15,7 +15,8 @@ down or starting), class 53 (out of resources), 55P03
 deadlock), a pool timeout
 class 23 (unique, foreign key, check, not-null,        :class:`ConstraintViolation`: reject
 exclusion)                                             this input; the others may go on
-class 22 (a value the column cannot take)              :class:`RejectedInput` (``invalid_value``)
+class 22 (a value the column cannot take), and a       :class:`RejectedInput` (``invalid_value``)
+value psycopg itself cannot send (a NUL character)
 class 28 (login refused)                               :class:`ConfigurationError`: stop
 anything else (bad SQL, a missing table, privileges)   passes through unchanged: it is a bug or
                                                        a broken deployment, not the input
@@ -83,7 +84,7 @@ def translate(exc: psycopg.Error) -> StayActiveError | None:
             constraint=diag.constraint_name or "",
             table=diag.table_name or "",
         )
-    if state.startswith("22"):
+    if state.startswith("22") or (not state and isinstance(exc, psycopg.DataError)):
         return RejectedInput("invalid_value", message)
     if state.startswith("28"):
         return ConfigurationError(f"the database refused the login: {message}")

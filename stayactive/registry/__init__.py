@@ -25,6 +25,8 @@ from stayactive.registry._ids import (
 from stayactive.registry._residents import (
     Outcome,
     assign_device,
+    create_resident,
+    delete_assignment,
     ensure_resident,
     find_resident,
     upsert_assignment,
@@ -48,6 +50,8 @@ __all__ = [
     "Outcome",
     "assign_device",
     "check_tenant_id",
+    "create_resident",
+    "delete_assignment",
     "ensure_device",
     "ensure_resident",
     "ensure_tenant",

@@ -91,3 +91,26 @@ def upsert_assignment(
         (valid_from, valid_to, existing[0]),
     )
     return "updated"
+
+
+def create_resident(
+    conn: _Conn, tenant_id: str, pseudonym: str, birth_year: int | None, sex: str = "unknown"
+) -> int | None:
+    """Register a new resident; None if the tenant has one with ``pseudonym`` already."""
+    row = conn.execute(
+        """INSERT INTO residents (tenant_id, pseudonym, birth_year, sex) VALUES (%s, %s, %s, %s)
+           ON CONFLICT (tenant_id, pseudonym) DO NOTHING RETURNING resident_id""",
+        (tenant_id, pseudonym, birth_year, sex),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def delete_assignment(conn: _Conn, tenant_id: str, assignment_id: int) -> tuple[int, str] | None:
+    """Delete a (wrong) assignment of the tenant, so its days are attributed anew; return the
+    (resident id, device id) it had, None if the tenant has no such assignment."""
+    row = conn.execute(
+        """DELETE FROM device_assignments WHERE tenant_id = %s AND assignment_id = %s
+           RETURNING resident_id, device_id""",
+        (tenant_id, assignment_id),
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))

@@ -74,6 +74,17 @@ def test_a_value_the_column_cannot_take_is_rejected_input(conn: Conn) -> None:
     assert "not a time" in ours.detail
 
 
+def test_a_value_psycopg_cannot_send_is_rejected_input(conn: Conn) -> None:
+    """A NUL character is refused by psycopg before the server sees it (no SQLSTATE)."""
+    try:
+        conn.execute("SELECT %s::text", ("a\x00b",))
+    except psycopg.DataError as exc:
+        ours = db.translate(exc)
+    else:
+        raise AssertionError("psycopg sent a NUL character")
+    assert type(ours) is RejectedInput and ours.reason == "invalid_value"
+
+
 def test_bugs_pass_through_unchanged(conn: Conn) -> None:
     exc = _raised(conn, "SELECT * FROM no_such_table")
     assert db.translate(exc) is None
