@@ -79,8 +79,7 @@ def test_a_frozen_database_is_reported_and_nothing_is_lost(
 ) -> None:
     (account,) = devices(1).values()
     device = account.device_id
-    running = ingest_process(worker_config())
-    _wait_health(running, 200, 30)
+    running = ingest_process(worker_config())  # /health answered 200
     client = device_client(account)
     now = datetime.now(UTC)
     topic = f"stayactive/v1/{device}/status"
@@ -105,8 +104,7 @@ def test_a_dead_writer_is_reported_and_the_process_exits_non_zero(
 ) -> None:
     (account,) = devices(1).values()
     device = account.device_id
-    running = ingest_process(worker_config())
-    _wait_health(running, 200, 30)
+    running = ingest_process(worker_config())  # /health answered 200
     # A database that refuses every reject: the batch fails, message by message fails, and
     # storing the rejects of that fails too. Nothing is left but to die loudly.
     conn.execute("ALTER TABLE ingest_rejects ADD CONSTRAINT refuse_all CHECK (false) NOT VALID")
