@@ -1,10 +1,11 @@
 """PostgreSQL's binary COPY format for walker frames, built with numpy.
 
-psycopg's generic row writer dumps a Python list element by element; a frame carries ten arrays
-of 50 floats, so that became most of ingest's CPU time. Here each frame's arrays are laid out in
-one numpy record array and written as bytes. Format: PostgreSQL docs, "COPY", section "Binary
-Format", and the array wire format of ``array_send`` (ndim, has-nulls flag, element type oid,
-then per dimension its length and lower bound, then each element as length + value).
+psycopg's generic row writer dumps a Python list element by element; a frame carries ten
+channels of 50 floats, so that became most of ingest's CPU time. Here a frame's samples go in
+the packed layout of :mod:`stayactive.db.walker_samples` (two ``bytea`` values), which numpy
+writes in one call and PostgreSQL stores without looking at each value. Format: PostgreSQL
+docs, "COPY", section "Binary Format" (per row the field count, then each field as length +
+value).
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ from typing import Any
 import numpy as np
 
 from ingest.messages import Frame
+from stayactive.db import walker_samples
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
-_FLOAT4_OID = 700
-_BOOL_OID = 16
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-_FLOAT_ELEMENT = np.dtype([("len", ">i4"), ("value", ">f4")])
-_BOOL_ELEMENT = np.dtype([("len", ">i4"), ("value", "u1")])
-_FIELDS_IN_ROW = 19  # the columns of FRAME_COLUMNS in ingest.store
+_FIELDS_IN_ROW = 10  # the columns of FRAME_COLUMNS in ingest.store
+
+
+def _micros(at: datetime) -> int:
+    delta = at - _PG_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _timestamptz(at: datetime) -> bytes:
@@ -38,9 +41,13 @@ def _text(value: str) -> bytes:
     return struct.pack("!i", len(data)) + data
 
 
-def _array_header(n_bytes: int, oid: int, n: int) -> bytes:
-    # field length, then ndim=1, no nulls, element type, dimension length, lower bound 1
-    return struct.pack("!iiiiii", 20 + n_bytes, 1, 0, oid, n, 1)
+def _bytea(data: bytes) -> bytes:
+    return struct.pack("!i", len(data)) + data
+
+
+def _ids(device_id: str, tenant_id: str, boot: int, seq: int) -> bytes:
+    # device_id, tenant_id, boot and seq (both bigint), each with its length
+    return _text(device_id) + _text(tenant_id) + struct.pack("!iqiq", 8, boot, 8, seq)
 
 
 def frame_row(
@@ -48,27 +55,13 @@ def frame_row(
     received_at: datetime,
 ) -> bytes:  # fmt: skip
     """One walker_frames row in binary COPY format (columns as ingest.store.FRAME_COLUMNS)."""
-    samples = frame.samples
-    n_channels, n = samples.shape
-    floats = np.empty(samples.shape, _FLOAT_ELEMENT)
-    floats["len"] = 4
-    floats["value"] = samples
-    raw = floats.tobytes()
-    size = 8 * n
-    header = _array_header(size, _FLOAT4_OID, n)
-    arrays = b"".join(header + raw[i * size : (i + 1) * size] for i in range(n_channels))
-    brake = np.empty(n, _BOOL_ELEMENT)
-    brake["len"] = 1
-    brake["value"] = frame.brake
     return b"".join((
         struct.pack("!h", _FIELDS_IN_ROW),
         _timestamptz(frame.t0),
-        _text(device_id),
-        _text(tenant_id),
-        struct.pack("!iqiqihif", 8, boot, 8, seq, 2, frame_no, 4, frame.rate_hz),
-        arrays,
-        _array_header(5 * n, _BOOL_OID, n),
-        brake.tobytes(),
+        _ids(device_id, tenant_id, boot, seq),
+        struct.pack("!ihif", 2, frame_no, 4, frame.rate_hz),
+        _bytea(walker_samples.pack_samples(frame.samples)),
+        _bytea(walker_samples.pack_brake(frame.brake)),
         _timestamptz(received_at),
     ))  # fmt: skip
 
@@ -77,21 +70,21 @@ def message_rows(
     frames: Sequence[Frame], device_id: str, tenant_id: str, boot: int, seq: int,
     received_at: datetime,
 ) -> bytes:  # fmt: skip
-    """The walker_frames rows of one message, one after the other.
+    """The walker_frames rows of one message, one after the other, as :func:`frame_row` would
+    lay them out.
 
     Frames of one length are laid out by one copy of a template in which everything that does
-    not change between messages of that shape is set already (field lengths, array headers,
-    frame numbers), so a message costs a handful of numpy assignments and one ``tobytes``; the
-    per-frame calls and joins were a fifth of a worker's time per message.
+    not change between messages of that shape is set already (field lengths, frame numbers), so
+    a message costs a handful of numpy assignments and no per-frame joins.
     """
     shapes = {frame.samples.shape for frame in frames}
-    if len(shapes) != 1:
+    if len(shapes) != 1 or next(iter(shapes))[0] != len(walker_samples.CHANNELS):
         return b"".join(
             frame_row(f, device_id, tenant_id, boot, seq, no, received_at)
             for no, f in enumerate(frames)
         )
     n_channels, n = shapes.pop()
-    ids = _text(device_id) + _text(tenant_id) + struct.pack("!iqiq", 8, boot, 8, seq)
+    ids = _ids(device_id, tenant_id, boot, seq)
     template, dtype = _template(len(frames), n_channels, n, len(ids))
     # A copy of the template's bytes viewed as rows: numpy copies a structured array of
     # sub-arrays field by field, twenty times slower than this memcpy.
@@ -100,15 +93,11 @@ def message_rows(
     rows["time"] = [_micros(frame.t0) for frame in frames]
     rows["ids"] = np.void(ids)
     rows["rate_hz"] = [frame.rate_hz for frame in frames]
-    rows["floats"]["elements"]["value"] = np.stack([frame.samples for frame in frames])
-    rows["brake"]["elements"]["value"] = np.stack([frame.brake for frame in frames])
+    # Stored sample-major: per sample its ten channels (walker_samples).
+    rows["samples"] = np.stack([frame.samples for frame in frames]).transpose(0, 2, 1)
+    rows["brake"] = np.stack([frame.brake for frame in frames])
     rows["received_at"] = _micros(received_at)
     return bytes(buffer)
-
-
-def _micros(at: datetime) -> int:
-    delta = at - _PG_EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 @functools.lru_cache(maxsize=64)  # bounded: devices choose the shapes
@@ -117,12 +106,12 @@ def _template(
 ) -> tuple[bytes, np.dtype[Any]]:
     """Rows of one message's shape with every field that does not vary between messages set,
     as bytes, and their dtype."""
+    value = walker_samples.SAMPLE_DTYPE
     dtype = np.dtype([
-        ("field_count", ">i2"), ("time_len", ">i4"), ("time", ">i8"),
-        ("ids", f"V{ids_bytes}"),  # device_id, tenant_id, boot and seq, each with its length
+        ("field_count", ">i2"), ("time_len", ">i4"), ("time", ">i8"), ("ids", f"V{ids_bytes}"),
         ("frame_no_len", ">i4"), ("frame_no", ">i2"), ("rate_len", ">i4"), ("rate_hz", ">f4"),
-        ("floats", _channel_dtype(_FLOAT_ELEMENT, n), (n_channels,)),
-        ("brake", _channel_dtype(_BOOL_ELEMENT, n)),
+        ("samples_len", ">i4"), ("samples", value, (n, n_channels)),
+        ("brake_len", ">i4"), ("brake", "u1", (n,)),
         ("received_len", ">i4"), ("received_at", ">i8"),
     ])  # fmt: skip
     rows = np.zeros(n_frames, dtype)
@@ -130,17 +119,9 @@ def _template(
     rows["time_len"] = rows["received_len"] = 8
     rows["frame_no_len"], rows["frame_no"] = 2, np.arange(n_frames)
     rows["rate_len"] = 4
-    rows["floats"]["header"] = (20 + 8 * n, 1, 0, _FLOAT4_OID, n, 1)
-    rows["floats"]["elements"]["len"] = 4
-    rows["brake"]["header"] = (20 + 5 * n, 1, 0, _BOOL_OID, n, 1)
-    rows["brake"]["elements"]["len"] = 1
+    rows["samples_len"] = n * n_channels * value.itemsize
+    rows["brake_len"] = n
     return rows.tobytes(), dtype
-
-
-@functools.cache
-def _channel_dtype(element: np.dtype[np.void], n: int) -> np.dtype[np.void]:
-    # One array column as on the wire: field length and array header (6 int4), n elements.
-    return np.dtype([("header", ">i4", (6,)), ("elements", element, (n,))])
 
 
 def stream(rows: Iterable[bytes]) -> bytes:

@@ -34,7 +34,7 @@ from psycopg.types.json import Jsonb
 
 from ingest import copy_binary
 from ingest.limits import RejectLimiter
-from ingest.messages import FLOAT_CHANNELS, Accepted, Reject, RobotEvent, Status, WalkerTelemetry
+from ingest.messages import Accepted, Reject, RobotEvent, Status, WalkerTelemetry
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ REJECT_PAYLOAD_PREFIX_BYTES = 4096
 
 FRAME_COLUMNS = (
     "time", "device_id", "tenant_id", "boot", "seq", "frame_no", "rate_hz",
-    *FLOAT_CHANNELS, "brake", "received_at",
+    "samples", "brake_mask", "received_at",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "time", "device_id", "tenant_id", "boot", "seq", "event", "session_id", "body", "received_at",
