@@ -17,7 +17,7 @@ worker's threads) are ingest's own business and may change:
   account (for now on the local Mosquitto only); :func:`remove` deletes accounts.
 """
 
-from ingest.consumer import SESSION_NEVER_EXPIRES, IngestFailed, IngestWorker, WorkerConfig
+from ingest.consumer import IngestFailed, IngestWorker
 from ingest.credentials import provision, remove, write_credentials
 from ingest.direct import ingest_one
 from ingest.messages import (
@@ -35,6 +35,7 @@ from ingest.registry import DeviceRegistry
 from ingest.store import FRAME_COLUMNS
 from ingest.store import claim_keys as claim_message_keys
 from ingest.validate import DeviceInfo, DeviceLookup, validate
+from ingest.worker_config import SESSION_NEVER_EXPIRES, WorkerConfig
 
 __all__ = [
     "FLOAT_CHANNELS",

@@ -18,7 +18,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from ingest.consumer import WorkerConfig
+from ingest import WorkerConfig
 from stayactive import db, registry, services
 from stayactive.mqtt import new_client
 from stayactive.registry import NewDevice
