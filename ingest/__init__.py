@@ -13,12 +13,21 @@ worker's threads) are ingest's own business and may change:
   :class:`Status` or a :class:`Reject` out); :class:`DeviceRegistry` caches the lookups.
 * :data:`FRAME_COLUMNS` and :func:`claim_message_keys`: the columns ingest writes to
   ``walker_frames`` and its key claim, for the benchmark's ceiling (the same database work).
-* :func:`provision` and :func:`write_credentials`: register devices and give each a broker
-  account (for now on the local Mosquitto only); :func:`remove` deletes accounts.
+* :func:`provision`, :func:`rotate`, :func:`deactivate`, :func:`remove`,
+  :func:`issue_certificate` and :func:`write_credentials`: register devices and give each a
+  broker account (and, if wanted, a client certificate) through a ``BrokerAccounts``
+  (``stayactive.broker_accounts``; ``for_settings(settings)`` is the settings' broker's).
 """
 
 from ingest.consumer import IngestFailed, IngestWorker
-from ingest.credentials import provision, remove, write_credentials
+from ingest.credentials import (
+    deactivate,
+    issue_certificate,
+    provision,
+    remove,
+    rotate,
+    write_credentials,
+)
 from ingest.direct import ingest_one
 from ingest.messages import (
     FLOAT_CHANNELS,
@@ -55,9 +64,12 @@ __all__ = [
     "WalkerTelemetry",
     "WorkerConfig",
     "claim_message_keys",
+    "deactivate",
     "ingest_one",
+    "issue_certificate",
     "provision",
     "remove",
+    "rotate",
     "serve_metrics",
     "validate",
     "write_credentials",
