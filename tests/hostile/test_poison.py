@@ -170,11 +170,13 @@ def test_a_reject_is_stored_once_however_often_it_comes(
     bad_range = json.dumps(_status(device, 9, datetime.now(UTC), battery_pct=300)).encode()
     for _ in range(3):
         publish(client, f"stayactive/v1/{device}/status", bad_range)
-    first = ingest_worker()  # new session: gets the retained junk
+    # Plain subscriptions: MQTT 5 sends no retained messages to a shared one (Mosquitto 2.0.21
+    # keeps to that; 2.0.11 sent them), and the retained junk is what this test is about.
+    first = ingest_worker(share_group="")  # new session: gets the retained junk
     wait_until(lambda: count(conn, "ingest_rejects", device_id=device) >= 1, 30)
     first.stop()
     first.forget_session()
-    second = ingest_worker()  # another new session: the retained junk comes again
+    second = ingest_worker(share_group="")  # another new session: the retained junk again
     for _ in range(2):
         publish(client, f"stayactive/v1/{device}/status", bad_range)
     assert second.worker is not None
