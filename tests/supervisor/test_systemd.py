@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from stayactive import supervisor
+from stayactive.settings import Settings
 from stayactive.supervisor import UnitOptions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,17 +23,30 @@ def test_the_committed_units_are_the_generated_ones() -> None:
 def test_one_unit_per_supervised_process_running_the_same_command() -> None:
     specs = supervisor.systemd_processes()
     units = supervisor.systemd_units(specs, UnitOptions())
-    assert set(units) == {f"stayactive-{s.name}.service" for s in specs} | {"stayactive.target"}
+    jobs = {"stayactive-maintain.service", "stayactive-maintain.timer"}
+    processes = {f"stayactive-{s.name}.service" for s in specs}
+    assert set(units) == processes | jobs | {"stayactive.target"}
+    assert {s.name for s in specs} == {"ingest", "analytics", "api", "dashboard"}
     ingest = units["stayactive-ingest.service"]
     assert "ExecStart=/opt/stayactive/.venv/bin/stayactive ingest run --worker-id ingest-%H-1" in (
         ingest
+    )
+    assert (
+        "ExecStart=/opt/stayactive/.venv/bin/stayactive dashboard\n"
+        in (units["stayactive-dashboard.service"])
     )
     for name in units:
         if name.endswith(".service"):
             text = units[name]
             assert "User=stayactive" in text and "NoNewPrivileges=yes" in text
             assert "ProtectSystem=strict" in text and "ReadWritePaths=/var/lib/stayactive" in text
-            assert name in units["stayactive.target"]
+    target = units["stayactive.target"]
+    assert all(name in target for name in processes) and "stayactive-maintain.timer" in target
+    # The maintenance job runs once a day and is not restarted like a process.
+    maintain = units["stayactive-maintain.service"]
+    assert "Type=oneshot" in maintain and "Restart=" not in maintain
+    assert "ExecStart=/opt/stayactive/.venv/bin/stayactive db maintain" in maintain
+    assert "OnCalendar=*-*-* 03:30:00" in units["stayactive-maintain.timer"]
 
 
 def test_systemd_accepts_the_units_and_rates_them_well_protected(tmp_path: Path) -> None:
@@ -43,6 +57,7 @@ def test_systemd_accepts_the_units_and_rates_them_well_protected(tmp_path: Path)
         ["systemd-analyze", "verify", *map(str, paths)], capture_output=True, text=True
     )
     assert verify.returncode == 0 and not verify.stderr.strip(), verify.stderr
+    assert any(p.suffix == ".timer" for p in paths)
     for path in paths:
         if path.suffix != ".service":
             continue
@@ -53,3 +68,19 @@ def test_systemd_accepts_the_units_and_rates_them_well_protected(tmp_path: Path)
         match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", report.stdout)
         assert match is not None, report.stdout[-500:]
         assert float(match.group(1)) < 3.0, f"{path.name}: exposure {match.group(1)}"
+
+
+def test_the_dashboard_runs_when_this_checkout_has_it() -> None:
+    here = (ROOT / "stayactive" / "cli" / "dashboard.py").exists()
+    assert supervisor.dashboard_available() is here
+    settings = Settings.model_construct()
+    names = [s.name for s in supervisor.service_processes(settings, worker_id="w")]
+    assert names == ["ingest", "analytics", "api", *(["dashboard"] if here else [])]
+    with_it = supervisor.service_processes(settings, worker_id="w", dashboard=True)
+    dashboard = with_it[-1]
+    assert dashboard.name == "dashboard" and dashboard.argv[-1] == "dashboard"
+    # Ready when Streamlit's own health endpoint answers, on the dashboard's port.
+    assert dashboard.health_url == f"{supervisor.dashboard_url(settings)}/_stcore/health"
+    assert supervisor.dashboard_url(settings).startswith("http://127.0.0.1:")
+    without = supervisor.service_processes(settings, worker_id="w", dashboard=False)
+    assert [s.name for s in without] == ["ingest", "analytics", "api"]
