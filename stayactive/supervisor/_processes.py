@@ -94,5 +94,6 @@ def _local(host: str, port: int) -> str:
 
 def systemd_processes() -> list[ProcessSpec]:
     """The processes of the systemd units: the default settings (the units' environment file
-    sets the rest), a worker id per host (systemd's ``%H``)."""
-    return service_processes(Settings.model_construct(), worker_id="ingest-%H-1", dashboard=True)
+    sets the rest), ingest a template unit with a worker id per host and instance (systemd's
+    ``%H`` and ``%i``: ``stayactive-ingest@2`` is ``ingest-<host>-2``)."""
+    return service_processes(Settings.model_construct(), worker_id="ingest-%H-%i", dashboard=True)

@@ -98,8 +98,19 @@ def stayactive_args(spec: ProcessSpec) -> tuple[str, ...]:
     return spec.argv[3:]
 
 
+def is_template(spec: ProcessSpec) -> bool:
+    """A process with a ``%i`` in its command is a template unit, one instance per copy (ingest
+    workers: ``stayactive-ingest@1``, ``@2``… each with a worker id of its own)."""
+    return any("%i" in arg for arg in spec.argv)
+
+
 def unit_name(spec: ProcessSpec) -> str:
-    return f"stayactive-{spec.name}.service"
+    return f"stayactive-{spec.name}{'@' if is_template(spec) else ''}.service"
+
+
+def started_name(spec: ProcessSpec) -> str:
+    """The unit the target starts: a template's first instance."""
+    return f"stayactive-{spec.name}@1.service" if is_template(spec) else unit_name(spec)
 
 
 _HEADER = (
@@ -107,7 +118,9 @@ _HEADER = (
 )
 
 
-def _service(description: str, args: Sequence[str], options: UnitOptions, how: str) -> str:
+def _service(
+    description: str, args: Sequence[str], options: UnitOptions, how: str, instance_env: str = ""
+) -> str:
     command = shlex.join([str(options.executable), *args])
     return f"""\
 {_HEADER}
@@ -123,7 +136,7 @@ StartLimitBurst=5
 User={options.user}
 Group={options.user}
 WorkingDirectory={options.prefix}
-EnvironmentFile={options.environment_file}
+EnvironmentFile={options.environment_file}{instance_env}
 Environment=STAYACTIVE_DATA_DIR={options.data_dir}
 ExecStart={command}
 {how}
@@ -140,8 +153,16 @@ RestartSec=2
 TimeoutStopSec={spec.stop_timeout_s:.0f}
 KillMode=mixed"""
     description = DESCRIPTIONS.get(spec.name, f"StayActive {spec.name}")
-    body = _service(description, stayactive_args(spec), options, how)
-    return f"{body}\n[Install]\nWantedBy=stayactive.target\n"
+    instance_env = ""
+    if is_template(spec):
+        # An instance's own settings on top (a second worker's STAYACTIVE_INGEST_METRICS_PORT:
+        # two workers on one host cannot share a port); '-': the file may be absent.
+        own = options.environment_file.parent / f"{spec.name}-%i.env"
+        instance_env = f"\nEnvironmentFile=-{own}"
+        description = f"{description} (worker %i)"
+    body = _service(description, stayactive_args(spec), options, how, instance_env)
+    default = "DefaultInstance=1\n" if is_template(spec) else ""
+    return f"{body}\n[Install]\nWantedBy=stayactive.target\n{default}"
 
 
 def job_units(job: ScheduledJob, options: UnitOptions) -> dict[str, str]:
@@ -171,7 +192,7 @@ WantedBy=stayactive.target
 def target_unit(specs: Sequence[ProcessSpec]) -> str:
     """``stayactive.target``: starting it starts every process and the timers."""
     timers = [f"stayactive-{job.name}.timer" for job in SCHEDULED_JOBS]
-    wants = " ".join([*(unit_name(s) for s in specs), *timers])
+    wants = " ".join([*(started_name(s) for s in specs), *timers])
     return f"""\
 {_HEADER}
 [Unit]

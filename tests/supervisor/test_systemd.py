@@ -24,13 +24,19 @@ def test_one_unit_per_supervised_process_running_the_same_command() -> None:
     specs = supervisor.systemd_processes()
     units = supervisor.systemd_units(specs, UnitOptions())
     jobs = {"stayactive-maintain.service", "stayactive-maintain.timer"}
-    processes = {f"stayactive-{s.name}.service" for s in specs}
+    processes = {"stayactive-ingest@.service"} | {
+        f"stayactive-{name}.service" for name in ("analytics", "api", "dashboard")
+    }
     assert set(units) == processes | jobs | {"stayactive.target"}
-    assert {s.name for s in specs} == {"ingest", "analytics", "api", "dashboard"}
-    ingest = units["stayactive-ingest.service"]
-    assert "ExecStart=/opt/stayactive/.venv/bin/stayactive ingest run --worker-id ingest-%H-1" in (
+    assert [s.name for s in specs] == ["ingest", "analytics", "api", "dashboard"]
+    # Ingest is a template: stayactive-ingest@2 is a second worker with an id and settings of
+    # its own (its metrics port in /etc/stayactive/ingest-2.env).
+    ingest = units["stayactive-ingest@.service"]
+    assert "ExecStart=/opt/stayactive/.venv/bin/stayactive ingest run --worker-id ingest-%H-%i" in (
         ingest
     )
+    assert "EnvironmentFile=-/etc/stayactive/ingest-%i.env" in ingest
+    assert "DefaultInstance=1" in ingest
     assert (
         "ExecStart=/opt/stayactive/.venv/bin/stayactive dashboard\n"
         in (units["stayactive-dashboard.service"])
@@ -41,7 +47,8 @@ def test_one_unit_per_supervised_process_running_the_same_command() -> None:
             assert "User=stayactive" in text and "NoNewPrivileges=yes" in text
             assert "ProtectSystem=strict" in text and "ReadWritePaths=/var/lib/stayactive" in text
     target = units["stayactive.target"]
-    assert all(name in target for name in processes) and "stayactive-maintain.timer" in target
+    started = {name.replace("@.", "@1.") for name in processes}
+    assert all(name in target for name in started) and "stayactive-maintain.timer" in target
     # The maintenance job runs once a day and is not restarted like a process.
     maintain = units["stayactive-maintain.service"]
     assert "Type=oneshot" in maintain and "Restart=" not in maintain
