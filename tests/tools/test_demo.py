@@ -4,13 +4,16 @@ reuses it, a device re-provisioned behind its back, --reset."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import stat
 import threading
+import time
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ import pytest
 from rich.console import Console
 
 import ingest
+from firmware_sim.scenario import STATUS_INTERVAL_S
 from firmware_sim.scenario_file import Scenario
 from stayactive import db
 from stayactive.errors import ConfigurationError, ServiceError
@@ -132,6 +136,37 @@ def log_in(settings: Settings, username: str, password: str) -> str:
     return str(api(settings, "/auth/token", form=form)["access_token"])
 
 
+def stored_keys(demo: Settings) -> set[tuple[str, str, int, int]]:
+    """(table, device, boot, seq) of every raw row of the demo tenant."""
+    keys: set[tuple[str, str, int, int]] = set()
+    with db.connect(demo) as conn:
+        for table in ("walker_frames", "robot_events", "device_status"):
+            rows = conn.execute(
+                f"SELECT device_id, boot, seq FROM {table} WHERE tenant_id = %s", (TENANT,)
+            ).fetchall()
+            keys |= {(table, d, int(b), int(q)) for d, b, q in rows}
+    return keys
+
+
+def status_times(demo: Settings, since_s: float, until_s: float) -> list[float]:
+    """Epoch seconds of the fleet's statuses (not the broker's last wills) in a window."""
+    with db.connect(demo) as conn:
+        rows = conn.execute(
+            """SELECT DISTINCT extract(epoch FROM time)::float8 AS t FROM device_status
+               WHERE tenant_id = %s AND seq > 0
+                 AND time BETWEEN to_timestamp(%s) AND to_timestamp(%s) ORDER BY t""",
+            (TENANT, since_s, until_s),
+        ).fetchall()
+    return [float(r[0]) for r in rows]
+
+
+def last_seen_after(settings: Settings, token: str, moment: datetime) -> datetime | None:
+    """The newest ``last_seen_at`` of the API's fleet view if it is after ``moment``."""
+    seen = [datetime.fromisoformat(d["last_seen_at"]) for d in api(settings, "/fleet", token)]
+    newest = max(seen)
+    return newest if newest > moment else None
+
+
 def test_demo_first_run_second_run_and_a_device_reprovisioned_elsewhere(
     demo_env: Settings,
 ) -> None:
@@ -159,7 +194,12 @@ def test_demo_first_run_second_run_and_a_device_reprovisioned_elsewhere(
     with db.connect(demo) as conn:
         row = conn.execute("SELECT count(*) FROM device_status").fetchone()
         assert row is not None and row[0] > 0  # the devices' history went through ingest
+    # The API answers with the devices' data: every device in the fleet view, each one seen.
+    fleet = api(demo_env, "/fleet", log_in(demo_env, "admin", logins["admin"]))
+    assert sorted(d["device_id"] for d in fleet) == sorted(scenario.passwords)
+    assert all(d["last_seen_at"] is not None for d in fleet), fleet
     assert first.stop() == 0
+    kept = stored_keys(demo)
     assert not any(p["running"] for p in read_state(files.logs)["processes"].values())
     before = FleetCheckpoint.load(files)
     assert before.live and before.simulated_until is not None
@@ -174,8 +214,26 @@ def test_demo_first_run_second_run_and_a_device_reprovisioned_elsewhere(
     second = DemoThread(demo_env)
     report = second.wait_ready(180)
     assert not report.first_run
-    print(f"second run ready after {report.ready_after_s:.0f} s")
+    print(
+        f"second run up after {report.up_after_s:.0f} s, ready after {report.ready_after_s:.0f} s"
+    )
     assert report.ready_after_s < 60, f"second run up after {report.ready_after_s:.0f} s"
+    # Live: with the history in, the devices go on publishing and the API shows it (a status
+    # every 5 minutes per device, walker frames as residents walk).
+    ready_at = datetime.now(UTC)
+    admin = log_in(demo_env, "admin", logins["admin"])
+    deadline = time.monotonic() + STATUS_INTERVAL_S + 60
+    newest = None
+    while newest is None:
+        assert time.monotonic() < deadline, "no live message reached the API in 6 minutes"
+        time.sleep(2.0)
+        newest = last_seen_after(demo_env, admin, ready_at)
+    print(f"a live message reached the API {(newest - ready_at).total_seconds():.0f} s after ready")
+    # and a status after the first run's last checkpoint is stored (for the gap check below).
+    assert before.simulated_until is not None
+    while not status_times(demo, before.simulated_until, time.time() + 3600):
+        assert time.monotonic() < deadline, "no status after the restart in 6 minutes"
+        time.sleep(2.0)
     assert logins["admin"] not in second.output.getvalue()  # not printed again
     renewed = Scenario.load(files.scenario).passwords[walker]
     assert renewed != scenario.passwords[walker]
@@ -187,6 +245,14 @@ def test_demo_first_run_second_run_and_a_device_reprovisioned_elsewhere(
     assert after.simulated_until is not None and after.simulated_until >= before.simulated_until
     # Every device came back with a boot counter above the one it had.
     assert all(after.boots[d] > before.boots[d] for d in before.boots)
+    # Stopping and starting again lost nothing: every row stored before is still there, and the
+    # fleet's statuses (every 5 minutes) run on across the restart without a missing one.
+    assert kept <= stored_keys(demo)
+    assert before.simulated_until is not None and after.simulated_until is not None
+    times = status_times(demo, before.simulated_until - 1800, after.simulated_until)
+    assert times[0] < before.simulated_until < times[-1], (times, before.simulated_until)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert max(gaps) <= STATUS_INTERVAL_S + 60, f"a gap of {max(gaps):.0f} s in the statuses"
 
 
 def test_a_second_demo_on_the_same_services_is_refused_and_sizes_must_match(
