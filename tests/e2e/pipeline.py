@@ -36,13 +36,13 @@ from firmware_sim.scenario_file import Scenario
 from firmware_sim.transport import Publication
 from firmware_sim.world import excursion_truth
 from stayactive import auth, db
-from stayactive.mqtt import new_client
 from stayactive.records import import_assignments, import_care_records
 from stayactive.settings import Settings
 from stayactive.supervisor import read_state
 from stayactive.tools.simulation import SITE, create_scenario
+from tests.fixtures.ingest import clear_retained_status
 from tests.fixtures.messages import example
-from tests.fixtures.services import free_port
+from tests.fixtures.services import answers, free_port
 from tests.fixtures.streams import wait_until
 
 TENANT = "e2e"
@@ -129,9 +129,9 @@ class Pipeline:
         ]  # fmt: skip
         env = {**os.environ, **self.settings.as_environment()}
         self.proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-        wait_until(lambda: self._answers("/health", self.settings.ingest_metrics_port), 90,
+        wait_until(lambda: answers(self.settings.ingest_metrics_port, "/health"), 90,
                    "ingest healthy")  # fmt: skip
-        wait_until(lambda: self._answers("/healthz", self.settings.api_port), 90, "API healthy")
+        wait_until(lambda: answers(self.settings.api_port, "/healthz"), 90, "API healthy")
 
     def stop(self) -> str:
         """Ctrl-C to the supervisor; its standard error."""
@@ -152,30 +152,13 @@ class Pipeline:
         self.stop()
         if self.scenario is None:
             return
-        host, port = self.settings.mqtt_host_port()
-        for device_id, password in self.scenario.passwords.items():
-            client = new_client(device_id, device_id, password)
-            client.connect(host, port)
-            client.loop_start()
-            client.publish(
-                f"stayactive/v1/{device_id}/status", b"", qos=1, retain=True
-            ).wait_for_publish(5)
-            client.disconnect()
-            client.loop_stop()
+        clear_retained_status(self.settings, dict(self.scenario.passwords))
         ingest.remove(self.settings, list(self.scenario.passwords))
 
     def pid(self, name: str) -> int | None:
         """The pid of a supervised process (None while it waits to be restarted)."""
         pid = read_state(self.logs)["processes"][name]["pid"]
         return None if pid is None else int(pid)
-
-    @staticmethod
-    def _answers(path: str, port: int) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
-                return int(r.status) == 200
-        except OSError:
-            return False
 
     # --- the devices ---------------------------------------------------------------------
 

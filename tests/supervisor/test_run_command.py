@@ -7,23 +7,18 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 from stayactive.settings import Settings
 from stayactive.supervisor import read_state
-from tests.fixtures.services import Schema, free_port
+from tests.fixtures.services import Schema, answers, free_port
 from tests.fixtures.streams import wait_until
 from tests.supervisor.test_supervisor import alive
 
 
 def healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
-            return int(response.status) == 200
-    except OSError:
-        return False
+    return answers(port, "/health")
 
 
 def test_run_restarts_a_killed_ingest_and_ctrl_c_stops_everything(
