@@ -58,6 +58,10 @@ def demo_env(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
             "demo_dir": tmp_path / "demo",
             "api_port": free_port(),
             "ingest_metrics_port": free_port(),
+            # The dashboard's port too, once the dashboard is merged (its setting comes with it).
+            **(
+                {"dashboard_port": free_port()} if "dashboard_port" in Settings.model_fields else {}
+            ),
         }
     )
     yield mine
