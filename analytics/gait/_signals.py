@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from analytics.gait._arrays import BoolArray, FloatArray, IntArray, as_float
+from analytics.gait._cells import SumOrder, cell_sums
 
 __all__ = ["MAX_GAP_S", "MIN_RUN_S", "WORK_RATE_HZ", "Runs", "WalkerSignals", "split_runs"]
 
@@ -34,6 +36,13 @@ PAD_S = 5.0
 """Empty padding between runs on the grid, so that filters do not carry one run into the next."""
 
 GRAVITY_MPS2 = 9.80665
+
+_GROUPS = ((0, 3), (3, 6), (6, 7), (7, 8), (8, 9), (9, 10))
+"""Rows of the channel groups in storage order: acc, gyro, odo_l, odo_r, force_l, force_r."""
+_PACKED_ORDERS: tuple[tuple[slice, SumOrder], ...] = (
+    (slice(0, 6), "reduceat"),  # what ``sums`` does for the (n, 3) groups
+    (slice(6, 10), "bincount"),  # and for the single channels
+)
 
 IMPACT_MPS2 = 2.0 * GRAVITY_MPS2
 """A cell whose mean acceleration departs from 1 g by more than this was hit (a collision,
@@ -234,7 +243,70 @@ class WalkerSignals:
             t, acc, gyro = t[keep], acc[keep], gyro[keep]
             br = None if br is None else br[keep]
             chans1 = [x[keep] for x in chans1]
-            n = len(t)
+        return cls._bin(
+            t, acc, gyro, chans1, br, None, work_rate_hz=work_rate_hz, max_gap_s=max_gap_s,
+            force_range_n=force_range_n,
+        )  # fmt: skip
+
+    @classmethod
+    def from_packed(
+        cls,
+        t_s: npt.ArrayLike,
+        samples: npt.NDArray[np.float32] | FloatArray,
+        brake: npt.ArrayLike | None = None,
+        *,
+        work_rate_hz: float = WORK_RATE_HZ,
+        max_gap_s: float = MAX_GAP_S,
+        force_range_n: tuple[float, float] = (0.0, 1500.0),
+    ) -> WalkerSignals:
+        """:meth:`from_arrays` for the ten channels of a walker in one array, one row each.
+
+        ``samples`` is ``(10, n)``, float32 or float64, one row per channel in the order of
+        :data:`stayactive.db.walker_samples.CHANNELS` (acceleration, angular rate, odometry
+        left and right, handle loads left and right). The result is bit for bit what
+        :meth:`from_arrays` gives for the same values as float64 channel arrays; float32
+        samples are binned without a converted copy, all ten channels at once.
+        """
+        t = as_float(t_s)
+        values = np.asarray(samples)
+        if values.dtype not in (np.float32, np.float64):
+            values = values.astype(np.float64)
+        if values.ndim != 2 or values.shape[0] != 10:
+            raise ValueError(f"samples must have shape (10, n), not {values.shape}")
+        br = None if brake is None else as_float(brake).reshape(-1)
+        if values.shape[1] != len(t) or (br is not None and len(br) != len(t)):
+            raise ValueError("all sample arrays must have the same length")
+        # 1.
+        keep = np.isfinite(t)
+        if not keep.all():
+            t, values = t[keep], values[:, keep]
+            br = None if br is None else br[keep]
+        values = np.ascontiguousarray(values)
+        return cls._bin(
+            t, values[0:3].T, values[3:6].T, list(values[6:10]), br, values,
+            work_rate_hz=work_rate_hz, max_gap_s=max_gap_s, force_range_n=force_range_n,
+        )  # fmt: skip
+
+    @classmethod
+    def _bin(
+        cls,
+        t: FloatArray,
+        acc: npt.NDArray[Any],
+        gyro: npt.NDArray[Any],
+        chans1: list[npt.NDArray[Any]],
+        br: FloatArray | None,
+        packed: npt.NDArray[Any] | None,
+        *,
+        work_rate_hz: float,
+        max_gap_s: float,
+        force_range_n: tuple[float, float],
+    ) -> WalkerSignals:
+        """Steps 1 (after dropping NaN times) to 4 of :meth:`from_arrays`.
+
+        ``acc``, ``gyro`` and ``chans1`` are float64, or float32 columns of ``packed``; see
+        :meth:`from_packed`.
+        """
+        n = len(t)
         if n == 0:
             return cls.empty(work_rate_hz)
         runs = split_runs(t, max_gap_s=max_gap_s)
@@ -284,6 +356,29 @@ class WalkerSignals:
         # copies; it needs the cells in sample order (the usual case).
         ordered = bool(np.all(cell[1:] >= cell[:-1])) and int(cell[-1]) < m
         first_of_cell = np.flatnonzero(np.concatenate(([True], cell[1:] != cell[:-1])))
+        if packed is not None and not ordered:
+            # The rare case (overlapping runs): as from float64 channel arrays.
+            acc, gyro = as_float(acc), as_float(gyro)
+            chans1 = [as_float(x) for x in chans1]
+        # From packed samples in the usual case (in cell order, all finite), the cell sums of
+        # each channel group (acc, gyro, odo_l, odo_r, force_l, force_r) come from
+        # :func:`cell_sums`, all ten channels at once, in the order of addition ``sums`` below
+        # follows (so the same to the last bit); None: ``binned`` computes them.
+        presums: list[FloatArray | None] = [None] * len(_GROUPS)
+        if ordered and packed is not None:
+            all_sums = np.zeros((len(packed), m))
+            all_sums[:, cell[first_of_cell]] = cell_sums(packed, first_of_cell, _PACKED_ORDERS)
+            finite = np.isfinite(all_sums).all(axis=1).reshape(-1)
+            for g, (c0, c1) in enumerate(_GROUPS):
+                if finite[c0:c1].all():
+                    presums[g] = (np.ascontiguousarray(all_sums[c0:c1].T) if c1 - c0 > 1
+                                  else all_sums[c0].copy())  # fmt: skip
+            del all_sums
+            # Groups with missing values take the general path, as float64.
+            acc = acc if presums[0] is not None else as_float(acc)
+            gyro = gyro if presums[1] is not None else as_float(gyro)
+            chans1 = [x if presums[2 + j] is not None else as_float(x) for j, x in
+                      enumerate(chans1)]  # fmt: skip
 
         def sums_1d(x: FloatArray) -> FloatArray:
             out1: FloatArray = np.bincount(cell, weights=x, minlength=m + 1)[:m].astype(np.float64)
@@ -301,10 +396,16 @@ class WalkerSignals:
                 return np.column_stack(cols)
             return sums_1d(x)
 
-        def binned(x: FloatArray, missing: FloatArray, *, total: bool = False) -> FloatArray:
-            """Per-cell mean (or sum) of ``x`` over its finite samples; NaN where none."""
-            if np.isfinite(np.sum(x)):  # one cheap pass in the usual case: nothing missing
-                s = sums(x)
+        def binned(
+            x: FloatArray, missing: FloatArray, *, total: bool = False,
+            s: FloatArray | None = None,
+        ) -> FloatArray:  # fmt: skip
+            """Per-cell mean (or sum) of ``x`` over its finite samples; NaN where none.
+
+            ``s``: the cell sums of ``x`` when it is known to have no missing value."""
+            if s is not None or np.isfinite(np.sum(x)):  # the usual case: nothing missing
+                if s is None:
+                    s = sums(x)
                 if total:
                     return s
                 out = s * (inv[:, None] if x.ndim == 2 else inv)
@@ -323,12 +424,13 @@ class WalkerSignals:
             return out
 
         miss_imu, miss_odo, miss_force = np.zeros(m), np.zeros(m), np.zeros(m)
-        acc_c = binned(acc, miss_imu)
-        gyro_c = binned(gyro, miss_imu)
-        odo_l = binned(chans1[0], miss_odo, total=True)
-        odo_r = binned(chans1[1], miss_odo, total=True)
-        f_l = binned(chans1[2], miss_force)
-        f_r = binned(chans1[3], miss_force)
+        acc_c = binned(acc, miss_imu, s=presums[0])
+        gyro_c = binned(gyro, miss_imu, s=presums[1])
+        odo_l = binned(chans1[0], miss_odo, total=True, s=presums[2])
+        odo_r = binned(chans1[1], miss_odo, total=True, s=presums[3])
+        f_l = binned(chans1[2], miss_force, s=presums[4])
+        f_r = binned(chans1[3], miss_force, s=presums[5])
+        del presums
         brake_c = None if br is None else _fill(binned(br, np.zeros(m)), in_run)
         # A load cell clamps at zero by design (a hand off its handle reads 0); only the top
         # of the range is a clipped reading.
