@@ -341,21 +341,32 @@ class WalkerSignals:
         in_run = run_id >= 0
         # 3.
         counts = runs.stop - runs.start
-        rel = (t - np.repeat(lo, counts)) * fs
-        cell = np.minimum(np.floor(rel + 1e-4).astype(np.int64), np.repeat(n_cells - 1, counts))
+        # In place, a day being half a million samples: (t - lo) * fs, floored with a margin.
+        rel = t - np.repeat(lo, counts)
+        rel *= fs
+        floor = rel + 1e-4
+        np.floor(floor, out=floor)
+        cell = floor.astype(np.int64)
+        del floor
+        np.minimum(cell, np.repeat(n_cells - 1, counts), out=cell)
         cell += np.repeat(offset, counts)
         if (lo > t[runs.start]).any() or not long_enough.all():
             # Samples before ``lo`` overlap the previous run, samples of short runs have no
             # cells: they go to an overflow bin.
             cell = np.where((rel >= 0.0) & np.repeat(long_enough, counts), cell, m)
-        count = np.bincount(cell, minlength=m + 1)[:m].astype(np.float64)
-        inv = 1.0 / np.maximum(count, 1.0)
-        hollow = in_run & (count == 0)  # inside a run but no sample (input slower than grid)
-        any_hollow = bool(hollow.any())
+        del rel
         # Summing consecutive samples of a cell handles three axes at once without strided
         # copies; it needs the cells in sample order (the usual case).
         ordered = bool(np.all(cell[1:] >= cell[:-1])) and int(cell[-1]) < m
         first_of_cell = np.flatnonzero(np.concatenate(([True], cell[1:] != cell[:-1])))
+        if ordered:  # samples per cell without another pass over the samples
+            count = np.zeros(m)
+            count[cell[first_of_cell]] = np.diff(first_of_cell, append=n)
+        else:
+            count = np.bincount(cell, minlength=m + 1)[:m].astype(np.float64)
+        inv = 1.0 / np.maximum(count, 1.0)
+        hollow = in_run & (count == 0)  # inside a run but no sample (input slower than grid)
+        any_hollow = bool(hollow.any())
         if packed is not None and not ordered:
             # The rare case (overlapping runs): as from float64 channel arrays.
             acc, gyro = as_float(acc), as_float(gyro)
