@@ -306,8 +306,19 @@ def parse(
     # 4. As the old reader: microseconds to float seconds, then the epoch.
     t0_s = heads["t_us"].astype(np.float64) / 1e6 + _PG_EPOCH_S
     rate_hz = heads["rate_hz"].astype(np.float64)
-    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    t = np.repeat(t0_s, counts) + within / np.repeat(rate_hz, counts)
+    if len(counts) and (rate_hz == rate_hz[0]).all():
+        # One rate (the usual case): the same divisions and additions, on a (frames, samples)
+        # grid, without the shorter frames' unused cells.
+        longest = int(counts.max())
+        grid = t0_s[:, None] + np.arange(longest) / rate_hz[0]
+        t = (
+            grid.reshape(-1)
+            if (counts == longest).all()
+            else grid[np.arange(longest) < counts[:, None]]
+        )
+    else:
+        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        t = np.repeat(t0_s, counts) + within / np.repeat(rate_hz, counts)
     frame_window = np.repeat(window, frames_per_row)
     frame_edges = np.searchsorted(frame_window, np.arange(n_windows + 1))
     sample_edges = np.concatenate(([0], np.cumsum(counts)))[frame_edges]
