@@ -63,6 +63,7 @@ class StageTimes:
     compute_s: float = 0.0
     write_s: float = 0.0
     read_cpu_s: float = 0.0  # CPU of the thread that read; the rest of a read is the server's
+    compute_cpu_s: float = 0.0  # CPU of the thread that computed
 
 
 @dataclass
@@ -179,7 +180,7 @@ def compute_from(
 ) -> tuple[ResidentDayMetrics, str | None]:
     """The resident-day's metrics from what :func:`read_resident_day` read, and the walker
     that covered most of it; ``times``, if given, gets the compute time added."""
-    t_compute = time.perf_counter()
+    t_compute, cpu_compute = time.perf_counter(), time.thread_time()
     who, day = inputs.who, inputs.day
     best = _walker_metrics(inputs)
     events = inputs.events
@@ -187,6 +188,7 @@ def compute_from(
     result = resident_day(best, robot, pseudonym=who.pseudonym, day=day)
     if times is not None:
         times.compute_s += time.perf_counter() - t_compute
+        times.compute_cpu_s += time.thread_time() - cpu_compute
     return result, best.device_id if best is not None else None
 
 
@@ -203,12 +205,13 @@ def walker_day(
     both sides of each part); ``times``, if given, gets the read and compute time added.
     """
     inputs = read_resident_day(conn, who, day, robots=False)
-    t_compute = time.perf_counter()
+    t_compute, cpu_compute = time.perf_counter(), time.thread_time()
     best = _walker_metrics(inputs)
     if times is not None:
         times.read_s += inputs.read_s
         times.read_cpu_s += inputs.read_cpu_s
         times.compute_s += time.perf_counter() - t_compute
+        times.compute_cpu_s += time.thread_time() - cpu_compute
     return best
 
 
