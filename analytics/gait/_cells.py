@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SumOrder", "cell_sums"]
+__all__ = ["SumOrder", "cell_sums", "channel_group_sums"]
 
 SumOrder = Literal["bincount", "reduceat"]
 
@@ -34,6 +34,13 @@ MIN_BLOCK_CELLS = 16
 """Consecutive cells of one count summed as one view; the others are gathered by count."""
 
 _PW_BLOCK = 128  # numpy's PW_BLOCKSIZE
+
+_GROUPS = ((0, 3), (3, 6), (6, 7), (7, 8), (8, 9), (9, 10))
+"""Rows of a walker's channel groups: acc, gyro, odo_l, odo_r, force_l, force_r."""
+_WALKER_ORDERS: tuple[tuple[slice, SumOrder], ...] = (
+    (slice(0, 6), "reduceat"),  # how the binning adds the (n, 3) groups
+    (slice(6, 10), "bincount"),  # and the single channels
+)
 
 
 def _pairwise(v: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
@@ -130,4 +137,26 @@ def cell_sums(
         for r, (_rows, order) in zip(rows, orders, strict=False):
             _sum_cells(cells[r], order, part[r])
         out[..., which] = part
+    return out
+
+
+def channel_group_sums(
+    packed: npt.NDArray[Any], cells: npt.NDArray[np.int64], first: npt.NDArray[np.int64], m: int
+) -> list[npt.NDArray[np.float64] | None]:
+    """The cell sums of a walker's channel groups, for ``WalkerSignals``' binning.
+
+    ``packed`` holds the ten channels one row each (``(10, n)``, samples in cell order);
+    ``first`` the first sample of each non-empty cell and ``cells`` its cell on a grid of
+    ``m``. Returns per group (acc ``(m, 3)``, gyro ``(m, 3)``, odo_l, odo_r, force_l, force_r
+    ``(m,)``) the sums as the binning adds them (the (n, 3) groups as reduceat does, the single
+    channels as bincount does; 0 in empty cells), or None for a group with a missing (not
+    finite) value, which the binning treats apart.
+    """
+    sums = np.zeros((len(packed), m))
+    sums[:, cells] = cell_sums(packed, first, _WALKER_ORDERS)
+    finite = np.isfinite(sums).all(axis=1).reshape(-1)
+    out: list[npt.NDArray[np.float64] | None] = [None] * len(_GROUPS)
+    for g, (c0, c1) in enumerate(_GROUPS):
+        if finite[c0:c1].all():
+            out[g] = np.ascontiguousarray(sums[c0:c1].T) if c1 - c0 > 1 else sums[c0].copy()
     return out

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from analytics.gait._arrays import BoolArray, FloatArray, IntArray, as_float
-from analytics.gait._cells import SumOrder, cell_sums
+from analytics.gait._cells import channel_group_sums
 
 __all__ = ["MAX_GAP_S", "MIN_RUN_S", "WORK_RATE_HZ", "Runs", "WalkerSignals", "split_runs"]
 
@@ -36,13 +36,6 @@ PAD_S = 5.0
 """Empty padding between runs on the grid, so that filters do not carry one run into the next."""
 
 GRAVITY_MPS2 = 9.80665
-
-_GROUPS = ((0, 3), (3, 6), (6, 7), (7, 8), (8, 9), (9, 10))
-"""Rows of the channel groups in storage order: acc, gyro, odo_l, odo_r, force_l, force_r."""
-_PACKED_ORDERS: tuple[tuple[slice, SumOrder], ...] = (
-    (slice(0, 6), "reduceat"),  # what ``sums`` does for the (n, 3) groups
-    (slice(6, 10), "bincount"),  # and for the single channels
-)
 
 IMPACT_MPS2 = 2.0 * GRAVITY_MPS2
 """A cell whose mean acceleration departs from 1 g by more than this was hit (a collision,
@@ -371,20 +364,13 @@ class WalkerSignals:
             # The rare case (overlapping runs): as from float64 channel arrays.
             acc, gyro = as_float(acc), as_float(gyro)
             chans1 = [as_float(x) for x in chans1]
-        # From packed samples in the usual case (in cell order, all finite), the cell sums of
-        # each channel group (acc, gyro, odo_l, odo_r, force_l, force_r) come from
-        # :func:`cell_sums`, all ten channels at once, in the order of addition ``sums`` below
-        # follows (so the same to the last bit); None: ``binned`` computes them.
-        presums: list[FloatArray | None] = [None] * len(_GROUPS)
+        # From packed samples in the usual case (in cell order), the cell sums of each channel
+        # group (acc, gyro, odo_l, odo_r, force_l, force_r) without a missing value come from
+        # ``channel_group_sums``, all ten channels at once, in the order of addition ``sums``
+        # below follows (so the same to the last bit); None: ``binned`` computes them.
+        presums: list[FloatArray | None] = [None] * 6
         if ordered and packed is not None:
-            all_sums = np.zeros((len(packed), m))
-            all_sums[:, cell[first_of_cell]] = cell_sums(packed, first_of_cell, _PACKED_ORDERS)
-            finite = np.isfinite(all_sums).all(axis=1).reshape(-1)
-            for g, (c0, c1) in enumerate(_GROUPS):
-                if finite[c0:c1].all():
-                    presums[g] = (np.ascontiguousarray(all_sums[c0:c1].T) if c1 - c0 > 1
-                                  else all_sums[c0].copy())  # fmt: skip
-            del all_sums
+            presums = channel_group_sums(packed, cell[first_of_cell], first_of_cell, m)
             # Groups with missing values take the general path, as float64.
             acc = acc if presums[0] is not None else as_float(acc)
             gyro = gyro if presums[1] is not None else as_float(gyro)
