@@ -1,4 +1,5 @@
-"""Per-cell sums of samples already in cell order: the binning's inner loop (private).
+"""Per-cell sums of samples already in cell order, and the flags and fills of cells: the
+binning's inner loops (private).
 
 A cell of the 10-Hz working grid holds the samples of 0.1 s, five at 50 Hz, consecutive in the
 day's arrays. :func:`cell_sums` adds them in float64 in exactly the order one of two numpy
@@ -26,7 +27,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SumOrder", "cell_sums", "channel_group_sums"]
+from analytics.gait._arrays import BoolArray, FloatArray, IntArray
+
+__all__ = ["SumOrder", "cell_sums", "channel_group_sums", "clipped_cells", "fill_cells"]
 
 SumOrder = Literal["bincount", "reduceat"]
 
@@ -159,4 +162,35 @@ def channel_group_sums(
     for g, (c0, c1) in enumerate(_GROUPS):
         if finite[c0:c1].all():
             out[g] = np.ascontiguousarray(sums[c0:c1].T) if c1 - c0 > 1 else sums[c0].copy()
+    return out
+
+
+def clipped_cells(cell: IntArray, m: int, xs: list[npt.NDArray[Any]], hi: float) -> BoolArray:
+    """Cells where any of ``xs`` reaches ``hi`` (a clipped reading)."""
+    hit = np.zeros(m + 1, dtype=bool)
+    for x in xs:
+        top = float(np.max(x))
+        if not np.isfinite(top):  # NaNs present: the slower path
+            top = float(np.fmax.reduce(x))
+        if top >= hi:
+            with np.errstate(invalid="ignore"):
+                hit[cell[np.flatnonzero(x >= hi)]] = True
+    return hit[:m]
+
+
+def fill_cells(x: FloatArray, in_run: BoolArray) -> FloatArray:
+    """Interpolate NaN cells (inside runs) per column; a column with no value becomes 0."""
+    if np.isfinite(np.sum(x)):
+        return x
+    cols = x.reshape(len(x), -1)
+    idx = np.arange(len(x))
+    for j in range(cols.shape[1]):
+        c = cols[:, j]
+        known = np.isfinite(c) & in_run
+        if not known.any():
+            c[:] = 0.0
+        elif not known[in_run].all():
+            todo = in_run & ~known
+            c[todo] = np.interp(idx[todo], idx[known], c[known])
+    out: FloatArray = np.where(in_run.reshape(-1, *([1] * (x.ndim - 1))), x, 0.0)
     return out

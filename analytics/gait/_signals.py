@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from analytics.gait._arrays import BoolArray, FloatArray, IntArray, as_float
-from analytics.gait._cells import channel_group_sums
+from analytics.gait._cells import channel_group_sums, clipped_cells, fill_cells
 
 __all__ = ["MAX_GAP_S", "MIN_RUN_S", "WORK_RATE_HZ", "Runs", "WalkerSignals", "split_runs"]
 
@@ -428,10 +428,10 @@ class WalkerSignals:
         f_l = binned(chans1[2], miss_force, s=presums[4])
         f_r = binned(chans1[3], miss_force, s=presums[5])
         del presums
-        brake_c = None if br is None else _fill(binned(br, np.zeros(m)), in_run)
+        brake_c = None if br is None else fill_cells(binned(br, np.zeros(m)), in_run)
         # A load cell clamps at zero by design (a hand off its handle reads 0); only the top
         # of the range is a clipped reading.
-        force_clipped = _flag(cell, m, chans1[2:4], force_range_n[1])
+        force_clipped = clipped_cells(cell, m, chans1[2:4], force_range_n[1])
         # Cell centres inside runs from each run's own start; padding interpolated between.
         t_c = np.empty(m)
         t_c[cells] = np.repeat(lo[order], n_sorted) + (within + 0.5) / fs
@@ -443,9 +443,9 @@ class WalkerSignals:
         t_c[head] = t_c[cells[0]] - (cells[0] - k[head]) / fs
         t_c[tail] = t_c[cells[-1]] + (k[tail] - cells[-1]) / fs
         # 4.
-        acc_c, gyro_c = _fill(acc_c, in_run), _fill(gyro_c, in_run)
+        acc_c, gyro_c = fill_cells(acc_c, in_run), fill_cells(gyro_c, in_run)
         acc_norm = np.sqrt(np.einsum("ij,ij->i", acc_c, acc_c))
-        f_l, f_r = _fill(f_l, in_run), _fill(f_r, in_run)
+        f_l, f_r = fill_cells(f_l, in_run), fill_cells(f_r, in_run)
         return cls(
             fs_hz=fs,
             t_s=t_c,
@@ -462,37 +462,6 @@ class WalkerSignals:
             force_ok=in_run & (miss_force == 0) & ~force_clipped,
             sampled_s=sampled,
         )
-
-
-def _flag(cell: IntArray, m: int, xs: list[FloatArray], hi: float) -> BoolArray:
-    """Cells where any of ``xs`` reaches ``hi`` (a clipped reading)."""
-    hit = np.zeros(m + 1, dtype=bool)
-    for x in xs:
-        top = float(np.max(x))
-        if not np.isfinite(top):  # NaNs present: the slower path
-            top = float(np.fmax.reduce(x))
-        if top >= hi:
-            with np.errstate(invalid="ignore"):
-                hit[cell[np.flatnonzero(x >= hi)]] = True
-    return hit[:m]
-
-
-def _fill(x: FloatArray, in_run: BoolArray) -> FloatArray:
-    """Interpolate NaN cells (inside runs) per column; a column with no value becomes 0."""
-    if np.isfinite(np.sum(x)):
-        return x
-    cols = x.reshape(len(x), -1)
-    idx = np.arange(len(x))
-    for j in range(cols.shape[1]):
-        c = cols[:, j]
-        known = np.isfinite(c) & in_run
-        if not known.any():
-            c[:] = 0.0
-        elif not known[in_run].all():
-            todo = in_run & ~known
-            c[todo] = np.interp(idx[todo], idx[known], c[known])
-    out: FloatArray = np.where(in_run.reshape(-1, *([1] * (x.ndim - 1))), x, 0.0)
-    return out
 
 
 def _merge(iv: FloatArray) -> FloatArray:
