@@ -195,10 +195,16 @@ def _store(settings: Settings, config: EndToEndConfig, progress: Progress) -> di
             first_day=first,
         )
         for k, (_day, signals, _walked_s) in enumerate(simulated):
-            device = SimDevice(walkers[0], "walker", np.random.default_rng(config.seed + k))
+            # One boot per simulated day (the walker restarts overnight): the same (boot, seq)
+            # on two days would be a key conflict, and ingest keeps only the first copy.
+            device = SimDevice(
+                walkers[0], "walker", np.random.default_rng(config.seed + k), boot=k + 1
+            )
             began = _db_clock(conn)
-            frames_total += _ingest_day(conn, device, signals)
+            sent = _ingest_day(conn, device, signals)
             stored = (began, _db_clock(conn))
+            _check_stored(conn, walkers[0], stored, sent)
+            frames_total += sent
             copies = slots[k + distinct :: distinct]
             for walker, day in copies:
                 shift = timedelta(days=(day - slots[k][1]).days)
@@ -259,6 +265,28 @@ def _ingest_day(conn: psycopg.Connection[TupleRow], device: Any, signals: Any) -
             raise RuntimeError(f"ingest refused a simulated message: {item}")
         frames += len(item.frames)
     return frames
+
+
+def _check_stored(
+    conn: psycopg.Connection[TupleRow], walker: str, stored: tuple[datetime, datetime], sent: int
+) -> None:
+    """Fail unless ingest stored every frame it accepted: a key conflict or a duplicate is
+    recorded, not raised, and would leave the benchmark measuring emptier days than it says."""
+    row = conn.execute(
+        "SELECT count(*) FROM walker_frames WHERE device_id = %s AND stored_at BETWEEN %s AND %s",
+        (walker, *stored),
+    ).fetchone()
+    kept = row[0] if row is not None else 0
+    if kept != sent:
+        reasons = conn.execute(
+            "SELECT reason, count(*) FROM ingest_rejects WHERE device_id = %s"
+            " AND received_at BETWEEN %s AND %s GROUP BY reason",
+            (walker, *stored),
+        ).fetchall()
+        raise RuntimeError(
+            f"ingest stored {kept} of the {sent} frames sent for {walker}; rejects: "
+            + (", ".join(f"{reason} {n}" for reason, n in reasons) or "none")
+        )
 
 
 def _copy_day(
