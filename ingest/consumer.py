@@ -128,7 +128,10 @@ class IngestWorker:
         )
         self._client = self._make_client()
         self._acks = AckPublisher(
-            self._client, self._connect, gap=timedelta(seconds=settings.ack_gap_s)
+            self._client,
+            self._connect,
+            gap=timedelta(seconds=settings.ack_gap_s),
+            interval_s=self.config.ack_interval_s,
         )
         self._stopping = False
         #: Set once the subscription is in place (tests and the benchmark wait for it).
