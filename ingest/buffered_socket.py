@@ -73,17 +73,10 @@ class BufferedSocket:
         until :meth:`skip`."""
         data, at = self._data, self._at
         end = len(data)
-        # The remaining length: one to four bytes of seven bits, least significant first.
-        length, shift, i = 0, 0, at + 1
-        while True:
-            if i >= end or shift > 21:
-                return None  # not all here (or malformed: paho's own path tells)
-            byte = data[i]
-            length |= (byte & 0x7F) << shift
-            i += 1
-            if not byte & 0x80:
-                break
-            shift += 7
+        remaining = _varint(data, at + 1, end)  # the remaining length, after the first byte
+        if remaining is None:
+            return None  # not all here (or malformed: paho's own path tells)
+        length, i = remaining
         if i + length > end:
             return None
         return data[at], i, i + length
@@ -207,17 +200,12 @@ def _publish(header: int, data: bytes, start: int, end: int) -> _Message | None:
             return None
         (mid,) = _U16.unpack_from(data, at)
         at += 2
-    # The properties' length: a variable byte integer, then the properties.
-    props_len, shift = 0, 0
-    while True:
-        if at >= end or shift > 21:
-            return None
-        byte = data[at]
-        props_len |= (byte & 0x7F) << shift
-        at += 1
-        if not byte & 0x80:
-            break
-        shift += 7
+    # The properties' length, then the properties.
+    props_start = at
+    props = _varint(data, at, end)
+    if props is None:
+        return None
+    props_len, at = props
     if at + props_len > end:
         return None
     message = _Message(mid, data[start + 2 : start + 2 + topic_len])
@@ -226,11 +214,21 @@ def _publish(header: int, data: bytes, start: int, end: int) -> _Message | None:
     message.retain = bool(header & 0x01)
     if props_len:
         properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        properties.unpack(data[at - _varint_size(props_len) : at + props_len])  # type: ignore[no-untyped-call]
+        properties.unpack(data[props_start : at + props_len])  # type: ignore[no-untyped-call]
         message.properties = properties
     message.payload = data[at + props_len : end]
     return message
 
 
-def _varint_size(value: int) -> int:
-    return 1 if value < 0x80 else 2 if value < 0x4000 else 3 if value < 0x200000 else 4
+def _varint(data: bytes, at: int, end: int) -> tuple[int, int] | None:
+    """The MQTT variable byte integer at ``data[at:]`` (one to four bytes of seven bits, least
+    significant first) and where it ends; None if it runs past ``end`` or over four bytes."""
+    value, shift = 0, 0
+    while at < end and shift <= 21:
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        at += 1
+        if not byte & 0x80:
+            return value, at
+        shift += 7
+    return None
