@@ -48,6 +48,8 @@ class RunReport:
     """What one pass did."""
 
     marked: int = 0
+    #: Marked resident-days left out because no care consent covers them (not computed).
+    excluded_no_consent: int = 0
     computed: int = 0
     trajectories: int = 0
     seconds: float = 0.0
@@ -114,7 +116,7 @@ class AnalyticsRunner:
         report = RunReport()
         started = time.monotonic()
         schema = self.settings.database_schema
-        with db.connect(self.settings, autocommit=True) as conn:
+        with db.connect(self.settings, autocommit=True, role="analytics") as conn:
             deadline = time.monotonic() + lock_wait_s
             while not store.lock(conn, schema):
                 if time.monotonic() > deadline or stop():
@@ -123,6 +125,12 @@ class AnalyticsRunner:
                 time.sleep(1.0)
             try:
                 report.marked = self._mark(conn, since)
+                report.excluded_no_consent = store.exclude_unconsented(conn)
+                if report.excluded_no_consent:
+                    self.progress(
+                        f"{report.excluded_no_consent} resident-days left out: no care consent "
+                        "covers them"
+                    )
                 self._compute(conn, report, stop)
             finally:
                 store.unlock(conn, schema)

@@ -103,7 +103,7 @@ class IngestWorker:
         self.settings = settings
         self.config = config or WorkerConfig()
         self.metrics = metrics or IngestMetrics()
-        self._connect = connect or (lambda: db.connect(settings, autocommit=True))
+        self._connect = connect or (lambda: db.connect(settings, autocommit=True, role="ingest"))
         self._queue: queue.Queue[Received] = queue.Queue(maxsize=self.config.receive_maximum + 100)
         self._generation = 0
         self._lookup_conn: psycopg.Connection[TupleRow] | None = None

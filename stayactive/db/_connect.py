@@ -10,7 +10,7 @@ from psycopg.rows import TupleRow
 
 from stayactive.db._errors import translated
 from stayactive.errors import ConfigurationError
-from stayactive.settings import Settings
+from stayactive.settings import DbRole, Settings
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 CONNECT_TIMEOUT_S = 10
@@ -34,10 +34,16 @@ def connection_options(settings: Settings, schema: str | None = None) -> dict[st
 
 
 def connect(
-    settings: Settings, *, schema: str | None = None, autocommit: bool = False
+    settings: Settings,
+    *,
+    schema: str | None = None,
+    autocommit: bool = False,
+    role: DbRole = "owner",
 ) -> psycopg.Connection[TupleRow]:
     """Connect to the configured database with ``schema`` (default: the settings') first on the
-    search path. Unreachable servers raise :class:`StorageUnavailable` (retry later)."""
+    search path, as ``role``: a service's own role, or the owner for migrations, maintenance and
+    the operator's commands (docs/privacy.md). Unreachable servers raise
+    :class:`StorageUnavailable` (retry later)."""
     kwargs = connection_options(settings, schema)
     with translated():
-        return psycopg.connect(settings.dsn(), autocommit=autocommit, **kwargs)
+        return psycopg.connect(settings.dsn(role=role), autocommit=autocommit, **kwargs)

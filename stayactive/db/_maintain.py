@@ -32,6 +32,8 @@ class MaintenanceReport:
     policies: bool
     dropped_chunks: dict[str, int] = field(default_factory=dict)
     deleted_rejects: int = 0
+    #: Raw rows that arrived after a care withdrawal for the time before it, erased again.
+    late_care_rows_erased: int = 0
 
 
 def timescaledb_license(conn: psycopg.Connection[TupleRow]) -> str:
@@ -83,5 +85,8 @@ def maintain(settings: Settings, *, schema: str | None = None) -> MaintenanceRep
             "DELETE FROM ingest_rejects WHERE received_at < now() - %s::interval", (retention,)
         )
         report.deleted_rejects = cur.rowcount
+        # A device may replay what it buffered before a care withdrawal (docs/privacy.md).
+        row = conn.execute("SELECT erase_late_care_data()").fetchone()
+        report.late_care_rows_erased = int(row[0]) if row else 0
     log.info("maintenance: %s", report)
     return report
