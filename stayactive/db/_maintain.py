@@ -34,6 +34,8 @@ class MaintenanceReport:
     deleted_rejects: int = 0
     #: Raw rows that arrived after a care withdrawal for the time before it, erased again.
     late_care_rows_erased: int = 0
+    #: Sessions deleted 90 days after they ended (the access review reads the audit log).
+    deleted_sessions: int = 0
 
 
 def timescaledb_license(conn: psycopg.Connection[TupleRow]) -> str:
@@ -88,5 +90,11 @@ def maintain(settings: Settings, *, schema: str | None = None) -> MaintenanceRep
         # A device may replay what it buffered before a care withdrawal (docs/privacy.md).
         row = conn.execute("SELECT erase_late_care_data()").fetchone()
         report.late_care_rows_erased = int(row[0]) if row else 0
+        cur = conn.execute(
+            """DELETE FROM api_sessions
+               WHERE least(coalesce(revoked_at, expires_at), expires_at)
+                     < now() - interval '90 days'"""
+        )
+        report.deleted_sessions = cur.rowcount
     log.info("maintenance: %s", report)
     return report

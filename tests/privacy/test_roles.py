@@ -240,3 +240,14 @@ def test_concurrent_migrations_of_schemas_share_the_roles(settings: Settings) ->
                 owner.execute(
                     sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name))
                 )
+
+
+def test_docs_name_every_table(world: World) -> None:
+    """docs/privacy.md (for a municipality's DPIA) says what each table holds and how long."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "privacy.md").read_text()
+    with world.connect() as owner:
+        names = [str(r[0]) for r in owner.execute("SELECT table_name FROM data_catalogue")]
+    missing = [n for n in names if f"`{n}`" not in text]
+    assert missing == []

@@ -81,11 +81,11 @@ INSERT INTO data_catalogue
 ('devices',                'registry',   'r',   'r',  'raw',  'r', 'tenant_id',   'keep', NULL,
  'as long as the device is in use; deactivated devices are kept for the assignment history'),
 ('residents',              'registry',   '',    'r',  'raw',  'r', 'tenant_id',   'keep', NULL,
- 'the pseudonym and birth year, for the evaluation period agreed with the municipality'),
+ 'the pseudonym, birth year and sex; until the municipality removes them (no automatic deletion)'),
 ('resident_details',       'registry',   '',    '',   'rawd', '',  'resident_id', 'resident',
  NULL, 'while the resident is in a stay; erased with care data'),
 ('stays',                  'registry',   '',    'r',  'rawd', 'r', 'tenant_id',   'keep', NULL,
- 'the care record''s facts, for the evaluation period'),
+ 'the care record''s facts; until the municipality removes them (no automatic deletion)'),
 ('device_assignments',     'registry',   '',    'r',  'rawd', 'r', 'tenant_id',   'keep', NULL,
  'the evaluation period (which stay had a device); open ones end at a care withdrawal'),
 ('consents',               'registry',   '',    'r',  'raw',  'r', 'tenant_id',   'keep', NULL,
@@ -109,7 +109,7 @@ INSERT INTO data_catalogue
  'last_received_at', 'as ingest_rejects'),
 -- derived by the analytics runner
 ('resident_days',          'derived',    '',    'rawd', 'r',  'r', 'tenant_id',   'resident',
- NULL, 'as long as the raw data it comes from; erased with care data'),
+ NULL, 'kept after raw retention (the daily figures outlive the samples); erased with care data'),
 ('stay_trajectories',      'derived',    '',    'rawd', 'r',  'r', 'tenant_id',   'stay',
  NULL, 'as resident_days'),
 ('analytics_dirty',        'derived',    '',    'rawd', 'a',  '',  'resident_id', 'resident',
@@ -133,7 +133,7 @@ INSERT INTO data_catalogue
 ('user_ward_scope',        'accounts',   '',    '',   'rad',  '',  'tenant_id',   'none', NULL,
  'as users'),
 ('api_sessions',           'accounts',   '',    '',   'raw',  '',  'tenant_id',   'none', NULL,
- 'sessions end after api_session_ttl_s; rows are kept 90 days for the access review'),
+ 'a session ends after api_session_ttl_s; `db maintain` deletes it 90 days after it ended'),
 ('login_throttle',         'accounts',   '',    '',   'raw',  '',  NULL,          'none', NULL,
  'one row per account name, reset by a successful login'),
 ('api_keys',               'accounts',   '',    '',   'raw',  '',  'tenant_id',   'none', NULL,
@@ -146,7 +146,7 @@ INSERT INTO data_catalogue
  NULL, 'as resident_days; erased with care data'),
 -- the audit trail
 ('audit_log',              'audit',      '',    '',   'ra',   '',  'tenant_id',   'keep', NULL,
- 'append-only; kept as long as the health records it logs access to'),
+ 'append-only; no automatic deletion (the municipality sets the period with its records)'),
 ('data_catalogue',         'operations', 'r',   'r',  'r',    'r', NULL,          'none', NULL,
  'this table');
 

@@ -232,12 +232,21 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
     END
 $$;
 
+-- The API's own background work (alerts) goes tenant by tenant, each scoped like a request:
+-- it needs the list of tenants, which its role, naming none, cannot see.
+CREATE FUNCTION service_tenants() RETURNS TABLE (tenant_id text, time_zone text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+    SELECT t.tenant_id, t.time_zone FROM tenants t ORDER BY t.tenant_id
+$$;
+
 -- Owner's-rights functions are for the API only; apply_data_catalogue for migrations only.
 REVOKE ALL ON FUNCTION erase_care_rows(bigint, timestamptz), erase_care_data(bigint),
     erase_late_care_data(), auth_login_account(text), auth_api_key(text),
-    auth_device_secret(text), device_taken(text, text, text), apply_data_catalogue() FROM PUBLIC;
+    auth_device_secret(text), device_taken(text, text, text), service_tenants(),
+    apply_data_catalogue() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION erase_care_data(bigint), auth_login_account(text), auth_api_key(text),
-    auth_device_secret(text), device_taken(text, text, text) TO stayactive_api;
+    auth_device_secret(text), device_taken(text, text, text), service_tenants()
+    TO stayactive_api;
 
 -- Accounts unused for 90 days are disabled (`stayactive users expire`): the last login is kept
 -- on the account, since sessions are pruned.
