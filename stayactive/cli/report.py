@@ -66,19 +66,34 @@ def savings(
         None, "--out", help="Output file (default: stdout; pdf: savings-<tenant>.pdf)."
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="Data as of this date or date-time."),
-    resamples: int = typer.Option(2000, min=100, help="Bootstrap resamples."),
+    language: str = typer.Option("nb", "--language", help="nb (bokmål, default) or en."),
+    scenario: list[str] = typer.Option(
+        [], "--scenario", help="name=value: a parameter changed for this report only (repeat)."
+    ),
+    resamples: int = typer.Option(
+        10_000, min=100, help="Bootstrap resamples (fewer than 10,000 make the report a draft)."
+    ),
     seed: int = typer.Option(1, min=0, help="Bootstrap seed (recorded in the report)."),
     by: str = typer.Option(_user(), "--by", help="Who asks (written to the audit log)."),
 ) -> None:
-    """The finance report: design, balance, LOS, destinations, readmission, effect, NOK,
-    sensitivity, parameters and assumptions. Small cells are suppressed."""
-    from stayactive.reports import render_csv, render_json, savings_report
+    """The finance report: headline, decisive assumptions, effect, money, budget impact 1-5
+    years, design checks, descriptive tables, sensitivity, parameters and the CHEERS/ISPOR
+    checklist. Small cells are suppressed."""
+    from stayactive.reports import build_savings_report, render_csv, render_json
+    from stayactive.reports.format_no import check_language
 
+    try:
+        lang = check_language(language)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    overrides = {k: _number(v, k) for k, v in _pairs(scenario, "--scenario").items()}
     with db.connect(get_settings()) as conn:
         time_zone = registry.tenant_time_zone(conn, tenant).key
-        report = savings_report(
+        report = build_savings_report(
             conn,
             tenant,
+            overrides,
+            lang,
             actor=by,
             analysis_at=_as_of(as_of, time_zone),
             n_resamples=resamples,

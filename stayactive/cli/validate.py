@@ -28,14 +28,25 @@ def savings(
         800, "--stays-per-group", min=50, help="Admissions per ward group and period."
     ),
     resamples: int = typer.Option(1000, "--resamples", min=100, help="Bootstrap resamples."),
+    scenario: list[str] = typer.Option(
+        [], "--scenario", help="Only these failure scenarios (repeat); default all."
+    ),
+    scenarios: bool = typer.Option(
+        True, "--scenarios/--no-scenarios", help="Run the failure scenarios and the money check."
+    ),
+    jobs: int = typer.Option(
+        2, "--jobs", min=1, help="Worker processes for the failure scenarios (seeds in parallel)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="End with one line of JSON."),
 ) -> None:
     """Coverage and bias of the savings effect estimator on simulated stays with known truth.
 
     For every seed: simulate device wards (arm switched on at go-live) and comparison wards
     with the simulator's resident model, estimate bed-days avoided per stay, and check the 95%
-    interval against zero (no effect) and against the true effect. Exit code 1 if a criterion
-    fails.
+    interval against zero (no effect) and against the true effect. Then the failure scenarios
+    (confounding, trend, long stays, ward effects, a new comparison ward: each design must
+    recover the truth, or be flagged, as the scenario expects) and the money layer against a
+    simulated municipality. Exit code 1 if a criterion fails.
     """
     # Imported here: the simulator and scipy are only needed by this command.
     import json
@@ -45,6 +56,7 @@ def savings(
 
     # Every estimate logs its notes at INFO; over hundreds of estimates that hides the result.
     logging.getLogger("analytics.stays.effect").setLevel(logging.WARNING)
+    logging.getLogger("stayactive.tools.validation.scenarios").setLevel(logging.WARNING)
 
     seed_list = list(range(first_seed, first_seed + seeds))
 
@@ -88,9 +100,50 @@ def savings(
         f"{result.effect_coverage:.0%} (≥ 90%), worst relative bias {result.effect_bias:+.1%} "
         f"(< 10%); {result.elapsed_s:.0f} s"
     )
+    out = result.to_json()
+    passed = result.passed()
+    rows = list(out.pop("scenarios"))
+    if scenarios:
+        from stayactive.tools.validation.scenarios import run_money_check, run_scenarios
+
+        names = scenario or None
+        found, truths = run_scenarios(
+            seed_list, effect=effect, n_resamples=resamples, names=names, jobs=jobs,
+            progress=progress,
+        )  # fmt: skip
+        typer.echo(
+            f"{'scenario':<20} {'design':<26} {'expect':<8} {'truth':>6} {'coverage (95% CI)':>19} "
+            f"{'rel bias':>8} {'spread/CI':>9} {'flagged':>7}  result"
+        )
+        for r in found:
+            cov = (
+                "—"
+                if r.n_estimated == 0
+                else f"{r.coverage:.0%} ({r.coverage_low:.0%}-{r.coverage_high:.0%})"
+            )
+            rel = "—" if r.n_estimated == 0 else f"{r.relative_bias:+.1%}"
+            ratio = "—" if r.n_estimated < 2 else f"{r.spread_to_interval:.2f}"
+            typer.echo(
+                f"{r.scenario:<20} {r.design:<26} {r.expectation:<8} {r.truth:>6.3f} {cov:>19} "
+                f"{rel:>8} {ratio:>9} {r.flagged:>7.0%}  " + ("pass" if r.passed() else "FAIL")
+            )
+        money = run_money_check(seed_list, effect=effect, n_resamples=resamples)
+        typer.echo(
+            f"money check: capacity value NOK {money.truth_capacity_value_nok:,.0f}/year, "
+            f"coverage {money.coverage:.0%} ({money.coverage_low:.0%}-{money.coverage_high:.0%}), "
+            f"relative bias {money.relative_bias:+.1%}  " + ("pass" if money.passed() else "FAIL")
+        )
+        rows += [r.summary() for r in found]
+        rows.append({"scenario": "money", "design": "difference-in-differences", **money.summary()})
+        out["scenario_truths"] = {k: t.bed_days_avoided_per_stay for k, t in truths.items()}
+        passed = passed and all(r.passed() for r in found) and money.passed()
+    out["passed"] = passed
+    out["scenarios"] = rows
     if as_json:
-        typer.echo(json.dumps(result.to_json(), allow_nan=False))
-    if not result.passed():
+        from stayactive.tools.validation._figures import json_ready
+
+        typer.echo(json.dumps(json_ready(out), allow_nan=False))
+    if not passed:
         raise typer.Exit(1)
 
 

@@ -101,11 +101,16 @@ def parameter_set(conn: _Conn, tenant: str, version: int) -> StoredParameterSet:
         str(name): Parameter(str(name), float(value), str(unit), str(source), as_of, low, high, nc)
         for name, value, unit, source, as_of, low, high, nc in rows
     }
+    # A set stored before a parameter existed (the money model grew in issue 13) takes that
+    # parameter's default, still marked unconfirmed; names the model no longer has (such as
+    # readmission_cost_nok) are ignored. The report lists every unconfirmed parameter.
     missing = [name for name in PARAMETER_UNITS if name not in params]
     if missing:
-        raise ConfigurationError(
-            f"parameter set v{version} of {tenant!r} lacks {', '.join(missing)}"
+        logger.warning(
+            "parameter set v%d of %s has no %s: defaults used", version, tenant, ", ".join(missing)
         )
+        defaults = default_parameters(tenant)
+        params.update({name: getattr(defaults, name) for name in missing})
     fields: dict[str, Any] = {name: params[name] for name in PARAMETER_UNITS}
     parameters = ParameterSet(
         tenant=tenant,
@@ -335,6 +340,17 @@ def current_design(conn: _Conn, tenant: str) -> DesignChoice | None:
     if row is None:
         return None
     return DesignChoice(Design(row[0]), row[1], str(row[2]), str(row[3]))
+
+
+def first_savings_report_at(conn: _Conn, tenant: str) -> datetime | None:
+    """When a savings report with an effect estimate was first made for ``tenant`` (from the
+    audit log), so a report can tell whether its design was chosen before anyone saw one."""
+    row = conn.execute(
+        """SELECT min(at) FROM audit_log
+           WHERE tenant_id = %s AND action = 'report.savings' AND detail->>'status' = 'complete'""",
+        (tenant,),
+    ).fetchone()
+    return row[0] if row else None
 
 
 def design_history(conn: _Conn, tenant: str) -> list[DesignChoice]:

@@ -36,8 +36,9 @@ from firmware_sim.scenario_file import Scenario
 from firmware_sim.world import World
 from stayactive import db
 from stayactive.records import import_assignments, import_care_records
-from stayactive.reports import savings_report
+from stayactive.reports import build_savings_report
 from stayactive.reports.pdf import format_value, render_pdf
+from stayactive.reports.savings_store import choose_design
 from stayactive.settings import Settings
 from stayactive.tools.simulation import SITE, create_scenario
 
@@ -152,8 +153,8 @@ def _finance(settings: Settings, directory: Path, say: Callable[[str], None]) ->
     tz = ZoneInfo(settings.time_zone)
     today = datetime.now(tz).date()
     config = CareRecordConfig(
-        start=datetime.combine(today - timedelta(days=364), datetime.min.time(), tz),
-        before_days=182, after_days=182, device_ward_stays=600, comparison_ward_stays=300,
+        start=datetime.combine(today - timedelta(days=365), datetime.min.time(), tz),
+        before_days=183, after_days=182, device_ward_stays=600, comparison_ward_stays=300,
         device_wards=("eval-korttid-a", "eval-korttid-b"), comparison_wards=("eval-korttid-c",),
         site=SITE, effect=1.0, seed=7, tz_name=tz.key,
     )  # fmt: skip
@@ -166,12 +167,23 @@ def _finance(settings: Settings, directory: Path, say: Callable[[str], None]) ->
             tenant_name="Stavanger (evaluation extract)", time_zone=tz.key,
         )  # fmt: skip
         import_assignments(conn, EVALUATION_TENANT, directory / "evaluation-assignments.csv")
-        report = savings_report(conn, EVALUATION_TENANT, actor="demo", n_resamples=1000)
+        # The design is chosen (and recorded) before any result is seen.
+        choose_design(
+            conn, EVALUATION_TENANT, "difference-in-differences", chosen_by="demo",
+            reason="protokoll: avdelingene med utstyr har en førperiode, og en avdeling uten "
+            "utstyr går parallelt; forskjell-i-forskjeller fjerner faste forskjeller mellom "
+            "avdelinger og en felles trend",
+        )  # fmt: skip
+        report = build_savings_report(conn, EVALUATION_TENANT, actor="demo")
         conn.commit()
     pdf = directory / "savings-report.pdf"
     pdf.write_bytes(render_pdf(report))
     say(f"evaluation extract {EVALUATION_TENANT!r}: {stays.summary()}")
     say(f"savings report ({report.status}) written to {pdf}:")
+    if report.headline is not None:
+        say(f"  {report.headline.sentence}")
+    if report.draft:
+        say(f"  UTKAST – ikke for beslutning: {'; '.join(report.draft_reasons)}")
     for table in report.tables:
         if table.key in ("effect", "money"):
             say(f"  {table.title}")

@@ -132,3 +132,29 @@ def test_design_choice_is_recorded_with_history(
         choose_design(conn, tenant, "randomised", chosen_by="analyst", reason="wish")
     with pytest.raises(ConfigurationError, match="why"):
         choose_design(conn, tenant, "concurrent", chosen_by="analyst", reason="")
+
+
+def test_a_set_stored_before_the_money_model_grew_reads_with_defaults(
+    conn: psycopg.Connection[TupleRow], tenant: str
+) -> None:
+    # a version written by the first money model: a cost per readmission, no variable share
+    conn.execute(
+        "INSERT INTO savings_parameter_sets (tenant_id, version, created_by) VALUES (%s, 1, 'x')",
+        (tenant,),
+    )
+    for name, value, unit in (
+        ("cost_per_bed_day_nok", 3000.0, "NOK/bed-day"),
+        ("readmission_cost_nok", 28_500.0, "NOK/readmission"),
+    ):
+        conn.execute(
+            """INSERT INTO savings_parameters (tenant_id, version, name, value, unit, source,
+                   as_of, needs_confirmation) VALUES (%s, 1, %s, %s, %s, 'old', %s, false)""",
+            (tenant, name, value, unit, date(2026, 1, 1)),
+        )
+    stored = parameter_set(conn, tenant, 1)
+    ps = stored.parameters
+    assert (
+        ps.cost_per_bed_day_nok.value == 3000.0 and not ps.cost_per_bed_day_nok.needs_confirmation
+    )
+    assert ps.variable_cost_share.value == default_parameters().variable_cost_share.value
+    assert "variable_cost_share" in ps.unconfirmed()

@@ -21,29 +21,16 @@ Processing steps of :func:`simulate_validation_records` (one seed):
    (incomplete windows unknown), age band from the birth year, KPR stay type, and admission
    mobility from the gait speed of the admission day.
 
-Every design then picks its groups from the same records: *concurrent* compares
-intervention/after with comparison/after, *historical* intervention/after with
-intervention/before, *difference-in-differences* uses all four.
-
-The truth. The estimand is the difference in restricted mean LOS to 60 days (RMST) of the
-intervention stays: E[min(T0, 60)] - E[min(T1, 60)] for the stays in the arm, T0 without and
-T1 with the programme. In the simulator no stay lasts more than 42 days (then long-term care;
-at most 42 days and 13 hours from admission hour to event hour), so min(T, 60) = T and the
-RMST difference equals the difference of *uncensored* mean LOS. The simulator draws the case-mix
-of both arms from one population, so the standardisation to the intervention case-mix leaves
-the population value unchanged, and :func:`firmware_sim.world.expected_effect` gives it from
-paired counterfactual stays (200,000 pairs; Monte Carlo SE about 0.01 day). Its LOS is
-wall-clock, ours elapsed; the difference (the daylight-saving hour, for the few pairs whose
-discharges fall on either side of a change) is below 1/24 day per affected pair and cancels
-almost entirely in the mean. The same holds for readmissions avoided per stay
-(``p_readmit_control - p_readmit_treated``). The truth does not depend on the design: the
-simulator has no secular trend, no ward differences and no spill-over, so this validates the
-estimator and its intervals, not the designs' assumptions.
-
-Criteria (``docs/savings-method.md``): with no effect, the 95% interval covers 0 in at least
-90% of seeds; with a known effect, it covers the truth in at least 90% and the mean estimate is
-within 10% of the truth. The Monte Carlo standard error of the mean estimate is reported so the
-reader can tell a bias from seed noise.
+Every design picks its groups from the same records (concurrent, historical, DiD).
+The truth. The estimand is E[min(T0, 60)] - E[min(T1, 60)] for the programme stays (T0
+without, T1 with the programme). No simulated stay lasts past day 43, so it is the difference
+of uncensored mean LOS, which :func:`firmware_sim.world.expected_effect` gives from 200,000
+paired counterfactual stays (Monte Carlo SE about 0.01 day; its wall-clock LOS differs from
+our elapsed LOS by the daylight-saving hour for a few pairs, which cancels in the mean). Both
+arms come from one population and the simulator has no trend, ward differences or spill-over,
+so this validates the estimator and its intervals, not the designs' assumptions: that is the
+job of :mod:`~stayactive.tools.validation.scenarios`. Criteria: the constants below (and
+``docs/savings-method.md``); the Monte Carlo SE of the mean tells a bias from seed noise.
 """
 
 from __future__ import annotations
@@ -71,6 +58,11 @@ from analytics.stays.records import (
     mobility_band,
 )
 from firmware_sim.world import Stay, expected_effect, simulate_stays
+from stayactive.tools.validation._figures import (
+    coverage_interval,
+    json_ready,
+    spread_to_interval,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +88,9 @@ _START: Final = datetime(2025, 9, 1, tzinfo=ZoneInfo("Europe/Oslo"))
 _TRUTH_PAIRS: Final = 200_000
 
 
-def _stay_rows(stays: Sequence[Stay], arm: str, period: str, analysis_at: datetime) -> StayRecords:
+def _stay_rows(
+    stays: Sequence[Stay], arm: str, period: str, analysis_at: datetime, go_live: datetime
+) -> StayRecords:
     """Simulated stays as stay records, as the data layer would see them at ``analysis_at``."""
     cols: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     for stay in stays:
@@ -121,6 +115,10 @@ def _stay_rows(stays: Sequence[Stay], arm: str, period: str, analysis_at: dateti
         cols["age_band"].append(age_band(admitted_local.year - stay.resident.birth_year))
         cols["stay_type"].append(str(stay.stay_type))
         cols["mobility_band"].append(mobility_band(float(stay.daily_gait_speed_mps[0])))
+        cols["resident_id"].append(f"{arm}/{stay.resident.pseudonym}")
+        cols["ward"].append(stay.ward)
+        cols["admission_day"].append((stay.admitted_at - go_live).total_seconds() / 86_400.0)
+        cols["follow_up_days"].append(los_days(stay.admitted_at, analysis_at))
     return StayRecords.from_columns(**cols)
 
 
@@ -165,10 +163,10 @@ def simulate_validation_records(
     # 4. rows as the data layer builds them
     return concatenate(
         [
-            _stay_rows(after, "intervention", "after", analysis_at),
-            _stay_rows(before, "intervention", "before", analysis_at),
-            _stay_rows(c_after, "comparison", "after", analysis_at),
-            _stay_rows(c_before, "comparison", "before", analysis_at),
+            _stay_rows(after, "intervention", "after", analysis_at, go_live),
+            _stay_rows(before, "intervention", "before", analysis_at, go_live),
+            _stay_rows(c_after, "comparison", "after", analysis_at, go_live),
+            _stay_rows(c_before, "comparison", "before", analysis_at, go_live),
         ]
     )
 
@@ -259,9 +257,25 @@ class ScenarioResult:
             return self.coverage >= NULL_COVERAGE_MIN
         return self.coverage >= EFFECT_COVERAGE_MIN and abs(self.relative_bias) < RELATIVE_BIAS_MAX
 
+    def coverage_interval(self) -> tuple[float, float]:
+        """Clopper-Pearson 95% interval of the coverage."""
+        n = len(self.seeds)
+        return coverage_interval(round(self.coverage * n) if n else 0, n)
+
+    @property
+    def spread_to_interval(self) -> float:
+        """See :func:`~stayactive.tools.validation._figures.spread_to_interval`."""
+        widths = [h - lo for lo, h in zip(self.lows, self.highs, strict=True)]
+        return spread_to_interval(self.estimates, widths)
+
     def summary(self) -> dict[str, Any]:
         """The scenario's figures as plain JSON-ready values (no per-seed lists)."""
         return {
+            "scenario": "textbook-null" if self.is_null else "textbook",
+            "expectation": "recover",
+            "coverage_ci": list(self.coverage_interval()),
+            "spread_to_interval": self.spread_to_interval,
+            "flagged": len(self.failed_seeds) / max(len(self.seeds) + len(self.failed_seeds), 1),
             "design": self.design,
             "effect": self.effect,
             "truth_bed_days_avoided_per_stay": self.truth,
@@ -339,18 +353,7 @@ class SavingsValidation:
             "elapsed_s": round(self.elapsed_s, 1),
             "scenarios": [s.summary() for s in self.scenarios],
         }
-        return dict(_json_ready(out))
-
-
-def _json_ready(value: Any) -> Any:
-    """``value`` with NaN and infinities replaced by None, recursively (JSON has neither)."""
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+        return dict(json_ready(out))
 
 
 def _scenario(
