@@ -36,7 +36,7 @@ unit: setup
 $(VENV)/.installed: pyproject.toml scripts/bootstrap-python
 	scripts/bootstrap-python "$(PYTHON)" "$(VENV)"
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,compare]'
+	$(BIN)/pip install --quiet -e '.[dev,compare,peers]'
 	touch $@
 
 clean:
