@@ -24,6 +24,8 @@ KEPT_AFTER_ERASURE = {
     "audit_log": "the access log, which must outlive the data it logs",
     "devices": "the device registry (a device, not a resident)",
     "device_http_credentials": "a device's credential",
+    "ack_watermarks": "a device's acknowledgement counters (boot, seq), no measurement",
+    "ack_pending": "as ack_watermarks",
 }
 
 
