@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     database_analytics_password: SecretStr | None = None
     database_api_password: SecretStr | None = None
     database_reporting_password: SecretStr | None = None
+    database_statement_timeout_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Longest a statement may run before the server cancels it (0: no limit). "
+        "Migrations and maintenance run without a limit.",
+    )
     mqtt_url: str | None = Field(
         default=None,
         description="mqtt://host:port of the broker, or mqtts://host:port for TLS. Unset: the "

@@ -36,6 +36,7 @@ class MaintenanceReport:
     late_care_rows_erased: int = 0
     #: Sessions deleted 90 days after they ended (the access review reads the audit log).
     deleted_sessions: int = 0
+    deleted_keys: int = 0
 
 
 def timescaledb_license(conn: psycopg.Connection[TupleRow]) -> str:
@@ -73,7 +74,7 @@ def apply_policies(settings: Settings, *, schema: str | None = None) -> bool:
 def maintain(settings: Settings, *, schema: str | None = None) -> MaintenanceReport:
     """Drop raw chunks and rejects older than the retention window (when no policy does it)."""
     retention = timedelta(days=settings.raw_retention_days)
-    with connect(settings, schema=schema, autocommit=True) as conn:
+    with connect(settings, schema=schema, autocommit=True, statement_timeout_s=0) as conn:
         lic = timescaledb_license(conn)
         report = MaintenanceReport(license=lic, policies=lic == "timescale")
         if not report.policies:
@@ -96,5 +97,14 @@ def maintain(settings: Settings, *, schema: str | None = None) -> MaintenanceRep
                      < now() - interval '90 days'"""
         )
         report.deleted_sessions = cur.rowcount
+        # A replay older than the window is rejected as timestamp_too_old before its key matters.
+        cur = conn.execute(
+            "DELETE FROM message_keys WHERE stored_at < now() - %s::interval", (retention,)
+        )
+        report.deleted_keys = cur.rowcount
+        conn.execute(
+            "DELETE FROM ingest_reject_overflow WHERE window_start < now() - %s::interval",
+            (retention,),
+        )
     log.info("maintenance: %s", report)
     return report
