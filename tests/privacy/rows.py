@@ -29,24 +29,38 @@ KEPT_AFTER_ERASURE = {
 }
 
 
+def message_key(conn: _Conn, device_id: str, seq: int, at: datetime) -> None:
+    """The idempotency key ingest claims for a message of ``device_id`` stored at ``at``."""
+    conn.execute(
+        """INSERT INTO message_keys (device_id, boot, seq, payload_sha256, stored_at)
+           VALUES (%s, 1, %s, sha256(%s::text::bytea), %s)""",
+        (device_id, seq, f"{device_id}/{seq}", at),
+    )
+
+
 def frame(conn: _Conn, tenant: str, device_id: str, at: datetime) -> None:
-    """One small walker frame of ``device_id`` at ``at``."""
+    """One small walker frame of ``device_id`` at ``at``, with its message's key."""
+    seq = next(_seq)
+    message_key(conn, device_id, seq, at)
     conn.execute(
         """INSERT INTO walker_frames (time, device_id, tenant_id, boot, seq, frame_no, rate_hz,
                acc_x, acc_y, acc_z, gyro_x, gyro_y, gyro_z, odo_l, odo_r, force_l, force_r,
                brake, received_at)
            VALUES (%s, %s, %s, 1, %s, 0, 50, '{0}', '{0}', '{9.81}', '{0}', '{0}', '{0}',
                    '{0.01}', '{0.01}', '{50}', '{50}', '{f}', %s)""",
-        (at, device_id, tenant, next(_seq), at),
+        (at, device_id, tenant, seq, at),
     )
 
 
 def status(conn: _Conn, tenant: str, device_id: str, at: datetime) -> None:
+    """One status message of ``device_id`` at ``at``, with its message's key."""
+    seq = next(_seq)
+    message_key(conn, device_id, seq, at)
     conn.execute(
         """INSERT INTO device_status (time, device_id, tenant_id, boot, seq, state, battery_pct,
                                       received_at)
            VALUES (%s, %s, %s, 1, %s, 'online', 80, %s)""",
-        (at, device_id, tenant, next(_seq), at),
+        (at, device_id, tenant, seq, at),
     )
 
 
@@ -65,10 +79,22 @@ def robot_event(
 
 
 def reject(conn: _Conn, device_id: str, at: datetime, payload: bytes) -> None:
+    """A rejected message of ``device_id`` received at ``at``, stored as ingest stores one."""
     conn.execute(
-        """INSERT INTO ingest_rejects (received_at, topic, device_id, reason, payload)
-           VALUES (%s, %s, %s, 'schema', %s)""",
-        (at, f"stayactive/v1/{device_id}/events", device_id, payload),
+        """INSERT INTO ingest_rejects (received_at, topic, device_id, reason, payload,
+                                       payload_size, payload_sha256)
+           VALUES (%s, %s, %s, 'schema', %s, octet_length(%s), sha256(%s))""",
+        (at, f"stayactive/v1/{device_id}/events", device_id, payload, payload, payload),
+    )
+
+
+def reject_overflow(conn: _Conn, device_id: str, at: datetime, n: int) -> None:
+    """``n`` rejects of ``device_id`` beyond its rate limit, counted in the hour of ``at``."""
+    conn.execute(
+        """INSERT INTO ingest_reject_overflow (device_id, reason, window_start, suppressed_n,
+                                               payload_bytes, last_received_at)
+           VALUES (%s, 'schema', date_trunc('hour', %s::timestamptz), %s, %s, %s)""",
+        (device_id, at, n, 100 * n, at),
     )
 
 

@@ -101,6 +101,8 @@ def erasable(world: World) -> Setup:
         rows.robot_event(conn, T, "R-ward-1", now - timedelta(days=3), [other_pseudonym])
         rows.reject(conn, "W-shared-1", mine[0] + timedelta(hours=1), b"{}")
         rows.reject(conn, "R-ward-1", now - timedelta(days=9), f'{{"p":"{PSEUDONYM}"}}'.encode())
+        rows.reject_overflow(conn, "W-shared-1", mine[0] + timedelta(hours=2), 40)  # the resident's
+        rows.reject_overflow(conn, "W-shared-1", before, 3)  # nobody's
         conn.execute(
             """INSERT INTO device_latest_status (device_id, tenant_id, last_seen_at)
                VALUES ('W-own-1', %s, now())""",
@@ -151,9 +153,10 @@ def test_care_withdrawal_leaves_nothing_joinable_to_the_resident(
             conn, "SELECT count(*) FROM robot_events WHERE NOT body::text LIKE %s", f"%{PSEUDONYM}%"
         )
     # The scan sees every kind of row the fixture made.
-    assert {"walker_frames", "device_status", "robot_events", "ingest_rejects", "resident_days",
+    made = {"walker_frames", "device_status", "robot_events", "ingest_rejects", "resident_days",
             "stay_trajectories", "alerts", "analytics_dirty", "resident_details",
-            "device_latest_status"} <= set(found_before), found_before  # fmt: skip
+            "device_latest_status", "message_keys", "ingest_reject_overflow"}  # fmt: skip
+    assert made <= set(found_before), found_before
     assert outside == 2
 
     r = world.client("tenant-a-admin").post(f"/residents/{rid}/consents/care/withdraw")
@@ -168,6 +171,10 @@ def test_care_withdrawal_leaves_nothing_joinable_to_the_resident(
     assert erased["alerts"] == 1 and erased["resident_details"] == 1
     assert erased["robot_events"] == 1 and erased["robot_events_redacted"] == 1
     assert erased["ingest_rejects"] == 2 and erased["device_assignments_ended"] == 1
+    # One key per message of the resident's walkers (16 frames, 16 statuses); the overflow
+    # count of the resident's hour goes, the one from before the assignment stays.
+    assert erased["message_keys"] == found_before["message_keys"] == 16 + 16
+    assert erased["ingest_reject_overflow"] == 1
 
     with world.connect() as conn:
         assert rows.joinable_rows(conn, rid) == {}
@@ -213,14 +220,14 @@ def test_late_data_stays_erased_and_the_runner_leaves_the_resident_out(
     with world.connect() as conn:
         rows.frame(conn, T, erasable.shared_device, late)
         conn.commit()
-        assert rows.joinable_rows(conn, rid) == {"walker_frames": 1}
+        assert rows.joinable_rows(conn, rid) == {"walker_frames": 1, "message_keys": 1}
     # ...the runner leaves the day out (no care consent covers it) and says so...
     monkeypatch.setattr(runner_module, "SAFETY_LAG", timedelta(0))
     report = AnalyticsRunner(world.settings).run_once()
     assert report.excluded_no_consent >= 1
     # ...and maintenance erases it again.
     done = db.maintain(world.settings)
-    assert done.late_care_rows_erased == 1
+    assert done.late_care_rows_erased == 2  # the frame and its message's key
     with world.connect() as conn:
         assert rows.joinable_rows(conn, rid) == {}
         assert _count(conn, "SELECT count(*) FROM resident_days WHERE resident_id = %s", rid) == 0

@@ -39,7 +39,14 @@ def test_ingest_writes_raw_rows_and_reads_only_the_device_registry(
         (device,),
     )
     ingest.execute(
-        "INSERT INTO ingest_rejects (topic, device_id, reason, payload) VALUES ('t', %s, 'x', '')",
+        """INSERT INTO ingest_rejects (topic, device_id, reason, payload, payload_size,
+                                       payload_sha256) VALUES ('t', %s, 'x', '', 0, sha256(''))""",
+        (device,),
+    )
+    ingest.execute("INSERT INTO message_keys (device_id, boot, seq) VALUES (%s, 7, 1)", (device,))
+    ingest.execute(
+        """INSERT INTO ingest_reject_overflow (device_id, reason, window_start, suppressed_n,
+               payload_bytes, last_received_at) VALUES (%s, 'x', now(), 1, 0, now())""",
         (device,),
     )
     for table in ("residents", "resident_details", "stays", "consents", "users", "audit_log",
