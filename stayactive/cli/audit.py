@@ -39,10 +39,10 @@ def flags(
         found = privacy.unusual_access(conn, tenant, t0, t1)
     for f in found:
         typer.echo(
-            f"{f.kind:<20} {f.actor:<24} {f.first_at:%Y-%m-%d %H:%M} {f.reads:>5} reads "
-            f"{len(f.residents):>4} residents  {f.detail}"
+            f"{f.kind:<20} {f.actor:<24} {f.first_at:%Y-%m-%d %H:%M} {f.reads:>5} oppslag "
+            f"{len(f.residents):>4} beboere  {f.detail}"
         )
-    typer.echo(f"{len(found)} flags")
+    typer.echo(f"{len(found)} flagg")
 
 
 @app.command()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 import psycopg
@@ -52,7 +52,10 @@ class AccessFlag:
     last_at: datetime
     reads: int
     residents: tuple[str, ...]
+    #: What is unusual, in bokmål (for the reviewer).
     detail: str
+    #: The same in English.
+    detail_en: str
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ def unusual_access(
         flags.append(
             AccessFlag(
                 "outside_usual_wards", str(actor), first, last, int(n), _sorted_ids(ids),
+                f"beboere på avdelinger utenfor brukerens vanlige ({wards or 'uten opphold'})",
                 f"residents of wards outside the user's usual ones ({wards or 'no stay'})",
             )
         )  # fmt: skip
@@ -161,6 +165,7 @@ def unusual_access(
         flags.append(
             AccessFlag(
                 "many_residents", str(actor), first, last, int(n), _sorted_ids(ids),
+                f"{residents} beboere innen {th.burst_minutes} minutter",
                 f"{residents} residents within {th.burst_minutes} minutes",
             )
         )  # fmt: skip
@@ -168,6 +173,8 @@ def unusual_access(
         flags.append(
             AccessFlag(
                 "night", str(actor), first, last, int(n), _sorted_ids(ids),
+                f"oppslag natten til {night + timedelta(days=1):%d.%m.%Y} (mellom "
+                f"{th.night_from:02d}:00 og {th.night_to:02d}:00 lokal tid)",
                 f"reads in the night of {night} (between {th.night_from:02d}:00 and "
                 f"{th.night_to:02d}:00 local time)",
             )
@@ -201,6 +208,7 @@ _ACTIONS_NB: Final = {
     "delete": "slettet",
     "consent.record": "samtykke registrert",
     "consent.withdraw": "samtykke trukket tilbake",
+    "access_log.export": "innsynslogg eksportert",
 }
 _PURPOSES_NB: Final = {
     "care": "helsehjelp",

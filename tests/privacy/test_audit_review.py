@@ -76,7 +76,7 @@ def _read(conn: object, actor: str, resident: int, at: datetime) -> None:
     )
 
 
-def test_unusual_access_is_flagged(world: World) -> None:
+def test_unusual_access_is_flagged(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     a = world.a
     w1, w2 = a.ward_ids
     yesterday = datetime.now(OSLO).date() - timedelta(days=1)
@@ -118,6 +118,19 @@ def test_unusual_access_is_flagged(world: World) -> None:
     assert burst["reads"] == 40 and len(burst["residents"]) == 40
     night = next(f for f in flags if f["kind"] == "night")
     assert night["reads"] == 1 and night["residents"] == [str(a.residents_by_ward[w1][0])]
+    # Bokmål first for the reviewer, English beside it; the night is named by its morning.
+    assert (
+        night["detail"]
+        == f"oppslag natten til {yesterday:%d.%m.%Y} (mellom 23:00 og 06:00 lokal tid)"
+    )
+    assert night["detail_en"].startswith("reads in the night of")
+    assert burst["detail"] == "40 beboere innen 10 minutter"
+    # The same review on the server, for the security officer.
+    day = str(yesterday)
+    printed = _cli(world, monkeypatch, "audit", "flags", "--tenant", "tenant-a", "--from", day,
+                   "--to", day)  # fmt: skip
+    assert f"{len(flags)} flagg" in printed
+    assert "40 oppslag   40 beboere  40 beboere innen 10 minutter" in printed
 
 
 def _cli(world: World, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:

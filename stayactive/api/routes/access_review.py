@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from stayactive import privacy
 from stayactive.api.deps import MAX_ID, Allow, AuditedRead, StateDep, check_range, resident_ref
@@ -42,7 +42,8 @@ class AccessFlagPublic(BaseModel):
     last_at: dt.datetime
     reads: int
     residents: list[str]
-    detail: str
+    detail: str = Field(description="What is unusual, in bokmål.")
+    detail_en: str = Field(description="The same in English.")
 
 
 def _period(
@@ -82,6 +83,7 @@ async def flags(
             reads=f.reads,
             residents=list(f.residents),
             detail=f.detail,
+            detail_en=f.detail_en,
         )
         for f in found
     ]

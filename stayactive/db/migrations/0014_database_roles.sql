@@ -91,7 +91,8 @@ INSERT INTO data_catalogue
 ('consents',               'registry',   '',    'r',  'raw',  'r', 'tenant_id',   'keep', NULL,
  'as long as the resident is registered: the proof of consent and of withdrawal'),
 -- raw device data (TimescaleDB hypertables). Ingest stages rows in temporary tables made LIKE
--- these, which needs SELECT on them. The API only reads raw data: HTTP telemetry is stored
+-- these, which needs SELECT on them; its INSERT … ON CONFLICT into message_keys and
+-- ingest_rejects (0008's idempotency and dedupe keys) needs SELECT on the conflict columns. The API only reads raw data: HTTP telemetry is stored
 -- through the ingest role.
 ('walker_frames',          'raw',        'ra',  'r',  'r',    '',  'tenant_id',   'device_time',
  'time', 'raw_retention_days (default 400 days), then dropped by `stayactive db maintain`'),
@@ -103,7 +104,7 @@ INSERT INTO data_catalogue
  'last_seen_at', 'one row per device, overwritten by every message'),
 ('message_keys',           'raw',        'ra',  '',   '',     '',  'device_id',   'device_time',
  'stored_at', 'raw_retention_days'),
-('ingest_rejects',         'raw',        'a',   '',   'r',  '',  'device_id',   'device_time',
+('ingest_rejects',         'raw',        'ra',  '',   'r',  '',  'device_id',   'device_time',
  'received_at', 'raw_retention_days, deleted by `stayactive db maintain`'),
 ('ingest_reject_overflow', 'raw',        'raw', '',   '',   '',  'device_id',   'device_time',
  'last_received_at', 'as ingest_rejects'),
