@@ -299,7 +299,7 @@ class AnalyticsRunner:
         # A second connection reads the next resident-day while this one is computed, so the
         # database's work (finding and sending ~20 MB of a heavy day) overlaps the compute.
         with (
-            db.connect(self.settings, autocommit=True) as read_conn,
+            db.connect(self.settings, autocommit=True, role="analytics") as read_conn,
             ThreadPoolExecutor(1, thread_name_prefix="analytics-read") as reader,
         ):
             # The one place that chooses which resident-days are computed: what is marked.

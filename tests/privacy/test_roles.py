@@ -258,3 +258,22 @@ def test_docs_name_every_table(world: World) -> None:
         names = [str(r[0]) for r in owner.execute("SELECT table_name FROM data_catalogue")]
     missing = [n for n in names if f"`{n}`" not in text]
     assert missing == []
+
+
+def test_the_analytics_runner_connects_only_as_its_role(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every connection the runner opens (its work and its read-ahead) is the analytics role's:
+    a new connection that forgets its role would run as the owner and pass every other test."""
+    from analytics import runner as runner_module
+
+    roles: list[str] = []
+    real = runner_module.db.connect
+
+    def spying(*args: object, **kwargs: object) -> object:
+        roles.append(str(kwargs.get("role", "owner")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner_module.db, "connect", spying)
+    runner_module.AnalyticsRunner(world.settings).run_once()
+    assert len(roles) >= 2 and set(roles) == {"analytics"}, roles
