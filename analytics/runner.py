@@ -71,6 +71,8 @@ class RunReport:
     """What one pass did."""
 
     marked: int = 0
+    #: Marked resident-days left out because no care consent covers them (not computed).
+    excluded_no_consent: int = 0
     computed: int = 0
     trajectories: int = 0
     seconds: float = 0.0
@@ -255,7 +257,7 @@ class AnalyticsRunner:
         report = RunReport()
         started = time.monotonic()
         schema = self.settings.database_schema
-        with db.connect(self.settings, autocommit=True) as conn:
+        with db.connect(self.settings, autocommit=True, role="analytics") as conn:
             deadline = time.monotonic() + lock_wait_s
             while not store.lock(conn, schema):
                 if time.monotonic() > deadline or stop():
@@ -266,6 +268,12 @@ class AnalyticsRunner:
                 t_mark = time.perf_counter()
                 report.marked = self._mark(conn, since)
                 report.times.mark_s = time.perf_counter() - t_mark
+                report.excluded_no_consent = store.exclude_unconsented(conn)
+                if report.excluded_no_consent:
+                    self.progress(
+                        f"{report.excluded_no_consent} resident-days left out: no care consent "
+                        "covers them"
+                    )
                 self._compute(conn, report, stop)
             finally:
                 store.unlock(conn, schema)
@@ -291,7 +299,7 @@ class AnalyticsRunner:
         # A second connection reads the next resident-day while this one is computed, so the
         # database's work (finding and sending ~20 MB of a heavy day) overlaps the compute.
         with (
-            db.connect(self.settings, autocommit=True) as read_conn,
+            db.connect(self.settings, autocommit=True, role="analytics") as read_conn,
             ThreadPoolExecutor(1, thread_name_prefix="analytics-read") as reader,
         ):
             # The one place that chooses which resident-days are computed: what is marked.

@@ -89,7 +89,7 @@ class IngestWorker:
         self.settings = settings
         self.config = config or WorkerConfig()
         self.metrics = metrics or IngestMetrics()
-        self._connect = connect or (lambda: db.connect(settings, autocommit=True))
+        self._connect = connect or (lambda: db.connect(settings, autocommit=True, role="ingest"))
         self._queue: ByteQueue[Received] = ByteQueue(
             max_items=self.config.receive_maximum + 100, max_bytes=self.config.queue_max_bytes
         )

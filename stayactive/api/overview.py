@@ -205,4 +205,5 @@ async def ward_overview(
         lang=lang,
         residents=rows,
         alert_counts=counts,
+        residents_without_care_consent=snap.without_care_consent,
     )

@@ -11,6 +11,7 @@ import typer
 from stayactive.cli import (
     analytics,
     api,
+    audit,
     bench,
     db,
     demo,
@@ -18,6 +19,7 @@ from stayactive.cli import (
     ingest,
     records,
     report,
+    residents,
     services,
     sim,
     tenants,
@@ -46,6 +48,8 @@ app.add_typer(tenants.wards_app, name="wards")
 app.add_typer(users.app, name="users")
 app.add_typer(users.keys_app, name="apikeys")
 app.add_typer(devices.app, name="devices")
+app.add_typer(residents.app, name="residents")
+app.add_typer(audit.app, name="audit")
 app.add_typer(api.app, name="api")
 
 

@@ -157,6 +157,13 @@ def _register(conn: psycopg.Connection[TupleRow], devices: list[str]) -> dict[st
     registry.assign_device(conn, TENANT, "W-read-3", residents["res-2"],
                            _local(AUTUMN - timedelta(days=1), 12, 0),
                            _local(AUTUMN + timedelta(days=1), 12, 0))  # fmt: skip
+    # Both consented to their device data's use in care: the runner computes only such days.
+    for resident_id in residents.values():
+        conn.execute(
+            """INSERT INTO consents (tenant_id, resident_id, purpose, valid)
+               VALUES (%s, %s, 'care', tstzrange('2020-01-01', NULL))""",
+            (TENANT, resident_id),
+        )
     return residents
 
 

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, Strict, StringConstraints
 
+from stayactive.api.models.consents import ConsentSummary
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 Pseudonym = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
@@ -109,6 +111,7 @@ class ResidentPublic(BaseModel):
     sex: str
     ward_ids: list[int] = Field(description="Wards of the resident's stays.")
     current_stay_id: int | None
+    consent: ConsentSummary = Field(description="Each purpose's consent now.")
 
 
 class AssignmentCreate(BaseModel):

@@ -169,6 +169,7 @@ async def open_data(
                     "columns": list(COLUMNS),
                     "rows": table.rows,
                     "notes": list(table.notes),
+                    "stays_without_consent": table.stays_without_consent,
                 },
                 default=str,
             ),

@@ -239,7 +239,7 @@ def _register(
             birth_year=1940, sex="unknown", site=SITE, ward=WARD, ward_go_live_on=None,
             admitted_at=start, discharged_at=end, stay_type=19, destination="home",
             consent_evaluation=True, consent_open_data=False, gait_speed_mps=None,
-            hospital_admission_at=None,
+            hospital_admission_at=None, consent_care=True,  # the runner computes only these
         )  # fmt: skip
         write_care_record(conn, TENANT, stay, report)
         resident = registry.find_resident(conn, TENANT, stay.resident)
