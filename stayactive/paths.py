@@ -84,3 +84,4 @@ class ServicePaths:
 
 DB_PASSWORD = "db_password"
 MQTT_INGEST_PASSWORD = "mqtt_ingest_password"
+API_JWT_KEY = "api_jwt_key"

@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stayactive.errors import ConfigurationError
-from stayactive.paths import DB_PASSWORD, MQTT_INGEST_PASSWORD, ServicePaths
+from stayactive.paths import API_JWT_KEY, DB_PASSWORD, MQTT_INGEST_PASSWORD, ServicePaths
 
 DEFAULT_PG_PORT = 55432
 DEFAULT_MQTT_PORT = 18830
@@ -61,6 +61,32 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir)
     pg_port: int = DEFAULT_PG_PORT
     mqtt_port: int = DEFAULT_MQTT_PORT
+
+    # The API service (docs/api.md).
+    api_host: str = Field(default="127.0.0.1", description="Address `stayactive api` binds.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="Port of `stayactive api`.")
+    api_token_ttl_s: int = Field(
+        default=900, ge=30, le=86400, description="Lifetime of an access token."
+    )
+    api_session_ttl_s: int = Field(
+        default=12 * 3600,
+        ge=60,
+        description="A login's session ends this long after it began; tokens refresh within it.",
+    )
+    api_jwt_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs access tokens. Unset: one generated in the data directory.",
+    )
+    api_login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins of one account before it is locked."
+    )
+    api_lockout_s: int = Field(
+        default=900, ge=1, description="Longest lock of an account after failed logins."
+    )
+    api_max_body_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="Largest request body (imports)."
+    )
+    api_pool_max: int = Field(default=10, ge=1, le=100, description="Database connections.")
 
     @field_validator("time_zone")
     @classmethod
@@ -113,6 +139,14 @@ class Settings(BaseSettings):
                 "STAYACTIVE_MQTT_INGEST_PASSWORD"
             )
         return password
+
+    def jwt_key(self) -> str:
+        """The key that signs the API's access tokens."""
+        if self.api_jwt_key is not None:
+            return self.api_jwt_key.get_secret_value()
+        key = ServicePaths(self.data_dir).secret(API_JWT_KEY, create=True)
+        assert key is not None
+        return key
 
     def mqtt_host_port(self) -> tuple[str, int]:
         """Host and port of the broker."""

@@ -1,0 +1,388 @@
+"""The SQL of accounts: users and their ward scope, sessions, login throttling, API keys.
+
+Async functions on one connection; the caller owns the transaction. Used by the API and, through
+``asyncio.run``, by the ``stayactive users`` commands, so there is one implementation of each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from stayactive.auth._principal import Principal, Role
+
+_AConn = psycopg.AsyncConnection[TupleRow]
+
+API_KEY_PREFIX = "sa_"
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """A user as listed (never with the hash)."""
+
+    user_id: int
+    tenant_id: str
+    username: str
+    role: Role
+    active: bool
+    ward_ids: tuple[int, ...]
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LoginAccount:
+    """What a login needs of an account."""
+
+    user_id: int
+    tenant_id: str
+    password_hash: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class ApiKeyRow:
+    """An API key as listed (never with the secret)."""
+
+    key_id: str
+    tenant_id: str
+    name: str
+    role: Role
+    created_at: datetime
+    created_by: str
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+async def resolve_wards(conn: _AConn, tenant_id: str, refs: list[str]) -> list[int]:
+    """Ward ids for ``refs``: an id, a ward name unique in the tenant, or ``site/ward``.
+
+    Raises LookupError naming the first reference that matches no ward or several.
+    """
+    out: list[int] = []
+    for ref in refs:
+        site, _, ward = ref.rpartition("/")
+        cur = await conn.execute(
+            """SELECT w.ward_id FROM wards w JOIN sites s ON s.site_id = w.site_id
+               WHERE w.tenant_id = %(t)s
+                 AND (w.ward_id::text = %(ref)s
+                      OR (w.name = %(ward)s AND (%(site)s = '' OR s.name = %(site)s)))""",
+            {"t": tenant_id, "ref": ref, "ward": ward, "site": site},
+        )
+        rows = await cur.fetchall()
+        if len(rows) != 1:
+            what = "no ward" if not rows else f"{len(rows)} wards (write site/ward)"
+            raise LookupError(f"{ref!r} names {what} of tenant {tenant_id!r}")
+        out.append(int(rows[0][0]))
+    return out
+
+
+async def add_user(
+    conn: _AConn,
+    tenant_id: str,
+    username: str,
+    role: Role,
+    password_hash: str,
+    ward_ids: list[int],
+) -> int:
+    """Create a user with its ward scope; return the id (IntegrityError if the name is taken)."""
+    cur = await conn.execute(
+        """INSERT INTO users (tenant_id, username, role, password_hash)
+           VALUES (%s, %s, %s, %s) RETURNING user_id""",
+        (tenant_id, username, role, password_hash),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    user_id = int(row[0])
+    await set_wards(conn, tenant_id, user_id, ward_ids)
+    return user_id
+
+
+async def set_wards(conn: _AConn, tenant_id: str, user_id: int, ward_ids: list[int]) -> None:
+    """Replace the user's ward scope."""
+    await conn.execute("DELETE FROM user_ward_scope WHERE user_id = %s", (user_id,))
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO user_ward_scope (tenant_id, user_id, ward_id) VALUES (%s, %s, %s)",
+            [(tenant_id, user_id, w) for w in sorted(set(ward_ids))],
+        )
+
+
+async def login_account(conn: _AConn, username: str) -> LoginAccount | None:
+    """The account a login names, or None."""
+    cur = await conn.execute(
+        "SELECT user_id, tenant_id, password_hash, active FROM users WHERE username = %s",
+        (username,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return LoginAccount(int(row[0]), str(row[1]), str(row[2]), bool(row[3]))
+
+
+async def user_id_of(conn: _AConn, username: str, tenant_id: str | None = None) -> int | None:
+    """The id of ``username`` (in ``tenant_id`` if given), or None."""
+    cur = await conn.execute(
+        "SELECT user_id FROM users WHERE username = %s AND (%s::text IS NULL OR tenant_id = %s)",
+        (username, tenant_id, tenant_id),
+    )
+    row = await cur.fetchone()
+    return None if row is None else int(row[0])
+
+
+async def set_password(conn: _AConn, user_id: int, password_hash: str) -> None:
+    """Change a password; every session of the user ends."""
+    await conn.execute(
+        "UPDATE users SET password_hash = %s WHERE user_id = %s", (password_hash, user_id)
+    )
+    await revoke_user_sessions(conn, user_id, "password changed")
+
+
+async def set_active(conn: _AConn, user_id: int, active: bool) -> None:
+    """Enable or disable a user; disabling ends every session at once."""
+    await conn.execute("UPDATE users SET active = %s WHERE user_id = %s", (active, user_id))
+    if not active:
+        await revoke_user_sessions(conn, user_id, "account disabled")
+
+
+async def list_users(conn: _AConn, tenant_id: str | None) -> list[UserRow]:
+    """Users of ``tenant_id`` (all tenants with None), by name."""
+    cur = await conn.execute(
+        """SELECT u.user_id, u.tenant_id, u.username, u.role, u.active,
+                  coalesce(array_agg(s.ward_id ORDER BY s.ward_id)
+                           FILTER (WHERE s.ward_id IS NOT NULL), '{}'),
+                  u.created_at,
+                  (SELECT max(created_at) FROM api_sessions x WHERE x.user_id = u.user_id)
+           FROM users u LEFT JOIN user_ward_scope s ON s.user_id = u.user_id
+           WHERE %(t)s::text IS NULL OR u.tenant_id = %(t)s
+           GROUP BY u.user_id ORDER BY u.tenant_id, u.username""",
+        {"t": tenant_id},
+    )
+    return [
+        UserRow(
+            int(r[0]), str(r[1]), str(r[2]), cast(Role, r[3]), bool(r[4]),
+            tuple(int(w) for w in r[5]), r[6], r[7],
+        )  # fmt: skip
+        for r in await cur.fetchall()
+    ]
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+async def create_session(conn: _AConn, tenant_id: str, user_id: int, ttl_s: int) -> uuid.UUID:
+    """Start a session of ``ttl_s`` seconds; return its id (the token's ``sid``)."""
+    session_id = uuid.uuid4()
+    await conn.execute(
+        """INSERT INTO api_sessions (session_id, tenant_id, user_id, expires_at)
+           VALUES (%s, %s, %s, now() + %s)""",
+        (session_id, tenant_id, user_id, timedelta(seconds=ttl_s)),
+    )
+    return session_id
+
+
+_PRINCIPAL_OF_SESSION = """
+    SELECT u.user_id, u.username, u.tenant_id, t.time_zone, u.role,
+           coalesce((SELECT array_agg(ward_id) FROM user_ward_scope w
+                     WHERE w.user_id = u.user_id), '{}')
+    FROM api_sessions s
+    JOIN users u ON u.user_id = s.user_id AND u.tenant_id = s.tenant_id
+    JOIN tenants t ON t.tenant_id = u.tenant_id
+    WHERE s.session_id = %s AND s.user_id = %s AND s.tenant_id = %s
+      AND s.revoked_at IS NULL AND s.expires_at > now() AND u.active
+"""
+
+
+async def session_principal(
+    conn: _AConn, session_id: uuid.UUID, user_id: int, tenant_id: str
+) -> Principal | None:
+    """The principal of a live session of an active user, or None (revoked, expired, disabled)."""
+    cur = await conn.execute(_PRINCIPAL_OF_SESSION, (session_id, user_id, tenant_id))
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return Principal(
+        actor=str(row[1]),
+        tenant_id=str(row[2]),
+        time_zone=str(row[3]),
+        role=cast(Role, row[4]),
+        user_id=int(row[0]),
+        ward_ids=frozenset(int(w) for w in row[5]),
+        session_id=session_id,
+    )
+
+
+async def session_expiry(conn: _AConn, session_id: uuid.UUID) -> datetime | None:
+    """When a live session ends; None if it is over."""
+    cur = await conn.execute(
+        """UPDATE api_sessions SET last_seen_at = now()
+           WHERE session_id = %s AND revoked_at IS NULL AND expires_at > now()
+           RETURNING expires_at""",
+        (session_id,),
+    )
+    row = await cur.fetchone()
+    return None if row is None else row[0]
+
+
+async def revoke_session(conn: _AConn, session_id: uuid.UUID, why: str) -> None:
+    """End one session (logout)."""
+    await conn.execute(
+        """UPDATE api_sessions SET revoked_at = now(), revoked_why = %s
+           WHERE session_id = %s AND revoked_at IS NULL""",
+        (why, session_id),
+    )
+
+
+async def revoke_user_sessions(conn: _AConn, user_id: int, why: str) -> int:
+    """End every session of a user; return how many were live."""
+    cur = await conn.execute(
+        """UPDATE api_sessions SET revoked_at = now(), revoked_why = %s
+           WHERE user_id = %s AND revoked_at IS NULL""",
+        (why, user_id),
+    )
+    return max(cur.rowcount, 0)
+
+
+# --- login throttling -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """The failed-login state of an account name."""
+
+    failures: int
+    locked_until: datetime | None
+    now: datetime
+
+    @property
+    def locked_for_s(self) -> float:
+        """Seconds the account stays locked (0 when not locked)."""
+        if self.locked_until is None:
+            return 0.0
+        return max(0.0, (self.locked_until - self.now).total_seconds())
+
+
+async def lock_throttle(conn: _AConn, username: str, window_s: int) -> Throttle:
+    """Take the account name's throttle row for this transaction (logins of one account run one
+    at a time, so parallel guesses cannot race past the lock) and forget failures older than
+    ``window_s``."""
+    await conn.execute(
+        "INSERT INTO login_throttle (username) VALUES (%s) ON CONFLICT DO NOTHING", (username,)
+    )
+    cur = await conn.execute(
+        """UPDATE login_throttle
+           SET failures = CASE WHEN last_failed_at < now() - %s THEN 0 ELSE failures END
+           WHERE username = %s RETURNING failures, locked_until, now()""",
+        (timedelta(seconds=window_s), username),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return Throttle(int(row[0]), row[1], row[2])
+
+
+async def record_failure(conn: _AConn, username: str, lock_for_s: float | None) -> int:
+    """Count a failed login; with ``lock_for_s``, lock the account that long. Return the count."""
+    cur = await conn.execute(
+        """UPDATE login_throttle
+           SET failures = failures + 1,
+               first_failed_at = CASE WHEN failures = 0 THEN now() ELSE first_failed_at END,
+               last_failed_at = now(),
+               locked_until = CASE WHEN %(lock)s::float8 IS NULL THEN locked_until
+                                   ELSE now() + make_interval(secs => %(lock)s) END
+           WHERE username = %(u)s RETURNING failures""",
+        {"u": username, "lock": lock_for_s},
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def reset_throttle(conn: _AConn, username: str) -> None:
+    """Forget the failures of an account after a successful login."""
+    await conn.execute(
+        """UPDATE login_throttle SET failures = 0, first_failed_at = NULL, locked_until = NULL
+           WHERE username = %s""",
+        (username,),
+    )
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+def _sha256(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+async def create_api_key(
+    conn: _AConn, tenant_id: str, name: str, created_by: str
+) -> tuple[str, str]:
+    """Create an integrator key; return (key_id, the key). The key is shown once, never stored."""
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    await conn.execute(
+        """INSERT INTO api_keys (key_id, tenant_id, name, secret_sha256, created_by)
+           VALUES (%s, %s, %s, %s, %s)""",
+        (key_id, tenant_id, name, _sha256(secret), created_by),
+    )
+    return key_id, f"{API_KEY_PREFIX}{key_id}_{secret}"
+
+
+async def api_key_principal(conn: _AConn, key: str) -> Principal | None:
+    """The principal of a live API key, or None (malformed, unknown, revoked)."""
+    if not key.startswith(API_KEY_PREFIX):
+        return None
+    key_id, sep, secret = key[len(API_KEY_PREFIX) :].partition("_")
+    if not sep or len(key_id) != 12 or not secret:
+        return None
+    cur = await conn.execute(
+        """UPDATE api_keys k SET last_used_at = now() FROM tenants t
+           WHERE k.key_id = %s AND k.revoked_at IS NULL AND t.tenant_id = k.tenant_id
+           RETURNING k.secret_sha256, k.tenant_id, t.time_zone, k.role, k.name""",
+        (key_id,),
+    )
+    row = await cur.fetchone()
+    if row is None or not hmac.compare_digest(bytes(row[0]), _sha256(secret)):
+        return None
+    return Principal(
+        actor=f"apikey:{row[4]}",
+        tenant_id=str(row[1]),
+        time_zone=str(row[2]),
+        role=cast(Role, row[3]),
+        user_id=None,
+        ward_ids=frozenset(),
+        key_id=key_id,
+    )
+
+
+async def list_api_keys(conn: _AConn, tenant_id: str) -> list[ApiKeyRow]:
+    """The tenant's keys, newest first."""
+    cur = await conn.execute(
+        """SELECT key_id, tenant_id, name, role, created_at, created_by, last_used_at, revoked_at
+           FROM api_keys WHERE tenant_id = %s ORDER BY created_at DESC""",
+        (tenant_id,),
+    )
+    return [
+        ApiKeyRow(str(r[0]), str(r[1]), str(r[2]), cast(Role, r[3]), r[4], str(r[5]), r[6], r[7])
+        for r in await cur.fetchall()
+    ]
+
+
+async def revoke_api_key(conn: _AConn, tenant_id: str, key_id: str) -> bool:
+    """Revoke a key of the tenant; False if there is no such live key."""
+    cur = await conn.execute(
+        """UPDATE api_keys SET revoked_at = now()
+           WHERE tenant_id = %s AND key_id = %s AND revoked_at IS NULL""",
+        (tenant_id, key_id),
+    )
+    return cur.rowcount == 1
