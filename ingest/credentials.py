@@ -47,6 +47,18 @@ def provision(
     return passwords
 
 
+def remove(settings: Settings, device_ids: list[str]) -> None:
+    """Delete the devices' broker accounts: they can no longer log in (open connections end
+    when they reconnect). The registry rows stay (deactivate them there)."""
+    if not settings.uses_local_broker:
+        raise ConfigurationError(
+            "broker accounts can only be removed on the local Mosquitto; with "
+            "STAYACTIVE_MQTT_URL set, remove them on that broker"
+        )
+    mosquitto.remove_accounts(ServicePaths(settings.data_dir), device_ids)
+    log.info("removed the broker accounts of %d devices", len(device_ids))
+
+
 def write_credentials(path: Path, settings: Settings, passwords: dict[str, str]) -> None:
     """Write the broker address and device passwords as JSON readable only by the owner."""
     host, port = settings.mqtt_host_port()

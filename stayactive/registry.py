@@ -103,3 +103,21 @@ def assign_device(
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def delete_assignment(conn: _Conn, tenant_id: str, assignment_id: int) -> bool:
+    """Delete a (wrong) assignment of the tenant; its days are recomputed. False if none."""
+    cur = conn.execute(
+        "DELETE FROM device_assignments WHERE tenant_id = %s AND assignment_id = %s",
+        (tenant_id, assignment_id),
+    )
+    return cur.rowcount == 1
+
+
+def set_ward_go_live(conn: _Conn, tenant_id: str, ward_id: int, go_live_on: date | None) -> bool:
+    """Set the day devices came into use on a ward of the tenant; False if there is no such ward."""
+    cur = conn.execute(
+        "UPDATE wards SET go_live_on = %s WHERE tenant_id = %s AND ward_id = %s",
+        (go_live_on, tenant_id, ward_id),
+    )
+    return cur.rowcount == 1

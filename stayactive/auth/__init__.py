@@ -5,6 +5,16 @@ Roles (``admin``, ``care_staff``, ``finance``, ``integrator``) are checked by th
 dependencies (``stayactive/api/deps.py``); this package says who someone is, not what they may do.
 """
 
+from stayactive.auth._devices import (
+    DeviceIdTaken,
+    DeviceSecret,
+    UnknownDevice,
+    UnknownWard,
+    add_device,
+    deactivate_device,
+    device_secret_matches,
+    rotate_device,
+)
 from stayactive.auth._login import AccountLocked, LoggedIn, LoginFailed, LoginPolicy, log_in
 from stayactive.auth._passwords import (
     MIN_PASSWORD_LENGTH,
@@ -42,6 +52,8 @@ __all__ = [
     "ROLES",
     "AccountLocked",
     "ApiKeyRow",
+    "DeviceIdTaken",
+    "DeviceSecret",
     "InvalidToken",
     "LoggedIn",
     "LoginFailed",
@@ -49,12 +61,17 @@ __all__ = [
     "Principal",
     "Role",
     "TokenClaims",
+    "UnknownDevice",
+    "UnknownWard",
     "UserRow",
+    "add_device",
     "add_user",
     "api_key_principal",
     "check_password_rules",
     "create_api_key",
+    "deactivate_device",
     "decode_token",
+    "device_secret_matches",
     "hash_password",
     "issue_token",
     "list_api_keys",
@@ -64,6 +81,7 @@ __all__ = [
     "revoke_api_key",
     "revoke_session",
     "revoke_user_sessions",
+    "rotate_device",
     "session_expiry",
     "session_principal",
     "set_active",

@@ -171,9 +171,15 @@ async def list_users(conn: _AConn, tenant_id: str | None) -> list[UserRow]:
     )
     return [
         UserRow(
-            int(r[0]), str(r[1]), str(r[2]), cast(Role, r[3]), bool(r[4]),
-            tuple(int(w) for w in r[5]), r[6], r[7],
-        )  # fmt: skip
+            int(r[0]),
+            str(r[1]),
+            str(r[2]),
+            cast(Role, r[3]),
+            bool(r[4]),
+            tuple(int(w) for w in r[5]),
+            r[6],
+            r[7],
+        )
         for r in await cur.fetchall()
     ]
 

@@ -10,14 +10,18 @@ import typer
 
 from stayactive.cli import (
     analytics,
+    api,
     bench,
     db,
     demo,
+    devices,
     ingest,
     records,
     report,
     services,
     sim,
+    tenants,
+    users,
     validate,
 )
 from stayactive.errors import StayActiveError
@@ -37,6 +41,12 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(validate.app, name="validate")
 app.add_typer(records.app, name="records")
 app.add_typer(report.app, name="report")
+app.add_typer(tenants.app, name="tenants")
+app.add_typer(tenants.wards_app, name="wards")
+app.add_typer(users.app, name="users")
+app.add_typer(users.keys_app, name="apikeys")
+app.add_typer(devices.app, name="devices")
+app.add_typer(api.app, name="api")
 
 
 class _JsonFormatter(logging.Formatter):

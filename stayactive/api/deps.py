@@ -1,0 +1,309 @@
+"""Dependencies of the routes, as ``Annotated`` aliases: the one place where a request gets its
+database connection, its principal, its role check, its ward scope and its audit trail.
+
+* :data:`ConnDep` -- a pooled async connection in one transaction, scoped to the caller's
+  tenant (``stayactive.tenant_id``) once the caller is known.
+* :data:`CurrentUser` -- the principal from a bearer token (checked against its live session)
+  or an integrator's ``X-API-Key``; 401 otherwise.
+* :func:`Allow` -- the role check of a capability in :mod:`stayactive.api.policy`; 403.
+* :data:`WardScope`, :data:`ResidentScope` -- the ward or resident of the path: 404 if it is not
+  in the caller's tenant (whether or not it exists elsewhere), 403 if care staff ask outside
+  their wards.
+* :data:`AuditedRead` -- writes the audit rows of a resident-level read or change and commits
+  them before the route returns its data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from psycopg.rows import TupleRow
+from psycopg_pool import PoolTimeout
+
+from stayactive import auth
+from stayactive.api import policy
+from stayactive.api._audit import write_audit
+from stayactive.api.problems import ApiProblem, forbidden, not_found
+from stayactive.api.state import ApiState, set_tenant
+from stayactive.auth import Principal
+from stayactive.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+AConn = psycopg.AsyncConnection[TupleRow]
+MAX_ID = 2**63 - 1
+#: The longest time range one call may ask for.
+MAX_RANGE_DAYS = 366
+
+_UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
+
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token", auto_error=False, description="A token from /auth/token."
+)
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An integrator's API key (sa_…)."
+)
+
+
+def api_state(request: Request) -> ApiState:
+    """The service's state, opened by the lifespan."""
+    state: ApiState = request.app.state.api
+    return state
+
+
+StateDep = Annotated[ApiState, Depends(api_state)]
+
+
+async def _connection(request: Request) -> AsyncIterator[AConn]:
+    state = api_state(request)
+    try:
+        async with state.pool.connection() as conn:
+            yield conn
+    except PoolTimeout as exc:
+        raise StorageUnavailable("no database connection became free in time") from exc
+    except psycopg.OperationalError as exc:
+        raise StorageUnavailable(f"the database connection failed: {exc}") from exc
+
+
+ConnDep = Annotated[AConn, Depends(_connection)]
+
+
+async def _principal(
+    request: Request,
+    conn: ConnDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal:
+    state = api_state(request)
+    principal: Principal | None
+    if api_key:
+        principal = await auth.api_key_principal(conn, api_key)
+        if principal is None:
+            raise ApiProblem(
+                401, "invalid-api-key", "the API key is not valid or was revoked",
+                headers=_UNAUTHENTICATED,
+            )  # fmt: skip
+    elif token:
+        try:
+            claims = auth.decode_token(state.jwt_key, token)
+        except auth.InvalidToken as exc:
+            raise ApiProblem(
+                401, "invalid-token", f"{exc}; log in again at /api/v1/auth/token",
+                headers=_UNAUTHENTICATED,
+            ) from exc  # fmt: skip
+        principal = await auth.session_principal(
+            conn, claims.session_id, claims.user_id, claims.tenant_id
+        )
+        if principal is None:
+            raise ApiProblem(
+                401, "session-ended",
+                "the session has ended (logged out, expired, or the account was disabled); "
+                "log in again",
+                headers=_UNAUTHENTICATED,
+            )  # fmt: skip
+    else:
+        raise ApiProblem(
+            401, "not-authenticated",
+            "send Authorization: Bearer <token> (from POST /api/v1/auth/token) or X-API-Key",
+            headers=_UNAUTHENTICATED,
+        )  # fmt: skip
+    await set_tenant(conn, principal.tenant_id)
+    request.state.principal = principal
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(_principal)]
+
+_WHAT = {
+    "wards.read": "list wards",
+    "registry.write": "change the registry",
+    "devices.read": "read devices",
+    "resident.read": "read resident-level data",
+    "alerts.handle": "handle alerts",
+    "reports.read": "read reports",
+    "imports.write": "import care records",
+    "audit.read": "read the audit log",
+}
+
+
+def Allow(capability: policy.Capability) -> Any:
+    """A dependency that lets only roles with ``capability`` through (403 otherwise)."""
+
+    async def check(principal: CurrentUser) -> Principal:
+        if not policy.allows(principal.role, capability):
+            raise forbidden(f"the {principal.role} role may not {_WHAT[capability]}")
+        return principal
+
+    return Depends(check)
+
+
+def endpoint_of(request: Request) -> str:
+    """``METHOD /path/{template}`` of the matched route, for the audit log and metrics."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+
+
+@dataclass(frozen=True)
+class WardRef:
+    """A ward of the caller's tenant that the caller may see."""
+
+    ward_id: int
+    name: str
+    site: str
+
+
+async def _ward(
+    ward_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Ward id.")],
+    principal: CurrentUser,
+    conn: ConnDep,
+) -> WardRef:
+    cur = await conn.execute(
+        """SELECT w.ward_id, w.name, s.name FROM wards w JOIN sites s ON s.site_id = w.site_id
+           WHERE w.ward_id = %s AND w.tenant_id = %s""",
+        (ward_id, principal.tenant_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise not_found(f"ward {ward_id}")
+    if principal.role in policy.WARD_SCOPED and ward_id not in principal.ward_ids:
+        raise forbidden(f"ward {ward_id} is not one of your wards")
+    return WardRef(int(row[0]), str(row[1]), str(row[2]))
+
+
+WardScope = Annotated[WardRef, Depends(_ward)]
+
+
+@dataclass(frozen=True)
+class ResidentRef:
+    """A resident of the caller's tenant whom the caller may see."""
+
+    resident_id: int
+    pseudonym: str
+    ward_ids: frozenset[int]
+
+
+async def resident_ref(conn: AConn, principal: Principal, resident_id: int) -> ResidentRef:
+    """The resident if the caller may see them: 404 outside the tenant, 403 outside the wards."""
+    cur = await conn.execute(
+        """SELECT r.resident_id, r.pseudonym,
+                  coalesce((SELECT array_agg(DISTINCT s.ward_id) FROM stays s
+                            WHERE s.resident_id = r.resident_id), '{}')
+           FROM residents r WHERE r.resident_id = %s AND r.tenant_id = %s""",
+        (resident_id, principal.tenant_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise not_found(f"resident {resident_id}")
+    wards = frozenset(int(w) for w in row[2])
+    if principal.role in policy.WARD_SCOPED and not wards & principal.ward_ids:
+        raise forbidden(f"resident {resident_id} has no stay on your wards")
+    return ResidentRef(int(row[0]), str(row[1]), wards)
+
+
+async def _resident(
+    resident_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Resident id.")],
+    principal: CurrentUser,
+    conn: ConnDep,
+) -> ResidentRef:
+    return await resident_ref(conn, principal, resident_id)
+
+
+ResidentScope = Annotated[ResidentRef, Depends(_resident)]
+
+#: The purpose recorded with a read when the caller does not name one.
+DEFAULT_PURPOSE = {
+    "admin": "administration",
+    "care_staff": "care",
+    "finance": "evaluation",
+    "integrator": "integration",
+}
+
+
+@dataclass
+class Auditor:
+    """Writes a request's audit rows and commits them (with the request's changes) at once."""
+
+    request: Request
+    conn: AConn
+    principal: Principal
+    state: ApiState
+
+    async def record(
+        self,
+        subject_kind: str,
+        subject_ids: list[str],
+        *,
+        action: str = "read",
+        detail: dict[str, Any] | None = None,
+        purpose: str | None = None,
+    ) -> None:
+        """Audit ``action`` on the subjects and commit; 503 (and no data) if that fails."""
+        try:
+            n = await write_audit(
+                self.conn,
+                self.principal,
+                action=action,
+                endpoint=endpoint_of(self.request),
+                purpose=purpose or DEFAULT_PURPOSE[self.principal.role],
+                subject_kind=subject_kind,
+                subject_ids=subject_ids,
+                detail=detail or {},
+            )
+            await self.conn.commit()
+        except psycopg.Error as exc:
+            log.error("audit row could not be written for %s: %s", endpoint_of(self.request), exc)
+            raise ApiProblem(
+                503, "audit-unavailable",
+                "the request was not served: its audit record could not be written",
+                headers={"Retry-After": "5"},
+            ) from exc  # fmt: skip
+        self.state.metrics.audit_rows.inc(n)
+        # The commit ended the transaction; name the tenant again for what follows.
+        await set_tenant(self.conn, self.principal.tenant_id)
+
+
+async def _auditor(
+    request: Request, conn: ConnDep, principal: CurrentUser, state: StateDep
+) -> Auditor:
+    return Auditor(request, conn, principal, state)
+
+
+AuditedRead = Annotated[Auditor, Depends(_auditor)]
+
+
+@dataclass(frozen=True)
+class PageParams:
+    """``limit`` and ``offset`` of a list."""
+
+    limit: int
+    offset: int
+
+
+async def _page(
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")] = 0,
+) -> PageParams:
+    return PageParams(limit, offset)
+
+
+PageDep = Annotated[PageParams, Depends(_page)]
+
+
+def check_range(start: date, end: date, *, what: str = "range") -> None:
+    """422 unless ``start <= end`` and the range spans at most :data:`MAX_RANGE_DAYS` days."""
+    if end < start:
+        raise ApiProblem(
+            422, "invalid-range", f"the {what} ends ({end}) before it starts ({start})"
+        )
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise ApiProblem(
+            422, "range-too-long",
+            f"the {what} spans {(end - start).days + 1} days; at most {MAX_RANGE_DAYS} per call",
+        )  # fmt: skip

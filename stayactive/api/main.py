@@ -1,0 +1,41 @@
+"""The FastAPI app: middleware, error handlers, and the routers. Built by :func:`create_app`
+(``uvicorn --factory``), never at import time, so tests build apps with their own settings."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from stayactive.api import observe, problems, routes
+from stayactive.api.limits import DEFAULT_LIMIT_BYTES, TELEMETRY_LIMIT_BYTES, BodyLimit
+from stayactive.api.state import lifespan
+from stayactive.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The StayActive API for ``settings`` (default: the process's settings)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="StayActive API",
+        version=API_VERSION,
+        description="The one door for care staff, finance and integrators: see docs/api.md.",
+        lifespan=lifespan(settings),
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    problems.install(app)
+    observe.install(app)
+    app.add_middleware(
+        BodyLimit,
+        limits=[
+            (f"{API_PREFIX}/imports", settings.api_max_body_bytes),
+            (f"{API_PREFIX}/telemetry", TELEMETRY_LIMIT_BYTES),
+        ],
+        default_bytes=DEFAULT_LIMIT_BYTES,
+    )
+    app.include_router(routes.api_router, prefix=API_PREFIX)
+    app.include_router(routes.ops_router)
+    return app

@@ -1,0 +1,1 @@
+"""Request and response models of the API, split by use (``…Create`` in, ``…Public`` out)."""

@@ -1,0 +1,200 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``).
+
+Every 4xx carries a specific ``detail`` a person can act on; a 5xx says only what failed and
+that it was logged, never a stack trace. Validation errors list the fields at fault without
+echoing their values (they may hold a password or a national identity number).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from stayactive.errors import ConfigurationError, RejectedInput, StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:stayactive:problem:"
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+
+class FieldProblem(BaseModel):
+    """One field or row at fault."""
+
+    loc: list[str | int] = Field(description="Where: body/query/path and the field, or a line.")
+    msg: str = Field(description="What is wrong with it.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(description="URI of the kind of problem, e.g. urn:stayactive:problem:…")
+    title: str
+    status: int
+    detail: str
+    instance: str | None = Field(default=None, description="The request path.")
+    errors: list[FieldProblem] | None = None
+
+
+class ApiProblem(Exception):
+    """Raise to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        errors: list[FieldProblem] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.status = status
+        self.slug = slug
+        self.detail = detail
+        self.headers = dict(headers or {})
+        self.errors = errors
+        self.extra = dict(extra or {})
+        super().__init__(detail)
+
+
+def not_found(what: str) -> ApiProblem:
+    """404 for an id that is not there or belongs to another tenant (the same answer)."""
+    return ApiProblem(404, "not-found", f"{what} not found")
+
+
+def forbidden(detail: str) -> ApiProblem:
+    return ApiProblem(403, "forbidden", detail)
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    errors: list[FieldProblem] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    """The response for a problem."""
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + slug,
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors is not None:
+        body["errors"] = [e.model_dump() for e in errors]
+    body.update(extra or {})
+    return JSONResponse(
+        body, status_code=status, headers=dict(headers or {}), media_type=MEDIA_TYPE
+    )
+
+
+def _http_slug(status: int) -> str:
+    return _TITLES.get(status, "error").lower().replace(" ", "-")
+
+
+def _validation_errors(exc: RequestValidationError) -> list[FieldProblem]:
+    out: list[FieldProblem] = []
+    for err in exc.errors():
+        loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
+        out.append(FieldProblem(loc=loc, msg=str(err.get("msg", "invalid"))))
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem document."""
+
+    @app.exception_handler(ApiProblem)
+    async def _problem(request: Request, exc: ApiProblem) -> JSONResponse:
+        return problem_response(
+            request, exc.status, exc.slug, exc.detail,
+            headers=exc.headers, errors=exc.errors, extra=exc.extra,
+        )  # fmt: skip
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no such path: {request.method} {request.url.path}"
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        return problem_response(
+            request, exc.status_code, _http_slug(exc.status_code), detail,
+            headers=getattr(exc, "headers", None),
+        )  # fmt: skip
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        first = errors[0] if errors else None
+        where = ".".join(str(p) for p in first.loc) if first else "request"
+        detail = f"{where}: {first.msg}" if first else "the request is not valid"
+        if len(errors) > 1:
+            detail += f" (and {len(errors) - 1} more)"
+        return problem_response(request, 422, "invalid-request", detail, errors=errors)
+
+    @app.exception_handler(RejectedInput)
+    async def _rejected(request: Request, exc: RejectedInput) -> JSONResponse:
+        return problem_response(request, 422, exc.reason.replace("_", "-"), exc.detail)
+
+    @app.exception_handler(ConfigurationError)
+    async def _config(request: Request, exc: ConfigurationError) -> JSONResponse:
+        # Raised by shared code for bad input it was handed (an unknown tenant, a malformed
+        # file header): the caller's request is what must change.
+        return problem_response(request, 422, "invalid-input", str(exc))
+
+    @app.exception_handler(StorageUnavailable)
+    async def _storage(request: Request, exc: StorageUnavailable) -> JSONResponse:
+        log.warning("%s %s: storage unavailable: %s", request.method, request.url.path, exc)
+        return problem_response(
+            request, 503, "storage-unavailable",
+            "the database cannot be reached right now; retry shortly",
+            headers={"Retry-After": "5"},
+        )  # fmt: skip
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return problem_response(
+            request, 500, "internal-error",
+            "the request failed on the server; it was logged with the time and path",
+        )  # fmt: skip
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for these statuses, all as problem documents."""
+    return {
+        s: {
+            "model": Problem,
+            "description": _TITLES.get(s, "Error"),
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for s in statuses
+    }

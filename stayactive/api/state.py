@@ -1,0 +1,154 @@
+"""What the running service holds: settings, database pools, metrics. Built in the lifespan.
+
+Two pools: the async pool serves the API's own reads and writes; the small sync pool serves the
+shared synchronous code the API composes (registry writes, care-record import, reports, the
+ingest path), which runs in worker threads so that it never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import anyio.to_thread
+import psycopg
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+from stayactive import auth
+from stayactive.db import check_schema_name
+from stayactive.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Longest a statement of the API may run; a read that takes longer is a bug or an overload.
+STATEMENT_TIMEOUT_MS = 30_000
+
+
+@dataclass
+class Metrics:
+    """Prometheus metrics of one app (its own registry: several apps in one test process)."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    requests: Counter = field(init=False)
+    latency: Histogram = field(init=False)
+    audit_rows: Counter = field(init=False)
+    logins: Counter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.requests = Counter(
+            "stayactive_api_requests", "HTTP requests", ["method", "route", "status"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "stayactive_api_request_seconds", "Request latency", ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )  # fmt: skip
+        self.audit_rows = Counter(
+            "stayactive_api_audit_rows", "Audit rows written", registry=self.registry
+        )
+        self.logins = Counter(
+            "stayactive_api_logins", "Login attempts", ["outcome"], registry=self.registry
+        )
+
+
+@dataclass
+class ApiState:
+    """The service's shared objects (``app.state.api``)."""
+
+    settings: Settings
+    pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
+    sync_pool: ConnectionPool[psycopg.Connection[TupleRow]]
+    login_policy: auth.LoginPolicy
+    jwt_key: str
+    metrics: Metrics
+
+    def run_sync(self, tenant_id: str, work: Callable[[psycopg.Connection[TupleRow]], T]) -> T:
+        """Run ``work`` on a pooled sync connection in one transaction scoped to ``tenant_id``
+        (blocking: call it from a worker thread, see :meth:`in_thread`)."""
+        with self.sync_pool.connection() as conn, conn.transaction():
+            set_tenant_sync(conn, tenant_id)
+            return work(conn)
+
+    async def in_thread(
+        self, tenant_id: str, work: Callable[[psycopg.Connection[TupleRow]], T]
+    ) -> T:
+        """:meth:`run_sync` in a worker thread."""
+        return await anyio.to_thread.run_sync(self.run_sync, tenant_id, work)
+
+
+def _options(settings: Settings) -> str:
+    schema = check_schema_name(settings.database_schema)
+    return (
+        f"-c search_path={schema},public -c timezone=UTC "
+        f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c application_name=stayactive-api"
+    )
+
+
+def set_tenant_sync(conn: psycopg.Connection[TupleRow], tenant_id: str) -> None:
+    """Name the request's tenant for this transaction (row-level security keys on it)."""
+    conn.execute("SELECT set_config('stayactive.tenant_id', %s, true)", (tenant_id,))
+
+
+async def set_tenant(conn: psycopg.AsyncConnection[TupleRow], tenant_id: str) -> None:
+    """Async :func:`set_tenant_sync`."""
+    await conn.execute("SELECT set_config('stayactive.tenant_id', %s, true)", (tenant_id,))
+
+
+@contextlib.asynccontextmanager
+async def open_state(settings: Settings) -> AsyncIterator[ApiState]:
+    """Open the pools (waiting until the database answers) and close them on exit."""
+    dsn = settings.dsn()
+    options = _options(settings)
+    pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] = AsyncConnectionPool(
+        dsn, min_size=2, max_size=settings.api_pool_max, kwargs={"options": options},
+        open=False, timeout=10, name="api",
+    )  # fmt: skip
+    sync_pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
+        dsn, min_size=1, max_size=4, kwargs={"options": options}, open=False, timeout=10,
+        name="api-sync",
+    )  # fmt: skip
+    await pool.open(wait=True, timeout=30)
+    try:
+        sync_pool.open(wait=True, timeout=30)
+        try:
+            await anyio.to_thread.run_sync(auth.warm_up)
+            yield ApiState(
+                settings=settings,
+                pool=pool,
+                sync_pool=sync_pool,
+                login_policy=auth.LoginPolicy(
+                    max_failures=settings.api_login_max_failures,
+                    lockout_s=float(settings.api_lockout_s),
+                    session_ttl_s=settings.api_session_ttl_s,
+                ),
+                jwt_key=settings.jwt_key(),
+                metrics=Metrics(),
+            )
+        finally:
+            sync_pool.close()
+    finally:
+        await pool.close()
+
+
+def lifespan(
+    settings: Settings,
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """The app's lifespan: open the state at start, close it at shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        async with open_state(settings) as state:
+            app.state.api = state
+            log.info("API ready (schema %s)", settings.database_schema)
+            yield
+
+    return run

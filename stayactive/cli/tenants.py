@@ -1,0 +1,92 @@
+"""``stayactive tenants add | list`` and ``stayactive wards add | list``: day one of a tenant."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+
+from stayactive import db, registry
+from stayactive.cli._common import os_user
+from stayactive.errors import ConfigurationError
+from stayactive.savings_store import audit
+from stayactive.settings import get_settings
+
+app = typer.Typer(help="Tenants (municipalities, buyers).", no_args_is_help=True)
+wards_app = typer.Typer(help="Sites and wards of a tenant.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    tenant_id: str = typer.Argument(..., help="Id: 2-63 lower-case letters, digits or '-'."),
+    name: str = typer.Option(..., "--name", help="Name shown to people."),
+    time_zone: str | None = typer.Option(
+        None, "--time-zone", help="IANA time zone (default STAYACTIVE_TIME_ZONE)."
+    ),
+) -> None:
+    """Create a tenant (an existing one is left as it is and said so)."""
+    settings = get_settings()
+    with db.connect(settings) as conn:
+        exists = conn.execute("SELECT 1 FROM tenants WHERE tenant_id = %s", (tenant_id,)).fetchone()
+        if exists:
+            typer.echo(f"tenant {tenant_id!r} exists already; left as it is")
+            return
+        registry.ensure_tenant(conn, tenant_id, name, time_zone or settings.time_zone)
+        audit(
+            conn, tenant=tenant_id, actor=f"cli:{os_user()}", action="tenant.create",
+            subject_kind="tenant", subject_id=tenant_id, purpose="administration",
+            detail={"name": name},
+        )  # fmt: skip
+        conn.commit()
+    typer.echo(f"created tenant {tenant_id!r} ({name})")
+
+
+@app.command("list")
+def list_() -> None:
+    """Every tenant with its time zone."""
+    with db.connect(get_settings()) as conn:
+        for tid, name, tz in conn.execute(
+            "SELECT tenant_id, name, time_zone FROM tenants ORDER BY tenant_id"
+        ):
+            typer.echo(f"{tid:<24} {tz:<20} {name}")
+
+
+@wards_app.command("add")
+def add_ward(
+    tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
+    site: str = typer.Option(..., "--site", help="Site (nursing home) name; created if new."),
+    ward: str = typer.Option(..., "--ward", help="Ward name."),
+    go_live_on: str | None = typer.Option(
+        None, "--go-live-on", help="YYYY-MM-DD: the day devices came into use on the ward."
+    ),
+) -> None:
+    """Create a ward (and its site); prints the ward id."""
+    try:
+        go_live = date.fromisoformat(go_live_on) if go_live_on else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"--go-live-on {go_live_on!r} is not YYYY-MM-DD") from exc
+    with db.connect(get_settings()) as conn:
+        if conn.execute("SELECT 1 FROM tenants WHERE tenant_id = %s", (tenant,)).fetchone() is None:
+            raise ConfigurationError(f"unknown tenant {tenant!r}: `stayactive tenants add` first")
+        ward_id = registry.ensure_ward(conn, tenant, site, ward, go_live)
+        audit(
+            conn, tenant=tenant, actor=f"cli:{os_user()}", action="ward.create",
+            subject_kind="ward", subject_id=str(ward_id), purpose="administration",
+            detail={"site": site, "ward": ward},
+        )  # fmt: skip
+        conn.commit()
+    typer.echo(f"ward {ward_id}: {site} / {ward}" + (f", go-live {go_live}" if go_live else ""))
+
+
+@wards_app.command("list")
+def list_wards(tenant: str = typer.Option(..., "--tenant", help="Tenant id.")) -> None:
+    """The tenant's wards with their ids."""
+    with db.connect(get_settings()) as conn:
+        rows = conn.execute(
+            """SELECT w.ward_id, s.name, w.name, w.go_live_on FROM wards w
+               JOIN sites s ON s.site_id = w.site_id WHERE w.tenant_id = %s
+               ORDER BY s.name, w.name""",
+            (tenant,),
+        ).fetchall()
+    for ward_id, site, name, go_live in rows:
+        typer.echo(f"{ward_id:>6}  {site} / {name}" + (f"  (go-live {go_live})" if go_live else ""))

@@ -1,0 +1,192 @@
+"""``stayactive users add | passwd | disable | enable | list`` and ``stayactive apikeys …``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import psycopg
+import typer
+from psycopg.rows import TupleRow
+
+from stayactive import auth
+from stayactive.cli._common import os_user, with_async_conn
+from stayactive.errors import ConfigurationError
+from stayactive.settings import get_settings
+
+app = typer.Typer(help="People who log in to the API and the dashboard.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys of integrators.", no_args_is_help=True)
+
+_AConn = psycopg.AsyncConnection[TupleRow]
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        auth.check_password_rules(password)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    return password
+
+
+async def _audit(
+    conn: _AConn, tenant: str, action: str, username: str, detail: dict[str, object]
+) -> None:
+    from psycopg.types.json import Jsonb
+
+    await conn.execute(
+        """INSERT INTO audit_log (tenant_id, actor, action, subject_kind, subject_id, purpose,
+                                  detail)
+           VALUES (%s, %s, %s, 'user', %s, 'administration', %s)""",
+        (tenant, f"cli:{os_user()}", action, username, Jsonb(detail)),
+    )
+
+
+@app.command("add")
+def add(
+    username: str = typer.Argument(..., help="Login name (lower case)."),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
+    role: str = typer.Option(..., "--role", help="admin, care_staff, finance or integrator."),
+    ward: list[str] = typer.Option(
+        [], "--ward", help="A ward in the user's scope (id, name or site/ward); repeat."
+    ),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+) -> None:
+    """Create a user. Care staff need at least one --ward."""
+    if role not in auth.ROLES:
+        raise typer.BadParameter(f"--role {role!r}: use one of {', '.join(auth.ROLES)}")
+    if role == "care_staff" and not ward:
+        raise typer.BadParameter("care staff need at least one --ward")
+    password_hash = auth.hash_password(_read_password(password_stdin))
+    name = username.strip().lower()
+
+    async def work(conn: _AConn) -> int:
+        tenant_ok = await (await conn.execute(
+            "SELECT 1 FROM tenants WHERE tenant_id = %s", (tenant,)
+        )).fetchone()  # fmt: skip
+        if tenant_ok is None:
+            raise ConfigurationError(f"unknown tenant {tenant!r}")
+        try:
+            ward_ids = await auth.resolve_wards(conn, tenant, ward)
+        except LookupError as exc:
+            raise ConfigurationError(str(exc)) from exc
+        try:
+            user_id = await auth.add_user(conn, tenant, name, role, password_hash, ward_ids)
+        except psycopg.errors.UniqueViolation as exc:
+            raise ConfigurationError(f"username {name!r} is taken") from exc
+        except psycopg.errors.CheckViolation as exc:
+            raise ConfigurationError(
+                f"username {name!r}: 2-128 of a-z, 0-9, '.', '_', '@', '-', starting with a "
+                "letter or digit"
+            ) from exc
+        await _audit(conn, tenant, "user.create", name, {"role": role, "wards": ward_ids})
+        return user_id
+
+    user_id = asyncio.run(with_async_conn(get_settings(), work))
+    typer.echo(f"created user {name!r} (id {user_id}, {role}) in {tenant}")
+
+
+def _change(username: str, action: str, change: str) -> None:
+    name = username.strip().lower()
+
+    async def work(conn: _AConn) -> None:
+        cur = await conn.execute(
+            "SELECT user_id, tenant_id FROM users WHERE username = %s", (name,)
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise ConfigurationError(f"no user {name!r}")
+        user_id, tenant = int(row[0]), str(row[1])
+        if action == "passwd":
+            await auth.set_password(conn, user_id, change)
+        else:
+            await auth.set_active(conn, user_id, action == "enable")
+        await _audit(conn, tenant, f"user.{action}", name, {})
+
+    asyncio.run(with_async_conn(get_settings(), work))
+
+
+@app.command()
+def passwd(
+    username: str = typer.Argument(...),
+    password_stdin: bool = typer.Option(False, "--password-stdin"),
+) -> None:
+    """Set a new password; the user's sessions end."""
+    password_hash = auth.hash_password(_read_password(password_stdin))
+    _change(username, "passwd", password_hash)
+    typer.echo(f"password of {username!r} changed; its sessions ended")
+
+
+@app.command()
+def disable(username: str = typer.Argument(...)) -> None:
+    """Disable a user: every session ends at once, logins are refused."""
+    _change(username, "disable", "")
+    typer.echo(f"user {username!r} disabled")
+
+
+@app.command()
+def enable(username: str = typer.Argument(...)) -> None:
+    """Enable a disabled user again."""
+    _change(username, "enable", "")
+    typer.echo(f"user {username!r} enabled")
+
+
+@app.command("list")
+def list_(tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant.")) -> None:
+    """Users with role, wards, state and last login."""
+    rows = asyncio.run(with_async_conn(get_settings(), lambda c: auth.list_users(c, tenant)))
+    for u in rows:
+        last = u.last_login_at.isoformat(timespec="minutes") if u.last_login_at else "never"
+        wards = ",".join(map(str, u.ward_ids)) or "-"
+        state = "active" if u.active else "DISABLED"
+        typer.echo(
+            f"{u.tenant_id:<16} {u.username:<28} {u.role:<11} wards {wards:<12} {state:<8} "
+            f"last login {last}"
+        )
+
+
+@keys_app.command("add")
+def add_key(
+    tenant: str = typer.Option(..., "--tenant"),
+    name: str = typer.Option(..., "--name", help="What the key is for, e.g. 'care-record sync'."),
+) -> None:
+    """Create an integrator key (imports only); prints it once."""
+
+    async def work(conn: _AConn) -> tuple[str, str]:
+        try:
+            return await auth.create_api_key(conn, tenant, name, f"cli:{os_user()}")
+        except psycopg.errors.ForeignKeyViolation as exc:
+            raise ConfigurationError(f"unknown tenant {tenant!r}") from exc
+        except psycopg.errors.UniqueViolation as exc:
+            raise ConfigurationError(f"{tenant} has a key named {name!r} already") from exc
+
+    key_id, key = asyncio.run(with_async_conn(get_settings(), work))
+    typer.echo(f"key {key_id} for {tenant}; send it as the X-API-Key header (shown only now):")
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def list_keys(tenant: str = typer.Option(..., "--tenant")) -> None:
+    """The tenant's keys (never the secrets)."""
+    rows = asyncio.run(with_async_conn(get_settings(), lambda c: auth.list_api_keys(c, tenant)))
+    for k in rows:
+        state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+        typer.echo(f"{k.key_id}  {k.role:<10} {state:<18} {k.name}")
+
+
+@keys_app.command("revoke")
+def revoke_key(
+    tenant: str = typer.Option(..., "--tenant"), key_id: str = typer.Argument(...)
+) -> None:
+    """Revoke a key at once."""
+    ok = asyncio.run(
+        with_async_conn(get_settings(), lambda c: auth.revoke_api_key(c, tenant, key_id))
+    )
+    if not ok:
+        raise ConfigurationError(f"{tenant} has no live key {key_id!r}")
+    typer.echo(f"key {key_id} revoked")
