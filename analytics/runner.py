@@ -61,10 +61,11 @@ def _utc(t_s: float) -> datetime:
     return datetime.fromtimestamp(t_s, UTC)
 
 
-def compute_resident_day(
+def walker_day(
     conn: psycopg.Connection[TupleRow], who: store.Resident, day: date
-) -> tuple[ResidentDayMetrics, str | None]:
-    """The resident-day's metrics from the database, and the walker that covered most of it."""
+) -> WalkerDayMetrics | None:
+    """The walker metrics (with the bouts) of the walker that covered most of the resident-day;
+    None when no walker was assigned that day."""
     start_s, end_s = local_day_window(day, who.time_zone)
     best: WalkerDayMetrics | None = None
     best_span = 0.0
@@ -80,6 +81,15 @@ def compute_resident_day(
         # On a day the walker was swapped, the one that covered more of it counts.
         if w1 - w0 > best_span:
             best, best_span = metrics, w1 - w0
+    return best
+
+
+def compute_resident_day(
+    conn: psycopg.Connection[TupleRow], who: store.Resident, day: date
+) -> tuple[ResidentDayMetrics, str | None]:
+    """The resident-day's metrics from the database, and the walker that covered most of it."""
+    start_s, end_s = local_day_window(day, who.time_zone)
+    best = walker_day(conn, who, day)
     events = store.robot_events(conn, who.tenant_id, who.pseudonym, _utc(start_s), _utc(end_s))
     robot = robot_day_metrics(events, who.pseudonym, day, who.time_zone) if events else None
     result = resident_day(best, robot, pseudonym=who.pseudonym, day=day)

@@ -57,3 +57,34 @@ async def write_audit(
         },
     )
     return len(subject_ids)
+
+
+def write_audit_sync(
+    conn: psycopg.Connection[TupleRow],
+    principal: Principal,
+    *,
+    action: str,
+    endpoint: str,
+    purpose: str,
+    subject_kind: str,
+    subject_ids: Sequence[str],
+    detail: Mapping[str, Any],
+) -> int:
+    """:func:`write_audit` on a sync connection (the API's calls into shared sync code)."""
+    if not subject_ids:
+        return 0
+    conn.execute(
+        _INSERT,
+        {
+            "tenant": principal.tenant_id,
+            "actor": principal.actor,
+            "role": principal.role,
+            "action": action,
+            "kind": subject_kind,
+            "purpose": purpose,
+            "endpoint": endpoint,
+            "detail": Jsonb(dict(detail)),
+            "subjects": list(subject_ids),
+        },
+    )
+    return len(subject_ids)

@@ -87,33 +87,39 @@ async def _principal(
         principal = await auth.api_key_principal(conn, api_key)
         if principal is None:
             raise ApiProblem(
-                401, "invalid-api-key", "the API key is not valid or was revoked",
+                401,
+                "invalid-api-key",
+                "the API key is not valid or was revoked",
                 headers=_UNAUTHENTICATED,
-            )  # fmt: skip
+            )
     elif token:
         try:
             claims = auth.decode_token(state.jwt_key, token)
         except auth.InvalidToken as exc:
             raise ApiProblem(
-                401, "invalid-token", f"{exc}; log in again at /api/v1/auth/token",
+                401,
+                "invalid-token",
+                f"{exc}; log in again at /api/v1/auth/token",
                 headers=_UNAUTHENTICATED,
-            ) from exc  # fmt: skip
+            ) from exc
         principal = await auth.session_principal(
             conn, claims.session_id, claims.user_id, claims.tenant_id
         )
         if principal is None:
             raise ApiProblem(
-                401, "session-ended",
+                401,
+                "session-ended",
                 "the session has ended (logged out, expired, or the account was disabled); "
                 "log in again",
                 headers=_UNAUTHENTICATED,
-            )  # fmt: skip
+            )
     else:
         raise ApiProblem(
-            401, "not-authenticated",
+            401,
+            "not-authenticated",
             "send Authorization: Bearer <token> (from POST /api/v1/auth/token) or X-API-Key",
             headers=_UNAUTHENTICATED,
-        )  # fmt: skip
+        )
     await set_tenant(conn, principal.tenant_id)
     request.state.principal = principal
     return principal
@@ -260,10 +266,11 @@ class Auditor:
         except psycopg.Error as exc:
             log.error("audit row could not be written for %s: %s", endpoint_of(self.request), exc)
             raise ApiProblem(
-                503, "audit-unavailable",
+                503,
+                "audit-unavailable",
                 "the request was not served: its audit record could not be written",
                 headers={"Retry-After": "5"},
-            ) from exc  # fmt: skip
+            ) from exc
         self.state.metrics.audit_rows.inc(n)
         # The commit ended the transaction; name the tenant again for what follows.
         await set_tenant(self.conn, self.principal.tenant_id)
@@ -304,6 +311,7 @@ def check_range(start: date, end: date, *, what: str = "range") -> None:
         )
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         raise ApiProblem(
-            422, "range-too-long",
+            422,
+            "range-too-long",
             f"the {what} spans {(end - start).days + 1} days; at most {MAX_RANGE_DAYS} per call",
-        )  # fmt: skip
+        )

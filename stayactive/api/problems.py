@@ -134,9 +134,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> JSONResponse:
         return problem_response(
-            request, exc.status, exc.slug, exc.detail,
-            headers=exc.headers, errors=exc.errors, extra=exc.extra,
-        )  # fmt: skip
+            request,
+            exc.status,
+            exc.slug,
+            exc.detail,
+            headers=exc.headers,
+            errors=exc.errors,
+            extra=exc.extra,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -146,9 +151,12 @@ def install(app: FastAPI) -> None:
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
         return problem_response(
-            request, exc.status_code, _http_slug(exc.status_code), detail,
+            request,
+            exc.status_code,
+            _http_slug(exc.status_code),
+            detail,
             headers=getattr(exc, "headers", None),
-        )  # fmt: skip
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -174,18 +182,22 @@ def install(app: FastAPI) -> None:
     async def _storage(request: Request, exc: StorageUnavailable) -> JSONResponse:
         log.warning("%s %s: storage unavailable: %s", request.method, request.url.path, exc)
         return problem_response(
-            request, 503, "storage-unavailable",
+            request,
+            503,
+            "storage-unavailable",
             "the database cannot be reached right now; retry shortly",
             headers={"Retry-After": "5"},
-        )  # fmt: skip
+        )
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
         return problem_response(
-            request, 500, "internal-error",
+            request,
+            500,
+            "internal-error",
             "the request failed on the server; it was logged with the time and path",
-        )  # fmt: skip
+        )
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -44,14 +44,18 @@ class Metrics:
 
     def __post_init__(self) -> None:
         self.requests = Counter(
-            "stayactive_api_requests", "HTTP requests", ["method", "route", "status"],
+            "stayactive_api_requests",
+            "HTTP requests",
+            ["method", "route", "status"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.latency = Histogram(
-            "stayactive_api_request_seconds", "Request latency", ["method", "route"],
+            "stayactive_api_request_seconds",
+            "Request latency",
+            ["method", "route"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.audit_rows = Counter(
             "stayactive_api_audit_rows", "Audit rows written", registry=self.registry
         )
@@ -109,13 +113,23 @@ async def open_state(settings: Settings) -> AsyncIterator[ApiState]:
     dsn = settings.dsn()
     options = _options(settings)
     pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] = AsyncConnectionPool(
-        dsn, min_size=2, max_size=settings.api_pool_max, kwargs={"options": options},
-        open=False, timeout=10, name="api",
-    )  # fmt: skip
+        dsn,
+        min_size=2,
+        max_size=settings.api_pool_max,
+        kwargs={"options": options},
+        open=False,
+        timeout=10,
+        name="api",
+    )
     sync_pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
-        dsn, min_size=1, max_size=4, kwargs={"options": options}, open=False, timeout=10,
+        dsn,
+        min_size=1,
+        max_size=4,
+        kwargs={"options": options},
+        open=False,
+        timeout=10,
         name="api-sync",
-    )  # fmt: skip
+    )
     await pool.open(wait=True, timeout=30)
     try:
         sync_pool.open(wait=True, timeout=30)

@@ -20,9 +20,15 @@ app = typer.Typer(
 
 def _audit(conn: psycopg.Connection[TupleRow], tenant: str, action: str, device_id: str) -> None:
     audit(
-        conn, tenant=tenant, actor=f"cli:{os_user()}", action=action, subject_kind="device",
-        subject_id=device_id, purpose="administration", detail={},
-    )  # fmt: skip
+        conn,
+        tenant=tenant,
+        actor=f"cli:{os_user()}",
+        action=action,
+        subject_kind="device",
+        subject_id=device_id,
+        purpose="administration",
+        detail={},
+    )
 
 
 def _print_secret(secret: auth.DeviceSecret) -> None:

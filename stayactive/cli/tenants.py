@@ -33,10 +33,15 @@ def add(
             return
         registry.ensure_tenant(conn, tenant_id, name, time_zone or settings.time_zone)
         audit(
-            conn, tenant=tenant_id, actor=f"cli:{os_user()}", action="tenant.create",
-            subject_kind="tenant", subject_id=tenant_id, purpose="administration",
+            conn,
+            tenant=tenant_id,
+            actor=f"cli:{os_user()}",
+            action="tenant.create",
+            subject_kind="tenant",
+            subject_id=tenant_id,
+            purpose="administration",
             detail={"name": name},
-        )  # fmt: skip
+        )
         conn.commit()
     typer.echo(f"created tenant {tenant_id!r} ({name})")
 
@@ -70,10 +75,15 @@ def add_ward(
             raise ConfigurationError(f"unknown tenant {tenant!r}: `stayactive tenants add` first")
         ward_id = registry.ensure_ward(conn, tenant, site, ward, go_live)
         audit(
-            conn, tenant=tenant, actor=f"cli:{os_user()}", action="ward.create",
-            subject_kind="ward", subject_id=str(ward_id), purpose="administration",
+            conn,
+            tenant=tenant,
+            actor=f"cli:{os_user()}",
+            action="ward.create",
+            subject_kind="ward",
+            subject_id=str(ward_id),
+            purpose="administration",
             detail={"site": site, "ward": ward},
-        )  # fmt: skip
+        )
         conn.commit()
     typer.echo(f"ward {ward_id}: {site} / {ward}" + (f", go-live {go_live}" if go_live else ""))
 

@@ -66,9 +66,9 @@ def add(
     name = username.strip().lower()
 
     async def work(conn: _AConn) -> int:
-        tenant_ok = await (await conn.execute(
-            "SELECT 1 FROM tenants WHERE tenant_id = %s", (tenant,)
-        )).fetchone()  # fmt: skip
+        tenant_ok = await (
+            await conn.execute("SELECT 1 FROM tenants WHERE tenant_id = %s", (tenant,))
+        ).fetchone()
         if tenant_ok is None:
             raise ConfigurationError(f"unknown tenant {tenant!r}")
         try:

@@ -23,6 +23,9 @@ def page_of(items: list[T], total: int, limit: int, offset: int) -> Page[T]:
     """A page, with ``next_offset`` when more items follow."""
     more = offset + len(items) < total
     return Page[T](
-        items=items, total=total, limit=limit, offset=offset,
+        items=items,
+        total=total,
+        limit=limit,
+        offset=offset,
         next_offset=offset + len(items) if more else None,
-    )  # fmt: skip
+    )

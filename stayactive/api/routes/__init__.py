@@ -2,11 +2,25 @@
 
 from fastapi import APIRouter
 
-from stayactive.api.routes import auth, health, me
+from stayactive.api.routes import (
+    alerts,
+    assignments,
+    auth,
+    devices,
+    health,
+    me,
+    residents,
+    wards,
+)
 
 api_router = APIRouter()
 api_router.include_router(auth.router)
 api_router.include_router(me.router)
+api_router.include_router(wards.router)
+api_router.include_router(residents.router)
+api_router.include_router(devices.router)
+api_router.include_router(assignments.router)
+api_router.include_router(alerts.router)
 
 ops_router = health.router
 

@@ -40,18 +40,21 @@ async def token(
         state.metrics.logins.labels("locked").inc()
         retry = max(1, math.ceil(exc.retry_after_s))
         raise ApiProblem(
-            429, "account-locked",
+            429,
+            "account-locked",
             f"too many failed logins for this account; try again in {retry} s",
             headers={"Retry-After": str(retry)},
-        ) from exc  # fmt: skip
+        ) from exc
     except auth.LoginFailed as exc:
         state.metrics.logins.labels("failed").inc()
         # The failure count must stay even though the request fails.
         await conn.commit()
         raise ApiProblem(
-            401, "login-failed", "wrong username or password, or the account is disabled",
+            401,
+            "login-failed",
+            "wrong username or password, or the account is disabled",
             headers={"WWW-Authenticate": "Bearer"},
-        ) from exc  # fmt: skip
+        ) from exc
     access, _ = auth.issue_token(
         state.jwt_key,
         user_id=logged_in.user_id,
@@ -75,9 +78,12 @@ async def refresh(principal: CurrentUser, conn: ConnDep, state: StateDep) -> Tok
     left_s = int((expires - datetime.now(UTC)).total_seconds())
     ttl = max(1, min(state.settings.api_token_ttl_s, left_s))
     access, _ = auth.issue_token(
-        state.jwt_key, user_id=principal.user_id, tenant_id=principal.tenant_id,
-        session_id=principal.session_id, ttl_s=ttl,
-    )  # fmt: skip
+        state.jwt_key,
+        user_id=principal.user_id,
+        tenant_id=principal.tenant_id,
+        session_id=principal.session_id,
+        ttl_s=ttl,
+    )
     await conn.commit()
     return TokenPublic(access_token=access, expires_in=ttl)
 
@@ -93,6 +99,12 @@ async def logout(principal: CurrentUser, conn: ConnDep, request: Request) -> Non
 
 async def _audit_self(conn: ConnDep, principal: Principal, request: Request, action: str) -> None:
     await write_audit(
-        conn, principal, action=action, endpoint=endpoint_of(request), purpose="authentication",
-        subject_kind="user", subject_ids=[principal.actor], detail={},
-    )  # fmt: skip
+        conn,
+        principal,
+        action=action,
+        endpoint=endpoint_of(request),
+        purpose="authentication",
+        subject_kind="user",
+        subject_ids=[principal.actor],
+        detail={},
+    )

@@ -1,0 +1,137 @@
+"""Wards, devices, residents and assignments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+Pseudonym = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
+
+
+class AlertSettingsPublic(BaseModel):
+    not_up_by: dt.time = Field(description="Local time; 'not up' is raised after it.")
+    battery_low_pct: float = Field(ge=0, le=100)
+    offline_after_min: int = Field(ge=5, le=1440)
+
+
+class WardCreate(BaseModel):
+    site: Name
+    name: Name
+    go_live_on: dt.date | None = Field(
+        default=None, description="The day devices came into use; null for comparison wards."
+    )
+
+
+class WardPublic(BaseModel):
+    ward_id: int
+    site: str
+    name: str
+    go_live_on: dt.date | None
+    alert_settings: AlertSettingsPublic
+
+
+class DeviceCreate(BaseModel):
+    device_id: DeviceId
+    kind: Literal["walker", "robot"]
+    serial: Name
+    ward_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+
+
+class AssignmentBrief(BaseModel):
+    assignment_id: int
+    resident_id: int
+    pseudonym: str
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+
+
+class DevicePublic(BaseModel):
+    device_id: str
+    kind: Literal["walker", "robot"]
+    serial: str
+    ward_id: int | None
+    firmware: str | None
+    active: bool
+    created_at: dt.datetime
+
+
+class BrokerAddress(BaseModel):
+    host: str
+    port: int
+
+
+class DeviceCredentials(BaseModel):
+    """A device's new password: shown once, kept nowhere but in the broker's hash."""
+
+    device_id: str
+    username: str
+    password: str
+    broker: BrokerAddress
+
+
+class DeviceStatus(BaseModel):
+    """A device's latest status and the last day's traffic."""
+
+    device: DevicePublic
+    state: str | None
+    last_seen_at: dt.datetime | None
+    status_at: dt.datetime | None
+    battery_pct: float | None
+    charging: bool | None
+    firmware: str | None
+    rssi_dbm: float | None
+    buffered_n: int | None
+    clock_suspect: bool | None
+    frames_24h: int
+    rejects_24h: int
+    assignment: AssignmentBrief | None
+
+
+class ResidentCreate(BaseModel):
+    pseudonym: Pseudonym = Field(description="Never a name or a national identity number.")
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    sex: Literal["female", "male", "other", "unknown"] = "unknown"
+
+
+class ResidentPublic(BaseModel):
+    resident_id: int
+    pseudonym: str
+    birth_year: int | None
+    sex: str
+    ward_ids: list[int] = Field(description="Wards of the resident's stays.")
+    current_stay_id: int | None
+
+
+class AssignmentCreate(BaseModel):
+    device_id: DeviceId
+    resident_id: int = Field(ge=1, le=2**63 - 1)
+    valid_from: AwareDatetime = Field(description="With a UTC offset.")
+    valid_to: AwareDatetime | None = None
+
+
+class AssignmentPublic(BaseModel):
+    assignment_id: int
+    device_id: str
+    resident_id: int
+    pseudonym: str
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+
+
+class FleetDevice(BaseModel):
+    device_id: str
+    kind: Literal["walker", "robot"]
+    ward_id: int | None
+    active: bool
+    state: str | None
+    battery_pct: float | None
+    charging: bool | None
+    firmware: str | None
+    last_seen_at: dt.datetime | None
+    clock_suspect: bool | None
+    problems: list[str] = Field(description="offline, battery_low, clock_suspect, never_seen.")
+    assignment: AssignmentBrief | None

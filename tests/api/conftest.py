@@ -1,0 +1,122 @@
+"""Fixtures of the API tests: a migrated schema with two seeded tenants, the real API serving
+it over a socket, and logged-in clients for every role.
+
+The module-scoped world is shared by read-only tests of a module (the matrix); tests that
+change state use ``api_world`` built for them alone (function scope).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.rows import TupleRow
+
+from stayactive import db
+from stayactive.auth import hash_password
+from stayactive.bench.api_seed import SeededTenant, seed_tenant
+from stayactive.settings import Settings
+from tests.api.server import RunningApi, start_api
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class World:
+    """Two tenants in a schema of their own, served by a running API."""
+
+    settings: Settings
+    schema: str
+    api: RunningApi
+    a: SeededTenant
+    b: SeededTenant
+    _tokens: dict[str, str]
+    _clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(self, username: str | None = None, **headers: str) -> httpx.Client:
+        """A client of the API, logged in as ``username`` (None: anonymous)."""
+        client = httpx.Client(base_url=self.api.url + "/api/v1", timeout=60, headers=headers)
+        self._clients.append(client)
+        if username is not None:
+            client.headers["Authorization"] = "Bearer " + self.token(username)
+        return client
+
+    def token(self, username: str) -> str:
+        if username not in self._tokens:
+            with httpx.Client(base_url=self.api.url, timeout=30) as c:
+                r = c.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+                assert r.status_code == 200, r.text
+                self._tokens[username] = r.json()["access_token"]
+        return self._tokens[username]
+
+    def connect(self) -> psycopg.Connection[TupleRow]:
+        return db.connect(self.settings, autocommit=True)
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+def _build(settings: Settings, password_hash: str) -> Iterator[World]:
+    name = "t_" + uuid.uuid4().hex[:16]
+    scoped = settings.model_copy(update={"database_schema": name})
+    db.migrate(scoped, schema=name)
+    try:
+        with db.connect(scoped) as conn:
+            a = seed_tenant(conn, "tenant-a", password_hash=password_hash, wards=2, seed=1)
+            b = seed_tenant(
+                conn, "tenant-b", password_hash=password_hash, wards=1, residents_per_ward=2,
+                seed=2,
+            )  # fmt: skip
+            conn.commit()
+        api = start_api(scoped)
+        world = World(scoped, name, api, a, b, {})
+        try:
+            yield world
+        finally:
+            world.close()
+            api.stop()
+    finally:
+        with db.connect(settings, schema="public", autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def shared_world(settings: Settings, password_hash: str) -> Iterator[World]:
+    """A world shared by the tests of one module (they must not change what others read)."""
+    yield from _build(settings, password_hash)
+
+
+@pytest.fixture
+def api_world(settings: Settings, password_hash: str) -> Iterator[World]:
+    """A world of the test's own."""
+    yield from _build(settings, password_hash)
+
+
+@pytest.fixture
+def audit_rows(api_world: World) -> Callable[..., list[tuple[object, ...]]]:
+    """Factory: the audit rows of the test's world, filtered by column values."""
+
+    def rows(**equal: object) -> list[tuple[object, ...]]:
+        query = sql.SQL(
+            "SELECT actor, actor_role, action, subject_kind, subject_id, purpose, endpoint "
+            "FROM audit_log"
+        )
+        if equal:
+            query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(
+                sql.SQL("{} = %s").format(sql.Identifier(k)) for k in equal
+            )
+        with api_world.connect() as conn:
+            return list(conn.execute(query + sql.SQL(" ORDER BY audit_id"), tuple(equal.values())))
+
+    return rows
