@@ -5,11 +5,17 @@ from fastapi import APIRouter
 from stayactive.api.routes import (
     alerts,
     assignments,
+    audit,
     auth,
     devices,
+    fhir,
     health,
+    imports,
     me,
+    reports,
     residents,
+    telemetry,
+    users,
     wards,
 )
 
@@ -21,6 +27,12 @@ api_router.include_router(residents.router)
 api_router.include_router(devices.router)
 api_router.include_router(assignments.router)
 api_router.include_router(alerts.router)
+api_router.include_router(imports.router)
+api_router.include_router(fhir.router)
+api_router.include_router(telemetry.router)
+api_router.include_router(reports.router)
+api_router.include_router(audit.router)
+api_router.include_router(users.router)
 
 ops_router = health.router
 

@@ -1,0 +1,95 @@
+"""``GET /audit``: who read or changed what (admins of the tenant)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from stayactive.api.deps import MAX_ID, Allow, ConnDep, CurrentUser, PageDep, check_range
+from stayactive.api.models.common import Page, page_of
+from stayactive.api.problems import problem_responses
+
+router = APIRouter(
+    prefix="/audit",
+    tags=["audit"],
+    dependencies=[Allow("audit.read")],
+    responses=problem_responses(401, 403, 422, 503),
+)
+
+
+class AuditEntry(BaseModel):
+    audit_id: int
+    at: dt.datetime
+    actor: str
+    actor_role: str | None
+    action: str
+    subject_kind: str | None
+    subject_id: str | None
+    purpose: str | None
+    endpoint: str | None
+    detail: dict[str, Any]
+
+
+@router.get("", response_model=Page[AuditEntry])
+async def audit_log(
+    principal: CurrentUser,
+    conn: ConnDep,
+    page: PageDep,
+    resident: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Reads of this resident.")
+    ] = None,
+    user: Annotated[str | None, Query(max_length=128, description="Actions of this user.")] = None,
+    start: Annotated[
+        dt.date | None, Query(alias="from", ge=dt.date(2000, 1, 1), le=dt.date(2100, 1, 1))
+    ] = None,
+    end: Annotated[
+        dt.date | None, Query(alias="to", ge=dt.date(2000, 1, 1), le=dt.date(2100, 1, 1))
+    ] = None,
+) -> Page[AuditEntry]:
+    """The tenant's audit log, newest first, by resident, user and local dates (at most a year
+    per call; default the last 30 days)."""
+    today = dt.datetime.now(dt.UTC).date()
+    end = end or today
+    start = start or end - dt.timedelta(days=29)
+    check_range(start, end)
+    cur = await conn.execute(
+        """SELECT audit_id, at, actor, actor_role, action, subject_kind, subject_id, purpose,
+                  endpoint, detail, count(*) OVER ()
+           FROM audit_log
+           WHERE tenant_id = %(t)s
+             AND at >= (%(start)s::date)::timestamp AT TIME ZONE %(tz)s
+             AND at < ((%(end)s::date + 1)::timestamp) AT TIME ZONE %(tz)s
+             AND (%(r)s::text IS NULL OR (subject_kind = 'resident' AND subject_id = %(r)s))
+             AND (%(u)s::text IS NULL OR actor = %(u)s)
+           ORDER BY at DESC, audit_id DESC LIMIT %(limit)s OFFSET %(offset)s""",
+        {
+            "t": principal.tenant_id,
+            "start": start,
+            "end": end,
+            "tz": principal.time_zone,
+            "r": None if resident is None else str(resident),
+            "u": user,
+            "limit": page.limit,
+            "offset": page.offset,
+        },
+    )
+    rows = await cur.fetchall()
+    items = [
+        AuditEntry(
+            audit_id=r[0],
+            at=r[1],
+            actor=r[2],
+            actor_role=r[3],
+            action=r[4],
+            subject_kind=r[5],
+            subject_id=r[6],
+            purpose=r[7],
+            endpoint=r[8],
+            detail=r[9] or {},
+        )
+        for r in rows
+    ]
+    return page_of(items, int(rows[0][10]) if rows else 0, page.limit, page.offset)
