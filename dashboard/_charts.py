@@ -31,6 +31,13 @@ FONT_SIZE = 15
 HEIGHT = 260
 
 Rows = Sequence[dict[str, Any]]
+#: What the chart functions return (Altair's layer() may type as a facet chart).
+AnyChart = alt.Chart | alt.LayerChart | alt.FacetChart
+
+
+def _data(rows: Rows) -> alt.Data:
+    """Inline data for Vega (Altair's ``Data`` constructor is untyped)."""
+    return alt.Data(values=list(rows))
 
 
 def _label_expr(fmt: str, lang: Lang) -> str:
@@ -61,12 +68,13 @@ def _date_axis(lang: Lang) -> alt.Axis:
     )
 
 
-def _finish(chart: alt.Chart | alt.LayerChart, height: int = HEIGHT) -> alt.LayerChart | alt.Chart:
-    return (
+def _finish(chart: AnyChart, height: int = HEIGHT) -> AnyChart:
+    done: AnyChart = (
         chart.properties(height=height)
         .configure_view(strokeWidth=0)
         .configure_legend(labelFontSize=FONT_SIZE - 1, titleFontSize=FONT_SIZE, orient="top")
     )
+    return done
 
 
 def daily_bars(
@@ -80,10 +88,10 @@ def daily_bars(
     level: float | None = None,
     level_label: str = "",
     fmt: str = ",.0f",
-) -> alt.LayerChart | alt.Chart:
+) -> AnyChart:
     """Bars per day of ``field``; days without data as a grey outlined bar labelled
     ``no_data_label`` (unknown is not zero); an optional dashed line at ``level``."""
-    data = alt.Data(values=list(rows))
+    data = _data(rows)
     x = alt.X("date:T", axis=_date_axis(lang), timeUnit="yearmonthdate")
     bars = (
         alt.Chart(data)
@@ -104,7 +112,7 @@ def daily_bars(
     layers: list[alt.Chart] = [bars, missing]
     if level is not None:
         layers.append(
-            alt.Chart(alt.Data(values=[{"y": level, "t": level_label}]))
+            alt.Chart(_data([{"y": level, "t": level_label}]))
             .mark_rule(color=ORANGE, strokeDash=[6, 4], strokeWidth=2)
             .encode(y="y:Q", tooltip=[alt.Tooltip("t:N", title=" ")])
         )
@@ -119,11 +127,11 @@ def gait_speed(
     threshold_label: str,
     markers: Rows,
     lang: Lang,
-) -> alt.LayerChart | alt.Chart:
+) -> AnyChart:
     """Daily median gait speed with the community-ambulation line (dashed, labelled) and the
     days on which a meaningful change from the stay's baseline was reached (``markers``:
     ``date``, ``speed``, ``label``)."""
-    data = alt.Data(values=[r for r in rows if r.get("gait_speed") is not None])
+    data = _data([r for r in rows if r.get("gait_speed") is not None])
     x = alt.X("date:T", axis=_date_axis(lang), timeUnit="yearmonthdate")
     y_scale = alt.Scale(
         domain=[0, max(1.2, *(r["gait_speed"] for r in rows if r.get("gait_speed")))]
@@ -137,7 +145,7 @@ def gait_speed(
             tooltip=[alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title=title)],
         )
     )
-    rule_data = alt.Data(values=[{"y": threshold_mps, "t": threshold_label}])
+    rule_data = _data([{"y": threshold_mps, "t": threshold_label}])
     rule = (
         alt.Chart(rule_data)
         .mark_rule(color=VERMILLION, strokeDash=[8, 4], strokeWidth=2)
@@ -150,7 +158,7 @@ def gait_speed(
     )
     layers: list[alt.Chart] = [rule, rule_text, line]
     if markers:
-        marks = alt.Data(values=list(markers))
+        marks = _data(markers)
         layers.append(
             alt.Chart(marks)
             .mark_point(shape="diamond", size=260, filled=True, color=GREEN, stroke="#ffffff")
@@ -168,10 +176,10 @@ def bouts_timeline(
     *,
     speed_title: str,
     lang: Lang,
-) -> alt.LayerChart | alt.Chart:
+) -> AnyChart:
     """The walking bouts of a day: a bar per bout from start to end (local time of day),
     its height the bout's speed."""
-    data = alt.Data(values=list(rows))
+    data = _data(rows)
     chart = (
         alt.Chart(data)
         .mark_bar(color=BLUE, opacity=0.85)
@@ -195,9 +203,9 @@ def series_points(
     lang: Lang,
     color: str = PURPLE,
     fmt: str = ".1f",
-) -> alt.LayerChart | alt.Chart:
+) -> AnyChart:
     """Points joined by a thin line (sit-to-stand times and similar sparse measures)."""
-    data = alt.Data(values=[r for r in rows if r.get(field) is not None])
+    data = _data([r for r in rows if r.get(field) is not None])
     chart = (
         alt.Chart(data)
         .mark_line(color=color, strokeWidth=2, point=alt.OverlayMarkDef(color=color, size=80))
@@ -217,10 +225,10 @@ def survival_curves(
     y_title: str,
     group_title: str,
     lang: Lang,
-) -> alt.LayerChart | alt.Chart:
+) -> AnyChart:
     """Kaplan-Meier step curves (share still in the stay by day), one colour per group, with
     the 95 % band where given (``low``/``high``)."""
-    data = alt.Data(values=list(rows))
+    data = _data(rows)
     color = alt.Color(
         "group:N", title=group_title, scale=alt.Scale(range=[BLUE, ORANGE, GREEN, PURPLE])
     )
@@ -253,10 +261,10 @@ def tornado(
     lang: Lang,
     low_label: str,
     high_label: str,
-) -> alt.LayerChart | alt.Chart:
+) -> AnyChart:
     """One-way sensitivity: a bar per input from the outcome at its low end to its high end,
     widest on top, around the base value (vertical rule)."""
-    data = alt.Data(values=list(rows))
+    data = _data(rows)
     y = alt.Y(
         "input:N",
         sort=alt.SortField("width", order="descending"),
@@ -286,9 +294,5 @@ def tornado(
             ],
         )
     )
-    rule = (
-        alt.Chart(alt.Data(values=[{"x": base}]))
-        .mark_rule(color="#333333", strokeWidth=2)
-        .encode(x="x:Q")
-    )
+    rule = alt.Chart(_data([{"x": base}])).mark_rule(color="#333333", strokeWidth=2).encode(x="x:Q")
     return _finish(alt.layer(low, high, rule), height=max(160, 44 * len(rows)))

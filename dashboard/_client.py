@@ -275,6 +275,11 @@ class ApiClient:
         result: JsonObject = self.get_json("/reports/savings", format="json", **(scenario or {}))
         return result
 
+    def savings_curves(self) -> JsonObject:
+        """``GET /reports/curves``: Kaplan-Meier curves of length of stay per group."""
+        result: JsonObject = self.get_json("/reports/curves")
+        return result
+
     def savings_file(self, fmt: str, scenario: Mapping[str, float] | None = None) -> bytes:
         """The savings report as ``csv`` or ``pdf``."""
         accept = {"csv": "text/csv", "pdf": "application/pdf"}[fmt]

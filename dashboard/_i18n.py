@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import tomllib
-from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
 log = logging.getLogger(__name__)
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 Lang = Literal["nb", "en"]
 LANGUAGES: dict[Lang, str] = {"nb": "Norsk bokmål", "en": "English"}
 DEFAULT_LANG: Lang = "nb"
+LOCALES = Path(__file__).parent / "locales"
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -34,7 +35,7 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 @functools.cache
 def catalogue(lang: Lang) -> dict[str, str]:
     """Every text of ``lang``, by dotted key."""
-    text = resources.files("dashboard").joinpath("locales", f"{lang}.toml").read_text("utf-8")
+    text = (LOCALES / f"{lang}.toml").read_text("utf-8")
     return _flatten(tomllib.loads(text))
 
 

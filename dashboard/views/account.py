@@ -70,10 +70,3 @@ def sidebar(session: _session.Session) -> None:
             key="logout",
         )
         _idle_guard()
-
-
-def no_pages() -> None:
-    """What a role without dashboard pages (integrator) sees."""
-    session = _session.current()
-    st.title(session.t("nav.none"))
-    st.info(session.t("account.no_pages"), icon=":material/api:")

@@ -126,10 +126,13 @@ def _design(session: _session.Session, report: JsonObject) -> None:
         st.caption(" · ".join(bits))
 
 
-def _curves(session: _session.Session, report: JsonObject) -> None:
+def _curves(session: _session.Session) -> None:
     t, lang = session.t, session.lang
     st.subheader(t("finance.km_title"))
-    curves = report.get("curves") or []
+    result = _ui.fetch(lambda: _session.api().savings_curves())
+    if result is None:
+        return
+    curves = result.get("curves") or []
     if not curves:
         _ui.empty(t("finance.no_curves"))
         return
@@ -138,7 +141,7 @@ def _curves(session: _session.Session, report: JsonObject) -> None:
         for point in c.get("points", []):
             rows.append(
                 {
-                    "group": c["label"],
+                    "group": t(f"finance.group.{c['group'].replace('/', '_')}"),
                     "day": point["day"],
                     "survival": point["survival"],
                     "low": point.get("low"),
@@ -276,7 +279,13 @@ def render() -> None:
     _headline(session, report)
     _design(session, report)
     with st.expander(t("finance.sc.title"), expanded=False, icon=":material/tune:"):
-        scenario = _scenario_form(session, report)
+        if not report.get("scenario_inputs"):
+            # The API's report names the inputs it can recompute with; without them a
+            # "scenario" would only repeat the base figures.
+            _ui.empty(t("finance.sc.unavailable"))
+            scenario = None
+        else:
+            scenario = _scenario_form(session, report)
         if scenario is not None:
             recomputed = _ui.fetch(lambda: _session.api().savings(scenario))
             if recomputed is not None:
@@ -286,7 +295,11 @@ def render() -> None:
             st.markdown(f"**{t('finance.sc.result')}**")
             _headline(session, result)
     chosen = st.session_state.get("finance_scenario", (None, None))[0]
-    _curves(session, report)
-    _table(session, report, "readmissions", "finance.readmissions_title")
+    _curves(session)
+    _table(session, report, "readmission", "finance.readmissions_title")
     _tornado(session, report)
     _downloads(session, chosen)
+
+
+if __name__ == "__main__":  # run as a page of st.navigation
+    render()

@@ -135,3 +135,7 @@ def render() -> None:
             "problems": st.column_config.TextColumn(t("fleet.col.problems"), width="medium"),
         },
     )
+
+
+if __name__ == "__main__":  # run as a page of st.navigation
+    render()

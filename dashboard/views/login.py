@@ -63,3 +63,7 @@ def render() -> None:
         middle.error(session.t("error.other", detail=exc.detail))
         return
     st.rerun()
+
+
+if __name__ == "__main__":  # run as a page of st.navigation
+    render()

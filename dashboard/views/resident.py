@@ -397,3 +397,7 @@ def render() -> None:
         _robot(session, days)
     with tabs[4]:
         _alerts_and_consent(session, resident_id)
+
+
+if __name__ == "__main__":  # run as a page of st.navigation
+    render()

@@ -248,3 +248,7 @@ def render() -> None:
     # Built here, not at import, so the refresh interval follows the settings of this process.
     live = st.fragment(_live, run_every=get_settings().dashboard_refresh_s)
     live(int(ward["ward_id"]))
+
+
+if __name__ == "__main__":  # run as a page of st.navigation
+    render()

@@ -100,6 +100,21 @@ async def savings(
     return await state.in_thread(principal.tenant_id, work)
 
 
+@router.get("/curves", response_model=dict[str, Any])
+async def curves(principal: CurrentUser, state: StateDep, as_of: AsOf = None) -> dict[str, Any]:
+    """Kaplan-Meier curves of length of stay per group (share still in the stay, day 0-60,
+    95 % band); a point needs at least 5 stays at risk, a group at least 5 stays."""
+    _check_as_of(as_of)
+    analysis_at = _analysis_at(as_of, principal.time_zone)
+
+    def work(sync: psycopg.Connection[TupleRow]) -> dict[str, Any]:
+        return report_source.build_curves(
+            sync, principal.tenant_id, actor=principal.actor, analysis_at=analysis_at
+        )
+
+    return await state.in_thread(principal.tenant_id, work)
+
+
 @router.get("/stays", response_model=dict[str, Any])
 async def stays(principal: CurrentUser, state: StateDep, as_of: AsOf = None) -> dict[str, Any]:
     """The stays part of the finance report without money: flow of stays, length of stay,

@@ -1,0 +1,97 @@
+"""Fixtures of the dashboard tests: a seeded tenant served by the real API on a free loopback
+port, and the dashboard run by Streamlit's AppTest against it (no browser)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from psycopg import sql
+from streamlit.testing.v1 import AppTest
+
+from stayactive import db
+from stayactive.auth import hash_password
+from stayactive.settings import Settings, get_settings
+from tests.api.server import RunningApi, start_api
+from tests.fixtures.dashboard_seed import DashboardTenant, seed_dashboard_tenant
+
+PASSWORD = "correct horse battery staple"
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+TENANT = "dash-a"
+
+
+@dataclass
+class DashWorld:
+    """A seeded tenant in a schema of its own, served by a running API."""
+
+    settings: Settings
+    api: RunningApi
+    tenant: DashboardTenant
+
+    def user(self, role: str) -> str:
+        """The username of ``role`` (care = care staff of the first ward)."""
+        return f"{TENANT}-{role}"
+
+
+@pytest.fixture(scope="package")
+def dash_world(settings: Settings) -> Iterator[DashWorld]:
+    """One world for the dashboard tests (they only read, apart from handling alerts)."""
+    name = "t_" + uuid.uuid4().hex[:16]
+    scoped = settings.model_copy(update={"database_schema": name})
+    db.migrate(scoped, schema=name)
+    try:
+        with db.connect(scoped) as conn:
+            tenant = seed_dashboard_tenant(conn, TENANT, password_hash=hash_password(PASSWORD))
+            conn.commit()
+        api = start_api(scoped)
+        try:
+            yield DashWorld(scoped, api, tenant)
+        finally:
+            api.stop()
+    finally:
+        with db.connect(settings, schema="public", autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def dashboard_env(dash_world: DashWorld, monkeypatch: pytest.MonkeyPatch) -> Iterator[DashWorld]:
+    """The process's settings point the dashboard at the world's API."""
+    monkeypatch.setenv("STAYACTIVE_DASHBOARD_API_URL", dash_world.api.url)
+    get_settings.cache_clear()
+    yield dash_world
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def app(dashboard_env: DashWorld) -> Iterator[AppTest]:
+    """A fresh dashboard session (what a new browser tab gets), already run once."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    yield at
+    session = (
+        at.session_state["stayactive_session"] if "stayactive_session" in at.session_state else None
+    )
+    if session is not None and session.client is not None:
+        session.client.close()
+
+
+def log_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
+    """Fill in the login form and submit it."""
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    return at
+
+
+def page_text(at: AppTest) -> str:
+    """Every text the page shows (main area and sidebar), for "never shows X" checks."""
+    parts: list[str] = []
+    for node in (*at.main, *at.sidebar):
+        # The element's message holds everything sent to the browser: texts, chart data, help.
+        parts.append(str(getattr(node, "proto", "")))
+    for frame in at.dataframe:
+        parts.append(frame.value.to_csv())
+    return "\n".join(parts)

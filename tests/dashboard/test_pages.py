@@ -1,0 +1,173 @@
+"""Each page for each role, run by AppTest against the real API with a seeded tenant."""
+
+from __future__ import annotations
+
+import re
+
+from streamlit.testing.v1 import AppTest
+
+from dashboard import _nav
+from tests.dashboard.conftest import DashWorld, log_in, page_text
+
+
+def _session(at: AppTest):  # type: ignore[no-untyped-def]
+    return at.session_state["stayactive_session"]
+
+
+def test_login_page_is_bokmal_by_default_and_switches_to_english(app: AppTest) -> None:
+    assert [t.label for t in app.text_input] == ["Brukernavn", "Passord"]
+    assert app.button[0].label == "Logg inn"
+    app.button_group[0].set_value("en").run()
+    assert [t.label for t in app.text_input] == ["Username", "Password"]
+    assert not app.exception
+
+
+def test_wrong_password_says_so_without_a_traceback(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"), "not the password at all")
+    assert not app.exception
+    assert any("Feil brukernavn eller passord" in e.value for e in app.error)
+    assert not _session(app).logged_in
+
+
+def test_care_staff_sees_ward_resident_and_fleet_only(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    assert not app.exception
+    assert _nav.ROLE_PAGES["care_staff"] == ("ward", "resident", "fleet")
+    assert tuple(app.session_state["stayactive_pages"]) == ("ward", "resident", "fleet")
+    # The ward overview: one row per resident, names for care staff, figures as text.
+    ward = dash_world.tenant.seeded.ward_ids[0]
+    n = len(dash_world.tenant.seeded.residents_by_ward[ward])
+    assert app.title[0].value == "Korttid 1"
+    assert f"Beboere ({n})" in [s.value for s in app.subheader]
+    table = app.dataframe[0].value
+    assert len(table) == n
+    assert set(table["resident"]) == set(dash_world.tenant.named.values())
+    # Norwegian numbers: "1 234" with a no-break space, or "Ingen data" — never "1,234".
+    for steps in table["steps"]:
+        assert steps == "Ingen data" or re.fullmatch(r"\d{1,3}(\u00a0\d{3})*", steps), steps
+    assert "Helsepersonell" in page_text(app)
+
+
+def test_ward_overview_refreshes_itself(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    assert any("oppdateres av seg selv" in c.value for c in app.caption)
+
+
+def test_resident_page_shows_the_stay(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    _session(app).resident_id = dash_world.tenant.robot_resident
+    app.switch_page("views/resident.py").run()
+    assert not app.exception, app.exception
+    name = dash_world.tenant.named[dash_world.tenant.robot_resident]
+    assert app.title[0].value == name
+    labels = [m.label for m in app.metric]
+    assert "Skritt i dag" in labels and "Ganghastighet" in labels
+    assert "Robotøkter" in labels and "Repetisjoner" in labels
+    text = page_text(app)
+    assert "kan ferdes ute" in text  # the 0.8 m/s line is drawn and labelled
+    assert "dag " in app.caption[0].value and "av oppholdet" in app.caption[0].value
+
+
+def test_fleet_page_names_the_quiet_walker(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    app.switch_page("views/fleet.py").run()
+    assert not app.exception
+    text = page_text(app)
+    quiet = dash_world.tenant.quiet_device
+    assert re.search(rf"Ingen data fra denne rullatoren \({quiet}\) siden \d\d:\d\d", text)
+    assert dash_world.tenant.never_seen_device in text
+    app.toggle[0].set_value(True).run()
+    shown = set(app.dataframe[0].value["device"])
+    assert quiet in shown and dash_world.tenant.never_seen_device in shown
+    assert all(p for p in app.dataframe[0].value["problems"])
+
+
+def test_finance_user_sees_only_finance_and_never_a_pseudonym(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    log_in(app, dash_world.user("finance"))
+    assert not app.exception, app.exception
+    assert tuple(app.session_state["stayactive_pages"]) == ("finance",)
+    assert app.title[0].value.startswith("Økonomi")
+    pseudonyms = _pseudonyms(dash_world)
+    for path in ("views/finance.py", "views/ward.py", "views/resident.py", "views/fleet.py"):
+        try:
+            app.switch_page(path).run()
+        except ValueError:
+            continue  # not a page of the finance menu: it cannot be opened at all
+        text = page_text(app)
+        leaked = [p for p in pseudonyms if p in text]
+        assert not leaked, f"{path} shows {leaked[:3]}"
+        names = [n for n in dash_world.tenant.named.values() if n in text]
+        assert not names, f"{path} shows {names}"
+
+
+def test_finance_page_shows_curves_readmissions_and_downloads(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    log_in(app, dash_world.user("finance"))
+    assert not app.exception
+    subheaders = [s.value for s in app.subheader]
+    assert "Andel fortsatt i opphold" in subheaders
+    assert "Reinnleggelser" in subheaders
+    assert "Hva betyr mest for resultatet?" in subheaders
+    assert [b.label for b in app.get("download_button")] == ["Tabeller (CSV)", "Rapport (PDF)"]
+    kinds = [e.type for e in app.main]
+    after_km = kinds[kinds.index("subheader", kinds.index("subheader") + 1) :]
+    assert after_km[: after_km.index("dataframe")].count("vega_lite_chart") == 1
+    assert not any("Ingen kurver" in i.value for i in app.info)
+
+
+def test_admin_sees_all_four_pages(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("admin"))
+    assert not app.exception
+    assert tuple(app.session_state["stayactive_pages"]) == ("ward", "resident", "fleet", "finance")
+
+
+def test_integrator_gets_a_sentence_not_a_page(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("integrator"))
+    assert not app.exception
+    assert any("gjennom API-et" in i.value for i in app.info)
+
+
+def test_logout_ends_the_session_at_the_api(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    client = _session(app).client
+    token = client._token
+    app.sidebar.button[0].click().run()
+    assert not _session(app).logged_in
+    assert any("logget ut" in i.value for i in app.info)
+    import httpx
+
+    r = httpx.get(dash_world.api.url + "/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+
+
+def test_idle_session_is_logged_out(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    session = _session(app)
+    session.last_touch -= 3600  # an hour without a touch
+    app.run()
+    assert not _session(app).logged_in
+    assert any("ikke har vært brukt" in i.value for i in app.info)
+    assert [t.label for t in app.text_input] == ["Brukernavn", "Passord"]
+
+
+def test_a_new_browser_session_asks_for_login_again(app: AppTest, dashboard_env: DashWorld) -> None:
+    log_in(app, dashboard_env.user("care"))
+    assert _session(app).logged_in
+    fresh = AppTest.from_file(app._script_path, default_timeout=60).run()
+    assert [t.label for t in fresh.text_input] == ["Brukernavn", "Passord"]
+
+
+def test_the_api_down_is_a_sentence(app: AppTest, dash_world: DashWorld, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    log_in(app, dash_world.user("care"))
+    _session(app).client._http.base_url = "http://127.0.0.1:9/api/v1"
+    app.run()
+    assert not app.exception
+    assert any("Får ikke kontakt" in e.value for e in app.error)
+
+
+def _pseudonyms(world: DashWorld) -> list[str]:
+    with world.settings and __import__("stayactive").db.connect(world.settings) as conn:
+        return [str(r[0]) for r in conn.execute("SELECT pseudonym FROM residents")]
