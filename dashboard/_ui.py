@@ -61,6 +61,7 @@ _CSS = """
   div.stButton > button, div.stDownloadButton > button { min-height: 2.8rem; }
   .sa-card { border: 1px solid #d9dde3; border-radius: 0.6rem; padding: 0.7rem 0.9rem;
              margin-bottom: 0.5rem; background: #ffffff; }
+  .sa-compact { padding: 0.55rem 0.9rem; margin-bottom: 0; }
   .sa-urgent { border-left: 0.45rem solid #D55E00; }
   .sa-warn { border-left: 0.45rem solid #E69F00; }
   .sa-device { border-left: 0.45rem solid #0072B2; }

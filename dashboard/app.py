@@ -10,6 +10,10 @@ import streamlit as st
 
 from dashboard import _nav, _session, _ui
 
+# The pages' modules (Altair, pandas, the analytics constants with scipy behind them) load
+# once per server process, while the login page is shown, not when a nurse opens a page.
+from dashboard.views import finance, fleet, resident, ward  # noqa: F401
+
 st.set_page_config(page_title="StayActive", page_icon=":material/directions_walk:", layout="wide")
 _ui.apply_style()
 

@@ -102,8 +102,8 @@ def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
         card, action = st.columns([5, 1.3], vertical_alignment="center")
         with card:
             st.html(
-                f"<div class='sa-card {_CARD.get(alert['kind'], 'sa-warn')}'>"
-                f"<b>{_ui.esc(who)}</b>{_ui.esc(room)}<br>{_ui.esc(alert['message'])}"
+                f"<div class='sa-card sa-compact {_CARD.get(alert['kind'], 'sa-warn')}'>"
+                f"<b>{_ui.esc(who)}</b>{_ui.esc(room)} — {_ui.esc(alert['message'])}"
                 f"<span class='sa-muted'> · {_ui.esc(session.t('ward.since', when=since))}"
                 "</span></div>"
             )

@@ -12,6 +12,7 @@ from stayactive.cli import (
     analytics,
     api,
     bench,
+    dashboard,
     db,
     demo,
     devices,
@@ -47,6 +48,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(users.keys_app, name="apikeys")
 app.add_typer(devices.app, name="devices")
 app.add_typer(api.app, name="api")
+app.add_typer(dashboard.app, name="dashboard")
 
 
 class _JsonFormatter(logging.Formatter):

@@ -72,7 +72,9 @@ def app(dashboard_env: DashWorld) -> Iterator[AppTest]:
     at.run()
     yield at
     session = (
-        at.session_state["stayactive_session"] if "stayactive_session" in at.session_state else None
+        at.session_state["stayactive_session"]  # noqa: SIM401 (AppTest state has no .get)
+        if "stayactive_session" in at.session_state
+        else None
     )
     if session is not None and session.client is not None:
         session.client.close()
