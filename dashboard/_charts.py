@@ -37,7 +37,7 @@ AnyChart = alt.Chart | alt.LayerChart | alt.FacetChart
 
 def _data(rows: Rows) -> alt.Data:
     """Inline data for Vega (Altair's ``Data`` constructor is untyped)."""
-    return alt.Data(values=list(rows))
+    return alt.Data(values=list(rows))  # type: ignore[no-untyped-call]
 
 
 def _label_expr(fmt: str, lang: Lang) -> str:
@@ -230,7 +230,10 @@ def survival_curves(
     the 95 % band where given (``low``/``high``)."""
     data = _data(rows)
     color = alt.Color(
-        "group:N", title=group_title, scale=alt.Scale(range=[BLUE, ORANGE, GREEN, PURPLE])
+        "group:N",
+        title=group_title,
+        scale=alt.Scale(range=[BLUE, ORANGE, GREEN, PURPLE]),
+        legend=alt.Legend(orient="top", direction="vertical", labelLimit=400),
     )
     x = alt.X("day:Q", axis=_axis(x_title, ",.0f", lang))
     band = (

@@ -145,7 +145,10 @@ def _metrics(session: _session.Session, row: JsonObject, stay: JsonObject | None
         )  # fmt: skip
     else:
         cols[0].metric(t("resident.m.steps_today"), t("ward.no_data"))
-    cols[1].metric(t("resident.m.walking_today"), display["walking"])
+    cols[1].metric(
+        t("resident.m.walking_today"),
+        display["walking"] if today.get("has_data") else t("ward.no_data"),
+    )
     change = traj.get("gait_speed_change_mps")
     cols[2].metric(
         t("resident.m.gait"), display["gait_speed"],
