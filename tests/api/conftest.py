@@ -48,12 +48,17 @@ class World:
         return client
 
     def token(self, username: str) -> str:
+        """A token of ``username``, logged in once per world."""
         if username not in self._tokens:
-            with httpx.Client(base_url=self.api.url, timeout=30) as c:
-                r = c.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-                assert r.status_code == 200, r.text
-                self._tokens[username] = r.json()["access_token"]
+            self._tokens[username] = self.fresh_token(username)
         return self._tokens[username]
+
+    def fresh_token(self, username: str, password: str = PASSWORD) -> str:
+        """A token of a new login (a session of its own)."""
+        with httpx.Client(base_url=self.api.url, timeout=30) as c:
+            r = c.post("/api/v1/auth/token", data={"username": username, "password": password})
+            assert r.status_code == 200, r.text
+            return str(r.json()["access_token"])
 
     def connect(self) -> psycopg.Connection[TupleRow]:
         return db.connect(self.settings, autocommit=True)
