@@ -1,4 +1,4 @@
-"""Role × router × tenant: every operation, asked by every role, about its own tenant's data,
+"""Role x router x tenant: every operation, asked by every role, about its own tenant's data,
 another tenant's, and (care staff) another ward's. Each must answer exactly as the policy says:
 401 without credentials, 403 for a role without the capability or a ward outside the scope,
 404 for another tenant's ids (the same answer as for ids that do not exist), 2xx otherwise;
@@ -121,7 +121,10 @@ OPS: list[Op] = [
     ),
     Op("POST", "/users/{user}/disable", ADMIN, target="fresh_user"),
     Op("POST", "/users/{user}/enable", ADMIN, target="fresh_user"),
-    Op("PUT", "/users/{user}/wards", ADMIN, target="fresh_user", body=lambda w, t: {"ward_ids": []}),
+    Op(
+        "PUT", "/users/{user}/wards", ADMIN, target="fresh_user",
+        body=lambda w, t: {"ward_ids": []},
+    ),
     Op("GET", "/api-keys", ADMIN),
     Op("POST", "/api-keys", ADMIN, ok=201, body=lambda w, t: {"name": "k " + _uid()}),
     Op("DELETE", "/api-keys/{key}", ADMIN, target="fresh_key", ok=204),
