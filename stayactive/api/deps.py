@@ -38,6 +38,8 @@ from stayactive.errors import StorageUnavailable
 log = logging.getLogger(__name__)
 
 AConn = psycopg.AsyncConnection[TupleRow]
+#: Where the API's routers are mounted.
+API_PREFIX = "/api/v1"
 MAX_ID = 2**63 - 1
 #: The longest time range one call may ask for.
 MAX_RANGE_DAYS = 366
@@ -150,10 +152,22 @@ def Allow(capability: policy.Capability) -> Any:
     return Depends(check)
 
 
-def endpoint_of(request: Request) -> str:
-    """``METHOD /path/{template}`` of the matched route, for the audit log and metrics."""
+def route_template(request: Request) -> str:
+    """The matched route's path template (``/api/v1/residents/{resident_id}/days``), or
+    ``unmatched``: never the path itself, which holds ids."""
     route = request.scope.get("route")
-    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+    path = getattr(route, "path", None)
+    if path is None:
+        return "unmatched"
+    # Routes of included routers carry their path below the prefix they were mounted at.
+    if request.url.path.startswith(API_PREFIX + "/") and not path.startswith(API_PREFIX):
+        path = API_PREFIX + path
+    return str(path)
+
+
+def endpoint_of(request: Request) -> str:
+    """``METHOD /path/{template}`` of the matched route, for the audit log."""
+    return f"{request.method} {route_template(request)}"
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from stayactive.api import observe, problems, routes
+from stayactive.api.deps import API_PREFIX
 from stayactive.api.limits import DEFAULT_LIMIT_BYTES, TELEMETRY_LIMIT_BYTES, BodyLimit
 from stayactive.api.state import lifespan
 from stayactive.settings import Settings, get_settings
 
-API_PREFIX = "/api/v1"
 API_VERSION = "1.0.0"
 
 

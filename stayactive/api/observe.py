@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
+from stayactive.api.deps import route_template
+
 
 def install(app: FastAPI) -> None:
     """Count every request by method, route template and status, and time it."""
@@ -19,7 +21,7 @@ def install(app: FastAPI) -> None:
         response = await call_next(request)
         state = getattr(request.app.state, "api", None)
         if state is not None:
-            route = getattr(request.scope.get("route"), "path", "unmatched")
+            route = route_template(request)
             state.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
             state.metrics.latency.labels(request.method, route).observe(
                 time.perf_counter() - started

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -189,6 +190,24 @@ def install(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
+    @app.exception_handler(psycopg.IntegrityError)
+    async def _integrity(request: Request, exc: psycopg.IntegrityError) -> JSONResponse:
+        # The routes check what they can first and say so precisely; this is the last line:
+        # a constraint the request ran into (a race with another request, a rule of the schema).
+        constraint = exc.diag.constraint_name or "a constraint"
+        return problem_response(
+            request, 409, "conflict", f"the change conflicts with existing data ({constraint})"
+        )
+
+    @app.exception_handler(psycopg.DataError)
+    async def _data(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # A value the database cannot store (a NUL character, a number out of range): the
+        # input is at fault, not the server.
+        message = exc.diag.message_primary or str(exc).splitlines()[0]
+        return problem_response(
+            request, 422, "invalid-value", f"a value of the request cannot be stored: {message}"
+        )
+
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
@@ -201,8 +220,9 @@ def install(app: FastAPI) -> None:
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for these statuses, all as problem documents."""
-    return {
+    """OpenAPI ``responses`` entries for these statuses, all as problem documents, and a
+    ``default`` entry saying that any other error is one too (400, 405, 413, 415, 500…)."""
+    out: dict[int | str, dict[str, Any]] = {
         s: {
             "model": Problem,
             "description": _TITLES.get(s, "Error"),
@@ -210,3 +230,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for s in statuses
     }
+    out["default"] = {
+        "model": Problem,
+        "description": "Any other error, as a problem document",
+        "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    return out

@@ -28,7 +28,8 @@ _Conn = psycopg.Connection[TupleRow]
 
 
 class DeviceIdTaken(StayActiveError):
-    """The device id is registered already (device ids are unique across tenants)."""
+    """The device id, or the kind and serial, are registered already (both are unique across
+    tenants)."""
 
 
 class UnknownDevice(StayActiveError, LookupError):
@@ -80,6 +81,11 @@ def add_device(settings: Settings, conn: _Conn, tenant_id: str, device: NewDevic
     taken = conn.execute("SELECT 1 FROM devices WHERE device_id = %s", (device.device_id,))
     if taken.fetchone() is not None:
         raise DeviceIdTaken(f"device id {device.device_id!r} is already registered")
+    serial = conn.execute(
+        "SELECT 1 FROM devices WHERE kind = %s AND serial = %s", (device.kind, device.serial)
+    )
+    if serial.fetchone() is not None:
+        raise DeviceIdTaken(f"a {device.kind} with serial {device.serial!r} is already registered")
     if device.ward_id is not None:
         ward = conn.execute(
             "SELECT 1 FROM wards WHERE ward_id = %s AND tenant_id = %s",

@@ -5,17 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, Strict, StringConstraints
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 Pseudonym = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
+#: An id in a request body: an integer (not a boolean or a numeric string).
+BodyId = Annotated[int, Strict(), Field(ge=1, le=2**63 - 1)]
 
 
 class AlertSettingsPublic(BaseModel):
-    not_up_by: dt.time = Field(description="Local time; 'not up' is raised after it.")
-    battery_low_pct: float = Field(ge=0, le=100)
-    offline_after_min: int = Field(ge=5, le=1440)
+    not_up_by: str = Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local time HH:MM; 'not up' is raised after it.",
+    )
+    battery_low_pct: Annotated[float, Strict(), Field(ge=0, le=100)]
+    offline_after_min: Annotated[int, Strict(), Field(ge=5, le=1440)]
 
 
 class WardCreate(BaseModel):
@@ -38,7 +43,7 @@ class DeviceCreate(BaseModel):
     device_id: DeviceId
     kind: Literal["walker", "robot"]
     serial: Name
-    ward_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    ward_id: BodyId | None = None
 
 
 class AssignmentBrief(BaseModel):
@@ -93,7 +98,7 @@ class DeviceStatus(BaseModel):
 
 class ResidentCreate(BaseModel):
     pseudonym: Pseudonym = Field(description="Never a name or a national identity number.")
-    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    birth_year: Annotated[int, Strict(), Field(ge=1900, le=2100)] | None = None
     sex: Literal["female", "male", "other", "unknown"] = "unknown"
 
 
@@ -108,7 +113,7 @@ class ResidentPublic(BaseModel):
 
 class AssignmentCreate(BaseModel):
     device_id: DeviceId
-    resident_id: int = Field(ge=1, le=2**63 - 1)
+    resident_id: BodyId
     valid_from: AwareDatetime = Field(description="With a UTC offset.")
     valid_to: AwareDatetime | None = None
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from stayactive import auth
 from stayactive.api.deps import MAX_ID, Allow, AuditedRead, ConnDep
+from stayactive.api.models.registry import BodyId
 from stayactive.api.problems import ApiProblem, not_found, problem_responses
 
 router = APIRouter(
@@ -26,9 +27,7 @@ class UserCreate(BaseModel):
     username: Username
     role: Literal["admin", "care_staff", "finance", "integrator"]
     password: str = Field(min_length=auth.MIN_PASSWORD_LENGTH, max_length=256)
-    ward_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
-        default_factory=list, max_length=200
-    )
+    ward_ids: list[BodyId] = Field(default_factory=list, max_length=200)
 
 
 class UserPublic(BaseModel):
@@ -40,7 +39,7 @@ class UserPublic(BaseModel):
 
 
 class WardsUpdate(BaseModel):
-    ward_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(max_length=200)
+    ward_ids: list[BodyId] = Field(max_length=200)
 
 
 class ApiKeyCreate(BaseModel):

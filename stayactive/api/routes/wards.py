@@ -48,7 +48,7 @@ def _ward_public(row: tuple[Any, ...]) -> WardPublic:
         name=str(row[2]),
         go_live_on=row[3],
         alert_settings=AlertSettingsPublic(
-            not_up_by=row[4] or default.not_up_by,
+            not_up_by=(row[4] or default.not_up_by).strftime("%H:%M"),
             battery_low_pct=float(row[5]) if row[5] is not None else default.battery_low_pct,
             offline_after_min=int(row[6]) if row[6] is not None else default.offline_after_min,
         ),
@@ -149,7 +149,7 @@ async def set_alert_settings(
 async def _settings_public(conn: ConnDep, ward_id: int) -> AlertSettingsPublic:
     s = await alert_settings(conn, ward_id)
     return AlertSettingsPublic(
-        not_up_by=s.not_up_by,
+        not_up_by=s.not_up_by.strftime("%H:%M"),
         battery_low_pct=s.battery_low_pct,
         offline_after_min=s.offline_after_min,
     )

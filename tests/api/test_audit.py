@@ -1,0 +1,56 @@
+"""Audit rows: who, role, endpoint, resident, purpose, before the data leaves; no audit row,
+no data."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from tests.api.conftest import World
+
+
+def test_every_resident_read_is_audited(api_world: World, audit_rows) -> None:  # type: ignore[no-untyped-def]
+    care = api_world.client("tenant-a-care")
+    ward = api_world.a.ward_ids[0]
+    body = care.get(f"/wards/{ward}/overview").json()
+    shown = {str(r["resident_id"]) for r in body["residents"]}
+    rows = audit_rows(actor="tenant-a-care", endpoint="GET /api/v1/wards/{ward_id}/overview")
+    assert {r[4] for r in rows} == shown
+    assert all(r[1] == "care_staff" and r[3] == "resident" and r[5] == "care" for r in rows)
+
+
+def test_a_read_fails_when_its_audit_row_cannot_be_written(api_world: World) -> None:
+    care = api_world.client("tenant-a-care")
+    resident = api_world.a.residents_by_ward[api_world.a.ward_ids[0]][0]
+    today = date.today()
+    params = {"from": (today - timedelta(days=3)).isoformat(), "to": today.isoformat()}
+    assert care.get(f"/residents/{resident}/days", params=params).status_code == 200
+    with api_world.connect() as conn:
+        conn.execute("ALTER TABLE audit_log RENAME TO audit_log_away")
+    try:
+        r = care.get(f"/residents/{resident}/days", params=params)
+        assert r.status_code == 503
+        assert r.json()["type"].endswith("audit-unavailable")
+        assert "days" not in r.json()
+        overview = care.get(f"/wards/{api_world.a.ward_ids[0]}/overview")
+        assert overview.status_code == 503 and "pseudonym" not in overview.text
+    finally:
+        with api_world.connect() as conn:
+            conn.execute("ALTER TABLE audit_log_away RENAME TO audit_log")
+
+
+def test_audit_log_by_resident_and_user(api_world: World) -> None:
+    care = api_world.client("tenant-a-care")
+    resident = api_world.a.residents_by_ward[api_world.a.ward_ids[0]][1]
+    care.get(f"/residents/{resident}/stays")
+    admin = api_world.client("tenant-a-admin")
+    page = admin.get("/audit", params={"resident": resident}).json()
+    assert page["total"] >= 1
+    assert {e["actor"] for e in page["items"]} == {"tenant-a-care"}
+    assert all(e["subject_id"] == str(resident) for e in page["items"])
+    mine = admin.get("/audit", params={"user": "tenant-a-care"}).json()
+    assert mine["total"] >= page["total"]
+    too_long = admin.get("/audit", params={"from": "2024-01-01", "to": "2025-06-01"})
+    assert too_long.status_code == 422 and "at most 366" in too_long.json()["detail"]
+    # Tenant B's admin sees nothing of tenant A's log.
+    other = api_world.client("tenant-b-admin").get("/audit", params={"resident": resident})
+    assert other.json()["total"] == 0

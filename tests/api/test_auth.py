@@ -1,0 +1,139 @@
+"""Logging in, sessions, lockout, API keys: on the real API and database."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.api.conftest import PASSWORD, World
+
+
+def _login(world: World, username: str, password: str) -> httpx.Response:
+    with httpx.Client(base_url=world.api.url, timeout=30) as c:
+        return c.post("/api/v1/auth/token", data={"username": username, "password": password})
+
+
+def test_token_and_me(api_world: World) -> None:
+    r = _login(api_world, "tenant-a-admin", PASSWORD)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 900
+    me = api_world.client()
+    me.headers["Authorization"] = "Bearer " + body["access_token"]
+    assert me.get("/me").json()["tenant_id"] == "tenant-a"
+
+
+def test_wrong_password_and_unknown_user_answer_alike(api_world: World) -> None:
+    a = _login(api_world, "tenant-a-admin", "not the password")
+    b = _login(api_world, "nobody-at-all", "not the password")
+    assert a.status_code == b.status_code == 401
+    assert a.json()["detail"] == b.json()["detail"]
+
+
+def test_lockout_after_repeated_failures(api_world: World) -> None:
+    """Five failures lock the account: even the right password is refused (429, Retry-After)
+    until the lock ends; an unknown name locks the same way; the lock is logged."""
+    for _ in range(5):
+        assert _login(api_world, "tenant-a-care", "wrong wrong wrong").status_code == 401
+    locked = _login(api_world, "tenant-a-care", PASSWORD)
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) == 30
+    assert "too many failed logins" in locked.json()["detail"]
+    for _ in range(5):
+        _login(api_world, "ghost-user", "wrong wrong wrong")
+    assert _login(api_world, "ghost-user", "anything at all").status_code == 429
+    # The next failure after the lock doubles it.
+    with api_world.connect() as conn:
+        conn.execute(
+            "UPDATE login_throttle SET locked_until = now() WHERE username = 'tenant-a-care'"
+        )
+    assert _login(api_world, "tenant-a-care", "wrong again wrong").status_code == 401
+    again = _login(api_world, "tenant-a-care", PASSWORD)
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) == 60
+    # Another account is not affected.
+    assert _login(api_world, "tenant-a-admin", PASSWORD).status_code == 200
+
+
+def test_lock_is_logged(api_world: World, caplog) -> None:  # type: ignore[no-untyped-def]
+    with caplog.at_level("WARNING", logger="stayactive.auth._login"):
+        for _ in range(5):
+            _login(api_world, "tenant-a-finance", "wrong wrong wrong")
+    assert any("locked for 30 s after 5 failed logins" in r.getMessage() for r in caplog.records)
+
+
+def test_logout_revokes_at_once(api_world: World) -> None:
+    token = api_world.fresh_token("tenant-a-care")
+    client = api_world.client()
+    client.headers["Authorization"] = "Bearer " + token
+    assert client.get("/me").status_code == 200
+    assert client.post("/auth/logout").status_code == 204
+    r = client.get("/me")
+    assert r.status_code == 401 and r.json()["type"].endswith("session-ended")
+
+
+def test_disabling_a_user_revokes_at_once(api_world: World) -> None:
+    token = api_world.fresh_token("tenant-a-care")
+    care = api_world.client()
+    care.headers["Authorization"] = "Bearer " + token
+    assert care.get("/me").status_code == 200
+    admin = api_world.client("tenant-a-admin")
+    users = {u["username"]: u["user_id"] for u in admin.get("/users").json()}
+    assert admin.post(f"/users/{users['tenant-a-care']}/disable").status_code == 200
+    assert care.get("/me").status_code == 401
+    assert _login(api_world, "tenant-a-care", PASSWORD).status_code == 401
+    assert admin.post(f"/users/{users['tenant-a-care']}/enable").status_code == 200
+    assert _login(api_world, "tenant-a-care", PASSWORD).status_code == 200
+
+
+def test_refresh_keeps_the_session(api_world: World) -> None:
+    token = api_world.fresh_token("tenant-a-admin")
+    client = api_world.client()
+    client.headers["Authorization"] = "Bearer " + token
+    new = client.post("/auth/refresh").json()["access_token"]
+    client.headers["Authorization"] = "Bearer " + new
+    assert client.get("/me").status_code == 200
+    client.post("/auth/logout")
+    # Logging out ends the session behind both tokens.
+    other = api_world.client()
+    other.headers["Authorization"] = "Bearer " + token
+    assert other.get("/me").status_code == 401
+
+
+def test_forged_and_garbage_tokens(api_world: World) -> None:
+    import jwt
+
+    forged = jwt.encode(
+        {"sub": "1", "tid": "tenant-a", "sid": "x"},
+        "a guessed key of 32 bytes or more!",
+        algorithm="HS256",
+    )
+    for token in (forged, "garbage", "a.b.c"):
+        client = api_world.client()
+        client.headers["Authorization"] = "Bearer " + token
+        r = client.get("/me")
+        assert r.status_code == 401
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_api_key_imports_only(api_world: World) -> None:
+    admin = api_world.client("tenant-a-admin")
+    created = admin.post("/api-keys", json={"name": "care-record sync"})
+    assert created.status_code == 201
+    key = created.json()["key"]
+    integrator = api_world.client(**{"X-API-Key": key})
+    assert integrator.get("/me").json()["role"] == "integrator"
+    assert integrator.get("/wards").status_code == 403
+    r = integrator.post(
+        "/imports/stays",
+        content=b"external_ref,resident,site,ward,admitted_at,stay_type\n"
+        b"K-1,R-key-1,Sykehjem 1,Korttid 1,2026-03-01T10:00:00+01:00,18\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    listed = admin.get("/api-keys").json()
+    assert all("key" not in k for k in listed)
+    assert admin.delete(f"/api-keys/{created.json()['key_id']}").status_code == 204
+    assert integrator.get("/me").status_code == 401
+    with api_world.connect() as conn:
+        stored = conn.execute("SELECT secret_sha256 FROM api_keys").fetchall()
+    assert key.encode() not in b"".join(bytes(s[0]) for s in stored)
