@@ -107,7 +107,9 @@ def render() -> None:
         t("fleet.m.assigned"), sum(1 for d in devices if d.get("assignment") is not None)
     )
     now = datetime.now(UTC)
-    sentences = [s for d in with_problem if (s := _quiet_sentence(session, d, now))]
+    sentences = [
+        s[0].upper() + s[1:] for d in with_problem if (s := _quiet_sentence(session, d, now))
+    ]
     if sentences:
         st.subheader(t("fleet.attention", n=len(sentences)))
         for s in sentences:
