@@ -22,10 +22,12 @@ setup: $(VENV)/.installed
 services: setup
 	$(SA) services up
 
+# ruff, the format check, mypy strict, and the import contracts of pyproject.toml.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 # Unit tests only: no services needed.
 unit: setup
@@ -35,7 +37,7 @@ $(VENV)/.installed: pyproject.toml scripts/bootstrap-python scripts/bootstrap-br
 	scripts/bootstrap-python "$(PYTHON)" "$(VENV)"
 	scripts/bootstrap-browser
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,compare]'
 	touch $@
 
 clean:

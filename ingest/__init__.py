@@ -1,1 +1,56 @@
-"""ingest."""
+"""Ingest: device messages from MQTT (or the HTTP fallback) into TimescaleDB.
+
+The public surface is below; the modules behind it (decoding, validation, binary COPY, the
+worker's threads) are ingest's own business and may change:
+
+* :class:`IngestWorker` and :class:`WorkerConfig`: the MQTT consumer, acknowledging a message
+  only after its batch is committed; :class:`IngestMetrics` and :func:`serve_metrics` for its
+  ``/metrics`` and ``/health``.
+* :func:`ingest_one`: one message without MQTT, with the same checks and write (the API's HTTP
+  fallback mounts it).
+* :func:`validate` with :class:`DeviceInfo` / :data:`DeviceLookup`, and the message types it
+  returns (:class:`Received` in; :class:`WalkerTelemetry`, :class:`RobotEvent`,
+  :class:`Status` or a :class:`Reject` out); :class:`DeviceRegistry` caches the lookups.
+* :func:`provision` and :func:`write_credentials`: register devices and give each a broker
+  account (for now on the local Mosquitto only); :func:`remove` deletes accounts.
+"""
+
+from ingest.consumer import SESSION_NEVER_EXPIRES, IngestWorker, WorkerConfig
+from ingest.credentials import provision, remove, write_credentials
+from ingest.direct import ingest_one
+from ingest.messages import (
+    FLOAT_CHANNELS,
+    Accepted,
+    Received,
+    Reject,
+    RobotEvent,
+    Status,
+    WalkerTelemetry,
+)
+from ingest.metrics import IngestMetrics
+from ingest.metrics import serve as serve_metrics
+from ingest.registry import DeviceRegistry
+from ingest.validate import DeviceInfo, DeviceLookup, validate
+
+__all__ = [
+    "FLOAT_CHANNELS",
+    "SESSION_NEVER_EXPIRES",
+    "Accepted",
+    "DeviceInfo",
+    "DeviceLookup",
+    "DeviceRegistry",
+    "IngestMetrics",
+    "IngestWorker",
+    "Received",
+    "Reject",
+    "RobotEvent",
+    "Status",
+    "WalkerTelemetry",
+    "WorkerConfig",
+    "ingest_one",
+    "provision",
+    "remove",
+    "serve_metrics",
+    "validate",
+    "write_credentials",
+]

@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 DEVICE_TOPICS = "stayactive/v1/+/+"
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF  # MQTT 5: the session does not expire
-_TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, StorageUnavailable)
 
 
 @dataclass(frozen=True)
@@ -131,7 +130,7 @@ class IngestWorker:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.on_subscribe = lambda *_args: self.subscribed.set()
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _on_connect(
@@ -148,10 +147,20 @@ class IngestWorker:
         group = self.config.share_group
         client.subscribe(f"$share/{group}/{DEVICE_TOPICS}" if group else DEVICE_TOPICS, qos=1)
 
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object
+    ) -> None:
+        if any(reason.is_failure for reason in reasons):
+            log.error("the broker refused the subscription: %s", reasons)
+            return
+        self.metrics.set_subscribed(True)
+        self.subscribed.set()
+
     def _on_disconnect(
         self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object
     ) -> None:
         self.metrics.set_reachable("broker", False)
+        self.metrics.set_subscribed(False)
         if self._stopping:
             log.info("disconnected from the broker")
         else:
@@ -272,16 +281,15 @@ class IngestWorker:
         backoff_s = 0.5
         while True:
             try:
-                return step()
-            except _TRANSIENT as exc:
+                with db.translated():
+                    return step()
+            except StorageUnavailable as exc:
                 self.metrics.set_reachable("database", False)
                 self.metrics.storage_retries.inc()
                 for conn in (self._lookup_conn, self._write_conn):
                     if conn is not None and conn.broken:
                         conn.close()
-                log.warning(
-                    "database unavailable (%s); retry in %.1f s", str(exc).strip(), backoff_s
-                )
+                log.warning("%s; retry in %.1f s", exc, backoff_s)
                 if stop.wait(backoff_s):
                     log.info("stopping with %d uncommitted messages: not acknowledged", n)
                     return None
@@ -316,9 +324,9 @@ class IngestWorker:
         items = [item for _, item in work.accepted]
         try:
             return store.write_batch(conn, items, work.rejects)
-        except _TRANSIENT:
-            raise
         except psycopg.Error as exc:
+            if db.is_transient(exc):
+                raise
             # Not the database being away but these rows: store them one by one so that a single
             # bad message is kept as a reject instead of blocking the queue forever.
             log.error("batch write failed (%s); writing message by message", exc)
@@ -359,9 +367,9 @@ def _store_one_by_one(
     for message, item in accepted:
         try:
             part = store.write_batch(conn, [item], [])
-        except _TRANSIENT:
-            raise
         except psycopg.Error as exc:
+            if db.is_transient(exc):
+                raise
             rejects.append(
                 Reject(
                     topic=message.topic,

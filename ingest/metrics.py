@@ -66,15 +66,20 @@ class IngestMetrics:
             "stayactive_ingest_broker_up", "1 when connected to the broker", registry=r
         )
 
-        self._state = {"database": False, "broker": False}
+        self._state = {"database": False, "broker": False, "subscription": False}
 
     def set_reachable(self, service: str, up: bool) -> None:
         """Record whether ``database`` or ``broker`` is reachable."""
         self._state[service] = up
         (self.database_up if service == "database" else self.broker_up).set(1 if up else 0)
 
+    def set_subscribed(self, subscribed: bool) -> None:
+        """Record whether the broker confirmed the worker's subscription (SUBACK)."""
+        self._state["subscription"] = subscribed
+
     def healthy(self) -> dict[str, bool]:
-        """Whether the database and the broker are reachable, as the health endpoint reports."""
+        """Whether the database and the broker are reachable and the subscription is in place,
+        as the health endpoint reports."""
         return dict(self._state)
 
 

@@ -34,12 +34,13 @@ from ingest.messages import (
     Status,
     WalkerTelemetry,
 )
+from stayactive.registry import DEVICE_ID_PATTERN
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 PROTOCOL_VERSION = 1
 MAX_FUTURE = timedelta(minutes=5)
 
-TOPIC = re.compile(r"^stayactive/v1/([A-Za-z0-9][A-Za-z0-9_-]{0,63})/([a-z]+)$")
+TOPIC = re.compile(rf"^stayactive/v1/({DEVICE_ID_PATTERN})/([a-z]+)$")
 CHANNEL_OF_TYPE = {
     "walker.telemetry": "telemetry",
     "robot.event": "events",

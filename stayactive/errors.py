@@ -6,11 +6,23 @@ StayActiveError                 base class: catch this to catch everything of ou
 ├── ServiceError                stop: a local service could not be installed or started
 ├── MigrationError              stop: the schema history and the files disagree
 ├── StorageUnavailable          retry: the database cannot be reached right now
+│   └── ImportInterrupted       retry: an import stopped part-way and was rolled back whole
 ├── RejectedInput               reject and keep: the input is bad; store it for inspection
+│   └── ConstraintViolation     reject: the database refused it (unique, foreign key, overlap, …)
 └── InsufficientData            report "not enough data" instead of a figure
+
+Database errors become these in one place, :mod:`stayactive.db._errors` (``db.translated``,
+``db.is_transient``); nothing else catches a bare ``psycopg.Error``.
 """
 
 from __future__ import annotations
+
+from typing import Literal
+
+#: Which kind of constraint a :class:`ConstraintViolation` broke.
+ConstraintKind = Literal[
+    "unique", "foreign_key", "check", "not_null", "exclusion", "restrict", "other"
+]
 
 
 class StayActiveError(Exception):
@@ -47,6 +59,21 @@ class StorageUnavailable(StayActiveError):
     """The database is unreachable or restarting; the operation may be retried."""
 
 
+class ImportInterrupted(StorageUnavailable):
+    """The database became unavailable during an import, which was rolled back whole.
+
+    Nothing of the import was kept, and importing the same file again is safe (imports are
+    idempotent). ``line`` is the line of the file the import had reached.
+    """
+
+    def __init__(self, line: int, cause: str) -> None:
+        self.line = line
+        super().__init__(
+            f"the import stopped at line {line} because {cause}; it was rolled back "
+            "(nothing of it was kept): run it again when the database is back"
+        )
+
+
 class RejectedInput(StayActiveError):
     """Input that fails validation. ``reason`` is a stable machine-readable code."""
 
@@ -54,6 +81,24 @@ class RejectedInput(StayActiveError):
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason}: {detail}")
+
+
+class ConstraintViolation(RejectedInput):
+    """The database refused a row because of a constraint: a duplicate, a missing reference, an
+    out-of-range value, an overlapping period.
+
+    ``kind`` says which kind of constraint, ``constraint`` and ``table`` name it (empty when
+    the server did not say), so a caller can tell the person which field to fix; ``reason`` is
+    ``"<kind>_violation"``.
+    """
+
+    def __init__(
+        self, kind: ConstraintKind, detail: str, *, constraint: str = "", table: str = ""
+    ) -> None:
+        self.kind: ConstraintKind = kind
+        self.constraint = constraint
+        self.table = table
+        super().__init__(f"{kind}_violation", detail)
 
 
 class InsufficientData(StayActiveError):

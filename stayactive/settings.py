@@ -1,7 +1,10 @@
 """Settings: one class, read from ``STAYACTIVE_*`` environment variables and an optional ``.env``.
 
 Nothing is built at import time: call :func:`get_settings` (cached) so tests can swap values by
-setting environment variables and calling ``get_settings.cache_clear()``.
+setting environment variables and calling ``get_settings.cache_clear()``. A value that is wrong
+(an unknown time zone, a malformed URL, a port that is not a number) makes :func:`load_settings`
+raise one :class:`~stayactive.errors.ConfigurationError` naming the variable, which the CLI
+prints as one line.
 """
 
 from __future__ import annotations
@@ -9,10 +12,11 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stayactive.errors import ConfigurationError
@@ -87,6 +91,9 @@ class Settings(BaseSettings):
         default=20 * 1024 * 1024, ge=1024, description="Largest request body (imports)."
     )
     api_pool_max: int = Field(default=10, ge=1, le=100, description="Database connections.")
+    api_alerts_interval_s: float = Field(
+        default=60.0, ge=0, description="How often the API evaluates every ward's alerts; 0: off."
+    )
 
     # The dashboard (docs/dashboard.md): a Streamlit app that talks to the API over HTTP only.
     dashboard_host: str = Field(
@@ -116,6 +123,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _broker_address(value)
         return value
 
     @field_validator("data_dir")
@@ -180,13 +194,41 @@ class Settings(BaseSettings):
         """Host and port of the broker."""
         if self.mqtt_url is None:
             return "127.0.0.1", self.mqtt_port
-        parts = urlsplit(self.mqtt_url)
-        if parts.scheme not in ("mqtt", "tcp"):
-            raise ValueError(f"STAYACTIVE_MQTT_URL must start with mqtt://, got {self.mqtt_url!r}")
-        return parts.hostname or "127.0.0.1", parts.port or 1883
+        return _broker_address(self.mqtt_url)
+
+
+def _broker_address(url: str) -> tuple[str, int]:
+    """Host and port of an ``mqtt://host[:port]`` URL; ValueError saying what is wrong."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "tcp"):
+        raise ValueError(f"must start with mqtt://, got {url!r}")
+    try:
+        port = parts.port or 1883
+    except ValueError as exc:  # a port that is not a number, or out of range
+        raise ValueError(f"has no valid port: {url!r}") from exc
+    return parts.hostname or "127.0.0.1", port
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings (environment, ``.env``, then ``overrides``).
+
+    Raises
+    ------
+    ConfigurationError
+        A value is invalid; the message names each ``STAYACTIVE_*`` variable and says why.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"STAYACTIVE_{'_'.join(str(p) for p in error['loc']).upper()}: "
+            f"{error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
+        raise ConfigurationError(f"invalid setting: {problems}") from None
 
 
 @functools.cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once (see :func:`load_settings`)."""
+    return load_settings()

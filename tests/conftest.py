@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -19,14 +18,13 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 
 from stayactive import db, registry, services
-from stayactive.errors import ServiceError
-from stayactive.mqtt import check_login, new_client
+from stayactive.mqtt import new_client
 from stayactive.registry import NewDevice
 from stayactive.services import mosquitto
 from stayactive.services.postgres import ensure_database
 from stayactive.settings import Settings
 from tests.fixtures.ingest import IngestThread, worker_config
-from tests.fixtures.services import DeviceAccount, Schema, Subscriber
+from tests.fixtures.services import DeviceAccount, Schema, Subscriber, wait_until_accepted
 
 TEST_DATABASE = "stayactive_test"
 
@@ -135,26 +133,12 @@ def device_account(settings: Settings) -> Iterator[Callable[[], DeviceAccount]]:
         account = DeviceAccount("T-" + uuid.uuid4().hex[:10], secrets.token_urlsafe(16))
         mosquitto.set_accounts(paths, {account.device_id: account.password})
         made.append(account.device_id)
-        _wait_until_accepted(settings, account)
+        wait_until_accepted(settings, account.device_id, account.password)
         return account
 
     yield make
     if made:
         mosquitto.remove_accounts(paths, made)
-
-
-def _wait_until_accepted(settings: Settings, account: DeviceAccount) -> None:
-    # The broker re-reads its password file on SIGHUP, asynchronously.
-    host, port = settings.mqtt_host_port()
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            check_login(host, port, account.device_id, account.password)
-            return
-        except ServiceError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 @pytest.fixture
@@ -217,7 +201,7 @@ def devices(
         mosquitto.set_accounts(paths, {a.device_id: a.password for a in accounts.values()})
         made.extend(accounts)
         for account in accounts.values():
-            _wait_until_accepted(settings, account)
+            wait_until_accepted(settings, account.device_id, account.password)
         return accounts
 
     yield make

@@ -96,19 +96,19 @@ def _paint(n: int, starts: IntArray, stops: IntArray) -> BoolArray:
     return out
 
 
-def close_gaps(mask: BoolArray, max_gap_n: int) -> BoolArray:
-    """Fill runs of False of at most ``max_gap_n`` samples that lie between runs of True."""
-    if max_gap_n <= 0 or not mask.any():
+def close_gaps(mask: BoolArray, max_gap_samples: int) -> BoolArray:
+    """Fill runs of False of at most ``max_gap_samples`` samples that lie between runs of True."""
+    if max_gap_samples <= 0 or not mask.any():
         return mask
     starts, stops = runs_of(~mask)
-    inner = (starts > 0) & (stops < len(mask)) & (stops - starts <= max_gap_n)
+    inner = (starts > 0) & (stops < len(mask)) & (stops - starts <= max_gap_samples)
     return mask | _paint(len(mask), starts[inner], stops[inner])
 
 
-def drop_short(mask: BoolArray, min_n: int) -> BoolArray:
-    """Clear runs of True shorter than ``min_n`` samples."""
-    if min_n <= 1 or not mask.any():
+def drop_short(mask: BoolArray, min_samples: int) -> BoolArray:
+    """Clear runs of True shorter than ``min_samples`` samples."""
+    if min_samples <= 1 or not mask.any():
         return mask
     starts, stops = runs_of(mask)
-    keep = stops - starts >= min_n
+    keep = stops - starts >= min_samples
     return _paint(len(mask), starts[keep], stops[keep])

@@ -46,11 +46,13 @@ def _alternate(ext_i: IntArray, ext_sign: IntArray, x: FloatArray) -> tuple[IntA
     return ext_i[keep], ext_sign[keep]
 
 
-def _stop_index(moving: BoolArray, speed: FloatArray, stop_mps: float, reach_n: int) -> IntArray:
+def _stop_index(
+    moving: BoolArray, speed: FloatArray, stop_mps: float, reach_samples: int
+) -> IntArray:
     """For every sample, the index where the walker next comes to a stop.
 
     The stop of a rolling stretch is one past the last sample faster than ``stop_mps`` up
-    to ``reach_n`` samples after the stretch (the 1-s rolling mask ends early).
+    to ``reach_samples`` samples after the stretch (the 1-s rolling mask ends early).
     """
     n = len(speed)
     idx = np.arange(n)
@@ -58,7 +60,7 @@ def _stop_index(moving: BoolArray, speed: FloatArray, stop_mps: float, reach_n: 
     _, stops = runs_of(moving)
     if len(stops) == 0:
         return np.full(n, n, dtype=np.int64)
-    run_stop = last_fast[np.minimum(stops + reach_n, n) - 1] + 1
+    run_stop = last_fast[np.minimum(stops + reach_samples, n) - 1] + 1
     which = np.searchsorted(stops, idx, side="right")
     out: IntArray = np.where(which < len(stops), run_stop[np.minimum(which, len(stops) - 1)], n)
     return out.astype(np.int64)
@@ -252,10 +254,10 @@ class StepDetectorWalker:
             return self
         # 1.
         mo = motion if motion is not None else WalkerMotion.from_signals(signals)
-        start_n = int(self.start_guard_s * fs)
+        start_samples = int(self.start_guard_s * fs)
         # A step may come just before the 1-s rolling mask switches on, but never while the
         # walker stands quite still.
-        soon = np.concatenate((mo.moving[start_n:], np.zeros(min(start_n, n), bool)))
+        soon = np.concatenate((mo.moving[start_samples:], np.zeros(min(start_samples, n), bool)))
         rolling = mo.moving | (soon & (mo.speed_mps > self.creep_mps))
         if not rolling.any():
             return self

@@ -1,208 +1,264 @@
-"""The bootstrap statistic behind the effect estimate: standardised RMST and readmission risk.
+"""The statistic behind the effect estimate, and the resident bootstrap that resamples it.
 
-Stratified (direct) standardisation to the target's case-mix: for each group g and stratum s,
-RMST_gs is the restricted mean of the group's stays in that stratum and r_gs their per-stay
-30-day readmission risk; the group's standardised value is ``sum_s w_s * RMST_gs`` with
-``w_s`` the share of the target's (intervention) stays in stratum s — an ATT-style weighting:
-"what the reference groups would show with the intervention arm's mix of residents".
+Each group of a design (target first, then the references) gets one Kaplan-Meier layout, its
+per-stay readmission outcome with complete-follow-up weights
+(:func:`~analytics.stays.readmission.complete_follow_up_weights`), and a map from stays to
+residents. A bootstrap replicate is a vector of case weights per group: how often each stay's
+*resident* was drawn (:meth:`EffectStatistic.draw`), so the several stays of one resident move
+together (Davison & Hinkley 1997, section 3.8). The statistic is vectorised over replicates.
 
-Resampling, chosen so that every replicate is defined and the target's case-mix uncertainty is
-kept:
+Two adjustments for case mix:
 
-* the target group is resampled as a whole (its stratum shares, hence the weights, vary);
-* each reference group is resampled **within each stratum**. Its own stratum sizes do not enter
-  the estimand (only its within-stratum outcomes do), and resampling within strata keeps every
-  stratum the target needs non-empty in every replicate.
+* ``"weighting"`` (primary): every reference group is weighted to the target's covariate mix by
+  propensity-score weights refitted in every replicate (:mod:`analytics.stays.weighting`); the
+  RMST and readmission risk of each group come from its weighted stays.
+* ``"stratification"`` (sensitivity): RMST and risk per (group, stratum) cell, standardised
+  to the target's stratum shares (direct standardisation, Nieto & Coresh 1996); target stays
+  in strata some reference lacks are left out.
 
-Each (group, stratum) cell with two or more stays is one sample for
-:func:`scipy.stats.bootstrap`, which resamples samples independently; a cell of one stay is the
-same in every replicate and is held fixed. The statistic is vectorised over replicates: a
-resample is turned into case weights and fed to :func:`analytics.stays._km.weighted_rmst`.
+Output rows (each of length batch), with G groups: ``0 .. G-1`` RMST per group (days);
+``G .. 2G-1`` per-stay readmission risk per group; ``2G`` counterfactual RMST; ``2G + 1``
+counterfactual risk; ``2G + 2`` bed-days avoided per stay; ``2G + 3`` readmissions avoided
+per stay. The counterfactual is ``sum_k c_k * value(reference k)``.
+
+References
+----------
+.. [1] Davison AC, Hinkley DV. Bootstrap Methods and their Application. Cambridge: Cambridge
+   University Press, 1997. doi:10.1017/CBO9780511802843
+.. [2] Nieto FJ, Coresh J. Adjusting survival curves for confounders: a review and a new
+   method. Am J Epidemiol 1996;143(10):1059-1068. doi:10.1093/oxfordjournals.aje.a008670
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from analytics.stays._common import FloatArray, IndexArray
-from analytics.stays._km import KmLayout, ends_open_before, km_layout, weighted_rmst
+from analytics.stays._km import KmLayout, km_layout, weighted_rmst_and_open
 from analytics.stays.cohorts import stratum_labels
-from analytics.stays.readmission import stay_readmission_outcome
+from analytics.stays.readmission import complete_follow_up_weights
 from analytics.stays.records import StayRecords
+from analytics.stays.weighting import PropensityWeights, Weighting
+
+Adjustment = Literal["weighting", "stratification"]
 
 
 @dataclass(frozen=True, eq=False)
 class _Cell:
-    """The stays of one group in one stratum."""
+    """Stays of one group (in one stratum, for stratification)."""
 
+    members: IndexArray  # positions in the group
     layout: KmLayout
-    known: FloatArray  # 1.0 where the per-stay readmission outcome is known
+    known: FloatArray  # 1.0 where the readmission outcome has complete follow-up
     readmitted: FloatArray  # 1.0 where known and readmitted
-    sample: int | None  # position among the bootstrap samples; None: held fixed (one stay)
-    members: IndexArray  # target only: positions of the stratum's stays in the target
+    ipcw: FloatArray  # inverse probability of complete follow-up (0 where not known)
 
 
-def _case_weights(indices: npt.NDArray[Any], n: int) -> FloatArray:
-    """Resampled indices of shape (batch, n) -> how often each stay was drawn, (batch, n)."""
-    idx = np.asarray(indices, dtype=np.intp)
-    batch = idx.shape[0]
-    flat = (idx + (np.arange(batch, dtype=np.intp) * n)[:, np.newaxis]).ravel()
-    return np.bincount(flat, minlength=batch * n).reshape(batch, n).astype(np.float64)
+@dataclass(frozen=True, eq=False)
+class _Group:
+    name: str
+    records: StayRecords
+    resident_index: IndexArray  # per stay: index of its resident within the group
+    n_residents: int
+    cells: tuple[_Cell, ...]  # one cell (weighting) or one per stratum (stratification)
 
 
-class StandardisedStatistic:
-    """Standardised RMST and readmission risk of a target group and its reference groups.
+def _cell(records: StayRecords, members: IndexArray, horizon_days: float) -> _Cell:
+    known, readmitted, ipcw = complete_follow_up_weights(records)
+    return _Cell(
+        members=members,
+        layout=km_layout(records.los_days[members], records.discharged[members], horizon_days),
+        known=known[members].astype(np.float64),
+        readmitted=readmitted[members].astype(np.float64),
+        ipcw=ipcw[members],
+    )
 
-    Call it as a vectorised ``scipy.stats.bootstrap`` statistic on :attr:`samples`. Output rows
-    (each of length batch), with G groups (target first):
 
-    * ``0 .. G-1``: standardised RMST of each group, days;
-    * ``G .. 2G-1``: standardised per-stay readmission risk of each group;
-    * ``2G``: counterfactual RMST, ``2G + 1``: counterfactual risk (weighted sum of references);
-    * ``2G + 2``: bed-days avoided per stay, ``2G + 3``: readmissions avoided per stay
-      (counterfactual minus target).
+class EffectStatistic:
+    """Adjusted RMST and readmission risk of a target group and its references.
+
+    Parameters
+    ----------
+    groups
+        (name, stays) per group, target first.
+    counterfactual_weights
+        One per reference group.
+    covariates
+        Covariates of the propensity model or of the strata.
+    adjustment, weighting
+        See the module docstring and :mod:`analytics.stays.weighting`.
+    horizon_days
+        RMST horizon (already checked to be reached by every cell).
 
     Attributes
     ----------
-    samples
-        The data tuple for ``scipy.stats.bootstrap`` (index arrays).
     strata
-        Labels of the strata used (those with target stays and stays in every reference).
-    weights
+        Strata used (stratification), or ``("all stays",)``.
+    stratum_weights
         Target share of each stratum.
     counts
-        Stays per group (rows, target first) and stratum (columns).
+        Stays per group (rows) and stratum (columns).
     n_target_unsupported
-        Target stays left out because a reference group has no stay in their stratum.
-    open_strata
-        ``(group, stratum)`` cells whose Kaplan-Meier curve ends before the horizon with stays
-        still going on; their curve is held flat to the horizon.
-    known_outcomes
-        Stays with a known readmission outcome, per group.
-    fallbacks
-        Replicate cells with no known readmission outcome (counted since the last reset), which
-        borrowed the group's pooled risk.
+        Target stays in strata some reference lacks (stratification), left out.
+    open_replicates, empty_cells, risk_fallbacks
+        Counted since the last :meth:`reset_counts`: replicate curves that ended open before
+        the horizon (held flat), replicate cells without stays (took the point value), and
+        replicate cells without a known readmission outcome (took the group's pooled risk).
     """
 
     def __init__(
         self,
-        target: StayRecords,
-        references: Sequence[StayRecords],
+        groups: Sequence[tuple[str, StayRecords]],
         *,
         counterfactual_weights: Sequence[float],
-        stratify_by: Sequence[str],
+        covariates: Sequence[str],
+        adjustment: Adjustment,
+        weighting: Weighting,
         horizon_days: float,
     ) -> None:
-        if len(counterfactual_weights) != len(references):
+        if len(counterfactual_weights) != len(groups) - 1:
             raise ValueError("one counterfactual weight per reference group is needed")
         self._cf = np.asarray(counterfactual_weights, dtype=np.float64)
-        groups = (target, *references)
-        labels = [stratum_labels(g, stratify_by) for g in groups]
-        # 1. strata with support: target stays there and at least one stay of every reference
-        target_strata = np.unique(labels[0])
-        supported = [
-            s for s in target_strata.tolist() if all(np.any(lab == s) for lab in labels[1:])
-        ]
-        in_support = np.isin(labels[0], supported)
-        self.n_target_unsupported = int(np.sum(~in_support))
-        self.strata: tuple[str, ...] = tuple(supported)
-        self._n_target = int(np.sum(in_support))
-        target_labels = labels[0][in_support]
-        groups = (target.subset(in_support), *references)
-        labels[0] = target_labels
-        # 2. one cell per group and stratum
-        samples: list[IndexArray] = [np.arange(self._n_target, dtype=np.intp)]
-        self._cells: list[list[_Cell]] = []
-        self.open_strata: list[tuple[int, str]] = []
-        counts = np.zeros((len(groups), len(supported)), dtype=np.int64)
-        self.known_outcomes: list[int] = []
-        self._pooled_point: list[float] = []
-        for g, (records, lab) in enumerate(zip(groups, labels, strict=True)):
-            known, readmitted = stay_readmission_outcome(records)
-            row: list[_Cell] = []
-            known_in_support = 0
-            readmitted_in_support = 0
-            for s, stratum in enumerate(supported):
+        self.adjustment: Adjustment = adjustment
+        self.covariates = tuple(covariates)
+        target = groups[0][1]
+        if adjustment == "stratification":
+            labels = [stratum_labels(g, self.covariates) for _, g in groups]
+            supported = [
+                s
+                for s in np.unique(labels[0]).tolist()
+                if all(np.any(lab == s) for lab in labels[1:])
+            ]
+            in_support = np.isin(labels[0], supported)
+            self.n_target_unsupported = int(np.sum(~in_support))
+            target = target.subset(in_support)
+            labels[0] = labels[0][in_support]
+            groups = [(groups[0][0], target), *groups[1:]]
+            self.strata: tuple[str, ...] = tuple(supported)
+        else:
+            labels = [np.full(len(g), "all stays") for _, g in groups]
+            self.n_target_unsupported = 0
+            self.strata = ("all stays",)
+        self._groups: list[_Group] = []
+        counts = np.zeros((len(groups), len(self.strata)), dtype=np.int64)
+        for g, ((name, records), lab) in enumerate(zip(groups, labels, strict=True)):
+            cells = []
+            for s, stratum in enumerate(self.strata):
                 members = np.flatnonzero(lab == stratum).astype(np.intp)
                 counts[g, s] = members.size
-                known_in_support += int(np.sum(known[members]))
-                readmitted_in_support += int(np.sum(readmitted[members]))
-                layout = km_layout(
-                    records.los_days[members], records.discharged[members], horizon_days
-                )
-                if ends_open_before(layout, horizon_days):
-                    self.open_strata.append((g, stratum))
-                sample: int | None = None
-                if g > 0 and members.size >= 2:
-                    sample = len(samples)
-                    samples.append(np.arange(members.size, dtype=np.intp))
-                row.append(
-                    _Cell(
-                        layout=layout,
-                        known=known[members].astype(np.float64),
-                        readmitted=readmitted[members].astype(np.float64),
-                        sample=sample,
-                        members=members,
-                    )
-                )
-            self._cells.append(row)
-            self.known_outcomes.append(known_in_support)
-            self._pooled_point.append(
-                readmitted_in_support / known_in_support if known_in_support else 0.0
+                cells.append(_cell(records, members, horizon_days))
+            residents, index = np.unique(records.resident_id, return_inverse=True)
+            self._groups.append(
+                _Group(name, records, index.astype(np.intp), int(residents.size), tuple(cells))
             )
-        self.samples: tuple[IndexArray, ...] = tuple(samples)
         self.counts = counts
-        self.weights: FloatArray = (
-            counts[0] / self._n_target if self._n_target else np.zeros(len(supported))
+        n_target = max(int(counts[0].sum()), 1)
+        self.stratum_weights: FloatArray = counts[0] / n_target
+        self._point_cells: FloatArray | None = None
+        self.reset_counts()
+        self._propensity = (
+            [
+                PropensityWeights(target, g.records, self.covariates, weighting)
+                for g in self._groups[1:]
+            ]
+            if adjustment == "weighting" and self.covariates
+            else []
         )
-        self.fallbacks = 0
+        self._point_cells = self._cell_values(self._unit_weights())[0][:, :, 0]
+        self.reset_counts()
 
     @property
     def n_groups(self) -> int:
         """Number of groups, target included."""
-        return len(self._cells)
+        return len(self._groups)
 
-    def point(self) -> FloatArray:
-        """The statistic on the original data (each stay drawn once), shape (rows,)."""
-        value = self(*(s[np.newaxis, :] for s in self.samples))
-        return value[:, 0]
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """Group names, target first."""
+        return tuple(g.name for g in self._groups)
 
-    def __call__(self, *samples: npt.NDArray[Any], axis: int = -1) -> FloatArray:
-        """The statistic for a batch of resamples; every sample has shape (batch, n)."""
-        del axis  # scipy moves the resampled axis last; the samples are one-dimensional
-        batch = samples[0].shape[0]
-        n_strata = len(self.strata)
-        target_weights = _case_weights(samples[0], self._n_target)
-        cells0 = self._cells[0]
-        stratum_weights = np.empty((batch, n_strata))
-        for s, cell in enumerate(cells0):
-            stratum_weights[:, s] = target_weights[:, cell.members].sum(axis=1)
-        stratum_weights /= max(self._n_target, 1)
-        g_count = self.n_groups
-        rmst = np.empty((g_count, batch))
-        risk = np.empty((g_count, batch))
-        for g, cells in enumerate(self._cells):
-            cell_rmst = np.empty((batch, n_strata))
-            num = np.empty((batch, n_strata))
-            den = np.empty((batch, n_strata))
-            for s, cell in enumerate(cells):
-                if g == 0:
-                    w = target_weights[:, cell.members]
-                elif cell.sample is not None:
-                    w = _case_weights(samples[cell.sample], cell.known.size)
-                else:
-                    w = np.ones((batch, cell.known.size))
-                cell_rmst[:, s] = weighted_rmst(cell.layout, w)
-                num[:, s] = w @ cell.readmitted
-                den[:, s] = w @ cell.known
-            rmst[g] = np.sum(stratum_weights * cell_rmst, axis=1)
-            cell_risk = self._cell_risk(g, num, den, stratum_weights > 0)
-            risk[g] = np.sum(stratum_weights * cell_risk, axis=1)
+    @property
+    def groups(self) -> tuple[StayRecords, ...]:
+        """The stays of each group as used (target restricted to supported strata)."""
+        return tuple(g.records for g in self._groups)
+
+    def reset_counts(self) -> None:
+        """Set the replicate counters to zero."""
+        self.open_replicates = 0
+        self.empty_cells = 0
+        self.risk_fallbacks = 0
+
+    def _unit_weights(self) -> list[FloatArray]:
+        return [np.ones((1, len(g.records))) for g in self._groups]
+
+    def draw(self, rng: np.random.Generator, batch: int) -> list[FloatArray]:
+        """Case weights of one batch of resident-bootstrap replicates, one array per group.
+
+        Residents are drawn with replacement within each group (as many as the group has);
+        a stay's weight is how often its resident was drawn.
+        """
+        out = []
+        for g in self._groups:
+            n = g.n_residents
+            drawn = rng.integers(0, n, size=(batch, n))
+            flat = (drawn + (np.arange(batch) * n)[:, np.newaxis]).ravel()
+            counts = np.bincount(flat, minlength=batch * n).reshape(batch, n)
+            out.append(counts[:, g.resident_index].astype(np.float64))
+        return out
+
+    def propensity_weights(self, boot: Sequence[FloatArray]) -> list[FloatArray]:
+        """Adjustment weights per group and stay for the replicates (ones if none)."""
+        if not self._propensity:
+            return [np.ones_like(b) for b in boot]
+        target_w = np.ones_like(boot[0])
+        out: list[FloatArray] = []
+        for k, ps in enumerate(self._propensity):
+            t_w, r_w = ps.weights(boot[0], boot[k + 1])
+            out.append(r_w)
+            if ps.weighting == "overlap":
+                target_w = t_w  # overlap weighting has one reference group only
+        return [target_w, *out]
+
+    def _cell_values(self, boot: Sequence[FloatArray]) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """RMST, readmission numerator and denominator per group, stratum and replicate."""
+        adjust = self.propensity_weights(boot)
+        batch = boot[0].shape[0]
+        shape = (self.n_groups, len(self.strata), batch)
+        rmst, num, den = np.empty(shape), np.empty(shape), np.empty(shape)
+        for g, group in enumerate(self._groups):
+            weights = boot[g] * adjust[g]
+            for s, cell in enumerate(group.cells):
+                w = weights[:, cell.members]
+                rmst[g, s], is_open = weighted_rmst_and_open(cell.layout, w)
+                self.open_replicates += int(np.sum(is_open))
+                empty = w.sum(axis=1) <= 0
+                if np.any(empty) and self._point_cells is not None:
+                    self.empty_cells += int(np.sum(empty))
+                    rmst[g, s, empty] = self._point_cells[g, s]
+                wk = w * cell.ipcw
+                num[g, s] = wk @ cell.readmitted
+                den[g, s] = wk @ cell.known
+        return rmst, num, den
+
+    def __call__(self, boot: Sequence[FloatArray]) -> FloatArray:
+        """The statistic for one batch of case weights (one (batch, n_g) array per group)."""
+        rmst_cells, num, den = self._cell_values(boot)
+        target = boot[0]
+        shares = np.stack(
+            [target[:, cell.members].sum(axis=1) for cell in self._groups[0].cells], axis=1
+        )
+        shares /= np.maximum(shares.sum(axis=1, keepdims=True), 1e-12)
+        rmst = np.einsum("gsb,bs->gb", rmst_cells, shares)
+        empty = den <= 0
+        pooled = num.sum(axis=1) / np.maximum(den.sum(axis=1), 1e-300)
+        weighted = shares.T[np.newaxis, :, :] > 0
+        self.risk_fallbacks += int(np.sum(empty & weighted))
+        cell_risk = np.where(empty, pooled[:, np.newaxis, :], num / np.where(empty, 1.0, den))
+        risk = np.einsum("gsb,bs->gb", cell_risk, shares)
         cf_rmst = self._cf @ rmst[1:]
         cf_risk = self._cf @ risk[1:]
         out: FloatArray = np.vstack(
@@ -210,25 +266,16 @@ class StandardisedStatistic:
         )
         return out
 
-    def _cell_risk(
-        self, g: int, num: FloatArray, den: FloatArray, weighted: npt.NDArray[np.bool_]
-    ) -> FloatArray:
-        """Risk per stratum; a stratum with no known outcome borrows the pooled risk.
+    def point(self) -> FloatArray:
+        """The statistic on the data as they are (every stay drawn once), shape (rows,)."""
+        value = self(self._unit_weights())
+        self.reset_counts()
+        return value[:, 0]
 
-        Only strata that carry weight in the replicate are counted as fallbacks: a target
-        stratum that drew no stays has weight 0 and its risk does not matter.
-        """
-        empty = den <= 0
-        if not np.any(empty):
-            risk: FloatArray = num / den
-            return risk
-        self.fallbacks += int(np.sum(empty & weighted))
-        pooled_num, pooled_den = num.sum(axis=1), den.sum(axis=1)
-        pooled = np.divide(
-            pooled_num,
-            pooled_den,
-            out=np.full(pooled_num.shape, self._pooled_point[g]),
-            where=pooled_den > 0,
-        )
-        risk = np.divide(num, den, out=np.zeros_like(num), where=~empty)
-        return np.where(empty, pooled[:, np.newaxis], risk)
+    def known_outcomes(self) -> list[int]:
+        """Stays with a complete-follow-up readmission outcome, per group."""
+        return [int(sum(c.known.sum() for c in g.cells)) for g in self._groups]
+
+    def point_weights(self) -> list[FloatArray]:
+        """Adjustment weights of the point estimate per group (for the balance table)."""
+        return [w[0] for w in self.propensity_weights(self._unit_weights())]

@@ -46,6 +46,7 @@ from analytics.stays.records import (
     STAY_TYPES,
     StayRecords,
 )
+from analytics.stays.weighting import standardised_difference
 
 
 class Design(StrEnum):
@@ -282,15 +283,6 @@ class BalanceTable:
         return max(finite, default=math.nan)
 
 
-def _standardised_difference(p_t: float, p_r: float) -> float:
-    if math.isnan(p_t) or math.isnan(p_r):
-        return math.nan
-    if p_t == p_r:
-        return 0.0
-    pooled_sd = math.sqrt((p_t * (1 - p_t) + p_r * (1 - p_r)) / 2)
-    return (p_t - p_r) / pooled_sd if pooled_sd > 0 else math.copysign(math.inf, p_t - p_r)
-
-
 def balance_table(cohorts: Cohorts) -> BalanceTable:
     """Counts, shares and standardised differences of each covariate level, per group."""
     groups = cohorts.groups
@@ -305,6 +297,6 @@ def balance_table(cohorts: Cohorts) -> BalanceTable:
         for level in levels:
             counts = tuple(int(np.sum(g.records.covariate(covariate) == level)) for g in groups)
             shares = tuple(c / m if m else math.nan for c, m in zip(counts, n, strict=True))
-            smd = tuple(_standardised_difference(shares[0], s) for s in shares[1:])
+            smd = tuple(standardised_difference(shares[0], s) for s in shares[1:])
             rows.append(BalanceRow(covariate, level, counts, shares, smd))
     return BalanceTable(groups=tuple(g.name for g in groups), n=n, rows=tuple(rows))

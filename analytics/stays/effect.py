@@ -3,43 +3,41 @@
 Processing steps of :func:`estimate_effect`:
 
 1. Form the groups of the design (:func:`~analytics.stays.cohorts.select_cohorts`).
-2. Stratify by age band x stay type x admission mobility (difference-in-differences: no
-   strata by default); keep the strata where every group has stays.
-3. In each group and stratum, the Kaplan-Meier restricted mean LOS to the horizon (RMST) and the
-   per-stay 30-day readmission risk; standardise each group to the intervention arm's stratum
-   shares (ATT-style, direct standardisation; Nieto & Coresh 1996).
-4. Counterfactual = the comparison group (historical, concurrent) or
-   ``before + (comparison after - comparison before)`` (difference-in-differences).
-   Bed-days avoided per stay = counterfactual RMST - intervention RMST; readmissions avoided per
-   stay = counterfactual risk - intervention risk.
-5. 95% intervals by a stratified nonparametric bootstrap of stays
-   (:func:`scipy.stats.bootstrap`, ``method="percentile"``), resampling the intervention stays
-   within their group and the reference stays within group x stratum.
+2. Case mix. Primary: propensity-score weights that give every reference group the programme
+   stays' mix of age band, stay type and admission mobility (:mod:`analytics.stays.weighting`;
+   ATT). Sensitivity: stratification (direct standardisation); strata with fewer than
+   :data:`MIN_STAYS_PER_CELL` stays in some group are merged by dropping covariates in the
+   order admission mobility, stay type, age band (:func:`_merge_sparse_strata`).
+3. Horizon. A Kaplan-Meier curve is never extended past its follow-up: the horizon is
+   shortened to the day every group (every cell) reaches with at least
+   :data:`~analytics.stays._km.MIN_AT_RISK` stays still under observation
+   (:func:`~analytics.stays._km.follow_up_reach`); below :data:`MIN_HORIZON_DAYS` the estimator
+   refuses and names the group that is short of follow-up.
+4. Per group, the RMST to the horizon and the per-stay 30-day readmission risk from stays with
+   complete follow-up, weighted by the inverse probability of complete follow-up
+   (:func:`~analytics.stays.readmission.complete_follow_up_weights`).
+5. Counterfactual = the reference group (historical, concurrent) or ``before + (comparison
+   after - comparison before)`` (difference-in-differences); effects = counterfactual minus
+   programme.
+6. 95% percentile intervals from a bootstrap that resamples **residents** within each group
+   (:data:`DEFAULT_N_RESAMPLES` = 10,000 for published figures), refitting the propensity
+   model in every replicate.
+7. E-values for unmeasured confounding (VanderWeele & Ding 2017).
 
 Why the percentile method: every money figure is computed from the same replicates
-(:mod:`analytics.stays.money`), and percentile intervals are transformation-respecting: a
-figure that is a monotone function of another gets exactly the transformed interval (the NOK
-value of bed-days freed and the bed-days freed; payback and the operating surplus), and every
-figure in the report follows one rule. BCa would correct skew slightly better but needs a
-jackknife over all stays (n extra evaluations) and its acceleration differs per derived figure,
-so money intervals would no longer line up with the effect's. The RMST difference is a
-smooth, near-symmetric statistic for which percentile intervals perform well;
-``stayactive validate savings`` checks the coverage on simulated stays with a known effect.
-
-Per-stay readmission is "discharged home and readmitted within 30 days" (0 for stays that
-ended elsewhere), so it converts directly into readmissions per year; it is not the indicator's
-risk per discharge home, which :mod:`analytics.stays.readmission` reports separately.
+(:mod:`analytics.stays.money`), and percentile intervals respect monotone transformations, so
+derived figures line up with the effect's interval.
 
 References
 ----------
 .. [1] Royston P, Parmar MKB. Restricted mean survival time. BMC Med Res Methodol
    2013;13:152. doi:10.1186/1471-2288-13-152
-.. [2] Nieto FJ, Coresh J. Adjusting survival curves for confounders: a review and a new
-   method. Am J Epidemiol 1996;143(10):1059-1068. doi:10.1093/oxfordjournals.aje.a008670
-.. [3] Efron B, Tibshirani RJ. An Introduction to the Bootstrap. New York: Chapman & Hall,
+.. [2] Li F, Morgan KL, Zaslavsky AM. Balancing covariates via propensity score weighting.
+   J Am Stat Assoc 2018;113(521):390-400. doi:10.1080/01621459.2016.1260466
+.. [3] VanderWeele TJ, Ding P. Sensitivity analysis in observational research: introducing
+   the E-value. Ann Intern Med 2017;167(4):268-274. doi:10.7326/M16-2607
+.. [4] Efron B, Tibshirani RJ. An Introduction to the Bootstrap. New York: Chapman & Hall,
    1993. doi:10.1201/9780429246593
-.. [4] Efron B. Censored data and the bootstrap. J Am Stat Assoc 1981;76(374):312-319.
-   doi:10.1080/01621459.1981.10477650
 .. [5] Wing C, Simon K, Bello-Gomez RA. Designing difference in difference studies.
    Annu Rev Public Health 2018;39:453-469. doi:10.1146/annurev-publhealth-040617-013507
 """
@@ -47,20 +45,54 @@ References
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from scipy import stats
 
-from analytics.stays._common import Estimate, FloatArray, check_confidence_level, check_horizon
-from analytics.stays._statistic import StandardisedStatistic
+from analytics.stays._common import (
+    Estimate,
+    check_confidence_level,
+    check_horizon,
+    percentile_interval,
+)
+from analytics.stays._km import MIN_AT_RISK
+from analytics.stays._statistic import Adjustment, EffectStatistic
 from analytics.stays.cohorts import Design, check_covariates, select_cohorts
+from analytics.stays.effect_result import (
+    EffectEstimate,
+    EffectReplicates,
+    GroupSummary,
+    StratumSummary,
+)
 from analytics.stays.errors import InsufficientData
+from analytics.stays.evalue import e_value_difference, e_value_ratio
+from analytics.stays.follow_up import (
+    MIN_HORIZON_DAYS,
+    MIN_STAYS_PER_CELL,
+    choose_horizon,
+    merge_sparse_strata,
+)
 from analytics.stays.records import COVARIATES, StayRecords
 from analytics.stays.survival import DEFAULT_HORIZON_DAYS
+from analytics.stays.weighting import WeightedBalance, Weighting, weighted_balance
+
+__all__ = [
+    "DEFAULT_N_RESAMPLES",
+    "MIN_HORIZON_DAYS",
+    "MIN_KNOWN_OUTCOMES_PER_GROUP",
+    "MIN_STAYS_PER_CELL",
+    "MIN_STAYS_PER_GROUP",
+    "EffectEstimate",
+    "EffectReplicates",
+    "GroupSummary",
+    "StratumSummary",
+    "difference_in_differences",
+    "estimate_effect",
+    "point_effect",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -68,134 +100,10 @@ logger = logging.getLogger(__name__)
 MIN_STAYS_PER_GROUP: Final = 5
 #: Fewest known readmission outcomes per group for a readmission effect.
 MIN_KNOWN_OUTCOMES_PER_GROUP: Final = 5
-#: Default number of bootstrap resamples.
-DEFAULT_N_RESAMPLES: Final = 2000
-#: Resamples per batch x stays in the largest stratum cell: the per-cell arrays of one batch
-#: then stay small enough for the CPU cache (measured fastest at about this size).
-_BATCH_ELEMENTS: Final = 100_000
-
-
-@dataclass(frozen=True)
-class GroupSummary:
-    """One group's standardised figures (all standardised to the intervention case-mix)."""
-
-    name: str
-    n_stays: int
-    rmst_days: Estimate
-    readmission_risk: Estimate | None
-
-
-@dataclass(frozen=True)
-class StratumSummary:
-    """A stratum used by the estimate: its weight and stays per group (target first)."""
-
-    label: str
-    weight: float
-    counts: tuple[int, ...]
-
-
-@dataclass(frozen=True, eq=False)
-class EffectReplicates:
-    """Bootstrap replicates (one value per resample) for propagating into money.
-
-    ``readmissions_avoided_per_stay`` is all zeros when the readmission effect is not
-    estimable (see :attr:`EffectEstimate.readmissions_avoided_per_stay`).
-    """
-
-    bed_days_avoided_per_stay: FloatArray
-    readmissions_avoided_per_stay: FloatArray
-    comparison_rmst_days: FloatArray
-    intervention_rmst_days: FloatArray
-
-
-@dataclass(frozen=True, eq=False)
-class EffectEstimate:
-    """The effect of the programme per intervention stay, with the design that produced it.
-
-    Attributes
-    ----------
-    design, description
-        The design and one sentence on who is compared with whom.
-    horizon_days
-        RMST horizon: bed-days are counted up to this day of each stay.
-    stratify_by
-        Covariates of the strata (empty: none).
-    bed_days_avoided_per_stay
-        Comparison (counterfactual) RMST minus intervention RMST, days per stay.
-    readmissions_avoided_per_stay
-        Comparison minus intervention per-stay 30-day readmission risk; None if fewer than
-        :data:`MIN_KNOWN_OUTCOMES_PER_GROUP` outcomes are known in some group.
-    intervention_rmst_days, comparison_rmst_days
-        Standardised RMST of the intervention stays and of the counterfactual (the comparison
-        group for historical/concurrent designs; for difference-in-differences,
-        before + (comparison after - comparison before)).
-    intervention_readmission_risk, comparison_readmission_risk
-        The same for the per-stay readmission risk (None if not estimable).
-    groups, strata
-        Per-group and per-stratum detail (counts here are not suppressed).
-    n_intervention_unsupported
-        Intervention stays left out: no stay of some reference group in their stratum.
-    n_not_used
-        Stays in the input that the design does not use.
-    n_resamples, seed, confidence_level, ci_method
-        How the intervals were computed (``seed`` reproduces them).
-    assumptions
-        What must hold for the figures to be the programme's effect.
-    notes
-        What happened in this data set that the reader should know.
-    replicates
-        Bootstrap replicates for :mod:`analytics.stays.money`.
-    """
-
-    design: Design
-    description: str
-    horizon_days: float
-    stratify_by: tuple[str, ...]
-    bed_days_avoided_per_stay: Estimate
-    readmissions_avoided_per_stay: Estimate | None
-    intervention_rmst_days: Estimate
-    comparison_rmst_days: Estimate
-    intervention_readmission_risk: Estimate | None
-    comparison_readmission_risk: Estimate | None
-    groups: tuple[GroupSummary, ...]
-    strata: tuple[StratumSummary, ...]
-    n_intervention_unsupported: int
-    n_not_used: int
-    n_resamples: int
-    seed: int
-    confidence_level: float
-    ci_method: str
-    assumptions: tuple[str, ...]
-    notes: tuple[str, ...]
-    replicates: EffectReplicates
-
-    def explain(self) -> str:
-        """The estimate, its design, assumptions and notes as plain text for a report."""
-        lines = [
-            f"Design: {self.design.value}. {self.description}",
-            f"Horizon: bed-days counted up to day {self.horizon_days:g} of each stay.",
-            "Standardised to the intervention stays' mix of "
-            + (", ".join(self.stratify_by) if self.stratify_by else "(no strata)")
-            + f" over {len(self.strata)} strata.",
-            f"Bed-days avoided per stay: {self.bed_days_avoided_per_stay}",
-            f"  intervention RMST {self.intervention_rmst_days}",
-            f"  comparison RMST   {self.comparison_rmst_days}",
-        ]
-        if self.readmissions_avoided_per_stay is None:
-            lines.append("Readmissions avoided per stay: not estimable yet (see notes).")
-        else:
-            lines.append(f"Readmissions avoided per stay: {self.readmissions_avoided_per_stay}")
-        pct = round(100 * self.confidence_level)
-        lines.append(
-            f"{pct}% intervals: {self.ci_method} bootstrap, {self.n_resamples} resamples, "
-            f"seed {self.seed}."
-        )
-        lines.append("Assumptions:")
-        lines.extend(f"  - {a}" for a in self.assumptions)
-        if self.notes:
-            lines.append("Notes:")
-            lines.extend(f"  - {n}" for n in self.notes)
-        return "\n".join(lines)
+#: Bootstrap resamples for published figures.
+DEFAULT_N_RESAMPLES: Final = 10_000
+#: Resamples per batch x stays of all groups: keeps the arrays of one batch in cache.
+_BATCH_ELEMENTS: Final = 400_000
 
 
 def _resolve_seed(seed: int | None) -> int:
@@ -212,6 +120,8 @@ def estimate_effect(
     *,
     design: Design | str | None = None,
     horizon_days: float = DEFAULT_HORIZON_DAYS,
+    adjustment: Adjustment = "weighting",
+    weighting: Weighting = "att",
     stratify_by: Sequence[str] | None = None,
     n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence_level: float = 0.95,
@@ -227,43 +137,43 @@ def estimate_effect(
         ``"historical"``, ``"concurrent"``, ``"difference-in-differences"`` or None to infer
         (concurrent if comparison wards have stays after go-live, else historical).
     horizon_days
-        RMST horizon, days (default 60).
+        RMST horizon asked for, days (default 60); shortened if follow-up is too short.
+    adjustment
+        ``"weighting"`` (propensity scores, primary) or ``"stratification"`` (sensitivity).
+    weighting
+        ``"att"`` or ``"overlap"`` (overlap: designs with one reference group only).
     stratify_by
-        Covariates to standardise over; None: all of age band, stay type, admission mobility,
-        except for difference-in-differences, which by default uses none (the design itself
-        removes fixed differences between ward groups).
+        Covariates to adjust for; None: age band, stay type and admission mobility.
     n_resamples
-        Bootstrap resamples (default 2000; at least 100).
+        Bootstrap resamples (default 10,000; at least 100).
     confidence_level
         Interval level (default 0.95).
     seed
         Seed of the resampling; None draws one and records it in the result.
 
-    Returns
-    -------
-    EffectEstimate
-
     Raises
     ------
     InsufficientData
-        A group has fewer than :data:`MIN_STAYS_PER_GROUP` stays (after dropping strata
-        without support), or the design's groups are missing.
+        A group has fewer than :data:`MIN_STAYS_PER_GROUP` stays, the design's groups are
+        missing, or some group's follow-up does not reach :data:`MIN_HORIZON_DAYS`.
     ValueError
         Invalid arguments.
     """
     # 0. arguments
-    horizon = check_horizon(horizon_days)
+    requested = check_horizon(horizon_days)
     level = check_confidence_level(confidence_level)
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 100:
         raise ValueError(f"n_resamples must be an integer of at least 100, got {n_resamples!r}")
+    if adjustment not in ("weighting", "stratification"):
+        raise ValueError(f"adjustment must be 'weighting' or 'stratification', got {adjustment!r}")
+    if weighting not in ("att", "overlap"):
+        raise ValueError(f"weighting must be 'att' or 'overlap', got {weighting!r}")
     seed_used = _resolve_seed(seed)
     # 1. groups of the design
     cohorts = select_cohorts(records, design)
-    by: tuple[str, ...]
-    if stratify_by is None:
-        by = () if cohorts.design is Design.DIFFERENCE_IN_DIFFERENCES else COVARIATES
-    else:
-        by = check_covariates(stratify_by)
+    if weighting == "overlap" and len(cohorts.references) > 1:
+        raise ValueError("overlap weights need a design with one reference group")
+    by = COVARIATES if stratify_by is None else check_covariates(stratify_by)
     for group in cohorts.groups:
         if len(group.records) < MIN_STAYS_PER_GROUP:
             raise InsufficientData(
@@ -272,15 +182,31 @@ def estimate_effect(
                 n_required=MIN_STAYS_PER_GROUP,
                 detail=f"group {group.name} has {len(group.records)} stays",
             )
-    # 2.-4. strata with support, standardised RMST and risk per group, contrasts
-    statistic = StandardisedStatistic(
-        cohorts.target.records,
-        [g.records for g in cohorts.references],
+    # 2.-3. sparse strata, horizon
+    notes: list[str] = []
+    dropped: list[str] = []
+    if adjustment == "stratification" and by:
+        by, reasons = merge_sparse_strata(cohorts, by, requested)
+        dropped = [r.split(" ")[0] for r in reasons]
+        if reasons:
+            notes.append("Sparse strata merged by dropping " + "; ".join(reasons) + ".")
+    horizon, limited_by = choose_horizon(cohorts, by, requested, adjustment)
+    if limited_by:
+        notes.append(
+            f"Horizon shortened from day {requested:g} to day {horizon:g}: group {limited_by} "
+            f"is not followed further with at least {MIN_AT_RISK} stays under observation. "
+            "Bed-days after that day are not counted (neither used nor saved)."
+        )
+    # 4.-5. the statistic
+    statistic = EffectStatistic(
+        [(g.name, g.records) for g in cohorts.groups],
         counterfactual_weights=cohorts.counterfactual_weights,
-        stratify_by=by,
+        covariates=by,
+        adjustment=adjustment,
+        weighting=weighting,
         horizon_days=horizon,
     )
-    names = [g.name for g in cohorts.groups]
+    names = statistic.group_names
     for name, n in zip(names, statistic.counts.sum(axis=1).tolist(), strict=True):
         if n < MIN_STAYS_PER_GROUP:
             raise InsufficientData(
@@ -288,40 +214,35 @@ def estimate_effect(
                 n_available=int(n),
                 n_required=MIN_STAYS_PER_GROUP,
                 detail=(
-                    f"group {name} has {n} stays in strata shared by all groups "
-                    f"({statistic.n_target_unsupported} intervention stays are in strata some "
-                    "group lacks); stratify by fewer covariates"
+                    f"group {name} has {n} stays in strata shared by all groups; stratify "
+                    "by fewer covariates"
                 ),
             )
     point = statistic.point()
-    statistic.fallbacks = 0
-    # 5. stratified bootstrap
-    largest_cell = int(statistic.counts.max())
-    batch = max(1, min(n_resamples, _BATCH_ELEMENTS // largest_cell))
-    result = stats.bootstrap(
-        statistic.samples,
-        statistic,
-        n_resamples=n_resamples,
-        batch=batch,
-        vectorized=True,
-        paired=False,
-        confidence_level=level,
-        method="percentile",
-        rng=np.random.default_rng(seed_used),
-    )
-    low = np.asarray(result.confidence_interval.low, dtype=np.float64)
-    high = np.asarray(result.confidence_interval.high, dtype=np.float64)
-    dist = np.asarray(result.bootstrap_distribution, dtype=np.float64)
+    # 6. resident bootstrap
+    rng = np.random.default_rng(seed_used)
+    n_all = sum(len(g) for g in statistic.groups)
+    batch = max(1, min(n_resamples, _BATCH_ELEMENTS // max(n_all, 1)))
+    parts = []
+    done = 0
+    while done < n_resamples:
+        size = min(batch, n_resamples - done)
+        parts.append(statistic(statistic.draw(rng, size)))
+        done += size
+    dist = np.concatenate(parts, axis=1)
+    low, high = percentile_interval(dist, level)
     g_count = statistic.n_groups
 
     def estimate(row: int, unit: str) -> Estimate:
         return Estimate(float(point[row]), float(low[row]), float(high[row]), level, unit)
 
-    readmission_ok = min(statistic.known_outcomes) >= MIN_KNOWN_OUTCOMES_PER_GROUP
+    known = statistic.known_outcomes()
+    readmission_ok = min(known) >= MIN_KNOWN_OUTCOMES_PER_GROUP
     groups = tuple(
         GroupSummary(
             name=name,
             n_stays=int(statistic.counts[g].sum()),
+            n_residents=int(np.unique(statistic.groups[g].resident_id).size),
             rmst_days=estimate(g, "days"),
             readmission_risk=estimate(g_count + g, "readmissions per stay")
             if readmission_ok
@@ -329,19 +250,45 @@ def estimate_effect(
         )
         for g, name in enumerate(names)
     )
-    notes = _notes(statistic, names, readmission_ok, cohorts.n_not_used, n_resamples)
+    bed = estimate(2 * g_count + 2, "bed-days avoided per stay")
+    readm = 2 * g_count + 3
+    readmission = estimate(readm, "readmissions avoided per stay") if readmission_ok else None
+    # 7. balance and E-values
+    balance: tuple[WeightedBalance, ...] = ()
+    if adjustment == "weighting" and by:
+        weights = statistic.point_weights()
+        balance = tuple(
+            weighted_balance(names[k], statistic.groups[0], statistic.groups[k], weights[0], w)
+            for k, w in enumerate(weights[1:], start=1)
+        )
+    compared = np.concatenate([np.minimum(g.los_days, horizon) for g in statistic.groups])
+    sd = float(np.std(compared, ddof=1)) if compared.size > 1 else math.nan
+    e_value = e_value_difference(bed, sd) if math.isfinite(sd) and sd > 0 else None
+    readmission_e = None
+    if readmission_ok:
+        cf_risk, own_risk = float(point[2 * g_count + 1]), float(point[g_count])
+        if own_risk > 0 and cf_risk > 0:
+            ratio = cf_risk / own_risk
+            lo_r = max(cf_risk - float(high[readm]), 1e-12) / own_risk
+            hi_r = max(cf_risk - float(low[readm]), 1e-12) / own_risk
+            readmission_e = e_value_ratio(ratio, lo_r, hi_r)
+    notes.extend(
+        _notes(statistic, names, known, readmission_ok, cohorts.n_not_used, n_resamples, balance)
+    )
     for note in notes:
         logger.info("effect estimate: %s", note)
-    readm = 2 * g_count + 3
     return EffectEstimate(
         design=cohorts.design,
         description=cohorts.description,
+        adjustment=adjustment,
+        weighting=weighting,
         horizon_days=horizon,
-        stratify_by=by,
-        bed_days_avoided_per_stay=estimate(2 * g_count + 2, "bed-days avoided per stay"),
-        readmissions_avoided_per_stay=estimate(readm, "readmissions avoided per stay")
-        if readmission_ok
-        else None,
+        horizon_requested_days=requested,
+        horizon_limited_by=limited_by,
+        stratify_by=tuple(by),
+        covariates_dropped=tuple(dropped),
+        bed_days_avoided_per_stay=bed,
+        readmissions_avoided_per_stay=readmission,
         intervention_rmst_days=estimate(0, "days"),
         comparison_rmst_days=estimate(2 * g_count, "days"),
         intervention_readmission_risk=estimate(g_count, "readmissions per stay")
@@ -353,16 +300,23 @@ def estimate_effect(
         groups=groups,
         strata=tuple(
             StratumSummary(label, float(w), tuple(int(c) for c in statistic.counts[:, s]))
-            for s, (label, w) in enumerate(zip(statistic.strata, statistic.weights, strict=True))
+            for s, (label, w) in enumerate(
+                zip(statistic.strata, statistic.stratum_weights, strict=True)
+            )
         ),
+        balance=balance,
+        e_value=e_value,
+        readmission_e_value=readmission_e,
         n_intervention_unsupported=statistic.n_target_unsupported,
         n_not_used=cohorts.n_not_used,
         n_resamples=n_resamples,
         seed=seed_used,
         confidence_level=level,
         ci_method="percentile",
+        resampling_unit="residents",
+        open_replicates=statistic.open_replicates,
         assumptions=cohorts.assumptions,
-        notes=notes,
+        notes=tuple(notes),
         replicates=EffectReplicates(
             bed_days_avoided_per_stay=dist[2 * g_count + 2],
             readmissions_avoided_per_stay=dist[readm] if readmission_ok else np.zeros(n_resamples),
@@ -370,6 +324,34 @@ def estimate_effect(
             intervention_rmst_days=dist[0],
         ),
     )
+
+
+def point_effect(
+    records: StayRecords,
+    design: Design | str,
+    horizon_days: float,
+    *,
+    stratify_by: Sequence[str] | None = None,
+) -> float:
+    """Bed-days avoided per stay without intervals (for the permutation test of the design
+    checks): the same groups, weights and horizon rule as :func:`estimate_effect`."""
+    cohorts = select_cohorts(records, design)
+    by = COVARIATES if stratify_by is None else check_covariates(stratify_by)
+    for group in cohorts.groups:
+        if len(group.records) < MIN_STAYS_PER_GROUP:
+            raise InsufficientData(
+                "point effect", n_available=len(group.records), n_required=MIN_STAYS_PER_GROUP
+            )
+    horizon, _ = choose_horizon(cohorts, by, check_horizon(horizon_days), "weighting")
+    statistic = EffectStatistic(
+        [(g.name, g.records) for g in cohorts.groups],
+        counterfactual_weights=cohorts.counterfactual_weights,
+        covariates=by,
+        adjustment="weighting",
+        weighting="att",
+        horizon_days=horizon,
+    )
+    return float(statistic.point()[2 * statistic.n_groups + 2])
 
 
 def difference_in_differences(
@@ -381,14 +363,11 @@ def difference_in_differences(
     confidence_level: float = 0.95,
     seed: int | None = None,
 ) -> EffectEstimate:
-    """Difference-in-differences of RMST and readmission risk, with bootstrap intervals.
+    """Difference-in-differences of RMST and readmission risk (see :func:`estimate_effect`).
 
     Bed-days avoided per stay = -[(intervention after - intervention before) -
-    (comparison after - comparison before)] of the RMST to the horizon (equal to the mean LOS
-    when no stay is censored and all end before the horizon). Needs stays of all four
-    ward-group x period groups. The result's ``assumptions`` list what the design requires
-    (parallel trends, no spill-over, stable case-mix, no anticipation, consent selection...).
-    Same parameters as :func:`estimate_effect`.
+    (comparison after - comparison before)], each group weighted to the programme stays'
+    case mix. Needs stays of all four ward-group x period groups.
     """
     return estimate_effect(
         records,
@@ -402,12 +381,14 @@ def difference_in_differences(
 
 
 def _notes(
-    statistic: StandardisedStatistic,
+    statistic: EffectStatistic,
     names: Sequence[str],
+    known: Sequence[int],
     readmission_ok: bool,
     n_not_used: int,
     n_resamples: int,
-) -> tuple[str, ...]:
+    balance: Sequence[WeightedBalance],
+) -> list[str]:
     notes: list[str] = []
     if n_not_used:
         notes.append(f"{n_not_used} stays are not part of this design and were not used.")
@@ -418,28 +399,38 @@ def _notes(
             "where a comparison group has no stays and were left out; the estimate is for the "
             "remaining intervention stays."
         )
-    if statistic.open_strata:
+    if statistic.open_replicates:
         notes.append(
-            f"In {len(statistic.open_strata)} group x stratum cells the longest stay is still "
-            "going on before the horizon; the curve was held flat to the horizon there "
-            "(assumes no further discharges, which overstates that cell's RMST)."
+            f"In {statistic.open_replicates} resampled curves (of {n_resamples} replicates) the "
+            "longest stay drawn was still going on before the horizon; those curves were held "
+            "flat (assumes no further discharges)."
         )
+    if statistic.empty_cells:
+        notes.append(
+            f"{statistic.empty_cells} resampled cells drew no stay and took the point value."
+        )
+    for b in balance:
+        if b.max_abs_smd_after() > 0.1:
+            notes.append(
+                f"After weighting, {b.reference} still differs from the programme stays on some "
+                f"covariate (largest |SMD| {b.max_abs_smd_after():.2f} > 0.1)."
+            )
+        if b.effective_sample_size < 0.5 * b.n_reference:
+            notes.append(
+                f"The weights of {b.reference} are uneven: {b.n_reference} stays count as "
+                f"{b.effective_sample_size:.0f} (poor overlap of case mix)."
+            )
     if not readmission_ok:
-        short = [
-            n
-            for n, k in zip(names, statistic.known_outcomes, strict=True)
-            if k < MIN_KNOWN_OUTCOMES_PER_GROUP
-        ]
+        short = [n for n, k in zip(names, known, strict=True) if k < MIN_KNOWN_OUTCOMES_PER_GROUP]
         notes.append(
             "Readmission effect not estimable: fewer than "
-            f"{MIN_KNOWN_OUTCOMES_PER_GROUP} stays with a known 30-day outcome in "
+            f"{MIN_KNOWN_OUTCOMES_PER_GROUP} stays with complete 30-day follow-up in "
             + ", ".join(short)
-            + " (discharges home less than 30 days ago, or stays still going on)."
+            + " (stays still going on or ended less than 30 days ago, or follow-up unknown)."
         )
-    elif statistic.fallbacks:
-        cells = n_resamples * len(statistic.strata) * statistic.n_groups
+    elif statistic.risk_fallbacks:
         notes.append(
-            f"In {statistic.fallbacks} of {cells} resampled group x stratum cells no "
-            "readmission outcome was known; those cells used the group's pooled risk."
+            f"In {statistic.risk_fallbacks} resampled cells no readmission outcome was known; "
+            "those cells used the group's pooled risk."
         )
-    return tuple(notes)
+    return notes

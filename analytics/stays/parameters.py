@@ -20,9 +20,12 @@ from analytics.stays.errors import InvalidParameter
 #: Expected unit of each parameter of a :class:`ParameterSet`.
 PARAMETER_UNITS: Final[dict[str, str]] = {
     "cost_per_bed_day_nok": "NOK/bed-day",
-    "readmission_cost_nok": "NOK/readmission",
+    "variable_cost_share": "share",
+    "stays_per_year": "stays/year",
     "annual_short_term_budget_nok": "NOK/year",
+    "readmission_municipal_share": "share",
     "uptake_share": "share",
+    "ramp_up_years": "years",
     "device_count": "devices",
     "device_cost_per_year_nok": "NOK/device/year",
     "licence_cost_per_year_nok": "NOK/year",
@@ -30,11 +33,31 @@ PARAMETER_UNITS: Final[dict[str, str]] = {
     "staff_cost_per_hour_nok": "NOK/hour",
     "one_off_cost_nok": "NOK",
     "write_off_years": "years",
+    "beds_closed_count": "beds",
+    "closed_bed_saving_share": "share",
+    "discount_rate": "share/year",
+    "price_year": "year",
 }
-_SHARES: Final = frozenset({"uptake_share"})
-_POSITIVE: Final = frozenset(
-    {"cost_per_bed_day_nok", "annual_short_term_budget_nok", "write_off_years"}
+_SHARES: Final = frozenset(
+    {
+        "uptake_share",
+        "variable_cost_share",
+        "readmission_municipal_share",
+        "closed_bed_saving_share",
+        "discount_rate",
+    }
 )
+_POSITIVE: Final = frozenset(
+    {
+        "cost_per_bed_day_nok",
+        "annual_short_term_budget_nok",
+        "write_off_years",
+        "stays_per_year",
+        "ramp_up_years",
+        "price_year",
+    }
+)
+_WHOLE: Final = frozenset({"device_count", "beds_closed_count", "price_year"})
 
 
 @dataclass(frozen=True)
@@ -81,22 +104,38 @@ class ParameterSet:
     tenant, version
         Whose parameters, and which version of them.
     cost_per_bed_day_nok
-        Net operating cost of one bed-day in a municipal short-term stay.
-    readmission_cost_nok
-        Cost to the municipality of one readmission.
+        Average net operating cost of one bed-day in a municipal short-term stay.
+    variable_cost_share
+        Share of that cost that falls away when a bed-day is not used but the bed stays open
+        (food, medicines, consumables, laundry): the cash part of a freed bed-day.
+    stays_per_year
+        The tenant's short-term stays per year (KPR count; the report uses the count in the
+        care records when they cover a whole year).
     annual_short_term_budget_nok
-        The tenant's yearly budget for short-term stays: the scale of the extrapolation.
-    uptake_share
-        Share of the tenant's short-term stays that the programme reaches.
+        The tenant's yearly budget for short-term stays (context: share of the budget).
+    readmission_municipal_share
+        Share of readmissions that are a new municipal short-term stay; the rest are hospital
+        admissions, paid by the health trust and worth nothing to the municipal budget.
+    uptake_share, ramp_up_years
+        Share of the tenant's short-term stays the programme reaches once rolled out, and the
+        years to get there (uptake in year k is ``uptake_share * min(1, k / ramp_up_years)``).
     device_count, device_cost_per_year_nok
-        Devices in use, and lease, service and depreciation per device and year.
+        Devices needed if every short-term stay were in the programme (the model scales them
+        with uptake), and lease, service and depreciation per device and year.
     licence_cost_per_year_nok
-        Software licences and hosting per year.
+        Software licences and hosting per year if every stay were in the programme (scaled
+        with uptake).
     staff_time_per_stay_h, staff_cost_per_hour_nok
         Extra staff time the programme takes per stay, and its cost per hour.
     one_off_cost_nok, write_off_years
         Implementation cost (purchase, installation, training) and the years it is written
-        off over.
+        off over (as an annuity at the discount rate in the one-year view).
+    beds_closed_count, closed_bed_saving_share
+        Beds the tenant has decided to close, and the share of a closed bed's cost per
+        bed-day that the budget actually saves (the cash line).
+    discount_rate, price_year
+        Real discount rate of the budget impact (4 % for public projects, Ministry of
+        Finance circular R-109/2021) and the price year of every NOK figure.
     beds_closed, beds_closed_note
         Whether the tenant has decided to close beds (then savings are cash-releasing), and
         the decision's reference.
@@ -111,9 +150,12 @@ class ParameterSet:
     tenant: str
     version: str
     cost_per_bed_day_nok: Parameter
-    readmission_cost_nok: Parameter
+    variable_cost_share: Parameter
+    stays_per_year: Parameter
     annual_short_term_budget_nok: Parameter
+    readmission_municipal_share: Parameter
     uptake_share: Parameter
+    ramp_up_years: Parameter
     device_count: Parameter
     device_cost_per_year_nok: Parameter
     licence_cost_per_year_nok: Parameter
@@ -121,6 +163,10 @@ class ParameterSet:
     staff_cost_per_hour_nok: Parameter
     one_off_cost_nok: Parameter
     write_off_years: Parameter
+    beds_closed_count: Parameter
+    closed_bed_saving_share: Parameter
+    discount_rate: Parameter
+    price_year: Parameter
     beds_closed: bool = False
     beds_closed_note: str = ""
 
@@ -129,6 +175,11 @@ class ParameterSet:
             raise InvalidParameter("tenant", "tenant and version must not be empty")
         for name in PARAMETER_UNITS:
             _validate(name, getattr(self, name))
+        if self.beds_closed_count.value > 0 and not self.beds_closed:
+            raise InvalidParameter(
+                "beds_closed_count",
+                "beds_closed_count > 0 needs beds_closed with the decision that closed them",
+            )
         if self.beds_closed and not self.beds_closed_note.strip():
             raise InvalidParameter(
                 "beds_closed",
@@ -167,8 +218,8 @@ def check_value(name: str, value: float) -> None:
         raise InvalidParameter(name, f"{name} must be > 0 {unit}, got {value:g}")
     if value < 0:
         raise InvalidParameter(name, f"{name} must be ≥ 0 {unit}, got {value:g}")
-    if name == "device_count" and value != int(value):
-        raise InvalidParameter(name, f"{name} must be a whole number of devices, got {value}")
+    if name in _WHOLE and value != int(value):
+        raise InvalidParameter(name, f"{name} must be a whole number of {unit}, got {value}")
 
 
 def _validate(name: str, parameter: object) -> None:
@@ -212,8 +263,9 @@ _PLACEHOLDER: Final = (
 def default_parameters(tenant: str = "stavanger") -> ParameterSet:
     """Default parameters, as a starting point for a tenant's own set.
 
-    Every default is marked ``needs_confirmation``: the day cost is a planning range, not a
-    verified KOSTRA figure, and programme costs are placeholders until the contract is signed.
+    Every default is marked ``needs_confirmation`` (the day cost is a planning range, not a
+    verified KOSTRA figure, and programme costs are placeholders until the contract is signed),
+    except the discount rate, which is the Ministry of Finance's.
     """
 
     def p(
@@ -224,11 +276,15 @@ def default_parameters(tenant: str = "stavanger") -> ParameterSet:
         low: float | None = None,
         high: float | None = None,
     ) -> Parameter:
-        return Parameter(name, value, PARAMETER_UNITS[name], source, as_of, low, high, True)
+        # the discount rate is the Ministry's; no closed beds and the price year are facts
+        confirmed = name in ("discount_rate", "beds_closed_count", "price_year")
+        return Parameter(
+            name, value, PARAMETER_UNITS[name], source, as_of, low, high, not confirmed
+        )
 
     return ParameterSet(
         tenant=tenant,
-        version="defaults-2026-11-27",
+        version="defaults-2026-12-01",
         cost_per_bed_day_nok=p(
             "cost_per_bed_day_nok",
             2850.0,
@@ -241,14 +297,25 @@ def default_parameters(tenant: str = "stavanger") -> ParameterSet:
             low=2600.0,
             high=3100.0,
         ),
-        readmission_cost_nok=p(
-            "readmission_cost_nok",
-            28_500.0,
-            "Placeholder, no source: ten short-term bed-days at NOK 2,850, on the reasoning "
-            "that a readmission usually ends in a new municipal stay. Range: 0 (hospital paid "
-            "by the health trust, no new municipal stay) to twenty bed-days.",
-            low=0.0,
-            high=57_000.0,
+        variable_cost_share=p(
+            "variable_cost_share",
+            0.15,
+            "Assumption, no source: food, medicines, consumables and laundry as a share of the "
+            "net cost of a bed-day in a short-term stay; staff, buildings and administration do "
+            "not fall away when a bed stands empty. Confirm from the tenant's accounts (KOSTRA "
+            "function 253, split by type of expense).",
+            low=0.05,
+            high=0.30,
+        ),
+        stays_per_year=p(
+            "stays_per_year",
+            3600.0,
+            "Placeholder: NOK 200 million / NOK 2,850 per bed-day / about 19.5 days per stay "
+            "(an untruncated average length of short-term stays of the KOSTRA kind). Replaced in "
+            "the report by the count of stays in the care records when they cover a whole year; "
+            "confirm against the tenant's KPR count (services 18-20).",
+            low=3000.0,
+            high=4200.0,
         ),
         annual_short_term_budget_nok=p(
             "annual_short_term_budget_nok",
@@ -256,23 +323,46 @@ def default_parameters(tenant: str = "stavanger") -> ParameterSet:
             "Norwegian digitalisation strategy 'One digital public sector' (2019), ch. 7: "
             "short-term stays cost the City of Stavanger NOK 200 million annually. The year of "
             "the figure is not stated (as_of is the publication year); confirm against the "
-            "current budget.",
+            "current budget. Used only to show the value as a share of the budget.",
             as_of=date(2019, 1, 1),
+        ),
+        readmission_municipal_share=p(
+            "readmission_municipal_share",
+            0.4,
+            "Placeholder: share of 30-day readmissions that are a new municipal short-term stay "
+            "(the rest are hospital admissions, financed by the health trust: municipal "
+            "co-financing of hospital stays ended in 2015). Count it in the care records.",
+            low=0.2,
+            high=0.6,
         ),
         uptake_share=p(
             "uptake_share",
             0.5,
             "Placeholder: share of the tenant's short-term stays on wards with the programme "
-            "(and consenting). A scenario choice, not a measured value.",
+            "(and consenting) once it is rolled out. A scenario choice, not a measured value.",
             low=0.25,
             high=0.75,
         ),
-        device_count=p("device_count", 40.0, _PLACEHOLDER, low=20.0, high=60.0),
+        ramp_up_years=p(
+            "ramp_up_years",
+            2.0,
+            "Placeholder: years from the start to full uptake (uptake in year k is the full "
+            "uptake times min(1, k / ramp-up years)). A scenario choice.",
+            low=1.0,
+            high=3.0,
+        ),
+        device_count=p(
+            "device_count", 80.0, _PLACEHOLDER + " At full uptake.", low=40.0, high=120.0
+        ),
         device_cost_per_year_nok=p(
             "device_cost_per_year_nok", 20_000.0, _PLACEHOLDER, low=15_000.0, high=30_000.0
         ),
         licence_cost_per_year_nok=p(
-            "licence_cost_per_year_nok", 150_000.0, _PLACEHOLDER, low=100_000.0, high=250_000.0
+            "licence_cost_per_year_nok",
+            300_000.0,
+            _PLACEHOLDER + " At full uptake.",
+            low=200_000.0,
+            high=500_000.0,
         ),
         staff_time_per_stay_h=p("staff_time_per_stay_h", 1.0, _PLACEHOLDER, low=0.5, high=2.0),
         staff_cost_per_hour_nok=p(
@@ -280,4 +370,31 @@ def default_parameters(tenant: str = "stavanger") -> ParameterSet:
         ),
         one_off_cost_nok=p("one_off_cost_nok", 500_000.0, _PLACEHOLDER, low=250_000.0, high=1e6),
         write_off_years=p("write_off_years", 5.0, _PLACEHOLDER, low=3.0, high=5.0),
+        beds_closed_count=p(
+            "beds_closed_count",
+            0.0,
+            "No decision to close beds is recorded; set it with the decision's reference.",
+        ),
+        closed_bed_saving_share=p(
+            "closed_bed_saving_share",
+            0.8,
+            "Assumption, no source: share of a closed bed's cost per bed-day the budget saves "
+            "(staff and running costs go; buildings and shared services stay).",
+            low=0.6,
+            high=0.9,
+        ),
+        discount_rate=p(
+            "discount_rate",
+            0.04,
+            "Norwegian Ministry of Finance, circular R-109/2021 of 25 June 2021 (Prinsipper og "
+            "krav ved utarbeidelse av samfunnsøkonomiske analyser): real risk-adjusted "
+            "discount rate (kalkulasjonsrente) of 4 % a year for effects in the first 40 years. "
+            "Written for state measures; used here as the Norwegian public-sector norm.",
+            as_of=date(2021, 6, 25),
+        ),
+        price_year=p(
+            "price_year",
+            2026.0,
+            "Price year of every NOK figure of this parameter set (nominal NOK of that year).",
+        ),
     )

@@ -107,6 +107,7 @@ def mobility_band(gait_speed_m_s: float | None) -> str:
 
 
 #: The per-stay columns of :class:`StayRecords`, in order (``from_columns`` takes these).
+#: The last four (:data:`OPTIONAL_COLUMNS`) may be left out; see the class docstring.
 COLUMNS = (
     "stay_id",
     "los_days",
@@ -118,7 +119,13 @@ COLUMNS = (
     "age_band",
     "stay_type",
     "mobility_band",
+    "resident_id",
+    "ward",
+    "admission_day",
+    "follow_up_days",
 )
+#: Columns that have a default: each stay its own resident, ward and dates unknown.
+OPTIONAL_COLUMNS = ("resident_id", "ward", "admission_day", "follow_up_days")
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,6 +161,20 @@ class StayRecords:
     age_band, stay_type, mobility_band : ndarray of str
         Stratification covariates, see :data:`AGE_BANDS`, :data:`STAY_TYPES`,
         :data:`MOBILITY_BANDS`. ``stay_type`` accepts the integers 18, 19, 20.
+    resident_id : ndarray of str, optional
+        Pseudonym of the resident; the bootstrap resamples residents, so that several stays
+        of one resident move together. Default: each stay is its own resident.
+    ward : ndarray of str, optional
+        The stay's ward, for the design checks across wards (permutation inference, ward
+        differences). Default ``""`` (unknown: those checks are not estimable).
+    admission_day : ndarray of float64, optional
+        Admission instant in days relative to the tenant's first go-live (negative before),
+        for the pre-trend and placebo checks. Default NaN (unknown).
+    follow_up_days : ndarray of float64, optional
+        Days from admission to the analysis instant, for every stay (ongoing or not): the
+        readmission outcome is weighted by the inverse probability of complete follow-up
+        (:func:`~analytics.stays.readmission.complete_follow_up_weights`). Default NaN
+        (unknown: the readmission effect is then reported as not estimable).
     """
 
     stay_id: StrArray
@@ -166,6 +187,11 @@ class StayRecords:
     age_band: StrArray
     stay_type: StrArray
     mobility_band: StrArray
+    # None on input means "use the default"; after __post_init__ each is an array.
+    resident_id: StrArray = None  # type: ignore[assignment]
+    ward: StrArray = None  # type: ignore[assignment]
+    admission_day: FloatArray = None  # type: ignore[assignment]
+    follow_up_days: FloatArray = None  # type: ignore[assignment]
     _n: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -221,6 +247,28 @@ class StayRecords:
                 column,
             )
             values[name] = column
+        values["resident_id"] = (
+            ids.copy() if self.resident_id is None else _as_str(self.resident_id, "resident_id", n)
+        )
+        _reject_rows(values["resident_id"] == "", ids, "resident_id must not be empty")
+        values["ward"] = (
+            np.full(n, "", dtype=np.str_) if self.ward is None else _as_str(self.ward, "ward", n)
+        )
+        for name in ("admission_day", "follow_up_days"):
+            raw = getattr(self, name)
+            values[name] = np.full(n, np.nan) if raw is None else _as_float(raw, name, n)
+        _reject_rows(
+            np.isinf(values["admission_day"]) | np.isinf(values["follow_up_days"]),
+            ids,
+            "admission_day and follow_up_days must be finite (or NaN for unknown)",
+        )
+        follow = values["follow_up_days"]
+        _reject_rows(
+            ~np.isnan(follow) & (follow + 1e-9 < los),
+            ids,
+            "follow_up_days (admission to analysis) must be at least los_days",
+            follow,
+        )
         for name, value in values.items():
             value.setflags(write=False)
             object.__setattr__(self, name, value)
@@ -240,6 +288,10 @@ class StayRecords:
         age_band: Column,
         stay_type: Column,
         mobility_band: Column,
+        resident_id: Column | None = None,
+        ward: Column | None = None,
+        admission_day: Column | None = None,
+        follow_up_days: Column | None = None,
     ) -> StayRecords:
         """Build from lists or arrays, with ``None`` for a missing destination or flag.
 
@@ -256,6 +308,10 @@ class StayRecords:
             "age_band": age_band,
             "stay_type": stay_type,
             "mobility_band": mobility_band,
+            "resident_id": resident_id,
+            "ward": ward,
+            "admission_day": admission_day,
+            "follow_up_days": follow_up_days,
         }
         return cls(**columns)
 
@@ -264,18 +320,14 @@ class StayRecords:
 
     def subset(self, mask: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> StayRecords:
         """The stays selected by a boolean mask or an index array, as new records."""
-        return StayRecords(
-            stay_id=self.stay_id[mask],
-            los_days=self.los_days[mask],
-            discharged=self.discharged[mask],
-            destination=self.destination[mask],
-            readmitted_30d=self.readmitted_30d[mask],
-            arm=self.arm[mask],
-            period=self.period[mask],
-            age_band=self.age_band[mask],
-            stay_type=self.stay_type[mask],
-            mobility_band=self.mobility_band[mask],
-        )
+        return StayRecords(**{name: getattr(self, name)[mask] for name in COLUMNS})
+
+    def column(self, name: str) -> npt.NDArray[Any]:
+        """The column ``name`` (one of :data:`COLUMNS`), never None after construction."""
+        if name not in COLUMNS:
+            raise ValueError(f"unknown column {name!r}")
+        value: npt.NDArray[Any] = getattr(self, name)
+        return value
 
     def covariate(self, name: str) -> StrArray:
         """The covariate column ``name`` (one of :data:`COVARIATES`)."""

@@ -29,18 +29,19 @@ from analytics.stays.parameters import ParameterSet, check_value
 
 #: Outcomes a tornado can be drawn for (fields of :class:`~analytics.stays.money.MoneyFigures`).
 OUTCOMES: Final = (
-    "net_savings_nok",
-    "gross_savings_nok",
+    "net_value_nok",
+    "capacity_value_nok",
+    "cash_effect_nok",
+    "programme_cost_nok",
     "bed_days_freed_per_year",
     "readmissions_avoided_per_year",
-    "roi",
-    "payback_months",
 )
 #: Inputs always in the tornado (with ±25 % if no range is given).
 CORE_INPUTS: Final = (
     "bed_days_avoided_per_stay",
     "readmissions_avoided_per_stay",
     "cost_per_bed_day_nok",
+    "stays_per_year",
     "uptake_share",
     "device_cost_per_year_nok",
 )
@@ -91,11 +92,10 @@ class Scenario:
     inputs: dict[str, float]
     bed_days_freed_per_year: float
     readmissions_avoided_per_year: float
-    gross_savings_nok: float
+    capacity_value_nok: float
     programme_cost_nok: float
-    net_savings_nok: float
-    roi: float
-    payback_months: float
+    net_value_nok: float
+    cash_effect_nok: float
 
 
 def input_ranges(effect: EffectEstimate, parameters: ParameterSet) -> tuple[InputRange, ...]:
@@ -159,13 +159,13 @@ def _evaluate(
         effect.comparison_rmst_days.value,
         values,
     )
-    return {name: float(getattr(figures, name)) for name in (*OUTCOMES, "programme_cost_nok")}
+    return {name: float(getattr(figures, name)) for name in OUTCOMES}
 
 
 def tornado(
-    effect: EffectEstimate, parameters: ParameterSet, *, outcome: str = "net_savings_nok"
+    effect: EffectEstimate, parameters: ParameterSet, *, outcome: str = "net_value_nok"
 ) -> Tornado:
-    """One-way sensitivity of ``outcome`` (default net savings, NOK/year) to each input."""
+    """One-way sensitivity of ``outcome`` (default net value, NOK/year) to each input."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
     base = _evaluate(effect, parameters, {})[outcome]
@@ -184,13 +184,13 @@ def tornado(
 def scenarios(
     effect: EffectEstimate, parameters: ParameterSet
 ) -> tuple[Scenario, Scenario, Scenario]:
-    """Low (every input at its end with the lower net savings), base, and high scenarios."""
+    """Low (every input at its end with the lower net value), base, and high scenarios."""
     ranges = input_ranges(effect, parameters)
     low_inputs: dict[str, float] = {}
     high_inputs: dict[str, float] = {}
     for r in ranges:
-        at_low = _evaluate(effect, parameters, {r.name: r.low})["net_savings_nok"]
-        at_high = _evaluate(effect, parameters, {r.name: r.high})["net_savings_nok"]
+        at_low = _evaluate(effect, parameters, {r.name: r.low})["net_value_nok"]
+        at_high = _evaluate(effect, parameters, {r.name: r.high})["net_value_nok"]
         worse, better = (r.low, r.high) if at_low <= at_high else (r.high, r.low)
         low_inputs[r.name], high_inputs[r.name] = worse, better
     base_inputs = {r.name: r.base for r in ranges}
@@ -202,11 +202,10 @@ def scenarios(
             inputs=inputs,
             bed_days_freed_per_year=f["bed_days_freed_per_year"],
             readmissions_avoided_per_year=f["readmissions_avoided_per_year"],
-            gross_savings_nok=f["gross_savings_nok"],
+            capacity_value_nok=f["capacity_value_nok"],
             programme_cost_nok=f["programme_cost_nok"],
-            net_savings_nok=f["net_savings_nok"],
-            roi=f["roi"],
-            payback_months=f["payback_months"],
+            net_value_nok=f["net_value_nok"],
+            cash_effect_nok=f["cash_effect_nok"],
         )
 
     return scenario("low", low_inputs), scenario("base", base_inputs), scenario("high", high_inputs)

@@ -33,6 +33,7 @@ section "From the database"):
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -45,6 +46,7 @@ from psycopg.rows import TupleRow
 
 from analytics.stays.readmission import readmitted_within_30_days
 from analytics.stays.records import COLUMNS, StayRecords, age_band, los_days, mobility_band
+from stayactive import registry
 from stayactive.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ _Conn = psycopg.Connection[TupleRow]
 
 #: A device assigned within this many hours of admission makes a stay an intervention stay.
 EXPOSURE_WINDOW_H: Final = 72
+#: Records must span this many days before their stays are counted per year.
+MIN_COUNT_SPAN_DAYS: Final = 330
 #: Youngest age (in the year of admission) in the evaluation.
 MIN_AGE_YEARS: Final = 67
 
@@ -117,7 +121,10 @@ ORDER BY st.admitted_at, st.stay_id
 """
 
 _COUNT_SQL: Final = """
-SELECT count(*) FROM stays WHERE tenant_id = %(tenant)s AND admitted_at <= %(at)s
+SELECT count(*),
+       count(*) FILTER (WHERE admitted_at > %(at)s - interval '365 days'),
+       min(admitted_at)
+FROM stays WHERE tenant_id = %(tenant)s AND admitted_at <= %(at)s
 """
 
 
@@ -145,6 +152,10 @@ class LoadedStays:
         Whether exposure required walker frames (the tenant has walker telemetry).
     admitted_on
         Local admission date of each record (same order as ``records``).
+    stays_last_year
+        Stays of the tenant (all, consented or not: a count, as KPR counts them) admitted in
+        the 365 days before ``analysis_at`` (scaled to a year when the records span 330-365
+        days); None when the records span less than :data:`MIN_COUNT_SPAN_DAYS`.
     """
 
     tenant: str
@@ -157,6 +168,7 @@ class LoadedStays:
     first_go_live: date | None
     walker_data_required: bool
     admitted_on: tuple[date, ...]
+    stays_last_year: int | None = None
 
 
 def _empty_records() -> StayRecords:
@@ -196,14 +208,17 @@ def load_stays(conn: _Conn, tenant: str, *, analysis_at: datetime | None = None)
     if at.tzinfo is None or at.utcoffset() is None:
         raise ConfigurationError("analysis_at must be timezone-aware")
     at = at.astimezone(UTC)
-    row = conn.execute("SELECT time_zone FROM tenants WHERE tenant_id = %s", (tenant,)).fetchone()
-    if row is None:
-        raise ConfigurationError(f"unknown tenant {tenant!r}")
-    tz_name = str(row[0])
-    tz = ZoneInfo(tz_name)
+    tz = registry.tenant_time_zone(conn, tenant)
+    tz_name = tz.key
     params = {"tenant": tenant, "at": at, "window_h": EXPOSURE_WINDOW_H, "purpose": "evaluation"}
     count_row = conn.execute(_COUNT_SQL, params).fetchone()
     n_stays = int(count_row[0]) if count_row else 0
+    stays_last_year: int | None = None
+    if count_row and count_row[2] is not None:
+        # records of at least 11 months: the last 365 days' count, scaled up if shorter
+        span_days = min(365.0, (at - count_row[2]).total_seconds() / 86_400.0)
+        if span_days >= MIN_COUNT_SPAN_DAYS:
+            stays_last_year = round(int(count_row[1]) * 365.0 / span_days)
     walker_row = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM walker_frames WHERE tenant_id = %s)", (tenant,)
     ).fetchone()
@@ -258,6 +273,10 @@ def load_stays(conn: _Conn, tenant: str, *, analysis_at: datetime | None = None)
         cols["age_band"].append(age_band(local_day.year - int(birth_year)))
         cols["stay_type"].append(str(stay_type))
         cols["mobility_band"].append(mobility_band(gait_speed))
+        cols["resident_id"].append(str(_resident_id))
+        cols["ward"].append(str(ward_id))
+        cols["admission_day"].append(_days_from(first_live, admitted_at, tz))
+        cols["follow_up_days"].append(los_days(admitted_at, at))
         wards.setdefault(f"{arm}/{period}", set()).add(int(ward_id))
         admitted_on.append(local_day)
     if first_go_live is None:
@@ -285,7 +304,16 @@ def load_stays(conn: _Conn, tenant: str, *, analysis_at: datetime | None = None)
         first_go_live=first_go_live,
         walker_data_required=walker_data,
         admitted_on=tuple(admitted_on),
+        stays_last_year=stays_last_year,
     )
+
+
+def _days_from(first_go_live: date | None, admitted_at: datetime, tz: ZoneInfo) -> float:
+    """Admission in days after the tenant's first go-live (local midnight); NaN without one."""
+    if first_go_live is None:
+        return math.nan
+    start = datetime.combine(first_go_live, datetime.min.time(), tzinfo=tz)
+    return (admitted_at - start).total_seconds() / 86_400.0
 
 
 def _is_after(local_day: date, go_live_on: date | None, first_go_live: date | None) -> bool:

@@ -1,11 +1,9 @@
-"""Audit rows of the API: who (from the token), which role, which endpoint, whose data, why.
+"""The API's audit rows: the principal (from the token) as the actor, the route as the
+endpoint, one row per subject; written by :mod:`stayactive.audit`, the one writer.
 
 One row per resident read or changed, so that a resident's own access log is a plain lookup.
 Written in the request's transaction and committed before the response is built: if the
 audit row cannot be written, the request fails and returns no data.
-
-NOTE: the one writer of audit rows is to be ``stayactive/audit.py`` (issue 9); this module
-keeps the API's call in one place until then.
 """
 
 from __future__ import annotations
@@ -15,17 +13,17 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
-from psycopg.types.json import Jsonb
 
-from stayactive.auth import Principal
+from stayactive import audit
+from stayactive.auth import Principal, Role
 
-_INSERT = """
-    INSERT INTO audit_log (tenant_id, actor, actor_role, action, subject_kind, subject_id,
-                           purpose, endpoint, detail)
-    SELECT %(tenant)s, %(actor)s, %(role)s, %(action)s, %(kind)s, s, %(purpose)s, %(endpoint)s,
-           %(detail)s
-    FROM unnest(%(subjects)s::text[]) AS s
-"""
+#: The purpose recorded with a read or change, by the caller's role.
+PURPOSE_OF_ROLE: dict[Role, audit.Purpose] = {
+    "admin": "administration",
+    "care_staff": "care",
+    "finance": "evaluation",
+    "integrator": "administration",
+}
 
 
 async def write_audit(
@@ -34,29 +32,24 @@ async def write_audit(
     *,
     action: str,
     endpoint: str,
-    purpose: str,
     subject_kind: str,
     subject_ids: Sequence[str],
     detail: Mapping[str, Any],
+    purpose: audit.Purpose | None = None,
 ) -> int:
     """Append one audit row per subject; return how many."""
-    if not subject_ids:
-        return 0
-    await conn.execute(
-        _INSERT,
-        {
-            "tenant": principal.tenant_id,
-            "actor": principal.actor,
-            "role": principal.role,
-            "action": action,
-            "kind": subject_kind,
-            "purpose": purpose,
-            "endpoint": endpoint,
-            "detail": Jsonb(dict(detail)),
-            "subjects": list(subject_ids),
-        },
+    return await audit.record_many_async(
+        conn,
+        tenant=principal.tenant_id,
+        actor=principal.actor,
+        actor_role=principal.role,
+        action=action,
+        endpoint=endpoint,
+        purpose=purpose or PURPOSE_OF_ROLE[principal.role],
+        subject_kind=subject_kind,
+        subject_ids=subject_ids,
+        detail=detail,
     )
-    return len(subject_ids)
 
 
 def write_audit_sync(
@@ -65,26 +58,21 @@ def write_audit_sync(
     *,
     action: str,
     endpoint: str,
-    purpose: str,
     subject_kind: str,
     subject_ids: Sequence[str],
     detail: Mapping[str, Any],
+    purpose: audit.Purpose | None = None,
 ) -> int:
     """:func:`write_audit` on a sync connection (the API's calls into shared sync code)."""
-    if not subject_ids:
-        return 0
-    conn.execute(
-        _INSERT,
-        {
-            "tenant": principal.tenant_id,
-            "actor": principal.actor,
-            "role": principal.role,
-            "action": action,
-            "kind": subject_kind,
-            "purpose": purpose,
-            "endpoint": endpoint,
-            "detail": Jsonb(dict(detail)),
-            "subjects": list(subject_ids),
-        },
+    return audit.record_many(
+        conn,
+        tenant=principal.tenant_id,
+        actor=principal.actor,
+        actor_role=principal.role,
+        action=action,
+        endpoint=endpoint,
+        purpose=purpose or PURPOSE_OF_ROLE[principal.role],
+        subject_kind=subject_kind,
+        subject_ids=subject_ids,
+        detail=detail,
     )
-    return len(subject_ids)

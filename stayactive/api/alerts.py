@@ -6,9 +6,10 @@ Conditions, evaluated for "now" on a :class:`~stayactive.api.ward_snapshot.WardS
    monitoring today (it has reported since midnight) has not walked today: no frame and no step.
 2. ``declining_3_days`` -- the stay's trajectory has declined three days running (gait speed or
    daily steps; computed by the analytics runner).
-3. ``no_data`` -- no resident-day with data for yesterday and today and no walker frame in the
-   last 24 h, for a stay that began over a day ago: we cannot tell how active the resident is.
-   This is never read as inactivity (that is ``not_up_by_hour``).
+3. ``no_data`` -- no resident-day with data for yesterday and today, and nothing from the
+   resident's devices (no frame, no status) in the last 24 h, for a stay that began over a day
+   ago: we cannot tell how active the resident is. Never read as inactivity: a device that
+   reports while the resident does not walk is ``not_up_by_hour``.
 4. ``device_offline`` -- an assigned device is offline or silent for longer than the ward's
    limit (default 60 min).
 5. ``battery_low`` -- an assigned device below the ward's battery limit (default 20 %) and not
@@ -17,7 +18,9 @@ Conditions, evaluated for "now" on a :class:`~stayactive.api.ward_snapshot.WardS
 :func:`sync_alerts` opens a row for each new condition, keeps open rows whose condition holds,
 and resolves the rest; a condition that comes back later opens a new row. Handling
 (:func:`mark_handled`) records who, when and a note and does not close the alert: it closes when
-its condition clears.
+its condition clears. Conditions are evaluated when today's ward overview is read, and every
+``STAYACTIVE_API_ALERTS_INTERVAL_S`` for every ward with current stays
+(:mod:`stayactive.api.background`), so alerts open when they arise, not when someone looks.
 """
 
 from __future__ import annotations
@@ -32,7 +35,13 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from stayactive.api.models.overview import URGENCY, AlertKind, AlertPublic, Handled
-from stayactive.api.ward_snapshot import ResidentSnapshot, WardSnapshot
+from stayactive.api.ward_snapshot import (
+    AlertSettings,
+    ResidentSnapshot,
+    WardSnapshot,
+    load_ward_snapshot,
+    local_today,
+)
 from stayactive.locale_format import Lang, clock, percent
 
 _AConn = psycopg.AsyncConnection[TupleRow]
@@ -77,11 +86,12 @@ def conditions(snap: WardSnapshot, now: datetime) -> list[Condition]:
                 Condition(r.resident_id, "declining_3_days", "", snap.day_start(since_day), {})
             )
         # 3. NO DATA
+        day_ago = now - timedelta(days=1)
         recent = any(r.days.get(d) and r.days[d].has_data for d in (yesterday, snap.day))
-        frames = any(
-            w.last_frame_at and w.last_frame_at >= now - timedelta(days=1) for w in walkers
-        )
-        if not recent and not frames and r.admitted_at <= now - timedelta(days=1):
+        frames = any(w.last_frame_at and w.last_frame_at >= day_ago for w in walkers)
+        # A device that reports is monitoring: then silence is inactivity (1), not missing data.
+        heard = any(d.last_seen_at and d.last_seen_at >= day_ago for d in r.devices)
+        if not (recent or frames or heard) and r.admitted_at <= day_ago:
             with_data = sorted(d for d, row in r.days.items() if row.has_data)
             since = (
                 snap.day_start(with_data[-1] + timedelta(days=1))
@@ -260,3 +270,46 @@ async def mark_handled(
     setting = await cur.fetchone()
     hour = setting[0].strftime("%H:%M") if setting else "11:00"
     return _public(row, time_zone, lang, hour)
+
+
+async def set_ward_alert_settings(
+    conn: _AConn, tenant_id: str, ward_id: int, settings: AlertSettings
+) -> None:
+    """Store a ward's alert settings (the hour for "not up", battery and offline limits)."""
+    await conn.execute(
+        """INSERT INTO ward_alert_settings (ward_id, tenant_id, not_up_by, battery_low_pct,
+                                           offline_after_min)
+           VALUES (%s, %s, %s, %s, %s)
+           ON CONFLICT (ward_id) DO UPDATE SET not_up_by = excluded.not_up_by,
+               battery_low_pct = excluded.battery_low_pct,
+               offline_after_min = excluded.offline_after_min""",
+        (
+            ward_id,
+            tenant_id,
+            settings.not_up_by,
+            settings.battery_low_pct,
+            settings.offline_after_min,
+        ),
+    )
+
+
+_CURRENT_WARDS = """
+SELECT DISTINCT ward_id FROM stays
+WHERE tenant_id = %s AND admitted_at <= now()
+  AND (discharged_at IS NULL OR discharged_at > now() - interval '1 day')
+"""
+
+
+async def evaluate_tenant(conn: _AConn, tenant_id: str, time_zone: str, now: datetime) -> int:
+    """Evaluate today's alerts of every ward of the tenant with current stays (in the caller's
+    transaction, scoped to the tenant); return how many conditions hold."""
+    cur = await conn.execute(_CURRENT_WARDS, (tenant_id,))
+    held = 0
+    for (ward_id,) in await cur.fetchall():
+        snap = await load_ward_snapshot(
+            conn, tenant_id, time_zone, int(ward_id), local_today(time_zone, now), now
+        )
+        holding = conditions(snap, now)
+        await sync_alerts(conn, snap, holding, now)
+        held += len(holding)
+    return held

@@ -27,7 +27,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from psycopg.rows import TupleRow
 from psycopg_pool import PoolTimeout
 
-from stayactive import auth
+from stayactive import audit, auth, db
 from stayactive.api import policy
 from stayactive.api._audit import write_audit
 from stayactive.api.problems import ApiProblem, forbidden, not_found
@@ -66,12 +66,10 @@ StateDep = Annotated[ApiState, Depends(api_state)]
 async def _connection(request: Request) -> AsyncIterator[AConn]:
     state = api_state(request)
     try:
-        async with state.pool.connection() as conn:
+        async with db.pooled_async(state.pool) as conn:
             yield conn
     except PoolTimeout as exc:
         raise StorageUnavailable("no database connection became free in time") from exc
-    except psycopg.OperationalError as exc:
-        raise StorageUnavailable(f"the database connection failed: {exc}") from exc
 
 
 ConnDep = Annotated[AConn, Depends(_connection)]
@@ -237,14 +235,6 @@ async def _resident(
 
 ResidentScope = Annotated[ResidentRef, Depends(_resident)]
 
-#: The purpose recorded with a read when the caller does not name one.
-DEFAULT_PURPOSE = {
-    "admin": "administration",
-    "care_staff": "care",
-    "finance": "evaluation",
-    "integrator": "integration",
-}
-
 
 @dataclass
 class Auditor:
@@ -262,7 +252,7 @@ class Auditor:
         *,
         action: str = "read",
         detail: dict[str, Any] | None = None,
-        purpose: str | None = None,
+        purpose: audit.Purpose | None = None,
     ) -> None:
         """Audit ``action`` on the subjects and commit; 503 (and no data) if that fails."""
         try:
@@ -271,13 +261,15 @@ class Auditor:
                 self.principal,
                 action=action,
                 endpoint=endpoint_of(self.request),
-                purpose=purpose or DEFAULT_PURPOSE[self.principal.role],
+                purpose=purpose,
                 subject_kind=subject_kind,
                 subject_ids=subject_ids,
                 detail=detail or {},
             )
             await self.conn.commit()
         except psycopg.Error as exc:
+            # Whatever the database said (unavailable, a missing table, no privilege), the
+            # rule is the same: no audit row, no data.
             log.error("audit row could not be written for %s: %s", endpoint_of(self.request), exc)
             raise ApiProblem(
                 503,

@@ -1,7 +1,8 @@
 """Importing stays from the care record: all or nothing per file, re-imports change nothing.
 
-Both formats end in the same importer (``stayactive.records_import``): a CSV as it is, a FHIR
-Bundle as the care-record rows of its Encounters (:mod:`stayactive.records_fhir`). The import
+Both formats end in the same importer (:func:`stayactive.records.import_care_records`): a CSV
+as it is, a FHIR Bundle as the care-record rows of its Encounters
+(:func:`stayactive.records.bundle_rows`). The import
 runs in one transaction; if any row fails, everything is rolled back and every problem is
 reported (CSV: line and column; FHIR: entry index and path). Before any of that, the whole
 file is searched for national identity numbers: one is enough to refuse the file, and the
@@ -10,21 +11,13 @@ value is never repeated in the answer or the log.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 
 import psycopg
 from psycopg.rows import TupleRow
 
-from stayactive.national_id import looks_like_national_id
-from stayactive.records_fhir import BundleRow
-from stayactive.records_import import (
-    OPTIONAL_COLUMNS,
-    REQUIRED_COLUMNS,
-    ImportReport,
-    import_care_records,
-)
+from stayactive.records import ImportReport, import_care_records
 
 _Conn = psycopg.Connection[TupleRow]
 
@@ -58,45 +51,6 @@ def decode_csv(body: bytes) -> str:
     if not text.strip():
         raise ImportRefused([Problem("the file is empty")])
     return text
-
-
-def csv_national_ids(text: str) -> list[Problem]:
-    """Every cell of the CSV that looks like a national identity number (line and column)."""
-    first = text.splitlines()[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header: list[str] = []
-    found = []
-    for row in reader:
-        if not header:
-            header = [h.strip() for h in row]
-            continue
-        for i, cell in enumerate(row):
-            if looks_like_national_id(cell):
-                column = header[i] if i < len(header) else f"column {i + 1}"
-                found.append(
-                    Problem(
-                        "looks like a Norwegian national identity number; the file is refused "
-                        "and nothing of it was stored",
-                        line=reader.line_num,
-                        column=column,
-                    )
-                )
-    return found
-
-
-def bundle_csv(rows: list[BundleRow]) -> tuple[str, dict[int, int]]:
-    """The Bundle's rows as CSV text, and which entry each CSV line came from."""
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=[*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS], lineterminator="\n"
-    )
-    writer.writeheader()
-    lines: dict[int, int] = {}
-    for n, row in enumerate(rows):
-        writer.writerow(row.row)
-        lines[n + 2] = row.entry
-    return out.getvalue(), lines
 
 
 def import_all_or_nothing(

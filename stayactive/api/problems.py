@@ -11,14 +11,18 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from stayactive.errors import ConfigurationError, RejectedInput, StorageUnavailable
+from stayactive.errors import (
+    ConfigurationError,
+    ConstraintViolation,
+    RejectedInput,
+    StorageUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +175,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RejectedInput)
     async def _rejected(request: Request, exc: RejectedInput) -> JSONResponse:
+        # Also a value the database cannot store (a NUL character, a number out of range),
+        # translated by stayactive.db.
         return problem_response(request, 422, exc.reason.replace("_", "-"), exc.detail)
 
     @app.exception_handler(ConfigurationError)
@@ -190,22 +196,13 @@ def install(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
-    @app.exception_handler(psycopg.IntegrityError)
-    async def _integrity(request: Request, exc: psycopg.IntegrityError) -> JSONResponse:
+    @app.exception_handler(ConstraintViolation)
+    async def _constraint(request: Request, exc: ConstraintViolation) -> JSONResponse:
         # The routes check what they can first and say so precisely; this is the last line:
         # a constraint the request ran into (a race with another request, a rule of the schema).
-        constraint = exc.diag.constraint_name or "a constraint"
+        name = exc.constraint or exc.kind
         return problem_response(
-            request, 409, "conflict", f"the change conflicts with existing data ({constraint})"
-        )
-
-    @app.exception_handler(psycopg.DataError)
-    async def _data(request: Request, exc: psycopg.DataError) -> JSONResponse:
-        # A value the database cannot store (a NUL character, a number out of range): the
-        # input is at fault, not the server.
-        message = exc.diag.message_primary or str(exc).splitlines()[0]
-        return problem_response(
-            request, 422, "invalid-value", f"a value of the request cannot be stored: {message}"
+            request, 409, "conflict", f"the change conflicts with existing data ({name})"
         )
 
     @app.exception_handler(Exception)

@@ -7,6 +7,7 @@ ingest path), which runs in worker threads so that it never blocks the event loo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -18,10 +19,8 @@ import psycopg
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from stayactive import auth
-from stayactive.db import check_schema_name
+from stayactive import auth, db
 from stayactive.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,8 +68,8 @@ class ApiState:
     """The service's shared objects (``app.state.api``)."""
 
     settings: Settings
-    pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
-    sync_pool: ConnectionPool[psycopg.Connection[TupleRow]]
+    pool: db.AsyncPool
+    sync_pool: db.Pool
     login_policy: auth.LoginPolicy
     jwt_key: str
     metrics: Metrics
@@ -78,7 +77,7 @@ class ApiState:
     def run_sync(self, tenant_id: str, work: Callable[[psycopg.Connection[TupleRow]], T]) -> T:
         """Run ``work`` on a pooled sync connection in one transaction scoped to ``tenant_id``
         (blocking: call it from a worker thread, see :meth:`in_thread`)."""
-        with self.sync_pool.connection() as conn, conn.transaction():
+        with db.pooled(self.sync_pool) as conn:
             set_tenant_sync(conn, tenant_id)
             return work(conn)
 
@@ -89,50 +88,33 @@ class ApiState:
         return await anyio.to_thread.run_sync(self.run_sync, tenant_id, work)
 
 
-def _options(settings: Settings) -> str:
-    schema = check_schema_name(settings.database_schema)
-    return (
-        f"-c search_path={schema},public -c timezone=UTC "
-        f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c application_name=stayactive-api"
-    )
+# Both settings last until the end of the transaction (is_local = true).
+_SCOPE = (
+    "SELECT set_config('stayactive.tenant_id', %s, true), set_config('statement_timeout', %s, true)"
+)
 
 
 def set_tenant_sync(conn: psycopg.Connection[TupleRow], tenant_id: str) -> None:
-    """Name the request's tenant for this transaction (row-level security keys on it)."""
-    conn.execute("SELECT set_config('stayactive.tenant_id', %s, true)", (tenant_id,))
+    """Name the request's tenant for this transaction (row-level security keys on it) and bound
+    its statements' time."""
+    conn.execute(_SCOPE, (tenant_id, str(STATEMENT_TIMEOUT_MS)))
 
 
 async def set_tenant(conn: psycopg.AsyncConnection[TupleRow], tenant_id: str) -> None:
     """Async :func:`set_tenant_sync`."""
-    await conn.execute("SELECT set_config('stayactive.tenant_id', %s, true)", (tenant_id,))
+    await conn.execute(_SCOPE, (tenant_id, str(STATEMENT_TIMEOUT_MS)))
 
 
 @contextlib.asynccontextmanager
 async def open_state(settings: Settings) -> AsyncIterator[ApiState]:
     """Open the pools (waiting until the database answers) and close them on exit."""
-    dsn = settings.dsn()
-    options = _options(settings)
-    pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] = AsyncConnectionPool(
-        dsn,
-        min_size=2,
-        max_size=settings.api_pool_max,
-        kwargs={"options": options},
-        open=False,
-        timeout=10,
-        name="api",
+    pool = await db.open_async_pool(
+        settings, min_size=2, max_size=settings.api_pool_max, timeout_s=30, name="api"
     )
-    sync_pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
-        dsn,
-        min_size=1,
-        max_size=4,
-        kwargs={"options": options},
-        open=False,
-        timeout=10,
-        name="api-sync",
-    )
-    await pool.open(wait=True, timeout=30)
     try:
-        sync_pool.open(wait=True, timeout=30)
+        sync_pool = await anyio.to_thread.run_sync(
+            lambda: db.open_pool(settings, min_size=1, max_size=4, timeout_s=30, name="api-sync")
+        )
         try:
             await anyio.to_thread.run_sync(auth.warm_up)
             yield ApiState(
@@ -160,9 +142,21 @@ def lifespan(
 
     @contextlib.asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
+        # Imported here: the background work uses the alert rules, which build on this module.
+        from stayactive.api.background import alert_loop
+
         async with open_state(settings) as state:
             app.state.api = state
+            stop = asyncio.Event()
+            task = None
+            if settings.api_alerts_interval_s > 0:
+                task = asyncio.create_task(alert_loop(state, settings.api_alerts_interval_s, stop))
             log.info("API ready (schema %s)", settings.database_schema)
-            yield
+            try:
+                yield
+            finally:
+                stop.set()
+                if task is not None:
+                    await task
 
     return run

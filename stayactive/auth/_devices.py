@@ -1,9 +1,9 @@
 """Device credentials: one secret per device for the broker (MQTT) and the HTTP fallback.
 
-The broker account is created, rotated and removed through :mod:`ingest.credentials` (the
-broker-account interface); the API keeps only a SHA-256 of the same secret, to check
-``POST /telemetry``. The secret is random (18 bytes), so a fast hash is as safe as a slow one.
-The secret is returned once and stored nowhere else.
+The broker account is created, rotated and removed through ingest's provisioning
+(:func:`ingest.provision`, :func:`ingest.remove`: the broker-account interface); the API keeps
+only a SHA-256 of the same secret, to check ``POST /telemetry``. The secret is random
+(18 bytes), so a fast hash is as safe as a slow one. It is returned once, stored nowhere else.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.rows import TupleRow
 
-from ingest import credentials
+import ingest
 from stayactive import registry
 from stayactive.errors import StayActiveError
 from stayactive.registry import NewDevice
@@ -93,7 +93,7 @@ def add_device(settings: Settings, conn: _Conn, tenant_id: str, device: NewDevic
         ).fetchone()
         if ward is None:
             raise UnknownWard(f"ward {device.ward_id} not found")
-    passwords = credentials.provision(settings, tenant_id, [device])
+    passwords = ingest.provision(settings, tenant_id, [device])
     _store_secret(conn, device.device_id, passwords[device.device_id])
     return DeviceSecret(device.device_id, passwords[device.device_id])
 
@@ -102,7 +102,7 @@ def rotate_device(settings: Settings, conn: _Conn, tenant_id: str, device_id: st
     """Give a device of the tenant a new secret: the broker takes it and refuses the old one
     once it has reloaded its accounts (within a second or two). UnknownDevice if not found."""
     device = _device(conn, tenant_id, device_id)
-    passwords = credentials.provision(settings, tenant_id, [device])
+    passwords = ingest.provision(settings, tenant_id, [device])
     # A rotated device is in use again (a deactivated one is brought back this way).
     registry.set_device_active(conn, device_id, True)
     _store_secret(conn, device_id, passwords[device_id])
@@ -116,7 +116,7 @@ def deactivate_device(settings: Settings, conn: _Conn, tenant_id: str, device_id
     _device(conn, tenant_id, device_id)
     registry.set_device_active(conn, device_id, False)
     conn.execute("DELETE FROM device_http_credentials WHERE device_id = %s", (device_id,))
-    credentials.remove(settings, [device_id])
+    ingest.remove(settings, [device_id])
     log.info("deactivated device %s (%s)", device_id, tenant_id)
 
 

@@ -9,8 +9,7 @@ from typing import TypeVar
 import psycopg
 from psycopg.rows import TupleRow
 
-from stayactive.db import check_schema_name
-from stayactive.errors import StorageUnavailable
+from stayactive import db
 from stayactive.settings import Settings
 
 T = TypeVar("T")
@@ -28,12 +27,9 @@ async def with_async_conn(
     settings: Settings, work: Callable[[psycopg.AsyncConnection[TupleRow]], Awaitable[T]]
 ) -> T:
     """Run ``work`` on an async connection in one transaction (committed if it returns)."""
-    schema = check_schema_name(settings.database_schema)
-    try:
+    with db.translated():
         conn = await psycopg.AsyncConnection.connect(
-            settings.dsn(), options=f"-c search_path={schema},public -c timezone=UTC"
+            settings.dsn(), **db.connection_options(settings)
         )
-    except psycopg.OperationalError as exc:
-        raise StorageUnavailable(f"cannot connect to the database: {exc}".strip()) from exc
-    async with conn:
-        return await work(conn)
+        async with conn:
+            return await work(conn)

@@ -6,8 +6,9 @@ import json
 
 import typer
 
-from stayactive.bench import ingest as ingest_bench
 from stayactive.settings import get_settings
+from stayactive.tools.bench import api as api_bench
+from stayactive.tools.bench import ingest as ingest_bench
 
 app = typer.Typer(help="Benchmarks with baselines measured in the same run.", no_args_is_help=True)
 
@@ -53,7 +54,7 @@ def analytics(
     as_json: bool = typer.Option(False, "--json", help="End with the figures as one JSON line."),
 ) -> None:
     """Resident-day walker metrics on simulated days of about 2 h walking at 50 Hz."""
-    from analytics import benchmark
+    from stayactive.tools.bench import analytics as benchmark
 
     config = benchmark.BenchConfig(days=days, walking_min=walking_min, seed=seed)
     f = benchmark.run(config, lambda line: typer.echo(line, err=True))
@@ -69,6 +70,34 @@ def analytics(
         f"processing one day allocates at most {f['processing_peak_mb']:.0f} MB",
         f"naive      {f['naive_resident_days_per_s']:8.2f} resident-days/s, a per-sample Python "
         f"loop (timed on a slice): processing is {f['ratio_vs_naive']:.0f} times faster",
+    ]
+    typer.echo("\n".join(lines))
+    if as_json:
+        typer.echo(json.dumps(f))
+
+
+@app.command()
+def api(
+    residents: int = typer.Option(200, min=8, help="Residents (with current stays)."),
+    wards: int = typer.Option(8, min=1, help="Wards they are spread over."),
+    days: int = typer.Option(365, min=7, max=730, help="Resident-days of history each."),
+    requests: int = typer.Option(200, min=20, help="Timed calls of each kind."),
+    as_json: bool = typer.Option(False, "--json", help="End with the figures as one JSON line."),
+) -> None:
+    """The ward overview and a resident's year of days over HTTP, against a naive baseline."""
+    config = api_bench.ApiBenchConfig(
+        residents=residents, wards=wards, days=days, requests=requests
+    )
+    f = api_bench.run(get_settings(), config, lambda line: typer.echo(line, err=True))
+    lines = [
+        f"ward overview  p50 {f['ward_p50_ms']:6.1f} ms  p95 {f['ward_p95_ms']:6.1f} ms "
+        f"({f['residents'] // f['wards']} residents, alerts evaluated, audited; target p95 < "
+        f"{f['target_p95_ms']} ms)",
+        f"resident days  p50 {f['resident_p50_ms']:6.1f} ms  p95 {f['resident_p95_ms']:6.1f} ms "
+        f"({days + 1} days per call)",
+        f"naive          overview p95 {f['naive_ward_p95_ms']:.1f} ms, days p95 "
+        f"{f['naive_resident_p95_ms']:.1f} ms (one query per figure, no HTTP): the API is "
+        f"{f['ward_ratio_vs_naive']:.1f} and {f['resident_ratio_vs_naive']:.1f} times faster",
     ]
     typer.echo("\n".join(lines))
     if as_json:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from stayactive import demo as demo_run
 from stayactive import services
 from stayactive.settings import get_settings
+from stayactive.tools import demo as demo_run
 
 app = typer.Typer(help="Run the whole system on simulated devices.", invoke_without_command=True)
 

@@ -6,11 +6,10 @@ import psycopg
 import typer
 from psycopg.rows import TupleRow
 
-from stayactive import auth, db
+from stayactive import audit, auth, db
 from stayactive.cli._common import os_user
 from stayactive.errors import ConfigurationError
 from stayactive.registry import NewDevice
-from stayactive.savings_store import audit
 from stayactive.settings import get_settings
 
 app = typer.Typer(
@@ -19,7 +18,7 @@ app = typer.Typer(
 
 
 def _audit(conn: psycopg.Connection[TupleRow], tenant: str, action: str, device_id: str) -> None:
-    audit(
+    audit.record(
         conn,
         tenant=tenant,
         actor=f"cli:{os_user()}",

@@ -10,8 +10,13 @@ from types import FrameType
 
 import typer
 
-from ingest.consumer import SESSION_NEVER_EXPIRES, IngestWorker, WorkerConfig
-from ingest.metrics import IngestMetrics, serve
+from ingest import (
+    SESSION_NEVER_EXPIRES,
+    IngestMetrics,
+    IngestWorker,
+    WorkerConfig,
+    serve_metrics,
+)
 from stayactive.settings import get_settings
 
 app = typer.Typer(
@@ -69,7 +74,7 @@ def run(
     )
     worker = IngestWorker(settings, config, metrics)
     if metrics_port:
-        serve(metrics, metrics_host, metrics_port)
+        serve_metrics(metrics, metrics_host, metrics_port)
         log.info("metrics on http://%s:%d/metrics, health on /health", metrics_host, metrics_port)
     stop = threading.Event()
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from stayactive import db
-from stayactive.records_import import ImportReport, import_assignments, import_care_records
+from stayactive.records import ImportReport, import_assignments, import_care_records
 from stayactive.settings import get_settings
 
 app = typer.Typer(help="Stays and consents from the care record system.", no_args_is_help=True)
@@ -76,30 +76,17 @@ def simulate(
     """Write a simulated care-record extract (stays.csv) and device assignments
     (assignments.csv) with a historical period without devices."""
     # Imported here: only this command needs the simulator.
-    from firmware_sim.records import (
-        CareRecordConfig,
-        simulate_care_records,
-        write_assignments,
-        write_care_records,
-    )
+    from stayactive.tools.simulation import write_care_record_extract
 
     tz = ZoneInfo(get_settings().time_zone)
-    first = datetime.fromisoformat(start).replace(tzinfo=tz)
-    config = CareRecordConfig(
-        start=first,
+    extract = write_care_record_extract(
+        out,
+        start=datetime.fromisoformat(start).replace(tzinfo=tz),
         before_days=before_days,
         after_days=after_days,
         device_ward_stays=device_ward_stays,
         comparison_ward_stays=comparison_ward_stays,
         effect=effect,
         seed=seed,
-        tz_name=tz.key,
     )
-    records = simulate_care_records(config)
-    n_stays = write_care_records(records, out / "stays.csv")
-    n_assigned = write_assignments(records, out / "assignments.csv")
-    typer.echo(
-        f"wrote {n_stays} stays to {out / 'stays.csv'} and {n_assigned} assignments to "
-        f"{out / 'assignments.csv'}; go-live {records.go_live_on}, extract taken "
-        f"{config.extract_at.isoformat()}"
-    )
+    typer.echo(extract.summary())

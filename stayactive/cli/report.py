@@ -11,16 +11,15 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from stayactive import db
+from stayactive import db, registry
 from stayactive.errors import ConfigurationError
-from stayactive.savings_store import (
+from stayactive.reports.savings_store import (
     change_parameters,
     choose_design,
     current_design,
     current_parameters,
     design_history,
     parameter_history,
-    require_tenant,
 )
 from stayactive.settings import get_settings
 
@@ -67,19 +66,34 @@ def savings(
         None, "--out", help="Output file (default: stdout; pdf: savings-<tenant>.pdf)."
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="Data as of this date or date-time."),
-    resamples: int = typer.Option(2000, min=100, help="Bootstrap resamples."),
+    language: str = typer.Option("nb", "--language", help="nb (bokmål, default) or en."),
+    scenario: list[str] = typer.Option(
+        [], "--scenario", help="name=value: a parameter changed for this report only (repeat)."
+    ),
+    resamples: int = typer.Option(
+        10_000, min=100, help="Bootstrap resamples (fewer than 10,000 make the report a draft)."
+    ),
     seed: int = typer.Option(1, min=0, help="Bootstrap seed (recorded in the report)."),
     by: str = typer.Option(_user(), "--by", help="Who asks (written to the audit log)."),
 ) -> None:
-    """The finance report: design, balance, LOS, destinations, readmission, effect, NOK,
-    sensitivity, parameters and assumptions. Small cells are suppressed."""
-    from stayactive.reports import render_csv, render_json, savings_report
+    """The finance report: headline, decisive assumptions, effect, money, budget impact 1-5
+    years, design checks, descriptive tables, sensitivity, parameters and the CHEERS/ISPOR
+    checklist. Small cells are suppressed."""
+    from stayactive.reports import build_savings_report, render_csv, render_json
+    from stayactive.reports.format_no import check_language
 
+    try:
+        lang = check_language(language)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    overrides = {k: _number(v, k) for k, v in _pairs(scenario, "--scenario").items()}
     with db.connect(get_settings()) as conn:
-        time_zone = require_tenant(conn, tenant)
-        report = savings_report(
+        time_zone = registry.tenant_time_zone(conn, tenant).key
+        report = build_savings_report(
             conn,
             tenant,
+            overrides,
+            lang,
             actor=by,
             analysis_at=_as_of(as_of, time_zone),
             n_resamples=resamples,
@@ -220,7 +234,7 @@ def design(
                     "difference-in-differences"
                 ) from exc
             conn.commit()
-        require_tenant(conn, tenant)
+        registry.tenant_time_zone(conn, tenant)
         choice = current_design(conn, tenant)
         if choice is None:
             typer.echo(f"{tenant} has not chosen a design; reports infer one and say so")
@@ -245,7 +259,7 @@ def open_data_(
     from stayactive.reports import open_data, write_open_data
 
     with db.connect(get_settings()) as conn:
-        time_zone = require_tenant(conn, tenant)
+        time_zone = registry.tenant_time_zone(conn, tenant).key
         table = open_data(conn, tenant, actor=by, analysis_at=_as_of(as_of, time_zone))
         conn.commit()
     csv_path, md_path = write_open_data(table, out)

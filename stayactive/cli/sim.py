@@ -9,13 +9,9 @@ from types import FrameType
 
 import typer
 
-from firmware_sim import scenario as runner
-from firmware_sim.device import DeviceBehaviour
-from firmware_sim.faults import FAULTS
-from firmware_sim.pump import Pump
-from firmware_sim.scenario_file import Scenario
+from stayactive.errors import ConfigurationError
 from stayactive.settings import get_settings
-from stayactive.simulation import create_scenario
+from stayactive.tools.simulation import RunOptions, create_scenario, run_scenario
 
 app = typer.Typer(help="Simulated devices speaking the wire protocol.", no_args_is_help=True)
 
@@ -56,16 +52,11 @@ def run(
     reboots_per_day: float = typer.Option(0.05, min=0, help="Reboots per device-day."),
 ) -> None:
     """Send the scenario's days through the broker; progress per simulated day."""
-    loaded = Scenario.load(scenario)
-    if encoding not in ("json", "cbor"):
-        raise typer.BadParameter("encoding must be json or cbor")
-    behaviour = DeviceBehaviour(
-        encoding=encoding,  # type: ignore[arg-type]
-        duplicate_rate=duplicates, fault_rate=faults, fault_kinds=tuple(FAULTS),
+    options = RunOptions(
+        encoding=encoding, duplicate_rate=duplicates, fault_rate=faults,
+        outages_per_day=outages_per_day, reboots_per_day=reboots_per_day, follow=follow,
+        truth=truth,
     )  # fmt: skip
-    world = loaded.world()
-    devices = runner.make_devices(world, behaviour)
-    pump = Pump(loaded.broker_host, loaded.broker_port, devices, loaded.passwords)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -73,25 +64,10 @@ def run(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-
-    def progress(stats: runner.RunStats) -> None:
-        typer.echo(
-            f"day {stats.days}/{loaded.days}: {stats.messages} messages, {stats.frames} frames, "
-            f"{stats.faults} faults, {stats.outages} outages, {stats.reboots} reboots",
-            err=True,
-        )
-
-    imperfect = runner.Imperfections(
-        outages_per_day=outages_per_day, reboots_per_day=reboots_per_day
-    )
     try:
-        stats = runner.run(
-            world, pump, imperfect=imperfect, follow=follow, truth=truth,
-            progress=progress, stop=stop.is_set,
-        )  # fmt: skip
-    finally:
-        pump.close()
-    typer.echo(
-        f"sent {stats.messages} messages ({stats.frames} frames) of {stats.days} days from "
-        f"{len(devices)} devices; acknowledged by the broker: {len(pump.log.messages)} unique"
-    )
+        done = run_scenario(
+            scenario, options, say=lambda line: typer.echo(line, err=True), stop=stop.is_set
+        )
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(done.summary())

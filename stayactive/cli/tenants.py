@@ -6,10 +6,9 @@ from datetime import date
 
 import typer
 
-from stayactive import db, registry
+from stayactive import audit, db, registry
 from stayactive.cli._common import os_user
 from stayactive.errors import ConfigurationError
-from stayactive.savings_store import audit
 from stayactive.settings import get_settings
 
 app = typer.Typer(help="Tenants (municipalities, buyers).", no_args_is_help=True)
@@ -32,7 +31,7 @@ def add(
             typer.echo(f"tenant {tenant_id!r} exists already; left as it is")
             return
         registry.ensure_tenant(conn, tenant_id, name, time_zone or settings.time_zone)
-        audit(
+        audit.record(
             conn,
             tenant=tenant_id,
             actor=f"cli:{os_user()}",
@@ -73,8 +72,8 @@ def add_ward(
     with db.connect(get_settings()) as conn:
         if conn.execute("SELECT 1 FROM tenants WHERE tenant_id = %s", (tenant,)).fetchone() is None:
             raise ConfigurationError(f"unknown tenant {tenant!r}: `stayactive tenants add` first")
-        ward_id = registry.ensure_ward(conn, tenant, site, ward, go_live)
-        audit(
+        ward_id = registry.ensure_ward(conn, tenant, site, ward, go_live).ward_id
+        audit.record(
             conn,
             tenant=tenant,
             actor=f"cli:{os_user()}",

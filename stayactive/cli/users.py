@@ -9,9 +9,9 @@ import psycopg
 import typer
 from psycopg.rows import TupleRow
 
-from stayactive import auth
+from stayactive import audit, auth, db
 from stayactive.cli._common import os_user, with_async_conn
-from stayactive.errors import ConfigurationError
+from stayactive.errors import ConfigurationError, ConstraintViolation
 from stayactive.settings import get_settings
 
 app = typer.Typer(help="People who log in to the API and the dashboard.", no_args_is_help=True)
@@ -35,13 +35,15 @@ def _read_password(from_stdin: bool) -> str:
 async def _audit(
     conn: _AConn, tenant: str, action: str, username: str, detail: dict[str, object]
 ) -> None:
-    from psycopg.types.json import Jsonb
-
-    await conn.execute(
-        """INSERT INTO audit_log (tenant_id, actor, action, subject_kind, subject_id, purpose,
-                                  detail)
-           VALUES (%s, %s, %s, 'user', %s, 'administration', %s)""",
-        (tenant, f"cli:{os_user()}", action, username, Jsonb(detail)),
+    await audit.record_many_async(
+        conn,
+        tenant=tenant,
+        actor=f"cli:{os_user()}",
+        action=action,
+        subject_kind="user",
+        subject_ids=[username],
+        purpose="administration",
+        detail=detail,
     )
 
 
@@ -76,10 +78,11 @@ def add(
         except LookupError as exc:
             raise ConfigurationError(str(exc)) from exc
         try:
-            user_id = await auth.add_user(conn, tenant, name, role, password_hash, ward_ids)
-        except psycopg.errors.UniqueViolation as exc:
-            raise ConfigurationError(f"username {name!r} is taken") from exc
-        except psycopg.errors.CheckViolation as exc:
+            with db.translated():
+                user_id = await auth.add_user(conn, tenant, name, role, password_hash, ward_ids)
+        except ConstraintViolation as exc:
+            if exc.kind == "unique":
+                raise ConfigurationError(f"username {name!r} is taken") from exc
             raise ConfigurationError(
                 f"username {name!r}: 2-128 of a-z, 0-9, '.', '_', '@', '-', starting with a "
                 "letter or digit"
@@ -159,10 +162,11 @@ def add_key(
 
     async def work(conn: _AConn) -> tuple[str, str]:
         try:
-            return await auth.create_api_key(conn, tenant, name, f"cli:{os_user()}")
-        except psycopg.errors.ForeignKeyViolation as exc:
-            raise ConfigurationError(f"unknown tenant {tenant!r}") from exc
-        except psycopg.errors.UniqueViolation as exc:
+            with db.translated():
+                return await auth.create_api_key(conn, tenant, name, f"cli:{os_user()}")
+        except ConstraintViolation as exc:
+            if exc.kind == "foreign_key":
+                raise ConfigurationError(f"unknown tenant {tenant!r}") from exc
             raise ConfigurationError(f"{tenant} has a key named {name!r} already") from exc
 
     key_id, key = asyncio.run(with_async_conn(get_settings(), work))

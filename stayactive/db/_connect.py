@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
 
-from stayactive.errors import ConfigurationError, StorageUnavailable
+from stayactive.db._errors import translated
+from stayactive.errors import ConfigurationError
 from stayactive.settings import Settings
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+CONNECT_TIMEOUT_S = 10
 
 
 def check_schema_name(schema: str) -> str:
@@ -20,18 +23,21 @@ def check_schema_name(schema: str) -> str:
     return schema
 
 
+def connection_options(settings: Settings, schema: str | None = None) -> dict[str, Any]:
+    """Keyword arguments of ``psycopg.connect`` (and of the pools' connections): ``schema``
+    (default: the settings') first on the search path, UTC as the session time zone."""
+    name = check_schema_name(schema or settings.database_schema)
+    return {
+        "options": f"-c search_path={name},public -c timezone=UTC",
+        "connect_timeout": CONNECT_TIMEOUT_S,
+    }
+
+
 def connect(
     settings: Settings, *, schema: str | None = None, autocommit: bool = False
 ) -> psycopg.Connection[TupleRow]:
     """Connect to the configured database with ``schema`` (default: the settings') first on the
     search path. Unreachable servers raise :class:`StorageUnavailable` (retry later)."""
-    name = check_schema_name(schema or settings.database_schema)
-    try:
-        return psycopg.connect(
-            settings.dsn(),
-            autocommit=autocommit,
-            options=f"-c search_path={name},public -c timezone=UTC",
-            connect_timeout=10,
-        )
-    except psycopg.OperationalError as exc:
-        raise StorageUnavailable(f"cannot connect to the database: {exc}".strip()) from exc
+    kwargs = connection_options(settings, schema)
+    with translated():
+        return psycopg.connect(settings.dsn(), autocommit=autocommit, **kwargs)

@@ -1,11 +1,19 @@
 """Reports for city finance and for open data, built from the stays statistics core.
 
-:func:`savings_report` (finance: design, balance, LOS, destinations, readmissions, effect, money,
-sensitivity) renders to JSON, CSV or PDF; :func:`open_data` gives monthly aggregates with a data
-dictionary. Small cells are suppressed before anything leaves these functions.
+:func:`build_savings_report` (finance: headline, effect, money, budget impact, design
+checks, descriptive tables, sensitivity, checklist; bokmål or English) renders to JSON, CSV or
+PDF; :func:`open_data` gives monthly aggregates with a data dictionary. Small cells are
+suppressed before anything leaves these functions. Numbers are formatted for people by
+:mod:`stayactive.reports.format_no` (the dashboard uses the same functions).
 """
 
-from stayactive.reports.model import Row, SavingsReport, Table, TornadoOut, Value
+from stayactive.reports.format_no import (
+    Language,
+    format_nok,
+    format_number,
+    format_percent,
+)
+from stayactive.reports.model import Headline, Row, SavingsReport, Table, TornadoOut, Value
 from stayactive.reports.open_data import (
     OpenDataTable,
     build_open_data,
@@ -14,22 +22,27 @@ from stayactive.reports.open_data import (
     write_open_data,
 )
 from stayactive.reports.render import render_csv, render_json, report_to_dict
-from stayactive.reports.savings import build_savings_report, savings_report
+from stayactive.reports.savings import assemble_savings_report, build_savings_report
 
 __all__ = [
+    "Headline",
+    "Language",
     "OpenDataTable",
     "Row",
     "SavingsReport",
     "Table",
     "TornadoOut",
     "Value",
+    "assemble_savings_report",
     "build_open_data",
     "build_savings_report",
     "dictionary_markdown",
+    "format_nok",
+    "format_number",
+    "format_percent",
     "open_data",
     "render_csv",
     "render_json",
     "report_to_dict",
-    "savings_report",
     "write_open_data",
 ]

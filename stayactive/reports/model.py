@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from analytics.stays import Estimate
+from stayactive.reports.format_no import Language
 
 SUPPRESSED_NOTE = "suppressed (fewer than 5, or protects a cell that is)"
 
@@ -90,6 +91,7 @@ class TornadoBarOut:
     """One bar of the tornado: the outcome with one input at each end of its range."""
 
     input: str
+    label: str
     unit: str
     base: float
     low: float
@@ -101,7 +103,7 @@ class TornadoBarOut:
 
 @dataclass(frozen=True)
 class TornadoOut:
-    """One-way sensitivity of an outcome (net savings, NOK/year), widest bar first."""
+    """One-way sensitivity of an outcome (net value, NOK/year), widest bar first."""
 
     outcome: str
     unit: str
@@ -110,13 +112,37 @@ class TornadoOut:
 
 
 @dataclass(frozen=True)
+class Headline:
+    """The figures a finance officer reads first, with the sentence that says them.
+
+    NOK per year at full roll-out, intervals from the probabilistic sensitivity analysis.
+    ``probability_net_negative`` is P(value of freed capacity - programme cost < 0).
+    """
+
+    capacity_value: Value
+    safe_cash_effect: Value
+    cash_effect: Value
+    net_value: Value
+    probability_net_negative: float
+    sentence: str
+
+
+@dataclass(frozen=True)
 class SavingsReport:
     """Everything the finance report shows, already suppressed.
 
     Attributes
     ----------
-    tenant, generated_at, analysis_at, time_zone
-        Whose, when it was made, and the instant the data are "as of".
+    tenant, generated_at, analysis_at, time_zone, language
+        Whose, when it was made, the instant the data are "as of", and the language of its
+        labels (``"nb"`` bokmål or ``"en"``).
+    headline, decisive_assumptions
+        The headline box and the assumptions that decide it, shown first.
+    draft, draft_reasons
+        True while a parameter is unconfirmed, the design is weak or not chosen in advance,
+        or the figures rest on fewer than 10,000 resamples; the reasons in words.
+    price_year
+        Price year of every NOK figure.
     status
         ``"complete"``; ``"no effect estimate"`` (descriptive tables only, see ``messages``);
         or ``"no data"``.
@@ -143,6 +169,12 @@ class SavingsReport:
     generated_at: datetime
     analysis_at: datetime
     time_zone: str
+    language: Language
+    headline: Headline | None
+    decisive_assumptions: tuple[str, ...]
+    draft: bool
+    draft_reasons: tuple[str, ...]
+    price_year: int
     status: str
     messages: tuple[str, ...]
     design: str | None

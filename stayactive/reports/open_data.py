@@ -28,7 +28,7 @@ from psycopg.rows import TupleRow
 
 from analytics.stays import los_days, suppress_counts
 from analytics.stays.store import OpenDataStay, load_open_data_stays, resident_day_steps
-from stayactive.savings_store import audit, require_tenant
+from stayactive import audit, registry
 
 #: Columns of the CSV, in order.
 COLUMNS: Final = (
@@ -255,12 +255,12 @@ def open_data(
     analysis_at: datetime,
 ) -> OpenDataTable:
     """Load the tenant's open-data stays and step metrics, aggregate, and audit the read."""
-    time_zone = require_tenant(conn, tenant)
+    zone = registry.tenant_time_zone(conn, tenant)
     stays = load_open_data_stays(conn, tenant, analysis_at)
-    until = analysis_at.astimezone(ZoneInfo(time_zone)).date()
+    until = analysis_at.astimezone(zone).date()
     steps = resident_day_steps(conn, tenant, until)
-    table = build_open_data(tenant, stays, steps, time_zone=time_zone, analysis_at=analysis_at)
-    audit(
+    table = build_open_data(tenant, stays, steps, time_zone=zone.key, analysis_at=analysis_at)
+    audit.record(
         conn,
         tenant=tenant,
         actor=actor,

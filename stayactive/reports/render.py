@@ -71,7 +71,45 @@ def _csv_rows(report: SavingsReport) -> list[list[str]]:
         rows.append([section, item, "", value, "", "", "", note])
 
     text("report", "tenant", report.tenant)
+    text("report", "language", report.language)
     text("report", "status", report.status)
+    text("report", "draft", "true" if report.draft else "false", "; ".join(report.draft_reasons))
+    text("report", "price_year", str(report.price_year))
+    if report.headline is not None:
+        h = report.headline
+        text("headline", "sentence", h.sentence)
+        for item, value in (
+            ("capacity_value", h.capacity_value),
+            ("safe_cash_effect", h.safe_cash_effect),
+            ("cash_effect", h.cash_effect),
+            ("net_value", h.net_value),
+        ):
+            rows.append(
+                [
+                    "headline",
+                    item,
+                    "",
+                    _num(value.value),
+                    _num(value.low),
+                    _num(value.high),
+                    value.unit,
+                    "",
+                ]
+            )
+        rows.append(
+            [
+                "headline",
+                "probability_net_negative",
+                "",
+                _num(h.probability_net_negative),
+                "",
+                "",
+                "probability",
+                "",
+            ]
+        )
+    for i, line in enumerate(report.decisive_assumptions, start=1):
+        text("decisive_assumption", str(i), line)
     for message in report.messages:
         text("report", "message", message)
     text("report", "generated_at", report.generated_at.isoformat())
@@ -105,8 +143,8 @@ def _csv_rows(report: SavingsReport) -> list[list[str]]:
             rows.append(
                 [
                     "tornado",
-                    bar.input,
-                    "net savings at low / high",
+                    bar.label,
+                    "net value at low / high",
                     "",
                     _num(bar.outcome_at_low),
                     _num(bar.outcome_at_high),

@@ -1,31 +1,39 @@
-"""The finance report: design, balance, LOS, destinations, readmissions, effect, money, sensitivity.
+"""The finance report: headline, decisive assumptions, effect, money, budget impact, checks.
 
-:func:`build_savings_report` turns loaded stays and a parameter set into a
-:class:`~stayactive.reports.model.SavingsReport` (pure: no database), suppressing small cells on
-the way; :func:`savings_report` loads everything for a tenant, builds the report and writes
-the read of resident-level rows to the audit log.
+:func:`build_savings_report` is the one entry point (CLI, demo, and the API's
+``GET /reports/savings``): it loads a tenant's stays, parameters and design, applies scenario
+overrides, builds the report in bokmål or English and writes the read to the audit log.
+:func:`assemble_savings_report` does the same from data already loaded (pure: no database).
 
-Processing steps of :func:`build_savings_report`:
+Processing steps of :func:`assemble_savings_report`:
 
 1. Stop with status "no data" if the tenant has no stays, or none in the evaluation.
-2. Descriptive tables for every arm/period group with stays: the flow of stays (exclusions),
-   group sizes and Kaplan-Meier LOS (median, crude RMST), discharge destinations (Aalen-Johansen
-   cumulative incidence at the horizon) and 30-day readmission (Wilson interval).
-3. The effect with the tenant's design (or the inferred one) and the covariate balance of its
-   groups. If the data cannot support it (:class:`InsufficientData`), status "no effect
-   estimate" with the reason; steps 4-5 are skipped.
-4. Money (:func:`~analytics.stays.estimate_savings`), the extrapolation to the tenant's budget,
-   scenarios and the tornado.
-5. Assumptions, notes and a short method statement.
+2. Parameters: the stored set (or the defaults), the stays per year counted in the care
+   records when they cover a whole year, then the scenario overrides (not stored, marked
+   unconfirmed).
+3. Descriptive tables for every arm/period group with stays (flow, groups, destinations,
+   readmission).
+4. The effect with the tenant's design: propensity-score weighting (primary) and
+   stratification (sensitivity), E-value, the design checks (pre-trend, placebo go-live,
+   comparison wards, permutation across wards, ward differences). If the data cannot support
+   an effect (:class:`InsufficientData`), status "no effect estimate" and steps 5-6 are
+   skipped.
+5. Money with the probabilistic sensitivity analysis (effect bootstrap x parameter draws),
+   the 1-5 year budget impact, scenarios and the tornado; the headline box and the decisive
+   assumptions.
+6. The draft flag: "UTKAST – ikke for beslutning" while a parameter is unconfirmed, the
+   design was not chosen before the first result or its checks flag it, the figures rest on
+   fewer than 10,000 resamples, or a scenario changes stored parameters.
 
-Each table is one function in :mod:`stayactive.reports.tables`. Every count goes through
-:func:`~analytics.stays.suppress_counts` (n < 5 and secondary suppression) before it enters a
-table, and every share or rate derived from a suppressed count is withheld too.
+Every count passes the small-cell rule (:func:`~analytics.stays.suppress_counts`) before it
+enters a table.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -35,100 +43,200 @@ from psycopg.rows import TupleRow
 from analytics.stays import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_N_RESAMPLES,
+    PARAMETER_UNITS,
+    DesignDiagnostics,
     EffectEstimate,
     InsufficientData,
+    Parameter,
+    ParameterSet,
     SavingsEstimate,
+    diagnose_design,
     estimate_effect,
     estimate_savings,
+    parameter_draws,
 )
+from analytics.stays.errors import InvalidParameter
 from analytics.stays.store import LoadedStays, load_stays
-from stayactive.reports import tables
-from stayactive.reports.model import SavingsReport, Table, TornadoOut
-from stayactive.savings_store import (
+from stayactive import audit
+from stayactive.reports import check_tables, money_tables, tables
+from stayactive.reports.format_no import Language, check_language
+from stayactive.reports.labels import (
+    check_label,
+    design_label,
+    group_label,
+    parameter_label,
+    text,
+)
+from stayactive.reports.model import Headline, SavingsReport, Table, TornadoOut
+from stayactive.reports.savings_store import (
     DesignChoice,
     StoredParameterSet,
-    audit,
     current_design,
     current_parameters,
+    first_savings_report_at,
 )
 
 logger = logging.getLogger(__name__)
 
-#: Arm/period groups in the order the report shows them.
-METHOD = (
-    "Length of stay is elapsed time from admission to discharge; stays still going on at the "
-    "analysis date are censored and handled by Kaplan-Meier. Bed-days per stay are the "
-    "restricted mean LOS to the horizon (RMST, Royston & Parmar 2013).",
-    "The comparison group is standardised to the programme stays' mix of age band (67-79, "
-    "80-89, 90+), KPR stay type (18, 19, 20) and admission gait speed (direct standardisation, "
-    "effect on the treated). Intervals: stratified bootstrap of stays, percentile method; every "
-    "money figure is computed per bootstrap replicate.",
-    "Destinations are competing outcomes (Aalen-Johansen cumulative incidence). Readmission: "
-    "after a discharge home, a new short-term stay or a recorded hospital admission within 30 "
-    "days; discharges less than 30 days before the analysis date are left out.",
-    "Money: one-year budget impact from the municipality's perspective, undiscounted (ISPOR "
-    "principles, Sullivan et al. 2014), scaled to the tenant's short-term-stay budget. "
-    "Sensitivity: one input at a time (tornado) and joint low/high scenarios.",
-    "Counts below 5 are suppressed, with secondary suppression so totals do not reveal them. "
-    "The full method, its assumptions and the validation on simulated data: "
-    "docs/savings-method.md.",
-)
+#: Resamples below this make a report a draft.
+PUBLISHED_RESAMPLES = 10_000
+#: Resamples of the stratified sensitivity analysis (an interval to compare, not to publish).
+_SENSITIVITY_RESAMPLES = 2_000
+
+METHOD: dict[str, tuple[str, ...]] = {
+    "nb": (
+        "Liggetid er tid fra innleggelse til utskrivning; opphold som pågår på analysedatoen "
+        "er sensurert (Kaplan–Meier). Liggedøgn per opphold er gjennomsnittet til horisonten "
+        "(RMST, Royston & Parmar 2013); kurven forlenges aldri forbi oppfølgingen.",
+        "Sammenligningsgruppene vektes til programoppholdenes sammensetning av alder, "
+        "KPR-tjeneste og gangfart ved innleggelse med tilbøyelighetsskårer (effekt for de "
+        "behandlede); stratifisering er følsomhetsanalyse. E-verdi for ukjent konfundering "
+        "(VanderWeele & Ding 2017).",
+        "Usikkerhet: bootstrap av beboere (10 000 trekninger), med ny tilbøyelighetsmodell i "
+        "hver trekning; kroner fra probabilistisk følsomhetsanalyse (effekt × parametre).",
+        "Reinnleggelse per opphold bare fra opphold med full oppfølging, vektet med invers "
+        "sannsynlighet for full oppfølging.",
+        "Budsjettanalyse fra kommunens perspektiv (ISPOR, Sullivan et al. 2014), år 1–5, "
+        "diskontert med 4 % reell rente (R-109/2021). Rapportering etter CHEERS 2022.",
+        "Antall under 5 skjules, med sekundær skjuling. Metode og validering: "
+        "docs/savings-method.md.",
+    ),
+    "en": (
+        "Length of stay is time from admission to discharge; stays still going on at the "
+        "analysis date are censored (Kaplan-Meier). Bed-days per stay are the restricted mean "
+        "to the horizon (RMST, Royston & Parmar 2013); no curve is extended past its follow-up.",
+        "The comparison groups are weighted to the programme stays' mix of age, KPR service and "
+        "admission gait speed by propensity scores (effect on the treated); stratification is a "
+        "sensitivity analysis. E-value for unmeasured confounding (VanderWeele & Ding 2017).",
+        "Uncertainty: bootstrap of residents (10,000 resamples), refitting the propensity model "
+        "in each; NOK from a probabilistic sensitivity analysis (effect x parameters).",
+        "Readmission per stay only from stays with complete follow-up, weighted by the inverse "
+        "probability of complete follow-up.",
+        "Budget impact from the municipality's perspective (ISPOR, Sullivan et al. 2014), years "
+        "1-5, discounted at 4% real (R-109/2021). Reported following CHEERS 2022.",
+        "Counts below 5 are suppressed, with secondary suppression. Method and validation: "
+        "docs/savings-method.md.",
+    ),
+}
 
 
-def _design_basis(choice: DesignChoice | None) -> str:
+def _design_basis(
+    choice: DesignChoice | None, first_report: datetime | None, language: Language
+) -> tuple[str, str]:
+    """The design's basis in words, and a draft reason ("" if none)."""
     if choice is None:
         return (
-            "inferred: the tenant has not chosen a design (concurrent if wards without devices "
-            "have stays after go-live, else historical); choose one with "
-            "`stayactive report design`"
+            (
+                "utledet: kommunen har ikke valgt sammenligning (samtidig hvis avdelinger uten "
+                "utstyr har opphold etter oppstart, ellers før/etter); velg med "
+                "`stayactive report design`",
+                "sammenligningen er ikke valgt på forhånd",
+            )
+            if language == "nb"
+            else (
+                "inferred: the tenant has not chosen a design (concurrent if wards without "
+                "devices have stays after go-live, else historical); choose one with "
+                "`stayactive report design`",
+                "the comparison was not chosen in advance",
+            )
         )
-    return f"chosen by {choice.chosen_by} on {choice.chosen_at.date().isoformat()}: {choice.reason}"
-
-
-def _parameter_basis(params: StoredParameterSet) -> str:
-    if params.is_default:
-        return "built-in defaults (the tenant has stored no parameters); all are unconfirmed"
-    assert params.created_at is not None
-    return (
-        f"stored version {params.version} by {params.created_by} on "
-        f"{params.created_at.date().isoformat()}" + (f": {params.note}" if params.note else "")
+    day = choice.chosen_at.date().isoformat()
+    basis = (
+        f"valgt av {choice.chosen_by} {day}: {choice.reason}"
+        if language == "nb"
+        else f"chosen by {choice.chosen_by} on {day}: {choice.reason}"
     )
+    if first_report is not None and first_report < choice.chosen_at:
+        seen = first_report.date().isoformat()
+        return basis, (
+            f"sammenligningen ble valgt etter at et resultat var vist ({seen})"
+            if language == "nb"
+            else f"the comparison was chosen after a result had been shown ({seen})"
+        )
+    return basis, ""
 
 
-def build_savings_report(
+def _parameters(
+    stored: StoredParameterSet,
     loaded: LoadedStays,
-    params: StoredParameterSet,
+    overrides: Mapping[str, float],
+) -> tuple[ParameterSet, str]:
+    """The parameters of this report and a label of their version."""
+    ps = stored.parameters
+    if loaded.stays_last_year is not None and ps.stays_per_year.needs_confirmation:
+        counted = dataclasses.replace(
+            ps.stays_per_year,
+            value=float(loaded.stays_last_year),
+            low=None,
+            high=None,
+            source=(
+                "Counted in the care records: stays admitted in the 365 days before "
+                f"{loaded.analysis_at.date().isoformat()} (KPR services 18-20)."
+            ),
+            as_of=loaded.analysis_at.date(),
+            needs_confirmation=False,
+        )
+        ps = dataclasses.replace(ps, stays_per_year=counted)
+    changed: dict[str, Parameter] = {}
+    for name, value in overrides.items():
+        if name not in PARAMETER_UNITS:
+            raise InvalidParameter(name, f"unknown parameter {name!r}")
+        old = getattr(ps, name)
+        inside = (old.low is None or old.low <= value) and (old.high is None or value <= old.high)
+        changed[name] = dataclasses.replace(
+            old,
+            value=float(value),
+            low=old.low if inside else None,
+            high=old.high if inside else None,
+            source=f"Scenario (not stored): {value:g} instead of {old.value:g}.",
+            needs_confirmation=True,
+        )
+    version = ps.version + (" + scenario" if changed else "")
+    ps = dataclasses.replace(ps, version=version, **changed)  # type: ignore[arg-type]
+    return ps, version
+
+
+def assemble_savings_report(
+    loaded: LoadedStays,
+    stored: StoredParameterSet,
     design_choice: DesignChoice | None,
     *,
+    language: Language = "nb",
+    overrides: Mapping[str, float] | None = None,
+    first_report_at: datetime | None = None,
     horizon_days: float = DEFAULT_HORIZON_DAYS,
     n_resamples: int = DEFAULT_N_RESAMPLES,
     seed: int = 1,
     generated_at: datetime | None = None,
 ) -> SavingsReport:
-    """The finance report for loaded stays (see the module docstring for the steps).
+    """The finance report for loaded stays (module docstring, steps 1-6).
 
-    Never raises for lack of data: an empty or tiny cohort gives a report whose ``status`` and
-    ``messages`` say what is missing.
+    Never raises for lack of data: an empty or tiny cohort gives a report whose ``status``
+    and ``messages`` say what is missing. Raises :class:`InvalidParameter` for an override
+    that is not a parameter or out of range.
     """
+    language = check_language(language)
     design = design_choice.design if design_choice else None
+    params, version = _parameters(stored, loaded, overrides or {})
     messages: list[str] = []
     sections: list[Table] = []
     notes: list[str] = []
     assumptions: tuple[str, ...] = ()
     effect: EffectEstimate | None = None
     savings: SavingsEstimate | None = None
+    diagnostics: DesignDiagnostics | None = None
     tornado_out: TornadoOut | None = None
-    description = ""
-    # 1. nothing to report
+    head: Headline | None = None
+    decisive: tuple[str, ...] = ()
     records = loaded.records
     status = "complete"
+    # 1. nothing to report
     if loaded.n_stays == 0:
         status = "no data"
         messages.append(
             f"Tenant {loaded.tenant!r} has no stays admitted by "
             f"{loaded.analysis_at.astimezone(ZoneInfo(loaded.time_zone)):%Y-%m-%d %H:%M}: "
-            "import the care records first "
-            "(`stayactive records import`)."
+            "import the care records first (`stayactive records import`)."
         )
     elif len(records) == 0:
         status = "no data"
@@ -136,14 +244,16 @@ def build_savings_report(
             f"None of the tenant's {loaded.n_stays} stays can be evaluated (no consent to "
             "evaluation, or left out for the reasons in the first table)."
         )
-    sections.append(tables.flow_table(loaded))
+    descriptive: list[Table] = [tables.flow_table(loaded, language)]
     if status == "complete":
-        # 2. descriptive tables
+        # 3. descriptive tables
         groups = tables.group_records(records)
-        sections.append(tables.group_table(groups, loaded, horizon_days))
-        sections.append(tables.destination_table(groups, horizon_days))
-        sections.append(tables.readmission_table(groups))
-        # 3. effect
+        descriptive += [
+            tables.group_table(groups, loaded, horizon_days, language),
+            tables.destination_table(groups, horizon_days, language),
+            tables.readmission_table(groups, language),
+        ]
+        # 4. effect, sensitivity, checks
         try:
             effect = estimate_effect(
                 records,
@@ -158,84 +268,215 @@ def build_savings_report(
                 f"Not enough data for an effect estimate: {exc}. The descriptive tables are "
                 "shown; no bed-days or NOK are estimated."
             )
-        if effect is not None:
-            description = effect.description
-            sections.insert(2, tables.balance(records, effect.design))
-            sections.append(tables.effect_table(effect))
-            notes.extend(effect.notes)
-            # 4. money and sensitivity
-            assumptions = effect.assumptions
-            try:
-                savings = estimate_savings(effect, params.parameters)
-            except InsufficientData as exc:
-                status = "no effect estimate"
-                messages.append(f"No money figures: {exc}.")
-            if savings is not None:
-                money, extrapolation = tables.money_tables(savings, params.parameters.values())
-                sections += [money, extrapolation, tables.scenario_table(effect, params)]
-                tornado_out = tables.tornado_chart(effect, params)
-                assumptions += savings.assumptions
-    sections.append(tables.parameter_table(params))
-    if params.parameters.unconfirmed():
-        notes.append(
-            "UNCONFIRMED parameters — replace before a decision: "
-            + ", ".join(params.parameters.unconfirmed())
-            + "."
+    if effect is not None:
+        sensitivity: EffectEstimate | None
+        try:
+            sensitivity = estimate_effect(
+                records,
+                design=effect.design,
+                horizon_days=horizon_days,
+                adjustment="stratification",
+                n_resamples=min(n_resamples, _SENSITIVITY_RESAMPLES),
+                seed=seed,
+            )
+        except InsufficientData as exc:
+            sensitivity = None
+            notes.append(f"Stratified sensitivity analysis not possible: {exc}")
+        diagnostics = diagnose_design(
+            records,
+            effect.design,
+            horizon_days=effect.horizon_days,
+            observed_effect=effect.bed_days_avoided_per_stay.value,
+            seed=seed,
         )
-    wards = ", ".join(f"{g}: {n}" for g, n in loaded.wards_per_group.items())
+        notes.extend(effect.notes)
+        assumptions = effect.assumptions
+        sections += [
+            money_tables.effect_table(effect, sensitivity, language),
+        ]
+        descriptive.insert(2, tables.balance(effect, language))
+        # 5. money
+        draws = parameter_draws(params, effect.n_resamples, seed=seed + 1)
+        try:
+            savings = estimate_savings(effect, params, draws=draws)
+        except InsufficientData as exc:
+            status = "no effect estimate"
+            messages.append(f"No money figures: {exc}.")
+        if savings is not None:
+            tornado_out = money_tables.tornado_chart(effect, params, language)
+            stays_source = money_tables.stays_source_text(loaded.stays_last_year, params, language)
+            head = money_tables.headline(savings, language)
+            decisive = money_tables.decisive_assumptions(
+                effect, params, tornado_out, stays_source, language
+            )
+            sections += [
+                money_tables.money_table(savings, language),
+                money_tables.budget_table(effect, params, draws, language),
+            ]
+            assumptions += savings.assumptions
+        sections.append(check_tables.design_checks_table(diagnostics, language))
+    sections += descriptive
+    if effect is not None and savings is not None:
+        sections.append(money_tables.scenario_table(effect, params, language))
+    sections.append(money_tables.parameter_table(params, version, language))
+    sections.append(check_tables.checklist_table(language))
+    # 6. draft
+    basis, design_reason = _design_basis(design_choice, first_report_at, language)
+    reasons = _draft_reasons(
+        params, design_reason, diagnostics, n_resamples, status, bool(overrides), language
+    )
+    wards = "; ".join(f"{group_label(g, language)}: {n}" for g, n in loaded.wards_per_group.items())
     if wards:
-        notes.append(
-            f"Wards per group ({wards}). Intervals treat stays as independent; with few wards "
-            "they are too narrow if wards differ."
-        )
+        notes.append(f"{text('wards_per_group', language)}: {wards}.")
     return SavingsReport(
         tenant=loaded.tenant,
         generated_at=generated_at or datetime.now(UTC),
         analysis_at=loaded.analysis_at,
         time_zone=loaded.time_zone,
+        language=language,
+        headline=head,
+        decisive_assumptions=decisive,
+        draft=bool(reasons),
+        draft_reasons=reasons,
+        price_year=int(params.price_year.value),
         status=status,
         messages=tuple(messages),
         design=effect.design.value if effect else (design.value if design else None),
-        design_basis=_design_basis(design_choice),
-        design_description=description,
-        horizon_days=horizon_days,
+        design_basis=basis,
+        design_description=(
+            design_label(effect.design.value, language).capitalize()
+            + ": "
+            + text(f"desc.{effect.design.value}", language)
+            if effect
+            else ""
+        ),
+        horizon_days=effect.horizon_days if effect else horizon_days,
         n_resamples=n_resamples,
         seed=seed,
         confidence_level=0.95,
-        parameter_version=params.parameters.version,
-        parameter_basis=_parameter_basis(params),
+        parameter_version=version,
+        parameter_basis=_parameter_basis(stored, language),
         savings_kind=savings.savings_kind if savings else None,
         tables=tuple(sections),
         tornado=tornado_out,
         assumptions=assumptions,
         notes=tuple(notes),
-        method=METHOD,
+        method=METHOD[language],
     )
 
 
-def savings_report(
+def _draft_reasons(
+    params: ParameterSet,
+    design_reason: str,
+    diagnostics: DesignDiagnostics | None,
+    n_resamples: int,
+    status: str,
+    scenario: bool,
+    language: Language,
+) -> tuple[str, ...]:
+    nb = language == "nb"
+    out: list[str] = []
+    if status != "complete":
+        out.append("ingen effekt er beregnet" if nb else "no effect is estimated")
+    unconfirmed = [parameter_label(n, language) for n in params.unconfirmed()]
+    if unconfirmed:
+        shown = ", ".join(unconfirmed[:3])
+        if len(unconfirmed) > 3:
+            more = len(unconfirmed) - 3
+            shown += (
+                f" og {more} til (se Parametre)" if nb else f" and {more} more (see Parameters)"
+            )
+        out.append(("ubekreftede parametre: " if nb else "unconfirmed parameters: ") + shown)
+    if design_reason:
+        out.append(design_reason)
+    if diagnostics is not None and diagnostics.flagged:
+        weak = [
+            f"{check_label(c.name, language)} ({text('s.' + c.status, language)})"
+            for c in diagnostics.checks
+            if c.status != "pass"
+        ]
+        out.append(("svak sammenligning: " if nb else "weak comparison: ") + ", ".join(weak))
+    if n_resamples < PUBLISHED_RESAMPLES:
+        out.append(
+            f"bare {n_resamples} bootstrap-trekninger (10 000 kreves)"
+            if nb
+            else f"only {n_resamples} bootstrap resamples (10,000 required)"
+        )
+    if scenario:
+        out.append("scenario med endrede parametre" if nb else "scenario with changed parameters")
+    return tuple(out)
+
+
+def _parameter_basis(params: StoredParameterSet, language: Language) -> str:
+    if params.is_default:
+        return (
+            "innebygde standardverdier (kommunen har ikke lagret parametre)"
+            if language == "nb"
+            else "built-in defaults (the tenant has stored no parameters)"
+        )
+    assert params.created_at is not None
+    day = params.created_at.date().isoformat()
+    return (
+        f"lagret versjon {params.version} av {params.created_by} {day}"
+        if language == "nb"
+        else f"stored version {params.version} by {params.created_by} on {day}"
+    ) + (f": {params.note}" if params.note else "")
+
+
+def build_savings_report(
     conn: psycopg.Connection[TupleRow],
-    tenant: str,
+    tenant_id: str,
+    overrides: Mapping[str, float] | None = None,
+    language: Language = "nb",
     *,
     actor: str,
     analysis_at: datetime | None = None,
     n_resamples: int = DEFAULT_N_RESAMPLES,
     seed: int = 1,
 ) -> SavingsReport:
-    """Load the tenant's stays, parameters and design, build the report, and audit the read."""
-    loaded = load_stays(conn, tenant, analysis_at=analysis_at)
-    params = current_parameters(conn, tenant)
-    choice = current_design(conn, tenant)
-    report = build_savings_report(loaded, params, choice, n_resamples=n_resamples, seed=seed)
+    """Load the tenant's stays, parameters and design, build the report, and audit the read.
+
+    Parameters
+    ----------
+    conn
+        A connection with the application schema.
+    tenant_id
+        The tenant.
+    overrides
+        Scenario values by parameter name (e.g. ``{"uptake_share": 0.75}``), applied to the
+        stored parameters for this report only (not stored; the report is then a draft).
+    language
+        ``"nb"`` (bokmål, default) or ``"en"``.
+    actor
+        Who asks (the audit log's actor; the API passes the token's user).
+    analysis_at, n_resamples, seed
+        Data as of this instant (default now); bootstrap resamples (10,000 for a published
+        report) and seed.
+    """
+    language = check_language(language)
+    loaded = load_stays(conn, tenant_id, analysis_at=analysis_at)
+    stored = current_parameters(conn, tenant_id)
+    choice = current_design(conn, tenant_id)
+    first = first_savings_report_at(conn, tenant_id)
+    report = assemble_savings_report(
+        loaded,
+        stored,
+        choice,
+        language=language,
+        overrides=overrides,
+        first_report_at=first,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
     # The report reads resident-level rows (aggregated before they leave): DESIGN.md asks for
     # an audit entry for every such read.
-    audit(
+    audit.record(
         conn,
-        tenant=tenant,
+        tenant=tenant_id,
         actor=actor,
         action="report.savings",
         subject_kind="stays",
-        subject_id=tenant,
+        subject_id=tenant_id,
         purpose="evaluation",
         detail={
             "analysis_at": loaded.analysis_at.isoformat(),
@@ -243,6 +484,8 @@ def savings_report(
             "status": report.status,
             "parameter_version": report.parameter_version,
             "design": report.design,
+            "draft": report.draft,
+            "overrides": dict(overrides or {}),
         },
     )
     return report

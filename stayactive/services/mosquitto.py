@@ -27,6 +27,7 @@ from pathlib import Path
 from stayactive.errors import ConfigurationError, ServiceError
 from stayactive.mqtt import check_login
 from stayactive.paths import MQTT_INGEST_PASSWORD, ServicePaths
+from stayactive.registry import DEVICE_ID_PATTERN
 from stayactive.services._run import apt_install, give_to, run
 from stayactive.settings import Settings
 
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 INGEST_ACCOUNT = "ingest"
 # Mosquitto 2's password-file format: PBKDF2-SHA512, "$7$<iterations>$<salt>$<hash>" (base64).
 _PBKDF2_ITERATIONS = 101
-_ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_ACCOUNT_NAME = re.compile(rf"^{DEVICE_ID_PATTERN}$")  # a device id, or a service account
 # The broker passes packets up to this size so that ingest sees an oversized payload and can
 # reject it with a reason (the protocol's limit, 256 KiB, is enforced by ingest).
 MAX_PACKET_BYTES = 1024 * 1024

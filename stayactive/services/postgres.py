@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from stayactive.errors import ServiceError
+from stayactive import db
+from stayactive.errors import ServiceError, StayActiveError
 from stayactive.paths import DB_PASSWORD, ServicePaths
 from stayactive.services import timescaledb
 from stayactive.services._run import give_to, run
@@ -147,6 +148,18 @@ def stop(paths: ServicePaths) -> None:
     )
 
 
+def restart(paths: ServicePaths) -> None:
+    """Restart the running cluster (fast: sessions are ended, open transactions roll back)."""
+    run(
+        [
+            f"{BIN}/pg_ctl", "restart", "-D", str(paths.pg_data), "-m", "fast", "-w",
+            "-l", str(paths.pg_log),
+        ],
+        what="restart PostgreSQL",
+        as_user=_server_user(),
+    )  # fmt: skip
+
+
 def ensure_database(settings: Settings, name: str) -> None:
     """Create database ``name`` with the TimescaleDB extension unless it exists (waits up to
     30 s for the server)."""
@@ -162,7 +175,9 @@ def ensure_database(settings: Settings, name: str) -> None:
             with psycopg.connect(settings.dsn(name), autocommit=True) as conn:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA public")
             return
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
+            if not db.is_transient(exc):
+                raise
             if time.monotonic() > deadline:
                 raise ServiceError(f"PostgreSQL does not accept connections: {exc}") from exc
             time.sleep(0.5)
@@ -172,14 +187,14 @@ def status(settings: Settings) -> PostgresStatus:
     """Connect and read the server's and TimescaleDB's versions and licence."""
     port = settings.pg_port if settings.uses_local_database else 0
     try:
-        with psycopg.connect(settings.dsn(), connect_timeout=3) as conn:
+        with db.translated(), psycopg.connect(settings.dsn(), connect_timeout=3) as conn:
             version = conn.execute("SHOW server_version").fetchone()
             row = conn.execute(
                 "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'"
             ).fetchone()
             licence = conn.execute("SELECT current_setting('timescaledb.license', true)").fetchone()
             port_row = conn.execute("SHOW port").fetchone()
-    except psycopg.Error as exc:
+    except StayActiveError as exc:
         return PostgresStatus(running=False, port=port, error=str(exc).strip())
     return PostgresStatus(
         running=True,

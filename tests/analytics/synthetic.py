@@ -57,11 +57,14 @@ def lower_back_acc(
     pad_s: float = 3.0,
     noise_mps2: float = 0.03,
     rotate: bool = True,
+    step_gain: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Lower-back acceleration (n, 3) with gravity around the given initial contacts.
 
     Standing still for ``pad_s`` before the first and after the last contact (with slow
-    postural sway). Returns ``(t_s, acc_mps2)``; ``t_s`` starts at 0.
+    postural sway). ``step_gain`` scales each step's vertical and antero-posterior cycle and
+    heel strike (an asymmetric gait: e.g. 1 and 0.3 alternating). Returns ``(t_s, acc_mps2)``;
+    ``t_s`` starts at 0.
     """
     t = np.arange(0.0, float(ic_s[-1]) + pad_s, 1.0 / fs_hz)
     k = np.arange(len(ic_s), dtype=np.float64)
@@ -73,14 +76,15 @@ def lower_back_acc(
     walking = np.isfinite(phase)
     ph = np.where(walking, phase, 0.0)
     w = walking.astype(np.float64)
-    amp = amplitude_mps2 * w
+    gain = np.ones(len(ic_s)) if step_gain is None else np.asarray(step_gain, dtype=np.float64)
+    amp = amplitude_mps2 * w * gain[np.clip(np.floor(ph).astype(int), 0, len(ic_s) - 1)]
     vert = amp * np.cos(2.0 * np.pi * (ph - 0.1))
     ap = 0.7 * amp * np.cos(2.0 * np.pi * (ph - 0.35))
     ml = 0.4 * amp * np.cos(np.pi * ph)
     # Heel strike: a decaying 15 Hz ring at every contact.
     imp = np.zeros(len(t))
     idx = np.clip(np.round(ic_s * fs_hz).astype(int), 0, len(t) - 1)
-    imp[idx] = 0.8 * amplitude_mps2
+    imp[idx] = 0.8 * amplitude_mps2 * gain
     tau = np.arange(0.0, 0.2, 1.0 / fs_hz)
     ring = np.exp(-tau / 0.04) * np.cos(2.0 * np.pi * min(15.0, 0.4 * fs_hz) * tau)
     vert = vert + np.convolve(imp, ring)[: len(t)]

@@ -12,7 +12,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from analytics import benchmark, validation
+from stayactive.tools.bench import analytics as benchmark
+from stayactive.tools.validation import analytics as validation
 
 
 def _assert_bounds(report: validation.ValidationReport) -> None:

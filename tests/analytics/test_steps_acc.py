@@ -65,6 +65,22 @@ def test_irregular_gait_shuffles_and_hesitations() -> None:
     assert false / total <= 0.03
 
 
+@pytest.mark.parametrize("cadence_spm", [45, 70, 110])
+def test_asymmetric_gait_keeps_the_weak_leg(cadence_spm: float) -> None:
+    # One leg loads the trunk a third as much as the other (a limp, an MS gait): the weak
+    # steps must be found, not swallowed by the strong ones beside them.
+    found = false = total = 0
+    for seed in range(5):
+        rng = np.random.default_rng(200 + seed)
+        ic = step_times(cadence_spm, 30, rng, cv=0.05)
+        gain = np.where(np.arange(len(ic)) % 2 == 0, 1.0, 0.3)
+        _, acc = lower_back_acc(ic, 100.0, rng, amplitude_mps2=1.0, step_gain=gain)
+        tp, fp = _match(detect_steps(acc, 100.0) / 100.0, ic)
+        found, false, total = found + tp, false + fp, total + len(ic)
+    assert found / total >= 0.95
+    assert false / total <= 0.03
+
+
 def test_orientation_does_not_matter() -> None:
     rng = np.random.default_rng(3)
     ic = step_times(90, 30, rng)

@@ -11,7 +11,7 @@ from analytics.gait import (
     WalkerMotion,
     stride_time_cv,
 )
-from analytics.validation import wire_arrays
+from stayactive.tools.validation.analytics import wire_arrays
 from tests.analytics.synthetic import signals_of, step_times, walker_walk
 
 

@@ -19,9 +19,9 @@ from firmware_sim import scenario as sim
 from firmware_sim.device import DeviceBehaviour
 from firmware_sim.pump import Pump
 from firmware_sim.records import records_from_world, write_assignments, write_care_records
-from stayactive.records_import import import_assignments, import_care_records
+from stayactive.records import import_assignments, import_care_records
 from stayactive.services import mosquitto, paths_for
-from stayactive.simulation import SITE, create_scenario
+from stayactive.tools.simulation import SITE, create_scenario
 from tests.fixtures.ingest import IngestThread, count
 from tests.fixtures.services import Schema
 from tests.fixtures.streams import wait_until

@@ -26,6 +26,7 @@ def make_records(
     stay_type: str | Sequence[str] = "19",
     mobility_band: str | Sequence[str] = "unknown",
     prefix: str = "s",
+    follow_up_days: Sequence[float] | None = None,
 ) -> StayRecords:
     """A small stay table; every stay discharged home and not readmitted unless told."""
     n = len(los_days)
@@ -53,6 +54,10 @@ def make_records(
         age_band=col(age_band),
         stay_type=col(stay_type),
         mobility_band=col(mobility_band),
+        # default: followed long enough after every discharge for the 30-day window to close
+        follow_up_days=[t + 40.0 if e else t for t, e in zip(los_days, ev, strict=True)]
+        if follow_up_days is None
+        else list(follow_up_days),
     )
 
 
@@ -97,7 +102,10 @@ def synthetic_stays(
     destination = [str(d) if e else None for d, e in zip(dest, discharged, strict=True)]
     readm = rng.random(n) < readmission_risk
     readmitted = [bool(r) if d == "home" else None for r, d in zip(readm, destination, strict=True)]
+    # follow-up ends at the censoring time, or long after the discharge
+    follow_up = np.where(np.isfinite(censor_at), np.maximum(censor_at, observed), observed + 60.0)
     return StayRecords.from_columns(
+        follow_up_days=follow_up,
         stay_id=[f"s{i}" for i in range(n)],
         los_days=observed,
         discharged=discharged,

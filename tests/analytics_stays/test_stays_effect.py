@@ -16,10 +16,10 @@ from analytics.stays import (
     difference_in_differences,
     estimate_effect,
     restricted_mean_los,
-    stay_readmission_outcome,
     stratum_labels,
 )
-from analytics.stays._statistic import StandardisedStatistic
+from analytics.stays._statistic import EffectStatistic
+from analytics.stays.records import COLUMNS
 from tests.analytics_stays.stays_factories import make_records, synthetic_stays
 
 
@@ -48,25 +48,37 @@ def test_known_answer_unstratified_without_censoring() -> None:
 
 
 def test_standardisation_to_the_intervention_case_mix() -> None:
-    # stratum 18: intervention 6 x 10 days, comparison 2 x 14 days
-    # stratum 19: intervention 2 x 30 days, comparison 6 x 40 days
+    # stratum 18: intervention 30 x 10 days, comparison 10 x 14 days
+    # stratum 19: intervention 10 x 30 days, comparison 30 x 40 days
     records = concatenate(
         [
-            make_records([10] * 6 + [30] * 2, stay_type=["18"] * 6 + ["19"] * 2, prefix="i"),
+            make_records([10] * 30 + [30] * 10, stay_type=["18"] * 30 + ["19"] * 10, prefix="i"),
             make_records(
-                [14] * 2 + [40] * 6, arm="comparison", stay_type=["18"] * 2 + ["19"] * 6, prefix="c"
+                [14] * 10 + [40] * 30,
+                arm="comparison",
+                stay_type=["18"] * 10 + ["19"] * 30,
+                prefix="c",
             ),
         ]
     )
-    e = estimate_effect(records, stratify_by=("stay_type",), n_resamples=300, seed=2)
-    # weights 6/8 and 2/8: comparison 0.75*14 + 0.25*40 = 20.5; intervention 15
+    e = estimate_effect(
+        records, adjustment="stratification", stratify_by=("stay_type",), n_resamples=300, seed=2
+    )
+    # weights 3/4 and 1/4: comparison 0.75*14 + 0.25*40 = 20.5; intervention 15
     assert e.comparison_rmst_days.value == pytest.approx(20.5)
     assert e.intervention_rmst_days.value == pytest.approx(15.0)
     assert e.bed_days_avoided_per_stay.value == pytest.approx(5.5)
     assert [s.weight for s in e.strata] == [0.75, 0.25]
-    assert [s.counts for s in e.strata] == [(6, 2), (2, 6)]
+    assert [s.counts for s in e.strata] == [(30, 10), (10, 30)]
     crude = estimate_effect(records, stratify_by=(), n_resamples=300, seed=2)
     assert crude.bed_days_avoided_per_stay.value == pytest.approx(33.5 - 15.0)
+    # propensity weights on one covariate reproduce the standardisation (up to the ridge)
+    weighted = estimate_effect(records, stratify_by=("stay_type",), n_resamples=300, seed=2)
+    assert weighted.adjustment == "weighting"
+    assert weighted.bed_days_avoided_per_stay.value == pytest.approx(5.5, abs=0.05)
+    (balance,) = weighted.balance
+    assert balance.max_abs_smd_before() > 1.0
+    assert balance.max_abs_smd_after() < 0.01
     # the case-mix of the intervention arm varies between replicates, so does the estimate
     assert e.bed_days_avoided_per_stay.low < 5.5 < e.bed_days_avoided_per_stay.high
 
@@ -82,7 +94,6 @@ def test_difference_in_differences_known_answer() -> None:
     )
     e = difference_in_differences(records, n_resamples=100, seed=3)
     assert e.design is Design.DIFFERENCE_IN_DIFFERENCES
-    assert e.stratify_by == ()
     # counterfactual = 14 + (16 - 18) = 12; avoided = 12 - 10
     assert e.comparison_rmst_days.value == pytest.approx(12.0)
     assert e.bed_days_avoided_per_stay.value == pytest.approx(2.0)
@@ -104,45 +115,56 @@ def test_vectorised_statistic_equals_resamples_computed_one_by_one() -> None:
     records = synthetic_stays(300, effect_ratio=0.8, seed=5)
     target = records.subset((records.arm == "intervention") & (records.period == "after"))
     reference = records.subset(records.arm == "comparison")
-    by = ("stay_type", "age_band")
-    stat = StandardisedStatistic(
-        target, [reference], counterfactual_weights=[1.0], stratify_by=by, horizon_days=60.0
+    by = ("stay_type",)
+    stat = EffectStatistic(
+        [("t", target), ("r", reference)],
+        counterfactual_weights=[1.0],
+        covariates=by,
+        adjustment="stratification",
+        weighting="att",
+        horizon_days=60.0,
     )
     rng = np.random.default_rng(11)
-    batch = 5
-    samples = [rng.integers(0, s.size, (batch, s.size)) for s in stat.samples]
-    out = stat(*samples)
-    assert out.shape == (2 * 2 + 4, batch)
-
-    t_lab = stratum_labels(target, by)
-    t_known, t_readm = stay_readmission_outcome(target)
-    r_known, r_readm = stay_readmission_outcome(reference)
-    assert stat.n_target_unsupported == 0
-    for b in range(batch):
-        idx = samples[0][b]
-        rmst_t = rmst_r = risk_t = risk_r = 0.0
-        for s, stratum in enumerate(stat.strata):
-            drawn = idx[t_lab[idx] == stratum]
-            weight = drawn.size / idx.size
-            cell = stat._cells[1][s]
-            ref_idx = cell.members if cell.sample is None else cell.members[samples[cell.sample][b]]
+    boot = stat.draw(rng, 5)
+    out = stat(boot)
+    assert out.shape == (2 * 2 + 4, 5)
+    t_lab, r_lab = stratum_labels(target, by), stratum_labels(reference, by)
+    for b in range(5):
+        t_idx = np.repeat(np.arange(len(target)), boot[0][b].astype(int))
+        r_idx = np.repeat(np.arange(len(reference)), boot[1][b].astype(int))
+        rmst_t = rmst_r = 0.0
+        for stratum in stat.strata:
+            drawn = t_idx[t_lab[t_idx] == stratum]
+            weight = drawn.size / t_idx.size
+            ref = r_idx[r_lab[r_idx] == stratum]
             rmst_r += weight * restricted_mean_los(
-                reference.los_days[ref_idx],
-                reference.discharged[ref_idx],
-                beyond_follow_up="extend",
+                reference.los_days[ref], reference.discharged[ref], beyond_follow_up="extend"
             )
-            risk_r += weight * r_readm[ref_idx].sum() / r_known[ref_idx].sum()
             if drawn.size:
                 rmst_t += weight * restricted_mean_los(
                     target.los_days[drawn], target.discharged[drawn], beyond_follow_up="extend"
                 )
-                risk_t += weight * t_readm[drawn].sum() / t_known[drawn].sum()
         assert out[0, b] == pytest.approx(rmst_t, abs=1e-10)
         assert out[1, b] == pytest.approx(rmst_r, abs=1e-10)
-        assert out[2, b] == pytest.approx(risk_t, abs=1e-12)
-        assert out[3, b] == pytest.approx(risk_r, abs=1e-12)
         assert out[6, b] == pytest.approx(rmst_r - rmst_t, abs=1e-10)
-        assert out[7, b] == pytest.approx(risk_r - risk_t, abs=1e-12)
+
+
+def test_bootstrap_resamples_residents_not_stays() -> None:
+    records = synthetic_stays(200, effect_ratio=0.8, seed=5)
+    # every resident has two stays
+    residents = [f"r{i // 2}" for i in range(len(records))]
+    paired = StayRecords(**{**{c: records.column(c) for c in COLUMNS}, "resident_id": residents})
+    stat = EffectStatistic(
+        [("all", paired), ("same", paired)],
+        counterfactual_weights=[1.0],
+        covariates=(),
+        adjustment="weighting",
+        weighting="att",
+        horizon_days=60.0,
+    )
+    weights = stat.draw(np.random.default_rng(3), 50)[0]
+    np.testing.assert_array_equal(weights[:, 0::2], weights[:, 1::2])
+    assert weights.sum(axis=1) == pytest.approx(np.full(50, len(records)))
 
 
 def test_intervals_are_percentiles_of_the_replicates_and_reproducible() -> None:
@@ -179,64 +201,41 @@ def test_too_few_stays_raise_insufficient_data() -> None:
 def test_strata_without_comparison_stays_are_left_out_and_reported() -> None:
     records = concatenate(
         [
-            make_records([10] * 6 + [20] * 3, stay_type=["18"] * 6 + ["20"] * 3, prefix="i"),
-            make_records([12] * 6, arm="comparison", stay_type="18", prefix="c"),
+            make_records([10] * 12 + [20] * 3, stay_type=["18"] * 12 + ["20"] * 3, prefix="i"),
+            make_records([12] * 12, arm="comparison", stay_type="18", prefix="c"),
         ]
     )
-    e = estimate_effect(records, stratify_by=("stay_type",), n_resamples=100, seed=1)
+    e = estimate_effect(
+        records, adjustment="stratification", stratify_by=("stay_type",), n_resamples=100, seed=1
+    )
     assert e.n_intervention_unsupported == 3
     assert e.bed_days_avoided_per_stay.value == pytest.approx(2.0)
-    assert any("3 of 9 intervention stays" in n for n in e.notes)
-    # when too little is left, the error says why
+    assert any("3 of 15 intervention stays" in n for n in e.notes)
+    # a stratum with fewer than 10 stays in some group is merged, and the note says which
     thin = concatenate(
         [
-            make_records([10] * 3 + [20] * 6, stay_type=["18"] * 3 + ["20"] * 6, prefix="i"),
-            make_records([12] * 6, arm="comparison", stay_type="18", prefix="c"),
+            make_records([10] * 3 + [20] * 12, stay_type=["18"] * 3 + ["20"] * 12, prefix="i"),
+            make_records([12] * 12, arm="comparison", stay_type="18", prefix="c"),
         ]
     )
-    with pytest.raises(InsufficientData, match="stratify by fewer covariates"):
-        estimate_effect(thin, stratify_by=("stay_type",), n_resamples=100)
+    merged = estimate_effect(
+        thin, adjustment="stratification", stratify_by=("stay_type",), n_resamples=100
+    )
+    assert merged.stratify_by == () and merged.covariates_dropped == ("stay_type",)
+    assert any("merged by dropping stay_type (cell intervention/after" in n for n in merged.notes)
 
 
-def test_readmission_effect_not_estimable_without_outcomes() -> None:
-    records = two_arms([8, 10, 12, 14, 16], [10, 12, 14, 16, 18], readmitted=[None] * 5)
+def test_readmission_effect_not_estimable_without_follow_up() -> None:
+    unknown = [math.nan] * 5
+    records = two_arms([8, 10, 12, 14, 16], [10, 12, 14, 16, 18], follow_up_days=unknown)
     e = estimate_effect(records, stratify_by=(), n_resamples=100, seed=1)
     assert e.readmissions_avoided_per_stay is None
     assert e.intervention_readmission_risk is None
     assert np.all(e.replicates.readmissions_avoided_per_stay == 0.0)
     assert any("Readmission effect not estimable" in n for n in e.notes)
     assert "not estimable yet" in e.explain()
-
-
-def test_censoring_before_the_horizon_is_reported() -> None:
-    records = two_arms(
-        [5, 8, 10, 12, 20],
-        [6, 9, 11, 13, 25],
-        discharged=[True, True, True, True, False],
-        destination=["home"] * 4 + [None],
-    )
-    e = estimate_effect(records, stratify_by=(), n_resamples=100, seed=1)
-    assert any("held flat to the horizon" in n for n in e.notes)
-
-
-def test_readmission_fallback_is_reported() -> None:
-    # comparison stratum 20 has one known and one unknown outcome: some resamples know none
-    records = concatenate(
-        [
-            make_records([10] * 8, stay_type=["18"] * 6 + ["20"] * 2, prefix="i"),
-            make_records(
-                [12] * 8,
-                arm="comparison",
-                stay_type=["18"] * 6 + ["20"] * 2,
-                readmitted=[False] * 7 + [None],
-                prefix="c",
-            ),
-        ]
-    )
-    e = estimate_effect(records, stratify_by=("stay_type",), n_resamples=200, seed=1)
-    assert any("pooled risk" in n for n in e.notes)
-    assert e.readmissions_avoided_per_stay is not None
-    assert np.isfinite(e.replicates.readmissions_avoided_per_stay).all()
+    known = two_arms([8, 10, 12, 14, 16], [10, 12, 14, 16, 18], follow_up_days=[90.0] * 5)
+    assert estimate_effect(known, n_resamples=100, seed=1).readmissions_avoided_per_stay
 
 
 @pytest.mark.parametrize(
@@ -248,6 +247,8 @@ def test_readmission_fallback_is_reported() -> None:
         ({"confidence_level": 1.0}, "confidence_level"),
         ({"seed": -1}, "seed"),
         ({"stratify_by": ("ward",)}, "cannot stratify"),
+        ({"adjustment": "matching"}, "adjustment"),
+        ({"weighting": "ato"}, "weighting"),
         ({"design": "randomised"}, "randomised"),
     ],
 )

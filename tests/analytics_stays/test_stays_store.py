@@ -30,8 +30,8 @@ class Tenant:
     def __init__(self, conn: psycopg.Connection[TupleRow]) -> None:
         self.conn = conn
         registry.ensure_tenant(conn, T, "Stavanger kommune")
-        self.ward_a = registry.ensure_ward(conn, T, "site-1", "ward-a", date(2026, 3, 2))
-        self.ward_c = registry.ensure_ward(conn, T, "site-1", "ward-c", None)
+        self.ward_a = registry.ensure_ward(conn, T, "site-1", "ward-a", date(2026, 3, 2)).ward_id
+        self.ward_c = registry.ensure_ward(conn, T, "site-1", "ward-c", None).ward_id
         self._n = 0
 
     def stay(

@@ -14,7 +14,7 @@ from analytics.stays import (
     median_los,
     restricted_mean_los,
 )
-from analytics.stays._km import ends_open_before, km_layout, weighted_rmst
+from analytics.stays._km import ends_open, follow_up_reach, km_layout, weighted_rmst
 
 # --- independent reference: the textbook formulas, written as plain loops -----------------
 
@@ -176,9 +176,23 @@ def test_rmst_refuses_horizon_beyond_follow_up() -> None:
 
 def test_open_curve_detection() -> None:
     t, d = np.array([5.0, 10.0, 20.0]), np.array([True, True, False])
-    assert ends_open_before(km_layout(t, d, 60.0), 60.0)
-    assert not ends_open_before(km_layout(t, d, 15.0), 15.0)
-    assert not ends_open_before(km_layout(t, np.ones(3, bool), 60.0), 60.0)
+    ones = np.ones((1, 3))
+    assert ends_open(km_layout(t, d, 60.0), ones)[0]
+    assert not ends_open(km_layout(t, d, 15.0), ones)[0]
+    assert not ends_open(km_layout(t, np.ones(3, bool), 60.0), ones)[0]
+    # a resample without the censored stay ends on a discharge: not open
+    assert not ends_open(km_layout(t, d, 60.0), np.array([[1.0, 2.0, 0.0]]))[0]
+
+
+def test_follow_up_reach_needs_stays_beyond_each_censoring() -> None:
+    # 30 ongoing stays under 21 days, none discharged: known only up to the 21st shortest
+    los = np.linspace(1.0, 20.0, 30)
+    reach = follow_up_reach(los, np.zeros(30, bool))
+    assert reach == pytest.approx(los[20])
+    # complete curves and censorings with enough stays beyond are known everywhere
+    assert follow_up_reach(los, np.ones(30, bool)) == np.inf
+    long = np.concatenate([[5.0], np.full(10, 50.0)])
+    assert follow_up_reach(long, np.array([False] + [True] * 10)) == np.inf
 
 
 def test_competing_destinations_six_stays_by_hand() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from analytics.stays import estimate_effect, kaplan_meier, median_los, restricted_mean_los
-from analytics.stays.validation import (
+from stayactive.tools.validation.savings import (
     EFFECT_COVERAGE_MIN,
     NULL_COVERAGE_MIN,
     simulate_validation_records,

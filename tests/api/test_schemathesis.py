@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -20,7 +20,7 @@ from schemathesis.schemas import APIOperation
 
 from stayactive.api import create_app
 from stayactive.settings import Settings
-from tests.api.conftest import PASSWORD, World, build_world
+from tests.api.conftest import FUZZ_COUNTS, PASSWORD, World, build_world
 
 MAX_EXAMPLES = 30
 
@@ -30,10 +30,13 @@ class Fuzzed:
     world: World
     device_basic: str
     requests: int = 0
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
-def fuzzed(settings: Settings, password_hash: str) -> Iterator[Fuzzed]:
+def fuzzed(
+    settings: Settings, password_hash: str, request: pytest.FixtureRequest
+) -> Iterator[Fuzzed]:
     for world in build_world(settings, password_hash):
         admin = world.client("tenant-a-admin")
         r = admin.post(
@@ -48,7 +51,10 @@ def fuzzed(settings: Settings, password_hash: str) -> Iterator[Fuzzed]:
         assert r.status_code == 201, r.text
         creds = r.json()
         basic = base64.b64encode(f"{creds['username']}:{creds['password']}".encode()).decode()
-        yield Fuzzed(world, basic)
+        fuzzed = Fuzzed(world, basic)
+        yield fuzzed
+        # Read by the terminal summary in conftest.py.
+        setattr(request.config, FUZZ_COUNTS, fuzzed.counts)
 
 
 def _fresh_token(world: World) -> str:
@@ -79,7 +85,7 @@ def test_operation(operation: APIOperation, fuzzed: Fuzzed) -> None:
         _fuzz(operation, mode, fuzzed, headers, sent)
     assert sent[GenerationMode.POSITIVE] > 0
     fuzzed.requests += sum(sent.values())
-    COUNTS[operation.label] = {m.value: n for m, n in sent.items()}
+    fuzzed.counts[operation.label] = {m.value: n for m, n in sent.items()}
 
 
 def _fuzz(
@@ -113,6 +119,3 @@ def _fuzz(
     except Unsatisfiable:
         # Nothing of the operation can be made invalid (no parameters, no body).
         assert mode is GenerationMode.NEGATIVE and sent[mode] == 0, operation.label
-
-
-COUNTS: dict[str, dict[str, int]] = {}

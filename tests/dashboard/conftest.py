@@ -13,9 +13,9 @@ from psycopg import sql
 from streamlit.testing.v1 import AppTest
 
 from stayactive import db
+from stayactive.api.serve import RunningApi, start_api
 from stayactive.auth import hash_password
 from stayactive.settings import Settings, get_settings
-from tests.api.server import RunningApi, start_api
 from tests.fixtures.dashboard_seed import DashboardTenant, seed_dashboard_tenant
 
 PASSWORD = "correct horse battery staple"

@@ -21,9 +21,9 @@ import pytest
 from psycopg import sql
 
 from stayactive import db
+from stayactive.api.serve import RunningApi, start_api
 from stayactive.auth import hash_password
 from stayactive.settings import Settings
-from tests.api.server import RunningApi, start_api
 from tests.dashboard.conftest import PASSWORD
 from tests.fixtures.dashboard_seed import DashboardTenant, seed_dashboard_tenant
 

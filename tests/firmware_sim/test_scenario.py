@@ -15,7 +15,7 @@ from firmware_sim.device import DeviceBehaviour
 from firmware_sim.pump import Pump
 from firmware_sim.world import read_truth
 from stayactive.services import mosquitto, paths_for
-from stayactive.simulation import create_scenario
+from stayactive.tools.simulation import create_scenario
 from tests.fixtures.ingest import IngestThread, count
 from tests.fixtures.services import Schema
 from tests.fixtures.streams import wait_until

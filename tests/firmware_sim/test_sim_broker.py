@@ -17,7 +17,7 @@ from firmware_sim.pump import Pump
 from firmware_sim.transport import Fleet, Publication
 from stayactive.services import mosquitto, paths_for
 from stayactive.settings import Settings
-from tests.fixtures.services import DeviceAccount, Subscriber
+from tests.fixtures.services import DeviceAccount, Subscriber, wait_until_accepted
 from tests.fixtures.streams import walker_messages
 
 
@@ -81,7 +81,7 @@ def test_a_thousand_devices_from_one_process(
     mosquitto.set_accounts(paths, passwords)
     try:
         sub = ingest_subscriber("stayactive/v1/+/status")
-        time.sleep(0.5)  # the broker re-reads its password file on SIGHUP
+        wait_until_accepted(settings, *next(iter(passwords.items())))
         fleet: Fleet[str] = Fleet(*settings.mqtt_host_port())
         for device_id, password in passwords.items():
             fleet.connect(device_id, password)

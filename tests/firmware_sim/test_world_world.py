@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -85,13 +83,3 @@ def test_world_is_deterministic() -> None:
     day = a.local_dates()[4]
     assert a.assignments == b.assignments
     assert a.day_truth(day).records == b.day_truth(day).records
-
-
-def test_world_model_imports_nothing_from_the_backend() -> None:
-    code = (
-        "import sys, firmware_sim.world\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in "
-        "('ingest', 'analytics', 'stayactive')]\n"
-        "assert not bad, bad\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)

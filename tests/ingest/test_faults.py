@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,10 +20,9 @@ from psycopg.rows import TupleRow
 from firmware_sim.device import DeviceBehaviour
 from ingest.consumer import WorkerConfig
 from stayactive import services
-from stayactive.services._run import run
-from stayactive.services.postgres import BIN, _server_user
+from stayactive.services import postgres
 from tests.fixtures.ingest import IngestThread, count, stored_messages, worker_config
-from tests.fixtures.services import DeviceAccount, Schema
+from tests.fixtures.services import DeviceAccount, Schema, free_port, wait_healthy
 from tests.fixtures.streams import make_pump, offer_walks, send_until, wait_until
 
 
@@ -41,6 +39,8 @@ def ingest_process(
     configs: list[WorkerConfig] = []
 
     def start(config: WorkerConfig) -> subprocess.Popen[bytes]:
+        """Start a worker and return once its /health says it is subscribed."""
+        port = free_port()
         env = dict(
             os.environ,
             STAYACTIVE_DATABASE_SCHEMA=schema.name,
@@ -50,12 +50,13 @@ def ingest_process(
             sys.executable, "-m", "stayactive", "ingest", "run",
             "--worker-id", config.client_id, "--share-group", config.share_group,
             "--session-expiry-s", str(config.session_expiry_s),
-            "--batch-age-s", str(config.batch_max_age_s), "--metrics-port", "0",
+            "--batch-age-s", str(config.batch_max_age_s), "--metrics-port", str(port),
         ]  # fmt: skip
         with (tmp_path / f"ingest-{len(made)}.log").open("wb") as log:
             proc = subprocess.Popen(argv, env=env, stderr=log)
         made.append(proc)
         configs.append(config)
+        wait_healthy(proc, port)
         return proc
 
     yield start
@@ -67,12 +68,6 @@ def ingest_process(
         IngestThread(schema.settings, config).forget_session()
 
 
-def _wait_subscribed(schema: Schema, proc: subprocess.Popen[bytes]) -> None:
-    # A short grace period covers start-up, CONNECT and SUBACK of the separate process.
-    time.sleep(1.5)
-    assert proc.poll() is None, "the ingest process exited early: see its log in tmp_path"
-
-
 def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     schema: Schema,
     conn: psycopg.Connection[TupleRow],
@@ -82,7 +77,6 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     accounts = devices(3)
     config = worker_config()
     worker = ingest_process(config)
-    _wait_subscribed(schema, worker)
     pump = make_pump(schema.settings, accounts)
     now_s = datetime.now(UTC).timestamp()
     pump.connect(list(accounts), now_s)
@@ -96,7 +90,6 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     pump.close()
     assert len(pump.log.messages) == total
     restarted = ingest_process(config)  # same client id: same persistent session
-    _wait_subscribed(schema, restarted)
     wait_until(lambda: stored_messages(conn) == pump.log.messages, 60, "every message stored")
     assert frame_rows(conn) == pump.log.frames  # each frame exactly once
     restarted.send_signal(signal.SIGTERM)
@@ -118,9 +111,7 @@ def test_database_restart_mid_stream_loses_nothing(
     total = offer_walks(pump, walk_s=180, start_s=now_s - 600, seed=10)
     send_until(pump, total // 2)
     conn.close()
-    paths = services.paths_for(schema.settings)
-    restart = [f"{BIN}/pg_ctl", "restart", "-D", str(paths.pg_data), "-m", "fast", "-w"]
-    run([*restart, "-l", str(paths.pg_log)], what="restart PostgreSQL", as_user=_server_user())
+    postgres.restart(services.paths_for(schema.settings))
     pump.drain()
     pump.close()
     with schema.connect() as fresh:

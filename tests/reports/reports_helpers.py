@@ -17,7 +17,7 @@ from firmware_sim.records import (
     care_record_rows,
     simulate_care_records,
 )
-from stayactive.records_import import import_assignments, import_care_records
+from stayactive.records import import_assignments, import_care_records
 
 OSLO = ZoneInfo("Europe/Oslo")
 

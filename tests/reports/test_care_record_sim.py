@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -55,16 +53,3 @@ def test_extract_has_a_historical_period_without_devices(tmp_path: Path) -> None
     # The same config gives the same extract.
     again = simulate_care_records(config)
     assert [s.stay_id for s in again.stays] == [s.stay_id for s in records.stays]
-
-
-def test_records_module_imports_nothing_from_the_backend() -> None:
-    code = (
-        "import sys, firmware_sim.records\n"
-        "top = ('stayactive', 'ingest', 'analytics')\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in top]\n"
-        "print(','.join(bad))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="."
-    )
-    assert out.stdout.strip() == ""

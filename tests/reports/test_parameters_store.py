@@ -11,7 +11,7 @@ from psycopg.rows import TupleRow
 from analytics.stays import Design, default_parameters
 from stayactive import registry
 from stayactive.errors import ConfigurationError, InvalidParameter
-from stayactive.savings_store import (
+from stayactive.reports.savings_store import (
     change_parameters,
     choose_design,
     current_design,
@@ -132,3 +132,29 @@ def test_design_choice_is_recorded_with_history(
         choose_design(conn, tenant, "randomised", chosen_by="analyst", reason="wish")
     with pytest.raises(ConfigurationError, match="why"):
         choose_design(conn, tenant, "concurrent", chosen_by="analyst", reason="")
+
+
+def test_a_set_stored_before_the_money_model_grew_reads_with_defaults(
+    conn: psycopg.Connection[TupleRow], tenant: str
+) -> None:
+    # a version written by the first money model: a cost per readmission, no variable share
+    conn.execute(
+        "INSERT INTO savings_parameter_sets (tenant_id, version, created_by) VALUES (%s, 1, 'x')",
+        (tenant,),
+    )
+    for name, value, unit in (
+        ("cost_per_bed_day_nok", 3000.0, "NOK/bed-day"),
+        ("readmission_cost_nok", 28_500.0, "NOK/readmission"),
+    ):
+        conn.execute(
+            """INSERT INTO savings_parameters (tenant_id, version, name, value, unit, source,
+                   as_of, needs_confirmation) VALUES (%s, 1, %s, %s, %s, 'old', %s, false)""",
+            (tenant, name, value, unit, date(2026, 1, 1)),
+        )
+    stored = parameter_set(conn, tenant, 1)
+    ps = stored.parameters
+    assert (
+        ps.cost_per_bed_day_nok.value == 3000.0 and not ps.cost_per_bed_day_nok.needs_confirmation
+    )
+    assert ps.variable_cost_share.value == default_parameters().variable_cost_share.value
+    assert "variable_cost_share" in ps.unconfirmed()

@@ -11,7 +11,7 @@ import pytest
 from psycopg.rows import TupleRow
 
 from stayactive.errors import ConfigurationError
-from stayactive.records_import import (
+from stayactive.records import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     import_assignments,

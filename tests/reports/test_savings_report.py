@@ -16,10 +16,11 @@ from psycopg.rows import TupleRow
 from typer.testing import CliRunner
 
 from stayactive import registry
-from stayactive.reports import render_csv, render_json, savings_report
+from stayactive.errors import InvalidParameter
+from stayactive.reports import build_savings_report, render_csv, render_json
 from stayactive.reports.model import SavingsReport, Value
 from stayactive.reports.pdf import render_pdf
-from stayactive.savings_store import change_parameters, choose_design
+from stayactive.reports.savings_store import change_parameters, choose_design
 from stayactive.settings import get_settings
 from tests.fixtures.services import Schema
 from tests.reports.reports_helpers import OSLO, SeededTenant, seed_tenant
@@ -44,39 +45,60 @@ def test_report_end_to_end_json_csv_pdf(
 ) -> None:
     tenant = seeded()
     choose_design(conn, "stavanger", "historical", chosen_by="analyst", reason="protocol v1")
-    report = savings_report(
+    report = build_savings_report(
         conn, "stavanger", actor="test", analysis_at=tenant.extract_at, n_resamples=RESAMPLES
     )
     assert report.status == "complete", report.messages
-    assert report.design == "historical" and "chosen by analyst" in report.design_basis
+    assert report.language == "nb"
+    assert report.design == "historical" and "valgt av analyst" in report.design_basis
     assert report.savings_kind == "freed capacity"
     assert min(published_counts(report)) >= 5
+    # headline first, in bokmål with Norwegian numbers, and the assumptions that decide it
+    assert report.headline is not None
+    sentence = report.headline.sentence
+    assert sentence.startswith("Verdi av frigjort kapasitet ")
+    assert "mill.\u00a0kr/år (95\u00a0% KI " in sentence and "sikker kontanteffekt" in sentence
+    assert "P(netto < 0) = " in sentence and "," in sentence.split("P(netto < 0) = ")[1]
+    assert len(report.decisive_assumptions) >= 4
+    assert any("ikke penger i kassen" in a for a in report.decisive_assumptions)
+    # a draft: unconfirmed parameters and fewer than 10,000 resamples
+    assert report.draft
+    assert any(
+        r.startswith("ubekreftede parametre: kostnad per liggedøgn") for r in report.draft_reasons
+    )
+    assert any("10 000 kreves" in r for r in report.draft_reasons)
     # JSON: one object with every section, no NaN, intervals next to every money figure.
     data = json.loads(render_json(report))
+    assert list(data["tables"])[:4] == ["effect", "money", "budget_impact", "design_checks"]
     assert set(data["tables"]) >= {
-        "flow", "groups", "balance", "destinations", "readmission", "effect", "money",
-        "extrapolation", "scenarios", "parameters",
+        "flow", "groups", "balance", "destinations", "readmission", "scenarios", "parameters",
+        "checklist",
     }  # fmt: skip
-    effect = {r["label"]: r["estimate (95% CI)"] for r in data["tables"]["effect"]["rows"]}
-    bed = effect["bed-days avoided per stay"]
+    effect = {r["label"]: r["anslag (95 % KI)"] for r in data["tables"]["effect"]["rows"]}
+    bed = effect["liggedøgn spart per opphold"]
     assert bed["low"] < bed["value"] < bed["high"] and bed["unit"] == "bed-days avoided per stay"
-    money = {r["label"]: r["estimate (95% CI)"] for r in data["tables"]["money"]["rows"]}
-    net = money["net savings"]
+    money = {r["label"]: r["anslag (95 % KI)"] for r in data["tables"]["money"]["rows"]}
+    net = money["netto verdi"]
     assert net["unit"] == "NOK/year" and net["low"] < net["value"] < net["high"]
-    assert "value of freed capacity (gross)" in money
+    assert "verdi av frigjort kapasitet (ikke kontanter)" in money
+    assert data["headline"]["probability_net_negative"] == pytest.approx(
+        money["sannsynlighet for netto tap"]["value"]
+    )
+    budget = data["tables"]["budget_impact"]["rows"]
+    assert next(r["label"] for r in budget) == "andel av oppholdene i programmet"
+    assert budget[0]["år 1"]["value"] == pytest.approx(0.25)  # half of 50 % in year 1
     params = {r["label"]: r for r in data["tables"]["parameters"]["rows"]}
-    assert params["annual_short_term_budget_nok"]["value"]["value"] == 200e6
-    assert "digitalisation strategy" in params["annual_short_term_budget_nok"]["source"]
-    assert data["parameter_version"].startswith("defaults")
-    assert data["tornado"]["bars"][0]["input"] == "bed_days_avoided_per_stay"
+    assert params["budsjett for korttidsopphold"]["verdi"]["value"] == 200e6
+    assert data["tornado"]["bars"][0]["label"] != data["tornado"]["bars"][0]["input"]
     assert any("ISPOR" in a for a in data["assumptions"])
-    assert data["tables"]["extrapolation"]["rows"][0]["value"]["value"] == 200e6
+    checks = {r["label"] for r in data["tables"]["design_checks"]["rows"]}
+    assert {"trend før oppstart", "placebo-oppstart"} <= checks
     # CSV: one figure per line; suppressed cells are empty with a note.
     rows = list(csv.DictReader(io.StringIO(render_csv(report))))
     assert list(rows[0]) == ["section", "item", "column", "value", "low", "high", "unit", "note"]
     sections = {r["section"] for r in rows}
-    assert {"report", "flow", "effect", "money", "parameters", "tornado", "assumption"} <= sections
-    net_row = next(r for r in rows if r["section"] == "money" and r["item"] == "net savings")
+    assert {"report", "headline", "effect", "money", "budget_impact", "tornado"} <= sections
+    net_row = next(r for r in rows if r["section"] == "money" and r["item"] == "netto verdi")
     assert float(net_row["low"]) < float(net_row["value"]) < float(net_row["high"])
     for r in rows:
         if r["unit"] == "stays" and r["value"]:
@@ -93,35 +115,84 @@ def test_report_end_to_end_json_csv_pdf(
     assert audited == [("test", "complete")]
 
 
-def test_beds_closed_makes_savings_cash_releasing_and_version_is_named(
+def test_english_report_and_a_scenario_override(
+    conn: psycopg.Connection[TupleRow], seeded: Callable[..., SeededTenant]
+) -> None:
+    tenant = seeded()
+    report = build_savings_report(
+        conn,
+        "stavanger",
+        {"uptake_share": 0.75},
+        "en",
+        actor="test",
+        analysis_at=tenant.extract_at,
+        n_resamples=RESAMPLES,
+    )
+    assert report.language == "en" and report.headline is not None
+    assert report.headline.sentence.startswith("Value of freed capacity NOK\u00a0")
+    assert "scenario with changed parameters" in report.draft_reasons
+    assert "the comparison was not chosen in advance" in report.draft_reasons
+    assert report.parameter_version.endswith("+ scenario")
+    uptake = next(
+        r for r in report.table("parameters").rows if r.label == "share of stays in the programme"
+    )
+    assert isinstance(uptake.cells[0], Value) and uptake.cells[0].value == 0.75
+    assert report.table("effect").title == "Effect per programme stay"
+    with pytest.raises(InvalidParameter, match="unknown parameter"):
+        build_savings_report(conn, "stavanger", {"happiness": 1.0}, actor="test")
+
+
+def test_design_chosen_after_a_result_was_shown_makes_a_draft(
+    conn: psycopg.Connection[TupleRow], seeded: Callable[..., SeededTenant]
+) -> None:
+    tenant = seeded()
+    first = build_savings_report(
+        conn, "stavanger", actor="test", analysis_at=tenant.extract_at, n_resamples=RESAMPLES
+    )
+    assert first.status == "complete"
+    choose_design(conn, "stavanger", "concurrent", chosen_by="analyst", reason="looked better")
+    later = build_savings_report(
+        conn, "stavanger", actor="test", analysis_at=tenant.extract_at, n_resamples=RESAMPLES
+    )
+    assert any("valgt etter at et resultat var vist" in r for r in later.draft_reasons)
+    # one comparison ward: inference across wards is not estimable
+    checks = {r.label: r.cells[0] for r in later.table("design_checks").rows}
+    assert checks["antall sammenligningsavdelinger"] == "kan ikke vurderes"
+
+
+def test_beds_closed_make_a_safe_cash_effect(
     conn: psycopg.Connection[TupleRow], seeded: Callable[..., SeededTenant]
 ) -> None:
     tenant = seeded(device_ward_stays=240, comparison_ward_stays=0)
     change_parameters(
         conn,
         "stavanger",
-        {"cost_per_bed_day_nok": 3000.0},
+        {"cost_per_bed_day_nok": 3000.0, "beds_closed_count": 4.0},
         source="finance 2026",
         created_by="finance",
         beds_closed=True,
         beds_closed_note="city council 2026-09-15, case 42",
     )
-    report = savings_report(
+    report = build_savings_report(
         conn, "stavanger", actor="test", analysis_at=tenant.extract_at, n_resamples=RESAMPLES
     )
     assert report.status == "complete"
     assert report.design == "historical"  # inferred: no comparison wards
-    assert report.design_basis.startswith("inferred")
+    assert report.design_basis.startswith("utledet")
     assert report.savings_kind == "cash-releasing"
     assert report.parameter_version == "v1"
-    money = report.table("money")
-    assert any(row.label == "gross savings (cash)" for row in money.rows)
+    assert report.headline is not None
+    safe = report.headline.safe_cash_effect.value
+    assert safe is not None and safe > 0  # four closed beds pay more than the programme costs
+    money = {r.label: r.cells[0] for r in report.table("money").rows}
+    roi = money["avkastning på kontanteffekten (kr per kr brukt)"]
+    assert isinstance(roi, Value) and roi.value is not None
 
 
 def test_empty_tenant_gives_a_clear_message(conn: psycopg.Connection[TupleRow]) -> None:
     registry.ensure_tenant(conn, "bergen", "Bergen kommune")
-    report = savings_report(conn, "bergen", actor="test", n_resamples=RESAMPLES)
-    assert report.status == "no data"
+    report = build_savings_report(conn, "bergen", actor="test", n_resamples=RESAMPLES)
+    assert report.status == "no data" and report.draft and report.headline is None
     assert "has no stays" in report.messages[0]
     for rendered in (render_json(report), render_csv(report)):
         assert "has no stays" in rendered
@@ -134,7 +205,7 @@ def test_tiny_cohort_gives_descriptive_tables_and_a_clear_message(
     tenant = seed_tenant(
         conn, "tiny", device_ward_stays=12, comparison_ward_stays=0, before_days=60, after_days=60
     )
-    report = savings_report(
+    report = build_savings_report(
         conn, "tiny", actor="test", analysis_at=tenant.extract_at, n_resamples=RESAMPLES
     )
     assert report.status == "no effect estimate"
@@ -196,6 +267,13 @@ def test_cli_import_parameters_design_report_and_open_data(
         ).stdout  # fmt: skip
         data = json.loads(out)
         assert data["design"] == "concurrent" and data["parameter_version"] == "v1"
+        assert data["language"] == "nb" and data["draft"] is True
+        english = run(
+            "report", "savings", "--tenant", "kristiansand", "--format", "csv", "--as-of", as_of,
+            "--resamples", "200", "--language", "en", "--scenario", "uptake_share=0,75",
+        ).stdout  # fmt: skip
+        assert "headline,sentence,,Value of freed capacity" in english
+        assert "scenario with changed parameters" in english
         pdf = tmp_path / "report.pdf"
         run(
             "report", "savings", "--tenant", "kristiansand", "--format", "pdf", "--out", str(pdf),
@@ -213,7 +291,7 @@ def test_report_as_of_before_any_stay(
     conn: psycopg.Connection[TupleRow], seeded: Callable[..., SeededTenant]
 ) -> None:
     seeded(device_ward_stays=40, comparison_ward_stays=0)
-    report = savings_report(
+    report = build_savings_report(
         conn, "stavanger", actor="test", analysis_at=datetime(2020, 1, 1, tzinfo=OSLO)
     )
     assert report.status == "no data"
@@ -224,10 +302,10 @@ def test_difference_in_differences_report(
 ) -> None:
     tenant = seeded()
     choose_design(conn, "stavanger", "difference-in-differences", chosen_by="a", reason="b")
-    report = savings_report(
+    report = build_savings_report(
         conn, "stavanger", actor="test", analysis_at=tenant.extract_at, n_resamples=RESAMPLES
     )
     assert report.status == "complete" and report.design == "difference-in-differences"
     balance = report.table("balance")
-    assert sum(c.startswith("SMD vs") for c in balance.columns) == 3
+    assert sum(c.startswith("standardisert forskjell etter") for c in balance.columns) == 3
     assert any("Parallel trends" in a for a in report.assumptions)

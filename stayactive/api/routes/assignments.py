@@ -5,19 +5,26 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
+from psycopg.rows import TupleRow
 
+from stayactive import registry
+from stayactive.api._audit import write_audit_sync
 from stayactive.api.deps import (
     MAX_ID,
     Allow,
     AuditedRead,
     ConnDep,
+    CurrentUser,
     PageDep,
+    StateDep,
+    endpoint_of,
     resident_ref,
 )
 from stayactive.api.models.common import Page, page_of
 from stayactive.api.models.registry import AssignmentCreate, AssignmentPublic
 from stayactive.api.problems import ApiProblem, not_found, problem_responses
+from stayactive.errors import ConstraintViolation
 
 router = APIRouter(
     prefix="/assignments",
@@ -91,11 +98,15 @@ async def list_assignments(
     responses=problem_responses(409),
 )
 async def create_assignment(
-    body: AssignmentCreate, audited: AuditedRead, conn: ConnDep
+    body: AssignmentCreate,
+    principal: CurrentUser,
+    conn: ConnDep,
+    state: StateDep,
+    request: Request,
 ) -> AssignmentPublic:
     """Assign a device to a resident for [valid_from, valid_to). A device is with one resident
     at a time: an overlap is refused with 409 naming the assignment in the way."""
-    p = audited.principal
+    p = principal
     if body.valid_to is not None and body.valid_to <= body.valid_from:
         raise ApiProblem(422, "invalid-range", "valid_to must be after valid_from")
     cur = await conn.execute(
@@ -105,30 +116,36 @@ async def create_assignment(
     if await cur.fetchone() is None:
         raise not_found(f"device {body.device_id}")
     await resident_ref(conn, p, body.resident_id)
+    endpoint = endpoint_of(request)
+
+    def work(sync: psycopg.Connection[TupleRow]) -> int:
+        assignment_id = registry.assign_device(
+            sync, p.tenant_id, body.device_id, body.resident_id, body.valid_from, body.valid_to
+        )
+        write_audit_sync(
+            sync,
+            p,
+            action="create",
+            endpoint=endpoint,
+            subject_kind="resident",
+            subject_ids=[str(body.resident_id)],
+            detail={"assignment_id": assignment_id, "device_id": body.device_id},
+        )
+        return assignment_id
+
     try:
-        async with conn.transaction():
-            cur = await conn.execute(
-                """INSERT INTO device_assignments (tenant_id, device_id, resident_id, valid)
-                   VALUES (%s, %s, %s, tstzrange(%s, %s)) RETURNING assignment_id""",
-                (p.tenant_id, body.device_id, body.resident_id, body.valid_from, body.valid_to),
-            )
-            row = await cur.fetchone()
-    except psycopg.errors.ExclusionViolation as exc:
+        assignment_id = await state.in_thread(p.tenant_id, work)
+    except ConstraintViolation as exc:
+        if exc.kind != "exclusion":
+            raise
         raise await _conflict(conn, p.tenant_id, body) from exc
-    assert row is not None
     cur = await conn.execute(
         f"""SELECT {_COLUMNS} FROM device_assignments a
             JOIN residents r ON r.resident_id = a.resident_id WHERE a.assignment_id = %s""",
-        (row[0],),
+        (assignment_id,),
     )
     created = await cur.fetchone()
     assert created is not None
-    await audited.record(
-        "resident",
-        [str(body.resident_id)],
-        action="create",
-        detail={"assignment_id": int(row[0]), "device_id": body.device_id},
-    )
     return _public(created)
 
 
@@ -160,20 +177,27 @@ async def _conflict(conn: ConnDep, tenant_id: str, body: AssignmentCreate) -> Ap
     dependencies=[Allow("registry.write")],
 )
 async def delete_assignment(
-    assignment_id: Annotated[int, Path(ge=1, le=MAX_ID)], audited: AuditedRead, conn: ConnDep
+    assignment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    principal: CurrentUser,
+    state: StateDep,
+    request: Request,
 ) -> None:
     """Delete a wrong assignment; the days it touched are recomputed by analytics."""
-    cur = await conn.execute(
-        """DELETE FROM device_assignments WHERE tenant_id = %s AND assignment_id = %s
-           RETURNING resident_id, device_id""",
-        (audited.principal.tenant_id, assignment_id),
-    )
-    row = await cur.fetchone()
-    if row is None:
-        raise not_found(f"assignment {assignment_id}")
-    await audited.record(
-        "resident",
-        [str(row[0])],
-        action="delete",
-        detail={"assignment_id": assignment_id, "device_id": row[1]},
-    )
+    endpoint = endpoint_of(request)
+
+    def work(sync: psycopg.Connection[TupleRow]) -> None:
+        deleted = registry.delete_assignment(sync, principal.tenant_id, assignment_id)
+        if deleted is None:
+            raise not_found(f"assignment {assignment_id}")
+        resident_id, device_id = deleted
+        write_audit_sync(
+            sync,
+            principal,
+            action="delete",
+            endpoint=endpoint,
+            subject_kind="resident",
+            subject_ids=[str(resident_id)],
+            detail={"assignment_id": assignment_id, "device_id": device_id},
+        )
+
+    await state.in_thread(principal.tenant_id, work)

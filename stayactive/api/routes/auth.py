@@ -103,7 +103,7 @@ async def _audit_self(conn: ConnDep, principal: Principal, request: Request, act
         principal,
         action=action,
         endpoint=endpoint_of(request),
-        purpose="authentication",
+        purpose="administration",
         subject_kind="user",
         subject_ids=[principal.actor],
         detail={},

@@ -11,16 +11,9 @@ from pydantic import BaseModel
 
 from stayactive.api._audit import write_audit_sync
 from stayactive.api.deps import Allow, CurrentUser, StateDep, endpoint_of
-from stayactive.api.imports import (
-    ImportRefused,
-    Problem,
-    bundle_csv,
-    csv_national_ids,
-    decode_csv,
-    import_all_or_nothing,
-)
+from stayactive.api.imports import ImportRefused, Problem, decode_csv, import_all_or_nothing
 from stayactive.api.problems import ApiProblem, FieldProblem, problem_responses
-from stayactive.records_fhir import BundleRefused, bundle_rows
+from stayactive.records import BundleRefused, bundle_csv, bundle_rows, csv_national_ids
 
 router = APIRouter(
     prefix="/imports", tags=["imports"], responses=problem_responses(401, 403, 413, 415, 422, 503)
@@ -38,6 +31,12 @@ _REQUEST_BODY: dict[str, Any] = {
         },
     },
 }
+
+
+NATIONAL_ID_REFUSED = (
+    "looks like a Norwegian national identity number; the file is refused and nothing of it "
+    "was stored"
+)
 
 
 class ImportResult(BaseModel):
@@ -104,7 +103,10 @@ async def import_stays(request: Request, principal: CurrentUser, state: StateDep
             text = decode_csv(body)
         except ImportRefused as exc:
             raise _refused(exc.problems, "the file") from exc
-        national = csv_national_ids(text)
+        national = [
+            Problem(NATIONAL_ID_REFUSED, line=line, column=column)
+            for line, column in csv_national_ids(text)
+        ]
         if national:
             raise _refused(national, "the file")
     elif media in ("application/fhir+json", "application/json"):
@@ -137,7 +139,7 @@ async def import_stays(request: Request, principal: CurrentUser, state: StateDep
             principal,
             action="import",
             endpoint=endpoint,
-            purpose="integration",
+            purpose="administration",
             subject_kind="stays",
             subject_ids=[principal.tenant_id],
             detail={

@@ -9,21 +9,24 @@ import datetime as dt
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 from psycopg.rows import TupleRow
 
 from analytics import store as analytics_store
 from analytics.runner import walker_day
-from stayactive import national_id
+from stayactive import registry
+from stayactive.api._audit import write_audit_sync
 from stayactive.api.deps import (
     MAX_ID,
     Allow,
     AuditedRead,
     ConnDep,
+    CurrentUser,
     PageDep,
     ResidentScope,
     StateDep,
     check_range,
+    endpoint_of,
 )
 from stayactive.api.models.common import Page, page_of
 from stayactive.api.models.registry import ResidentCreate, ResidentPublic
@@ -36,6 +39,7 @@ from stayactive.api.models.residents import (
     TrajectoryPublic,
 )
 from stayactive.api.problems import ApiProblem, problem_responses
+from stayactive.records import looks_like_national_id
 
 router = APIRouter(
     prefix="/residents",
@@ -103,31 +107,37 @@ async def list_residents(
     responses=problem_responses(409),
 )
 async def create_resident(
-    body: ResidentCreate, audited: AuditedRead, conn: ConnDep
+    body: ResidentCreate, principal: CurrentUser, state: StateDep, request: Request
 ) -> ResidentPublic:
     """Register a resident by pseudonym. A national identity number is refused, never stored."""
-    if national_id.looks_like_national_id(body.pseudonym):
+    if looks_like_national_id(body.pseudonym):
         raise ApiProblem(
             422,
             "national-id-refused",
             "pseudonym looks like a Norwegian national identity number; use a pseudonym",
         )
-    p = audited.principal
-    try:
-        async with conn.transaction():
-            cur = await conn.execute(
-                """INSERT INTO residents (tenant_id, pseudonym, birth_year, sex)
-                   VALUES (%s, %s, %s, %s) RETURNING resident_id""",
-                (p.tenant_id, body.pseudonym, body.birth_year, body.sex),
+    endpoint = endpoint_of(request)
+
+    def work(sync: psycopg.Connection[TupleRow]) -> int:
+        resident_id = registry.create_resident(
+            sync, principal.tenant_id, body.pseudonym, body.birth_year, body.sex
+        )
+        if resident_id is None:
+            raise ApiProblem(
+                409, "resident-exists", f"a resident with pseudonym {body.pseudonym!r} exists"
             )
-            row = await cur.fetchone()
-    except psycopg.errors.UniqueViolation as exc:
-        raise ApiProblem(
-            409, "resident-exists", f"a resident with pseudonym {body.pseudonym!r} exists already"
-        ) from exc
-    assert row is not None
-    resident_id = int(row[0])
-    await audited.record("resident", [str(resident_id)], action="create", detail={})
+        write_audit_sync(
+            sync,
+            principal,
+            action="create",
+            endpoint=endpoint,
+            subject_kind="resident",
+            subject_ids=[str(resident_id)],
+            detail={},
+        )
+        return resident_id
+
+    resident_id = await state.in_thread(principal.tenant_id, work)
     return ResidentPublic(
         resident_id=resident_id,
         pseudonym=body.pseudonym,

@@ -17,9 +17,15 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from psycopg.rows import TupleRow
 from pydantic import BaseModel
 
-from ingest.direct import ingest_one
-from ingest.messages import Accepted, Reject, RobotEvent, Status, WalkerTelemetry
-from ingest.registry import DeviceRegistry
+from ingest import (
+    Accepted,
+    DeviceRegistry,
+    Reject,
+    RobotEvent,
+    Status,
+    WalkerTelemetry,
+    ingest_one,
+)
 from stayactive import auth
 from stayactive.api.deps import ConnDep, StateDep
 from stayactive.api.problems import ApiProblem, problem_responses

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import anyio.to_thread
-import psycopg
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, Field, StringConstraints
 
-from stayactive import auth
+from stayactive import auth, db
 from stayactive.api.deps import MAX_ID, Allow, AuditedRead, ConnDep
 from stayactive.api.models.registry import BodyId
 from stayactive.api.problems import ApiProblem, not_found, problem_responses
+from stayactive.errors import ConstraintViolation
 
 router = APIRouter(
     tags=["users"],
@@ -115,11 +115,12 @@ async def create_user(body: UserCreate, audited: AuditedRead, conn: ConnDep) -> 
     await _check_wards(conn, p.tenant_id, body.ward_ids)
     password_hash = await anyio.to_thread.run_sync(auth.hash_password, body.password)
     try:
-        async with conn.transaction():
-            user_id = await auth.add_user(
-                conn, p.tenant_id, body.username, body.role, password_hash, body.ward_ids
-            )
-    except psycopg.errors.UniqueViolation as exc:
+        with db.translated():
+            async with conn.transaction():
+                user_id = await auth.add_user(
+                    conn, p.tenant_id, body.username, body.role, password_hash, body.ward_ids
+                )
+    except ConstraintViolation as exc:
         raise ApiProblem(409, "username-taken", f"username {body.username!r} is taken") from exc
     await audited.record(
         "user",
@@ -194,9 +195,10 @@ async def create_key(body: ApiKeyCreate, audited: AuditedRead, conn: ConnDep) ->
     """A new integrator key (imports only). The key is in this answer only."""
     p = audited.principal
     try:
-        async with conn.transaction():
-            key_id, key = await auth.create_api_key(conn, p.tenant_id, body.name, p.actor)
-    except psycopg.errors.UniqueViolation as exc:
+        with db.translated():
+            async with conn.transaction():
+                key_id, key = await auth.create_api_key(conn, p.tenant_id, body.name, p.actor)
+    except ConstraintViolation as exc:
         raise ApiProblem(409, "key-exists", f"a key named {body.name!r} exists already") from exc
     await audited.record("api_key", [key_id], action="create", detail={"name": body.name})
     return ApiKeyCreated(

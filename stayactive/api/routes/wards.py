@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, status
 
 from stayactive import registry
 from stayactive.api._audit import write_audit_sync
+from stayactive.api.alerts import set_ward_alert_settings
 from stayactive.api.deps import (
     Allow,
     AuditedRead,
@@ -96,7 +97,7 @@ async def create_ward(
             )
         ward_id = registry.ensure_ward(
             sync, principal.tenant_id, body.site, body.name, body.go_live_on
-        )
+        ).ward_id
         write_audit_sync(
             sync,
             principal,
@@ -125,19 +126,12 @@ async def set_alert_settings(
     ward: WardScope, body: AlertSettingsPublic, audited: AuditedRead, conn: ConnDep
 ) -> AlertSettingsPublic:
     """Set the ward's alert settings: the hour for 'not up', battery and offline limits."""
-    await conn.execute(
-        """INSERT INTO ward_alert_settings (ward_id, tenant_id, not_up_by, battery_low_pct,
-                                           offline_after_min)
-           VALUES (%s, %s, %s, %s, %s)
-           ON CONFLICT (ward_id) DO UPDATE SET not_up_by = excluded.not_up_by,
-               battery_low_pct = excluded.battery_low_pct,
-               offline_after_min = excluded.offline_after_min""",
-        (
-            ward.ward_id,
-            audited.principal.tenant_id,
-            body.not_up_by,
-            body.battery_low_pct,
-            body.offline_after_min,
+    await set_ward_alert_settings(
+        conn,
+        audited.principal.tenant_id,
+        ward.ward_id,
+        AlertSettings(
+            dt.time.fromisoformat(body.not_up_by), body.battery_low_pct, body.offline_after_min
         ),
     )
     await audited.record(

@@ -1,0 +1,32 @@
+"""What an import did: counts, and the rows that were not imported with where and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stayactive.records._parse import RowError
+
+
+@dataclass
+class ImportReport:
+    """What an import did. ``failed`` rows are listed in ``errors``; the others are kept."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    consents_withdrawn: int = 0
+    tenant_created: bool = False
+    errors: list[RowError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line of counts."""
+        text = (
+            f"{self.rows} rows: {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.failed} failed"
+        )
+        if self.consents_withdrawn:
+            text += f"; {self.consents_withdrawn} imported consents marked withdrawn"
+        return text

@@ -1,0 +1,45 @@
+"""The shapes of the registry's ids, written once for the code (the database's CHECK constraints
+and the protocol's JSON Schemas hold the same patterns; a test keeps them equal)."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from stayactive.errors import ConfigurationError
+
+#: A device id (also its broker account name and the id in its topics). Unanchored, so that
+#: it can be part of a larger pattern such as the topic's.
+DEVICE_ID_PATTERN: Final = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+#: A tenant id: lower case, as it appears in URLs and file names.
+TENANT_ID_PATTERN: Final = r"[a-z0-9][a-z0-9-]{1,62}"
+#: A resident's pseudonym (never a name or a national identity number).
+PSEUDONYM_PATTERN: Final = r"[A-Za-z0-9_-]{4,64}"
+
+_DEVICE_ID: Final = re.compile(DEVICE_ID_PATTERN)
+_TENANT_ID: Final = re.compile(TENANT_ID_PATTERN)
+_PSEUDONYM: Final = re.compile(PSEUDONYM_PATTERN)
+
+
+def is_device_id(text: str) -> bool:
+    """True when ``text`` is a valid device id."""
+    return _DEVICE_ID.fullmatch(text) is not None
+
+
+def is_tenant_id(text: str) -> bool:
+    """True when ``text`` is a valid tenant id."""
+    return _TENANT_ID.fullmatch(text) is not None
+
+
+def is_pseudonym(text: str) -> bool:
+    """True when ``text`` is a valid resident pseudonym."""
+    return _PSEUDONYM.fullmatch(text) is not None
+
+
+def check_tenant_id(tenant_id: str) -> str:
+    """``tenant_id`` if it is valid, else :class:`ConfigurationError` saying what it must be."""
+    if not is_tenant_id(tenant_id):
+        raise ConfigurationError(
+            f"tenant id {tenant_id!r} must be 2-63 lower-case letters, digits or '-'"
+        )
+    return tenant_id

@@ -1,0 +1,84 @@
+"""Numbers as a Norwegian (bokmål) or English reader expects them: one place for every report.
+
+Bokmål (``"nb"``, the default): decimal comma, a no-break space between thousands, the minus
+sign U+2212, "mill. kr" with one decimal, a space before the per cent sign ("15 %"), intervals
+with an en dash ("1,2–3,4"). English (``"en"``): decimal point, comma between thousands, "NOK
+1.2 million", "15%". The dashboard formats through the same functions (via the API's report
+model), so a figure reads the same everywhere.
+
+>>> format_number(-1234.5, 1)
+'−1\\xa0234,5'
+>>> format_nok(12_345_678)
+'12,3\xa0mill.\xa0kr'
+>>> format_nok(12_345_678, language="en")
+'NOK\xa012.3 million'
+>>> format_percent(0.153)
+'15\\xa0%'
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final, Literal
+
+Language = Literal["nb", "en"]
+LANGUAGES: Final = ("nb", "en")
+
+MINUS: Final = "\u2212"
+NBSP: Final = "\u00a0"
+EN_DASH: Final = "\u2013"
+
+
+def check_language(language: str) -> Language:
+    """``language`` if it is ``"nb"`` or ``"en"``; ValueError otherwise."""
+    if language == "nb":
+        return "nb"
+    if language == "en":
+        return "en"
+    raise ValueError(f"language must be 'nb' (bokmål) or 'en' (English), got {language!r}")
+
+
+def format_number(x: float, decimals: int = 0, *, language: Language = "nb") -> str:
+    """A number with grouped thousands and a proper minus sign (infinite: "∞", NaN: "–")."""
+    if math.isnan(x):
+        return EN_DASH
+    if math.isinf(x):
+        return ("" if x > 0 else MINUS) + "∞"
+    text = f"{abs(x):,.{decimals}f}"
+    if language == "nb":
+        text = text.replace(",", NBSP).replace(".", ",")
+    # -0.0 and values that round to zero carry no sign
+    negative = x < 0 and any(ch not in "0,.\u00a0" for ch in text)
+    return (MINUS if negative else "") + text
+
+
+def format_nok(x: float, *, language: Language = "nb", millions: bool | None = None) -> str:
+    """An amount in NOK: "12,3 mill. kr" / "NOK 12.3 million" from a million up (or when
+    ``millions`` is True), otherwise whole kroner ("45 600 kr" / "NOK 45,600")."""
+    use_millions = abs(x) >= 1e6 if millions is None else millions
+    if use_millions:
+        figure = format_number(x / 1e6, 1, language=language)
+        return f"{figure}{NBSP}mill.{NBSP}kr" if language == "nb" else f"NOK{NBSP}{figure} million"
+    figure = format_number(x, 0, language=language)
+    return f"{figure}{NBSP}kr" if language == "nb" else f"NOK{NBSP}{figure}"
+
+
+def format_percent(share: float, decimals: int = 0, *, language: Language = "nb") -> str:
+    """A share (0.153) as a percentage ("15 %" / "15%")."""
+    figure = format_number(100.0 * share, decimals, language=language)
+    return f"{figure}{NBSP}%" if language == "nb" else f"{figure}%"
+
+
+def format_range(low: str, high: str, *, language: Language = "nb") -> str:
+    """Two formatted ends joined by an en dash ("1,2–3,4"); by "til"/"to" when an end is
+    negative (a dash beside a minus sign misreads); spaced when an end has spaces inside."""
+    if low.startswith(MINUS) or high.startswith(MINUS):
+        return f"{low} {'til' if language == 'nb' else 'to'} {high}"
+    spaced = NBSP in low or NBSP in high or " " in low or " " in high
+    return f"{low} {EN_DASH} {high}" if spaced else f"{low}{EN_DASH}{high}"
+
+
+def confidence_label(level: float = 0.95, *, language: Language = "nb") -> str:
+    """ "95 % KI" / "95% CI"."""
+    pct = format_percent(level, 0, language=language)
+    return f"{pct} KI" if language == "nb" else f"{pct} CI"

@@ -1,0 +1,381 @@
+"""`stayactive bench ingest`: simulated walkers → real broker → ingest workers → real database.
+
+Four measurements in one run, on one machine:
+
+1. **Sustained**: the devices publish at a fixed offered rate (default 3,000 frames/s) for the
+   given seconds; committed frames/s, publish-to-commit latency per message (from each row's
+   ``stored_at`` and the message's send time), messages lost and rows duplicated.
+2. **Capacity**: a backlog queued at the broker while the workers are stopped, drained by them
+   as fast as they go.
+3. **Floor**: the same backlog drained by a naive consumer (one transaction per message).
+4. **Ceiling**: a raw binary COPY of the same rows into an empty table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg import sql
+from psycopg.rows import TupleRow
+
+from firmware_sim.loadgen import FRAMES_PER_MESSAGE, TelemetryLoad
+from firmware_sim.transport import Fleet, Publication
+from stayactive import db, registry
+from stayactive.mqtt import new_client
+from stayactive.registry import NewDevice
+from stayactive.services import mosquitto, paths_for
+from stayactive.settings import Settings
+from stayactive.tools.bench.naive import NaiveConsumer
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "bench_ingest"
+TENANT = "bench"
+METRICS_PORT = 9290
+
+
+@dataclass
+class IngestBenchConfig:
+    """Parameters of one benchmark run."""
+
+    devices: int = 200
+    seconds: float = 30.0
+    rate_frames_per_s: float = 3000.0
+    workers: int = 1
+    backlog_messages: int = 10000
+
+
+@dataclass
+class _Phase:
+    published: dict[tuple[str, int], float] = field(default_factory=dict)  # (device, seq) → time
+    acked: set[tuple[str, int]] = field(default_factory=set)
+
+
+Progress = Callable[[str], None]
+
+
+def run(settings: Settings, config: IngestBenchConfig, progress: Progress) -> dict[str, Any]:
+    """Run all four measurements; return the figures (also the JSON of ``--json``)."""
+    bench = settings.model_copy(update={"database_schema": SCHEMA})
+    _fresh_schema(bench)
+    passwords = _register(bench, config.devices)
+    host, port = settings.mqtt_host_port()
+    load = TelemetryLoad(seed=1)
+    seq = dict.fromkeys(passwords, 0)
+    fleet: Fleet[tuple[str, int]] = Fleet(host, port, max_in_flight=20)
+    workers = [_start_worker(bench, i) for i in range(config.workers)]
+    try:
+        progress(f"{config.devices} devices, {config.workers} ingest worker(s)")
+        _wait_healthy(config.workers)
+        for device_id, password in passwords.items():
+            fleet.connect(device_id, password)
+        fleet.wait_connected(list(passwords), timeout_s=60)
+
+        progress(f"sustained: {config.rate_frames_per_s:.0f} frames/s for {config.seconds:.0f} s")
+        sustained = _publish(fleet, load, seq, config, progress)
+        with db.connect(bench, autocommit=True) as conn:
+            _wait_stored(conn, len(sustained.acked), progress)
+            figures = _sustained_figures(conn, sustained, config)
+        figures["split"] = [_scrape_messages(i) for i in range(config.workers)]
+
+        progress(
+            f"capacity: {config.backlog_messages} messages queued while the workers are stopped"
+        )
+        for proc in workers:
+            _stop(proc)
+        backlog = _publish_backlog(fleet, load, seq, config.backlog_messages)
+        workers = [_start_worker(bench, i) for i in range(config.workers)]
+        with db.connect(bench, autocommit=True) as conn:
+            before = _stored_count(conn)
+            _wait_stored(conn, before + len(backlog.acked), progress)
+            figures["max_frames_per_s"] = _drain_rate(conn, backlog)
+
+        progress("floor: the naive consumer drains a backlog (the workers are stopped)")
+        for proc in workers:
+            _stop(proc)
+        figures["naive_frames_per_s"] = _naive(bench, fleet, load, seq, config, passwords)
+        progress("ceiling: raw binary COPY of the same rows")
+        figures["copy_ceiling_frames_per_s"] = _copy_ceiling(bench)
+    finally:
+        fleet.close()
+        for proc in workers:
+            _stop(proc)
+        _forget_sessions(settings, config.workers)
+        mosquitto.remove_accounts(paths_for(settings), list(passwords))
+        with db.connect(settings, schema="public", autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SCHEMA)))
+    figures["samples_per_s"] = figures["frames_per_s"] * load.samples_per_frame
+    figures["ratio_vs_naive"] = figures["max_frames_per_s"] / figures["naive_frames_per_s"]
+    figures["ratio_vs_ceiling"] = figures["max_frames_per_s"] / figures["copy_ceiling_frames_per_s"]
+    figures.update(
+        devices=config.devices, workers=config.workers, seconds=config.seconds,
+        offered_frames_per_s=config.rate_frames_per_s,
+    )  # fmt: skip
+    return figures
+
+
+def _fresh_schema(bench: Settings) -> None:
+    with db.connect(bench, schema="public", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SCHEMA)))
+    db.migrate(bench, schema=SCHEMA)
+    with db.connect(bench, autocommit=True) as conn:
+        conn.execute("CREATE TABLE walker_frames_naive (LIKE walker_frames INCLUDING ALL)")
+        conn.execute("CREATE TABLE walker_frames_ceiling (LIKE walker_frames INCLUDING ALL)")
+
+
+def _register(bench: Settings, n: int) -> dict[str, str]:
+    ids = [f"BENCH-{i:05d}" for i in range(n)]
+    with db.connect(bench, autocommit=True) as conn:
+        registry.ensure_tenant(conn, TENANT, "Benchmark")
+        registry.upsert_devices(conn, TENANT, [NewDevice(d, "walker", "SN-" + d) for d in ids])
+    passwords = {d: secrets.token_urlsafe(12) for d in ids}
+    mosquitto.set_accounts(paths_for(bench), passwords)
+    time.sleep(0.5)  # the broker re-reads its password file on SIGHUP
+    return passwords
+
+
+def _start_worker(bench: Settings, index: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, STAYACTIVE_DATABASE_SCHEMA=SCHEMA)
+    argv = [
+        sys.executable, "-m", "stayactive", "ingest", "run",
+        "--worker-id", f"bench-ingest-{index}", "--share-group", "bench",
+        "--session-expiry-s", "600", "--metrics-port", str(METRICS_PORT + index),
+    ]  # fmt: skip
+    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return int(response.status), response.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def _wait_healthy(workers: int) -> None:
+    deadline = time.monotonic() + 30
+    for i in range(workers):
+        while _get(f"http://127.0.0.1:{METRICS_PORT + i}/health")[0] != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"ingest worker {i} did not become healthy within 30 s")
+            time.sleep(0.2)
+    time.sleep(0.5)  # SUBACK
+
+
+def _scrape_messages(index: int) -> float:
+    _status, text = _get(f"http://127.0.0.1:{METRICS_PORT + index}/metrics")
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("stayactive_ingest_messages_total")
+    )
+
+
+def _publish(
+    fleet: Fleet[tuple[str, int]],
+    load: TelemetryLoad,
+    seq: dict[str, int],
+    config: IngestBenchConfig,
+    progress: Progress,
+) -> _Phase:
+    """Publish at the offered rate, round-robin over the devices, for ``config.seconds``."""
+    phase = _Phase()
+    fleet.on_delivered = lambda _device, tag: phase.acked.add(tag)
+    devices = list(seq)
+    per_s = config.rate_frames_per_s / FRAMES_PER_MESSAGE
+    started = time.monotonic()
+    sent = 0
+    next_report = started + 5
+    while (now := time.monotonic()) - started < config.seconds:
+        due = int((now - started) * per_s) - sent
+        for _ in range(due):
+            device_id = devices[sent % len(devices)]
+            if not fleet.can_publish(device_id):
+                break  # the device's window is full: it sends later, the rate shows it
+            phase.published[_send(fleet, load, seq, device_id)] = time.time()
+            sent += 1
+        fleet.poll(0.002)
+        if now > next_report:
+            next_report += 5
+            progress(f"  {now - started:4.0f} s: {sent} published, {len(phase.acked)} acknowledged")
+    deadline = time.monotonic() + 60
+    while fleet.in_flight() and time.monotonic() < deadline:
+        fleet.poll(0.01)
+    return phase
+
+
+def _send(
+    fleet: Fleet[tuple[str, int]], load: TelemetryLoad, seq: dict[str, int], device_id: str
+) -> tuple[str, int]:
+    """Publish the device's next telemetry message, stamped now; return its (device, seq)."""
+    seq[device_id] += 1
+    key = (device_id, seq[device_id])
+    payload = load.message(device_id, 1, key[1], datetime.now(UTC))
+    fleet.publish(device_id, Publication(f"stayactive/v1/{device_id}/telemetry", payload), key)
+    return key
+
+
+def _publish_backlog(
+    fleet: Fleet[tuple[str, int]], load: TelemetryLoad, seq: dict[str, int], n: int
+) -> _Phase:
+    phase = _Phase()
+    fleet.on_delivered = lambda _device, tag: phase.acked.add(tag)
+    devices = list(seq)
+    i = 0
+    while i < n:
+        device_id = devices[i % len(devices)]
+        if fleet.can_publish(device_id):
+            _send(fleet, load, seq, device_id)
+            i += 1
+        else:
+            fleet.poll(0.001)
+    while fleet.in_flight():
+        fleet.poll(0.01)
+    return phase
+
+
+def _stored_count(conn: psycopg.Connection[TupleRow]) -> int:
+    row = conn.execute("SELECT count(*) FROM walker_frames WHERE frame_no = 0").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _wait_stored(conn: psycopg.Connection[TupleRow], expected: int, progress: Progress) -> None:
+    deadline = time.monotonic() + 300
+    last = -1
+    while (stored := _stored_count(conn)) < expected:
+        if time.monotonic() > deadline:
+            progress(f"  gave up waiting: {stored} of {expected} messages stored")
+            return
+        if stored == last:
+            time.sleep(0.2)
+        last = stored
+        time.sleep(0.05)
+
+
+def _drain_rate(conn: psycopg.Connection[TupleRow], phase: _Phase) -> float:
+    """Frames per second between the first and the last commit of the backlog's rows (the
+    workers' start-up before their first commit is not ingest's speed)."""
+    devices = sorted({d for d, _s in phase.acked})
+    first_seq = {d: min(s for dd, s in phase.acked if dd == d) for d in devices}
+    rows = conn.execute(
+        """SELECT count(*), min(stored_at), max(stored_at) FROM walker_frames f
+           JOIN unnest(%s::text[], %s::bigint[]) AS b(device_id, first_seq)
+             ON f.device_id = b.device_id AND f.seq >= b.first_seq""",
+        (devices, [first_seq[d] for d in devices]),
+    ).fetchone()
+    assert rows is not None
+    frames, first, last = rows
+    return float(frames) / max(float((last - first).total_seconds()), 1e-6)
+
+
+def _sustained_figures(
+    conn: psycopg.Connection[TupleRow], phase: _Phase, config: IngestBenchConfig
+) -> dict[str, Any]:
+    rows = conn.execute(
+        """SELECT device_id, seq, max(stored_at), count(*), count(DISTINCT frame_no)
+           FROM walker_frames GROUP BY device_id, seq"""
+    ).fetchall()
+    stored = {(str(d), int(s)): (at, int(n), int(distinct)) for d, s, at, n, distinct in rows}
+    latencies = np.array([
+        stored[key][0].timestamp() - sent_s
+        for key, sent_s in phase.published.items()
+        if key in stored
+    ])  # fmt: skip
+    lost = len(phase.acked - stored.keys())
+    duplicated = sum(n - distinct for _at, n, distinct in stored.values())
+    first = min(phase.published.values())
+    last = max(stored[k][0].timestamp() for k in phase.acked if k in stored)
+    frames = sum(stored[k][1] for k in phase.acked if k in stored)
+    return {
+        "frames_per_s": frames / (last - first),
+        "p50_latency_s": float(np.percentile(latencies, 50)),
+        "p99_latency_s": float(np.percentile(latencies, 99)),
+        "messages": len(phase.acked),
+        "lost": lost,
+        "duplicated": duplicated,
+    }
+
+
+def _naive(
+    bench: Settings,
+    fleet: Fleet[tuple[str, int]],
+    load: TelemetryLoad,
+    seq: dict[str, int],
+    config: IngestBenchConfig,
+    passwords: dict[str, str],
+) -> float:
+    n = max(config.backlog_messages // 4, 200)
+    host, port = bench.mqtt_host_port()
+    with db.connect(bench) as conn:
+        consumer = NaiveConsumer(
+            conn, host, port, (bench.mqtt_ingest_username, bench.ingest_password()),
+            client_id="bench-naive", topic="$share/naive/stayactive/v1/+/telemetry",
+        )  # fmt: skip
+        consumer.start()  # creates the persistent session and subscription …
+        consumer.stop()  # … which queues the backlog while it is away
+        _publish_backlog(fleet, load, seq, n)
+        consumer.start()
+        deadline = time.monotonic() + 600
+        while consumer.stored < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        consumer.stop()
+        # Measured like the workers' capacity: first to last commit.
+        row = conn.execute(
+            "SELECT count(*), min(stored_at), max(stored_at) FROM walker_frames_naive"
+        ).fetchone()
+    assert row is not None
+    frames, first, last = row
+    if not frames:
+        raise RuntimeError(f"the naive consumer stored nothing of {n} queued messages")
+    return float(frames) / max(float((last - first).total_seconds()), 1e-6)
+
+
+def _copy_ceiling(bench: Settings) -> float:
+    with db.connect(bench, autocommit=True) as conn:
+        data = bytearray()
+        with conn.cursor().copy(
+            "COPY (SELECT * FROM walker_frames) TO STDOUT (FORMAT BINARY)"
+        ) as copy:
+            for chunk in copy:
+                data += chunk
+        counted = conn.execute("SELECT count(*) FROM walker_frames").fetchone()
+        rows = int(counted[0]) if counted else 0
+        started = time.monotonic()
+        with (
+            conn.transaction(),
+            conn.cursor().copy("COPY walker_frames_ceiling FROM STDIN (FORMAT BINARY)") as copy,
+        ):
+            copy.write(bytes(data))
+        return rows / (time.monotonic() - started)
+
+
+def _forget_sessions(settings: Settings, workers: int) -> None:
+    for client_id in [f"bench-ingest-{i}" for i in range(workers)] + ["bench-naive"]:
+        client = new_client(client_id, settings.mqtt_ingest_username, settings.ingest_password())
+        client.connect(*settings.mqtt_host_port(), clean_start=True)
+        client.loop_start()
+        client.disconnect()
+        client.loop_stop()

@@ -1,0 +1,93 @@
+"""Day one from the command line: tenants, wards, users, API keys and devices, as a person
+would type them (the `stayactive` app, against a schema of the test's own)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+import ingest
+from stayactive.cli import app
+from stayactive.settings import get_settings
+from tests.api.broker import accepts
+from tests.fixtures.services import Schema
+from tests.fixtures.streams import wait_until
+
+
+@pytest.fixture
+def cli(schema: Schema, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Run ``stayactive …`` in-process (the same Typer app as the console script) against the
+    test's schema; returns what it printed."""
+    monkeypatch.setenv("STAYACTIVE_DATABASE_NAME", schema.settings.database_name)
+    monkeypatch.setenv("STAYACTIVE_DATABASE_SCHEMA", schema.name)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str, stdin: str = "", ok: bool = True) -> str:
+        result = runner.invoke(app, list(args), input=stdin)
+        if ok:
+            assert result.exit_code == 0, (result.output, result.exception)
+            return result.stdout
+        assert result.exit_code != 0, result.output
+        return result.output + str(result.exception or "")
+
+    yield run
+    get_settings.cache_clear()
+    ingest.remove(schema.settings, ["W-cli-1"])
+
+
+def test_bootstrap_a_tenant(cli, schema: Schema) -> None:  # type: ignore[no-untyped-def]
+    assert "created tenant 't-cli'" in cli("tenants", "add", "t-cli", "--name", "CLI kommune")
+    assert "exists already" in cli("tenants", "add", "t-cli", "--name", "Again")
+    out = cli("wards", "add", "--tenant", "t-cli", "--site", "Hinna", "--ward", "Korttid 1",
+              "--go-live-on", "2026-01-01")  # fmt: skip
+    ward_id = re.search(r"ward (\d+):", out).group(1)  # type: ignore[union-attr]
+    assert "Hinna / Korttid 1" in cli("wards", "list", "--tenant", "t-cli")
+    assert "unknown tenant" in cli(
+        "wards", "add", "--tenant", "nope", "--site", "x", "--ward", "y", ok=False
+    )
+    cli("users", "add", "nurse", "--tenant", "t-cli", "--role", "care_staff", "--ward",
+        "Korttid 1", "--password-stdin", stdin="a long password here\n")  # fmt: skip
+    assert "at least 12 characters" in cli(
+        "users", "add", "short", "--tenant", "t-cli", "--role", "admin", "--password-stdin",
+        stdin="short\n", ok=False,
+    )  # fmt: skip
+    assert "care staff need at least one --ward" in cli(
+        "users", "add", "x2", "--tenant", "t-cli", "--role", "care_staff", "--password-stdin",
+        stdin="a long password here\n", ok=False,
+    )  # fmt: skip
+    listed = cli("users", "list", "--tenant", "t-cli")
+    assert re.search(rf"nurse\s+care_staff\s+wards {ward_id}\s+active", listed)
+    cli("users", "disable", "nurse")
+    assert "DISABLED" in cli("users", "list", "--tenant", "t-cli")
+    cli("users", "passwd", "nurse", "--password-stdin", stdin="another long password\n")
+    # Devices: the password is printed once and works on the broker at once.
+    out = cli("devices", "add", "W-cli-1", "--tenant", "t-cli", "--kind", "walker", "--serial",
+              "SN-cli-1", "--ward", ward_id)  # fmt: skip
+    first = out.strip().splitlines()[-1]
+    wait_until(lambda: accepts(schema.settings, "W-cli-1", first))
+    assert "already registered" in cli(
+        "devices", "add", "W-cli-1", "--tenant", "t-cli", "--kind", "walker", "--serial", "x",
+        ok=False,
+    )  # fmt: skip
+    second = cli("devices", "rotate", "W-cli-1", "--tenant", "t-cli").strip().splitlines()[-1]
+    assert second != first
+    wait_until(lambda: accepts(schema.settings, "W-cli-1", second))
+    wait_until(lambda: not accepts(schema.settings, "W-cli-1", first))
+    assert re.search(r"W-cli-1\s+walker\s+SN-cli-1", cli("devices", "list", "--tenant", "t-cli"))
+    cli("devices", "deactivate", "W-cli-1", "--tenant", "t-cli")
+    assert "INACTIVE" in cli("devices", "list", "--tenant", "t-cli")
+    wait_until(lambda: not accepts(schema.settings, "W-cli-1", second))
+    # API keys.
+    out = cli("apikeys", "add", "--tenant", "t-cli", "--name", "sync")
+    key_id = re.search(r"key ([a-f0-9]{12})", out).group(1)  # type: ignore[union-attr]
+    assert out.strip().splitlines()[-1].startswith("sa_" + key_id + "_")
+    cli("apikeys", "revoke", key_id, "--tenant", "t-cli")
+    assert "revoked" in cli("apikeys", "list", "--tenant", "t-cli")
+    with schema.connect() as conn:
+        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log ORDER BY audit_id")]
+    assert actions[:3] == ["tenant.create", "ward.create", "user.create"]
+    assert "device.rotate" in actions and "user.disable" in actions

@@ -1,0 +1,117 @@
+"""Problem details, limits, ranges, pagination, FHIR out, health and metrics."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.observation import Observation
+
+from tests.api.conftest import World
+
+
+def test_problem_details_everywhere(shared_world: World) -> None:
+    admin = shared_world.client("tenant-a-admin")
+    for method, path, status in (
+        ("GET", "/no/such/path", 404),
+        ("DELETE", "/me", 405),
+        ("GET", "/residents/0/days", 422),
+        ("GET", f"/residents/{shared_world.b.resident_ids[0]}/stays", 404),
+    ):
+        r = admin.request(method, path)
+        assert r.status_code == status, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        body = r.json()
+        assert body["status"] == status and body["detail"] and body["type"].startswith("urn:")
+        assert "Traceback" not in r.text
+    # Another tenant's id and an id that does not exist get the same answer.
+    missing = admin.get("/residents/999999999/stays").json()
+    other = admin.get(f"/residents/{shared_world.b.resident_ids[0]}/stays").json()
+    assert missing["title"] == other["title"] and missing["type"] == other["type"]
+
+
+def test_validation_errors_do_not_echo_input(shared_world: World) -> None:
+    admin = shared_world.client("tenant-a-admin")
+    r = admin.post("/users", json={"username": "x", "role": "admin", "password": "short-secret"})
+    assert r.status_code == 422
+    assert "short-secret" not in r.text
+    assert {tuple(e["loc"]) for e in r.json()["errors"]} >= {("body", "username")}
+
+
+def test_request_size_limits(shared_world: World) -> None:
+    admin = shared_world.client("tenant-a-admin")
+    r = admin.post("/wards", content=b"{" + b" " * (70 * 1024) + b"}",
+                   headers={"Content-Type": "application/json"})  # fmt: skip
+    assert r.status_code == 413 and r.json()["type"].endswith("too-large")
+    big = b"external_ref,resident\n" + b"x,y\n" * 100_000  # 400 kB: within the import limit
+    ok = shared_world.client("tenant-a-integrator").post(
+        "/imports/stays", content=big, headers={"Content-Type": "text/csv"}
+    )
+    assert ok.status_code == 422  # read whole, refused for its content, not its size
+
+
+def test_ranges_and_pages(shared_world: World) -> None:
+    care = shared_world.client("tenant-a-care")
+    resident = shared_world.a.residents_by_ward[shared_world.a.ward_ids[0]][0]
+    too_long = care.get(
+        f"/residents/{resident}/days", params={"from": "2025-01-01", "to": "2026-06-01"}
+    )
+    assert too_long.status_code == 422 and "at most 366" in too_long.json()["detail"]
+    backwards = care.get(
+        f"/residents/{resident}/days", params={"from": "2026-02-01", "to": "2026-01-01"}
+    )
+    assert backwards.status_code == 422 and "before it starts" in backwards.json()["detail"]
+    admin = shared_world.client("tenant-a-admin")
+    first = admin.get("/devices", params={"limit": 2}).json()
+    assert len(first["items"]) == 2 and first["next_offset"] == 2
+    rest = admin.get("/devices", params={"limit": 500, "offset": 2}).json()
+    assert rest["next_offset"] is None and len(rest["items"]) == first["total"] - 2
+    assert admin.get("/devices", params={"limit": 501}).status_code == 422
+
+
+def test_fhir_observations_are_valid_r4(shared_world: World) -> None:
+    care = shared_world.client("tenant-a-care")
+    resident = shared_world.a.residents_by_ward[shared_world.a.ward_ids[0]][0]
+    today = date.today()
+    r = care.get(
+        "/fhir/Observation",
+        params=[("patient", f"Patient/{resident}"), ("code", "http://loinc.org|41950-7"),
+                ("date", f"ge{(today - timedelta(days=9)).isoformat()}"),
+                ("date", f"le{today.isoformat()}")],
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/fhir+json"
+    bundle = Bundle.model_validate(r.json())
+    assert bundle.type == "searchset" and bundle.entry
+    with shared_world.connect() as conn:
+        expected = {
+            d.isoformat(): s
+            for d, s in conn.execute(
+                "SELECT day, steps_n FROM resident_days WHERE resident_id = %s AND day >= %s "
+                "AND walker_data AND steps_n IS NOT NULL",
+                (resident, today - timedelta(days=9)),
+            )
+        }
+    seen = {}
+    for entry in bundle.entry:
+        obs = Observation.model_validate(entry.resource.model_dump())
+        assert obs.code.coding[0].code == "41950-7" and obs.valueQuantity.unit == "/d"
+        seen[str(obs.effectivePeriod.start)[:10]] = int(obs.valueQuantity.value)
+    assert seen == expected
+    assert (
+        care.get(
+            "/fhir/Observation", params={"patient": str(resident), "code": "8867-4"}
+        ).status_code
+        == 422
+    )
+
+
+def test_health_and_metrics(shared_world: World) -> None:
+    import httpx
+
+    with httpx.Client(base_url=shared_world.api.url) as c:
+        assert c.get("/healthz").json() == {"status": "ok", "database": "ok"}
+        shared_world.client("tenant-a-admin").get("/me")
+        text = c.get("/metrics").text
+    assert 'stayactive_api_requests_total{method="GET",route="/api/v1/me",status="200"}' in text
+    assert "stayactive_api_audit_rows_total" in text

@@ -1,0 +1,153 @@
+"""The ward overview and its alerts: conditions, urgency, handling, resolution, formatting."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from stayactive.api.models.overview import URGENCY
+from tests.api.conftest import World
+
+
+def _setup_conditions(world: World) -> dict[str, int]:
+    """Give residents of ward 1 one condition each (and one of ward 2 no data)."""
+    a = world.a
+    w1, w2 = a.ward_ids
+    r_not_up, r_battery, r_offline = a.residents_by_ward[w1]
+    r_no_data = a.residents_by_ward[w2][0]
+    device = dict(zip(a.resident_ids, a.device_ids, strict=True))
+    today = date.today()
+    now = datetime.now(UTC)
+    with world.connect() as conn:
+        conn.execute(
+            "INSERT INTO ward_alert_settings (ward_id, tenant_id, not_up_by) "
+            "VALUES (%s, %s, '00:00')",
+            (w1, a.tenant_id),
+        )
+        # Not up: its walker reports, but no frame and no step today.
+        conn.execute(
+            "DELETE FROM walker_frames WHERE device_id = %s AND time >= %s",
+            (device[r_not_up], now - timedelta(days=1)),
+        )
+        conn.execute(
+            "DELETE FROM resident_days WHERE resident_id = %s AND day = %s", (r_not_up, today)
+        )
+        # The others walked a minute ago.
+        for r in (r_battery, r_offline):
+            conn.execute(
+                """INSERT INTO walker_frames (time, device_id, tenant_id, boot, seq, frame_no,
+                       rate_hz, acc_x, acc_y, acc_z, gyro_x, gyro_y, gyro_z, odo_l, odo_r, force_l,
+                       force_r, brake, received_at)
+                   VALUES (%s, %s, %s, 9, 9, 0, 50, '{0}', '{0}', '{9.8}', '{0}', '{0}', '{0}',
+                           '{0}', '{0}', '{0}', '{0}', '{f}', %s)""",
+                (now - timedelta(minutes=1), device[r], a.tenant_id, now),
+            )
+        conn.execute(
+            "UPDATE device_latest_status SET battery_pct = 5, charging = false "
+            "WHERE device_id = %s",
+            (device[r_battery],),
+        )
+        conn.execute(
+            "UPDATE device_latest_status SET state = 'offline', last_seen_at = %s "
+            "WHERE device_id = %s",
+            (now - timedelta(hours=2), device[r_offline]),
+        )
+        conn.execute(
+            "UPDATE stay_trajectories SET declining_3d = (stay_id IN "
+            "(SELECT stay_id FROM stays WHERE resident_id = %s))",
+            (r_battery,),
+        )
+        # No data: nothing yesterday or today, nothing from its walker for two days.
+        conn.execute(
+            "DELETE FROM resident_days WHERE resident_id = %s AND day >= %s",
+            (r_no_data, today - timedelta(days=1)),
+        )
+        conn.execute(
+            "DELETE FROM walker_frames WHERE device_id = %s AND time >= %s",
+            (device[r_no_data], now - timedelta(days=2)),
+        )
+        conn.execute(
+            "UPDATE device_latest_status SET last_seen_at = %s WHERE device_id = %s",
+            (now - timedelta(days=2), device[r_no_data]),
+        )
+    return {"not_up": r_not_up, "battery": r_battery, "offline": r_offline, "no_data": r_no_data}
+
+
+def _alerts(body: dict, resident_id: int) -> dict[str, dict]:  # type: ignore[type-arg]
+    row = next(r for r in body["residents"] if r["resident_id"] == resident_id)
+    return {a["kind"]: a for a in row["alerts"]}
+
+
+def test_alerts_are_raised_ranked_handled_and_resolved(api_world: World) -> None:
+    who = _setup_conditions(api_world)
+    care = api_world.client("tenant-a-care")
+    ward = api_world.a.ward_ids[0]
+    body = care.get(f"/wards/{ward}/overview").json()
+    assert body["not_up_by"] == "00:00"
+    assert set(_alerts(body, who["not_up"])) == {"not_up_by_hour"}
+    assert set(_alerts(body, who["battery"])) == {"battery_low", "declining_3_days"}
+    assert set(_alerts(body, who["offline"])) == {"device_offline"}
+    # Most urgent first: the resident who is not up leads the list.
+    assert body["residents"][0]["resident_id"] == who["not_up"]
+    assert URGENCY["not_up_by_hour"] < URGENCY["declining_3_days"] < URGENCY["battery_low"]
+    battery = _alerts(body, who["battery"])["battery_low"]
+    assert battery["message"].startswith("Lavt batteri") and battery["handled"] is None
+    admin = api_world.client("tenant-a-admin")
+    other = admin.get(f"/wards/{api_world.a.ward_ids[1]}/overview").json()
+    no_data = _alerts(other, who["no_data"])
+    # Its silent walker is offline too; "not up" is not claimed without a monitoring device.
+    assert set(no_data) == {"no_data", "device_offline"}
+    assert no_data["no_data"]["message"].startswith("Ingen data")
+    # The same overview read twice keeps the same alert rows.
+    again = care.get(f"/wards/{ward}/overview").json()
+    assert _alerts(again, who["battery"])["battery_low"]["alert_id"] == battery["alert_id"]
+    # Handled: who, when, note; it stays open while the battery is low.
+    handled = care.post(f"/alerts/{battery['alert_id']}/handled", json={"note": "Satt på lading"})
+    assert handled.status_code == 200
+    h = handled.json()["handled"]
+    assert h["by"] == "tenant-a-care" and h["note"] == "Satt på lading"
+    shown = _alerts(care.get(f"/wards/{ward}/overview").json(), who["battery"])["battery_low"]
+    assert shown["handled"]["note"] == "Satt på lading"
+    # The condition clears: the alert is resolved and no longer shown.
+    with api_world.connect() as conn:
+        conn.execute("UPDATE device_latest_status SET battery_pct = 80 WHERE battery_pct = 5")
+    cleared = care.get(f"/wards/{ward}/overview").json()
+    assert "battery_low" not in _alerts(cleared, who["battery"])
+    with api_world.connect() as conn:
+        row = conn.execute(
+            "SELECT resolved_at IS NOT NULL, handled_by FROM alerts WHERE alert_id = %s",
+            (battery["alert_id"],),
+        ).fetchone()
+    assert row == (True, "tenant-a-care")
+    # Another ward's alert cannot be handled by this care-staff user.
+    no_data_id = no_data["no_data"]["alert_id"]
+    assert care.post(f"/alerts/{no_data_id}/handled", json={"note": ""}).status_code == 403
+
+
+def test_overview_figures_and_formatting(api_world: World) -> None:
+    care = api_world.client("tenant-a-care")
+    ward = api_world.a.ward_ids[0]
+    nb = care.get(f"/wards/{ward}/overview").json()
+    en = care.get(f"/wards/{ward}/overview", params={"lang": "en"}).json()
+    today = date.today()
+    for row_nb, row_en in zip(nb["residents"], en["residents"], strict=True):
+        assert [p["date"] for p in row_nb["series"]] == [
+            (today - timedelta(days=6 - i)).isoformat() for i in range(7)
+        ]
+        steps = row_nb["today"]["steps"]
+        if steps is not None and steps >= 1000:
+            assert row_nb["display"]["steps"] == f"{steps:,}".replace(",", "\u00a0")
+            assert row_en["display"]["steps"] == f"{steps:,}"
+        level = row_nb["level"]
+        if level["steps_median"] and steps is not None:
+            assert abs(level["steps_vs_level"] - (steps / level["steps_median"] - 1)) < 1e-9
+        if row_nb["gait"]["speed_mps"] is not None:
+            assert "," in row_nb["display"]["gait_speed"] and "." in row_en["display"]["gait_speed"]
+        assert 0 <= row_nb["coverage_7d"] <= 1
+    # A past day is shown without evaluating alerts; the date is validated.
+    past = care.get(
+        f"/wards/{ward}/overview", params={"date": (today - timedelta(days=3)).isoformat()}
+    )
+    assert (
+        past.status_code == 200 and past.json()["date"] == (today - timedelta(days=3)).isoformat()
+    )
+    assert care.get(f"/wards/{ward}/overview", params={"date": "1999-01-01"}).status_code == 422

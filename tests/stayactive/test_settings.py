@@ -1,0 +1,60 @@
+"""A wrong STAYACTIVE_* value stops with one line naming the variable, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stayactive.errors import ConfigurationError
+from stayactive.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("STAYACTIVE_TIME_ZONE", "Mars/Olympus_Mons", "unknown time zone 'Mars/Olympus_Mons'"),
+        ("STAYACTIVE_MQTT_URL", "mqtt://broker:port", "has no valid port"),
+    ],
+)
+def test_a_bad_value_is_one_line_from_the_cli(
+    variable: str, value: str, message: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAYACTIVE_")}
+    env[variable] = value
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "stayactive", "db", "migrate"],
+        cwd=tmp_path,  # no .env here
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"error: invalid setting: {variable}: ")
+    assert message in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_load_settings_names_every_bad_variable() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(time_zone="Nowhere/Town", mqtt_url="ws://x", pg_port="fifty")
+    text = str(caught.value)
+    assert "\n" not in text
+    assert "STAYACTIVE_TIME_ZONE: unknown time zone 'Nowhere/Town'" in text
+    assert "STAYACTIVE_MQTT_URL: must start with mqtt://" in text
+    assert "STAYACTIVE_PG_PORT: Input should be a valid integer" in text
+
+
+def test_a_good_broker_url_gives_host_and_port() -> None:
+    settings = load_settings(mqtt_url="mqtt://broker.example:8883")
+    assert settings.mqtt_host_port() == ("broker.example", 8883)
+    assert load_settings(mqtt_url="mqtt://broker").mqtt_host_port() == ("broker", 1883)
