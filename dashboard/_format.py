@@ -1,8 +1,9 @@
 """Numbers, dates and times as the reader expects them, on the (Streamlit) server side.
 
-Numbers and kroner come from :mod:`stayactive.locale_format`, the one formatter the API uses
-too, so a figure reads the same in the dashboard, the API's text fields and the reports. This
-module adds what only the dashboard needs: dates, "since" times and parsing the API's ISO 8601.
+Numbers, kroner, percentages and clock times come from :mod:`stayactive.locale_format`, the one
+formatter of the project (the API's text fields and the reports use it too), so a figure reads
+the same everywhere; the pages call it directly. This module adds what only the dashboard
+needs: dates, "since" times and parsing the API's ISO 8601.
 Times are shown in the tenant's time zone (``/me``), never the browser's or the server's.
 """
 
@@ -11,21 +12,16 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from stayactive.locale_format import MISSING, Lang, clock, nok, number, percent, unit
+from dashboard._i18n import Lang
+from stayactive.locale_format import MISSING, format_clock
 
 __all__ = [
-    "MISSING",
-    "clock",
     "day_label",
     "long_date",
-    "nok",
-    "number",
     "parse_date",
     "parse_datetime",
-    "percent",
     "short_date",
     "since",
-    "unit",
 ]
 
 _MONTHS: dict[Lang, tuple[str, ...]] = {
@@ -80,7 +76,7 @@ def since(at: datetime | None, time_zone: str, lang: Lang, *, now: datetime) -> 
         return MISSING
     zone = ZoneInfo(time_zone)
     local, today = at.astimezone(zone), now.astimezone(zone).date()
-    time_text = clock(at, time_zone, lang)
+    time_text = format_clock(at, time_zone)
     if local.date() == today:
         return time_text
     if local.date() == today - timedelta(days=1):

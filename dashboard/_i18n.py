@@ -11,11 +11,14 @@ import functools
 import logging
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
+
+from stayactive.locale_format import Language
 
 log = logging.getLogger(__name__)
 
-Lang = Literal["nb", "en"]
+#: The two languages (the formatter's type, so a page passes its language straight on).
+Lang = Language
 LANGUAGES: dict[Lang, str] = {"nb": "Norsk bokmål", "en": "English"}
 DEFAULT_LANG: Lang = "nb"
 LOCALES = Path(__file__).parent / "locales"

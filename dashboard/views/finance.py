@@ -15,9 +15,10 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import _charts, _format, _session, _ui
+from dashboard import _charts, _session, _ui
 from dashboard._client import JsonObject
 from dashboard._i18n import Lang
+from stayactive.locale_format import MISSING, format_nok, format_number, format_percent
 
 
 @dataclass(frozen=True)
@@ -45,17 +46,17 @@ def value_text(v: JsonObject | None, lang: Lang, *, interval: bool = True) -> st
     missing figures say so."""
     if v is None or v.get("value") is None:
         note = (v or {}).get("note") or ""
-        return _format.MISSING + (f" ({note})" if note else "")
+        return MISSING + (f" ({note})" if note else "")
     unit = str(v.get("unit") or "")
 
     def one(x: float) -> str:
         if "NOK" in unit or unit == "kr":
-            return _format.nok(x, lang)
+            return format_nok(x, language=lang)
         if unit in ("", "stays", "bed-days", "days", "bed-days/year"):
-            return _format.number(x, 1 if abs(x) < 100 else 0, lang)
+            return format_number(x, 1 if abs(x) < 100 else 0, language=lang)
         if unit in ("share", "proportion", "%"):
-            return _format.percent(x, 1, lang)
-        return f"{_format.number(x, 2, lang)} {unit}"
+            return format_percent(x, 1, language=lang)
+        return f"{format_number(x, 2, language=lang)} {unit}"
 
     text = one(float(v["value"]))
     if interval and v.get("low") is not None and v.get("high") is not None:
@@ -92,7 +93,7 @@ def _headline(session: _session.Session, report: JsonObject) -> None:
         )
     with right:
         p = head.get("probability_net_negative")
-        p_text = _format.percent(p, 0, lang) if p is not None else _format.MISSING
+        p_text = format_percent(p, 0, language=lang) if p is not None else MISSING
         st.html(
             "<div class='sa-cash'>"
             f"<h3>{_ui.esc(t('finance.cash_title'))}</h3>"
@@ -120,7 +121,7 @@ def _design(session: _session.Session, report: JsonObject) -> None:
         bits.append(t("finance.price_year", year=report["price_year"]))
     if report.get("n_resamples"):
         bits.append(
-            t("finance.resamples", n=_format.number(report["n_resamples"], 0, session.lang))
+            t("finance.resamples", n=format_number(report["n_resamples"], 0, language=session.lang))
         )
     if bits:
         st.caption(" · ".join(bits))
@@ -147,8 +148,8 @@ def _curves(session: _session.Session) -> None:
                     "low": point.get("low"),
                     "high": point.get("high"),
                     "label": t(
-                        "finance.km_point", day=_format.number(point["day"], 0, lang),
-                        share=_format.percent(point["survival"], 0, lang),
+                        "finance.km_point", day=format_number(point["day"], 0, language=lang),
+                        share=format_percent(point["survival"], 0, language=lang),
                     ),
                 }
             )  # fmt: skip
@@ -202,8 +203,8 @@ def _tornado(session: _session.Session, report: JsonObject) -> None:
                 "high_x": high,
                 "base_x": base,
                 "width": abs(high - low),
-                "low_text": _format.nok(bar["outcome_at_low"], lang),
-                "high_text": _format.nok(bar["outcome_at_high"], lang),
+                "low_text": format_nok(bar["outcome_at_low"], language=lang),
+                "high_text": format_nok(bar["outcome_at_high"], language=lang),
             }
         )
     st.altair_chart(
@@ -213,7 +214,7 @@ def _tornado(session: _session.Session, report: JsonObject) -> None:
         ),
         width="stretch",
     )  # fmt: skip
-    st.caption(t("finance.tornado_caption", base=_format.nok(tornado["base_value"], lang)))
+    st.caption(t("finance.tornado_caption", base=format_nok(tornado["base_value"], language=lang)))
 
 
 def _scenario_form(session: _session.Session, report: JsonObject) -> dict[str, float] | None:

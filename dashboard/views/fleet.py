@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard import _format, _session, _ui
 from dashboard._client import JsonObject
+from stayactive.locale_format import MISSING, format_number, format_percent
 
 ALL = 0
 
@@ -39,7 +40,7 @@ def _quiet_sentence(session: _session.Session, d: JsonObject, now: datetime) -> 
     if "battery_low" in problems:
         return t(
             "fleet.battery", device=kind, id=d["device_id"],
-            pct=_format.percent((d.get("battery_pct") or 0) / 100, 0, lang),
+            pct=format_percent((d.get("battery_pct") or 0) / 100, 0, language=lang),
         )  # fmt: skip
     if "clock_suspect" in problems:
         return t("fleet.clock", device=kind, id=d["device_id"])
@@ -62,14 +63,14 @@ def table_rows(
                 "kind": t(f"fleet.kind.{d['kind']}"),
                 "state": t(f"fleet.state.{d.get('state') or 'unknown'}"),
                 "battery": d.get("battery_pct"),
-                "firmware": d.get("firmware") or _format.MISSING,
+                "firmware": d.get("firmware") or MISSING,
                 "last_seen": _format.since(
                     _format.parse_datetime(d.get("last_seen_at")), session.time_zone, lang,
                     now=now,
                 ),
-                "rate": _format.number(rate, 0, lang) if rate is not None else _format.MISSING,
-                "rejects": _format.percent(d.get("reject_share"), 1, lang)
-                if d.get("reject_share") is not None else _format.MISSING,
+                "rate": format_number(rate, 0, language=lang) if rate is not None else MISSING,
+                "rejects": format_percent(d.get("reject_share"), 1, language=lang)
+                if d.get("reject_share") is not None else MISSING,
                 "assigned": assignment.get("pseudonym", ""),
                 "problems": ", ".join(t(f"fleet.problem.{p}") for p in d.get("problems", [])),
             }

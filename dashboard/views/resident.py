@@ -20,6 +20,7 @@ from dashboard import _charts, _format, _session, _ui
 from dashboard._client import JsonObject, NotFound
 from dashboard._i18n import Lang
 from dashboard.views.ward import resident_name
+from stayactive.locale_format import MISSING, format_clock, format_number, format_unit
 
 #: Longest stretch one page asks for (the API allows a year per call).
 MAX_DAYS = 366
@@ -74,7 +75,7 @@ def _day_rows(days: list[JsonObject], lang: Lang, field: str, fmt: Any) -> list[
                 "has_data": has,
                 field: value,
                 "label": _format.day_label(day, lang),
-                "text": fmt(value) if has else _format.MISSING,
+                "text": fmt(value) if has else MISSING,
             }
         )
     return out
@@ -152,7 +153,7 @@ def _metrics(session: _session.Session, row: JsonObject, stay: JsonObject | None
     change = traj.get("gait_speed_change_mps")
     cols[2].metric(
         t("resident.m.gait"), display["gait_speed"],
-        delta=_format.unit(change, 2, "m/s", lang) if change is not None else None,
+        delta=format_unit(change, 2, "m/s", language=lang) if change is not None else None,
         help=t("resident.help.gait_change"),
     )  # fmt: skip
     reached = traj.get("days_to_community_speed")
@@ -168,7 +169,7 @@ def _activity(session: _session.Session, days: list[JsonObject], row: JsonObject
     if not any(d.get("has_data") for d in days):
         _ui.empty(t("resident.no_days"))
         return
-    steps = _day_rows(days, lang, "steps", lambda v: _format.number(v, 0, lang))
+    steps = _day_rows(days, lang, "steps", lambda v: format_number(v, 0, language=lang))
     st.markdown(f"**{t('resident.steps_title')}**")
     st.altair_chart(
         _charts.daily_bars(
@@ -178,7 +179,9 @@ def _activity(session: _session.Session, days: list[JsonObject], row: JsonObject
         ),
         width="stretch",
     )  # fmt: skip
-    walking = _day_rows(days, lang, "walking_min", lambda v: _format.unit(v, 0, "min", lang))
+    walking = _day_rows(
+        days, lang, "walking_min", lambda v: format_unit(v, 0, "min", language=lang)
+    )
     st.markdown(f"**{t('resident.walking_title')}**")
     st.altair_chart(
         _charts.daily_bars(
@@ -197,7 +200,7 @@ def _gait(session: _session.Session, days: list[JsonObject], stay: JsonObject | 
             "date": d["date"],
             "gait_speed": d.get("gait_speed_median_mps"),
             "label": _format.day_label(date.fromisoformat(d["date"]), lang),
-            "text": _format.unit(d.get("gait_speed_median_mps"), 2, "m/s", lang),
+            "text": format_unit(d.get("gait_speed_median_mps"), 2, "m/s", language=lang),
         }
         for d in days
         if d.get("gait_speed_median_mps") is not None
@@ -214,7 +217,7 @@ def _gait(session: _session.Session, days: list[JsonObject], stay: JsonObject | 
         _charts.gait_speed(
             rows, title=t("resident.gait_axis"), threshold_mps=COMMUNITY_SPEED_MPS,
             threshold_label=t("resident.community_line",
-                              v=_format.unit(COMMUNITY_SPEED_MPS, 1, "m/s", lang)),
+                              v=format_unit(COMMUNITY_SPEED_MPS, 1, "m/s", language=lang)),
             markers=markers, lang=lang,
         ),
         width="stretch",
@@ -222,9 +225,9 @@ def _gait(session: _session.Session, days: list[JsonObject], stay: JsonObject | 
     baseline = traj.get("gait_speed_baseline_mps")
     if baseline is not None:
         st.caption(
-            t("resident.gait_caption", baseline=_format.unit(baseline, 2, "m/s", lang),
-              small=_format.unit(SMALL_CHANGE_MPS, 2, "m/s", lang),
-              substantial=_format.unit(SUBSTANTIAL_CHANGE_MPS, 2, "m/s", lang))
+            t("resident.gait_caption", baseline=format_unit(baseline, 2, "m/s", language=lang),
+              small=format_unit(SMALL_CHANGE_MPS, 2, "m/s", language=lang),
+              substantial=format_unit(SUBSTANTIAL_CHANGE_MPS, 2, "m/s", language=lang))
         )  # fmt: skip
 
 
@@ -263,10 +266,10 @@ def _bouts(session: _session.Session, resident_id: int, days: list[JsonObject]) 
                 "end": end_local.isoformat(),
                 "speed": b["speed_mps"],
                 "label": t(
-                    "resident.bout_label", start=_format.clock(start, tz, lang),
-                    duration=_format.unit(b["duration_s"], 0, "s", lang),
-                    steps=_format.number(b["steps"], 0, lang),
-                    speed=_format.unit(b["speed_mps"], 2, "m/s", lang),
+                    "resident.bout_label", start=format_clock(start, tz),
+                    duration=format_unit(b["duration_s"], 0, "s", language=lang),
+                    steps=format_number(b["steps"], 0, language=lang),
+                    speed=format_unit(b["speed_mps"], 2, "m/s", language=lang),
                 ),
             }
         )  # fmt: skip
@@ -275,7 +278,7 @@ def _bouts(session: _session.Session, resident_id: int, days: list[JsonObject]) 
         t(
             "resident.bouts_summary",
             n=len(bouts),
-            minutes=_format.unit(total_s / 60, 0, "min", lang),
+            minutes=format_unit(total_s / 60, 0, "min", language=lang),
         )
     )
     st.altair_chart(
@@ -293,15 +296,15 @@ def _robot(session: _session.Session, days: list[JsonObject]) -> None:
     sessions = sum(int(d.get("robot_sessions") or 0) for d in robot_days)
     reps = sum(int(d.get("repetitions") or 0) for d in robot_days)
     cols = st.columns(3)
-    cols[0].metric(t("resident.m.robot_sessions"), _format.number(sessions, 0, lang))
-    cols[1].metric(t("resident.m.repetitions"), _format.number(reps, 0, lang))
+    cols[0].metric(t("resident.m.robot_sessions"), format_number(sessions, 0, language=lang))
+    cols[1].metric(t("resident.m.repetitions"), format_number(reps, 0, language=lang))
     last_sts = next(
         (d["five_sts_s"] for d in reversed(robot_days) if d.get("five_sts_s") is not None), None
     )
-    cols[2].metric(t("resident.m.five_sts"), _format.unit(last_sts, 1, "s", lang))
+    cols[2].metric(t("resident.m.five_sts"), format_unit(last_sts, 1, "s", language=lang))
     reps_rows = [
         {**r, "has_data": r["has_data"] or False}
-        for r in _day_rows(days, lang, "repetitions", lambda v: _format.number(v, 0, lang))
+        for r in _day_rows(days, lang, "repetitions", lambda v: format_number(v, 0, language=lang))
     ]
     for r, d in zip(reps_rows, days, strict=True):
         r["has_data"] = bool(d.get("robot_data")) and d.get("repetitions") is not None
@@ -313,7 +316,7 @@ def _robot(session: _session.Session, days: list[JsonObject]) -> None:
         ),
         width="stretch",
     )  # fmt: skip
-    sts = _day_rows(days, lang, "five_sts_s", lambda v: _format.unit(v, 1, "s", lang))
+    sts = _day_rows(days, lang, "five_sts_s", lambda v: format_unit(v, 1, "s", language=lang))
     if any(r["has_data"] for r in sts):
         st.markdown(f"**{t('resident.sts_title')}**")
         st.altair_chart(

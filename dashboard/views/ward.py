@@ -16,6 +16,7 @@ import streamlit as st
 
 from dashboard import _format, _nav, _session, _ui
 from dashboard._client import JsonObject
+from stayactive.locale_format import format_clock
 from stayactive.settings import get_settings
 
 #: CSS class of an alert card, by kind: urgent, warning, device, no data.
@@ -218,9 +219,7 @@ def _live(ward_id: int) -> None:
     if overview is None:
         return
     day = _format.parse_date(overview["date"])
-    updated = _format.clock(
-        _format.parse_datetime(overview["generated_at"]), session.time_zone, session.lang
-    )
+    updated = format_clock(_format.parse_datetime(overview["generated_at"]), session.time_zone)
     st.caption(
         session.t(
             "ward.updated",

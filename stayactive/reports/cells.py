@@ -3,14 +3,14 @@
 :func:`format_figure` picks the form by unit (NOK in "mill. kr" from a million up, shares as
 per cent, days with one decimal, counts whole); :func:`format_cell` adds the interval and the
 note of a :class:`~stayactive.reports.model.Value`. The numbers go through
-:mod:`stayactive.reports.format_no`, the units through :mod:`stayactive.reports.labels`.
+:mod:`stayactive.locale_format`, the units through :mod:`stayactive.reports.labels`.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from stayactive.reports.format_no import (
+from stayactive.locale_format import (
     NBSP,
     Language,
     format_nok,

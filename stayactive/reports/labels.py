@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from stayactive.reports.format_no import Language
+from stayactive.locale_format import Language
 
 _TEXT: Final[dict[str, tuple[str, str]]] = {
     # titles and headings

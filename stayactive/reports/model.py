@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from analytics.stays import Estimate
-from stayactive.reports.format_no import Language
+from stayactive.locale_format import Language
 
 SUPPRESSED_NOTE = "suppressed (fewer than 5, or protects a cell that is)"
 

@@ -22,8 +22,8 @@ from analytics.stays import (
     tornado,
 )
 from analytics.stays._common import percentile_interval
+from stayactive.locale_format import Language, confidence_label, format_number
 from stayactive.reports.cells import format_figure, format_interval
-from stayactive.reports.format_no import Language, confidence_label, format_number
 from stayactive.reports.labels import design_label, parameter_label, text
 from stayactive.reports.model import Cell, Headline, Row, Table, TornadoBarOut, TornadoOut, Value
 

@@ -25,8 +25,8 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
+from stayactive.locale_format import Language, format_number
 from stayactive.reports.cells import format_cell, format_estimate, format_figure
-from stayactive.reports.format_no import Language, format_number
 from stayactive.reports.labels import text
 from stayactive.reports.model import Cell, SavingsReport, Table, TornadoOut
 

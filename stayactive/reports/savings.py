@@ -58,8 +58,8 @@ from analytics.stays import (
 from analytics.stays.errors import InvalidParameter
 from analytics.stays.store import LoadedStays, load_stays
 from stayactive import audit
+from stayactive.locale_format import Language, check_language
 from stayactive.reports import check_tables, money_tables, tables
-from stayactive.reports.format_no import Language, check_language
 from stayactive.reports.labels import (
     check_label,
     design_label,
