@@ -229,12 +229,17 @@ def survival_curves(
     """Kaplan-Meier step curves (share still in the stay by day), one colour per group, with
     the 95 % band where given (``low``/``high``)."""
     data = _data(rows)
+    scale = alt.Scale(range=[BLUE, ORANGE, GREEN, PURPLE])
+    # The legend in two columns over the plot: one column of four long group names took the
+    # height the curves need (the whole chart, legend included, is fitted to the height). Both
+    # layers carry the same legend (Vega-Lite merges them; None on one would drop it).
     color = alt.Color(
         "group:N",
         title=group_title,
-        scale=alt.Scale(range=[BLUE, ORANGE, GREEN, PURPLE]),
-        legend=alt.Legend(orient="top", direction="vertical", labelLimit=400),
-    )
+        scale=scale,
+        legend=alt.Legend(orient="top", direction="horizontal", columns=2, labelLimit=400,
+                          symbolStrokeWidth=4, symbolType="stroke", symbolOpacity=1),
+    )  # fmt: skip
     x = alt.X("day:Q", axis=_axis(x_title, ",.0f", lang))
     band = (
         alt.Chart(data)
@@ -253,7 +258,7 @@ def survival_curves(
             tooltip=[alt.Tooltip("group:N", title=group_title), alt.Tooltip("label:N", title=" ")],
         )
     )
-    return _finish(alt.layer(band, line), height=320)
+    return _finish(alt.layer(band, line), height=420)
 
 
 def tornado(

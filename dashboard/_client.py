@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -270,9 +271,18 @@ class ApiClient:
         )
         return result
 
-    def savings(self, scenario: Mapping[str, float] | None = None) -> JsonObject:
-        """``GET /reports/savings?format=json`` (with scenario parameters, recomputed)."""
-        result: JsonObject = self.get_json("/reports/savings", format="json", **(scenario or {}))
+    def savings(self) -> JsonObject:
+        """``GET /reports/savings``: the published report (10,000 resamples; the API keeps it
+        in memory per data version, so it is fast after the first call), in ``lang``."""
+        result: JsonObject = self.get_json("/reports/savings", format="json", lang=self.lang)
+        return result
+
+    def savings_scenario(self, scenario: Scenario) -> JsonObject:
+        """``POST /reports/savings/scenario``: the report recomputed with the reader's values
+        (fewer resamples; a draft)."""
+        result: JsonObject = self._send(
+            "POST", "/reports/savings/scenario", params={"lang": self.lang}, json=scenario.body()
+        ).json()
         return result
 
     def savings_curves(self) -> JsonObject:
@@ -280,10 +290,27 @@ class ApiClient:
         result: JsonObject = self.get_json("/reports/curves")
         return result
 
-    def savings_file(self, fmt: str, scenario: Mapping[str, float] | None = None) -> bytes:
-        """The savings report as ``csv`` or ``pdf``."""
+    def savings_file(self, fmt: str, scenario: Scenario | None = None) -> bytes:
+        """The published report, or a scenario of it, as ``csv`` or ``pdf``."""
         accept = {"csv": "text/csv", "pdf": "application/pdf"}[fmt]
-        return self.get_bytes("/reports/savings", accept=accept, format=fmt, **(scenario or {}))
+        if scenario is None:
+            return self.get_bytes("/reports/savings", accept=accept, format=fmt, lang=self.lang)
+        return self._send(
+            "POST", "/reports/savings/scenario", params={"format": fmt, "lang": self.lang},
+            json=scenario.body(), accept=accept,
+        ).content  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A what-if of the finance page: parameter values by name and a share of the effect."""
+
+    overrides: tuple[tuple[str, float], ...]
+    effect_share: float = 1.0
+
+    def body(self) -> JsonObject:
+        """The request body of ``POST /reports/savings/scenario``."""
+        return {"overrides": dict(self.overrides), "effect_share": self.effect_share}
 
 
 def _query(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,20 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def table(rows: list[dict[str, str]]) -> None:
+    """A small table of texts that wraps on a tablet (no sideways scrolling): the first
+    column names the row. Every text is escaped."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(row.get(c, ''))}</td>" for c in columns) + "</tr>"
+        for row in rows
+    )
+    st.html(f"<table class='sa-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
 def empty(text: str) -> None:
     """A helpful empty state: what is missing and, in the text, what to do."""
     st.info(text, icon=":material/info:")
@@ -70,11 +84,27 @@ _CSS = """
   .sa-muted { color: #5b6169; font-size: 0.92rem; }
   .sa-headline { border: 2px solid #0072B2; border-radius: 0.8rem; padding: 1rem 1.2rem;
                  background: #f3f8fc; }
-  .sa-headline h3 { margin-top: 0; }
+  .sa-headline h3, .sa-cash h3 { margin-top: 0; padding-top: 0; }
+  .sa-headline, .sa-cash { min-height: 24rem; }
+  .sa-table { border-collapse: collapse; width: 100%; font-size: 0.95rem; }
+  .sa-table th { text-align: left; font-weight: 600; color: #3c4148; background: #f3f4f6;
+                 vertical-align: bottom; }
+  .sa-table th, .sa-table td { border: 1px solid #d9dde3; padding: 0.4rem 0.55rem; }
+  .sa-table td:first-child { font-weight: 500; }
   .sa-cash { border: 2px solid #5b6169; border-radius: 0.8rem; padding: 1rem 1.2rem;
              background: #f7f7f7; }
   .sa-draft { color: #ffffff; background: #D55E00; border-radius: 0.3rem;
               padding: 0.15rem 0.5rem; font-weight: 600; }
+  .sa-draft-box { border: 2px solid #D55E00; border-radius: 0.8rem; padding: 0.7rem 1.1rem;
+                  background: #fdf3ec; margin-bottom: 0.8rem; }
+  .sa-draft-box p, .sa-draft-box ul { margin: 0.2rem 0; }
+  .sa-draft-title { color: #A63F00; font-weight: 700; font-size: 1.25rem; }
+  .sa-headline p, .sa-cash p { margin: 0.25rem 0; }
+  .sa-big { font-size: 1.9rem; font-weight: 700; margin: 0.2rem 0; }
+  .sa-unit { font-size: 1rem; font-weight: 400; color: #5b6169; }
+  .sa-p { font-size: 1.1rem; font-weight: 600; }
+  .sa-scenario-label { display: inline-block; color: #A63F00; border: 1px solid #D55E00;
+                       border-radius: 0.3rem; padding: 0.1rem 0.5rem; font-weight: 600; }
 </style>
 """
 

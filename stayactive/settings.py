@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     api_alerts_interval_s: float = Field(
         default=60.0, ge=0, description="How often the API evaluates every ward's alerts; 0: off."
     )
+    api_report_cache_s: float = Field(
+        default=3600.0,
+        ge=0,
+        description="How long a published savings report is served from memory at most (it is "
+        "recomputed at once when its data change); 0: never cached.",
+    )
 
     # The dashboard (docs/dashboard.md): a Streamlit app that talks to the API over HTTP only.
     dashboard_host: str = Field(

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from psycopg.rows import TupleRow
 
 from stayactive import auth, db
+from stayactive.api.report_cache import ReportCache
 from stayactive.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class ApiState:
     login_policy: auth.LoginPolicy
     jwt_key: str
     metrics: Metrics
+    reports: ReportCache = field(default_factory=ReportCache)
 
     def run_sync(self, tenant_id: str, work: Callable[[psycopg.Connection[TupleRow]], T]) -> T:
         """Run ``work`` on a pooled sync connection in one transaction scoped to ``tenant_id``
@@ -128,6 +130,7 @@ async def open_state(settings: Settings) -> AsyncIterator[ApiState]:
                 ),
                 jwt_key=settings.jwt_key(),
                 metrics=Metrics(),
+                reports=ReportCache(ttl_s=settings.api_report_cache_s),
             )
         finally:
             sync_pool.close()

@@ -334,6 +334,7 @@ def headline(savings: SavingsEstimate, language: Language) -> Headline:
         f"{format_figure(safe.value, 'NOK/year', language)}; P({net} < 0) = {p}"
     )
     return Headline(
+        bed_days_freed=Value.of(savings.bed_days_freed_per_year),
         capacity_value=Value.of(cap),
         safe_cash_effect=Value.of(safe),
         cash_effect=Value.of(savings.cash_effect_nok),

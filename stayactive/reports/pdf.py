@@ -276,6 +276,7 @@ def render_pdf(report: SavingsReport) -> bytes:
         h = report.headline
         if h is not None:
             lines = [
+                (text("headline.bed_days", lang), format_estimate(h.bed_days_freed, lang)),
                 (text("headline.capacity", lang), format_estimate(h.capacity_value, lang)),
                 (text("headline.safe_cash", lang), format_estimate(h.safe_cash_effect, lang)),
                 (text("headline.cash", lang), format_estimate(h.cash_effect, lang)),

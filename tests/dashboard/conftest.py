@@ -21,6 +21,8 @@ from tests.fixtures.dashboard_seed import DashboardTenant, seed_dashboard_tenant
 PASSWORD = "correct horse battery staple"
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 TENANT = "dash-a"
+#: A tenant whose evaluation walkers never sent data: its report honestly has no effect.
+NOT_ESTIMABLE = "dash-n"
 
 
 @dataclass
@@ -31,9 +33,9 @@ class DashWorld:
     api: RunningApi
     tenant: DashboardTenant
 
-    def user(self, role: str) -> str:
+    def user(self, role: str, tenant: str = TENANT) -> str:
         """The username of ``role`` (care = care staff of the first ward)."""
-        return f"{TENANT}-{role}"
+        return f"{tenant}-{role}"
 
 
 @pytest.fixture(scope="package")
@@ -44,7 +46,11 @@ def dash_world(settings: Settings) -> Iterator[DashWorld]:
     db.migrate(scoped, schema=name)
     try:
         with db.connect(scoped) as conn:
-            tenant = seed_dashboard_tenant(conn, TENANT, password_hash=hash_password(PASSWORD))
+            hashed = hash_password(PASSWORD)
+            tenant = seed_dashboard_tenant(conn, TENANT, password_hash=hashed)
+            seed_dashboard_tenant(
+                conn, NOT_ESTIMABLE, password_hash=hashed, wards=1, evaluation_walkers_used=False
+            )
             conn.commit()
         api = start_api(scoped)
         try:
@@ -94,6 +100,6 @@ def page_text(at: AppTest) -> str:
     for node in (*at.main, *at.sidebar):
         # The element's message holds everything sent to the browser: texts, chart data, help.
         parts.append(str(getattr(node, "proto", "")))
-    for frame in at.dataframe:
+    for frame in (*at.dataframe, *at.table):
         parts.append(frame.value.to_csv())
     return "\n".join(parts)

@@ -211,13 +211,18 @@ def test_care_staff_and_finance_in_the_browser(
     assert "Du er logget ut" in page.inner_text("body")
     context.close()
 
-    # Finance, in a fresh browser context (a different person).
+    # Finance, in a fresh browser context (a different person). The first open after new
+    # data computes the published report (10,000 resamples) at the API.
     context = browser.new_context(viewport=TABLET, locale="nb-NO")  # type: ignore[attr-defined]
     page = context.new_page()
     t0 = _log_in(page, dashboard_url, f"{TENANT}-finance")
     _settled(page, "Rapport (PDF)", timeout_s=120)
-    timings["finance (after login)"] = time.perf_counter() - t0
+    timings["finance (after login, report computed)"] = time.perf_counter() - t0
     body = page.inner_text("body")
+    assert "UTKAST – ikke for beslutning" in body
+    assert "Verdi av frigjort kapasitet" in body and "Sikker kontanteffekt" in body
+    assert "P(netto < 0) = 0," in body and "Frigjort kapasitet:" in body
+    assert "Design og avgjørende forutsetninger" in body
     assert "Reinnleggelser" in body and "Last ned" in body
     nav = (
         page.inner_text("[data-testid='stSidebarNav']")
@@ -228,9 +233,28 @@ def test_care_staff_and_finance_in_the_browser(
     html = page.content()
     assert f"{TENANT[:8]}-w" not in html  # no pseudonym (they start with the tenant id)
     assert not any(name in html for name in tenant.named.values())
-    _shot(page, "06-finance")
+    _shot(page, "06-finance", height=3000)
+
+    # A scenario: half the measured effect, recomputed by the API.
+    page.get_by_text("Scenario: endre forutsetningene").click()
+    page.get_by_text("Beregn scenario").wait_for()
+    page.get_by_label("Kostnad per liggedøgn (kr)").fill("3500")
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Beregn scenario").click()
+    _settled(page, "ikke for beslutning", selector="text=Publisert og scenario side om side")
+    timings["finance scenario (1,000 resamples)"] = time.perf_counter() - t0
+    page.get_by_text("Publisert og scenario side om side").scroll_into_view_if_needed()
+    _shot(page, "07-finance-scenario", height=3000)
     page.reload()
     page.get_by_label("Brukernavn").wait_for(timeout=30_000)  # a reload asks for login again
+    context.close()
+
+    # Finance again (another person, or the next morning): the report comes from memory.
+    context = browser.new_context(viewport=TABLET, locale="nb-NO")  # type: ignore[attr-defined]
+    page = context.new_page()
+    t0 = _log_in(page, dashboard_url, f"{TENANT}-finance")
+    _settled(page, "Rapport (PDF)", timeout_s=120)
+    timings["finance (after login, report from memory)"] = time.perf_counter() - t0
     context.close()
 
     with capsys.disabled():

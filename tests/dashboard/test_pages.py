@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from html import escape
 
 from streamlit.testing.v1 import AppTest
 
 from dashboard import _nav
-from tests.dashboard.conftest import DashWorld, log_in, page_text
+from tests.dashboard.conftest import NOT_ESTIMABLE, DashWorld, log_in, page_text
 
 
 def _session(at: AppTest):  # type: ignore[no-untyped-def]
@@ -113,9 +114,100 @@ def test_finance_page_shows_curves_readmissions_and_downloads(
     assert "Hva betyr mest for resultatet?" in subheaders
     assert [b.label for b in app.get("download_button")] == ["Tabeller (CSV)", "Rapport (PDF)"]
     kinds = [e.type for e in app.main]
-    after_km = kinds[kinds.index("subheader", kinds.index("subheader") + 1) :]
-    assert after_km[: after_km.index("dataframe")].count("vega_lite_chart") == 1
+    km = kinds.index("subheader", kinds.index("subheader") + 1)  # after the design's
+    readmissions = kinds.index("subheader", km + 1)
+    assert kinds[km:readmissions].count("vega_lite_chart") == 1  # the curves, then the table
+    assert "Reinnlagt" in _html(app) or "reinnlagt" in _html(app)
     assert not any("Ingen kurver" in i.value for i in app.info)
+
+
+def _html(at: AppTest) -> str:
+    return "\n".join(str(getattr(e, "proto", "")) for e in at.main if e.type == "html")
+
+
+#: Words of the estimator's and the money model's English: none may reach a bokmål page.
+ENGLISH = ("Not enough", "not enough", "withheld", "suppressed", "Parallel trends", "bed-days",
+           "Value of freed", "Scenario (not stored)", " stays", "NOK", "group ")  # fmt: skip
+
+
+def test_finance_headline_keeps_capacity_and_cash_apart_with_the_draft_reasons(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    log_in(app, dash_world.user("finance"))
+    assert not app.exception
+    html = _html(app)
+    # The draft banner with its reasons comes first; the seeded tenant has one comparison ward.
+    assert html.index("UTKAST – ikke for beslutning") < html.index("Verdi av frigjort kapasitet")
+    assert "Svak sammenligning: antall sammenligningsavdelinger" in html
+    # Capacity (bed-days and NOK with intervals) and cash side by side, P(netto < 0).
+    assert "Frigjort kapasitet:</b>" in html and "døgn/år (95\u00a0% KI" in html
+    assert "mill.\u00a0kr" in html and "Sikker kontanteffekt" in html
+    assert "P(netto &lt; 0) = 0," in html
+    # The design and its decisive assumptions directly under the headline.
+    assert app.subheader[0].value == "Design og avgjørende forutsetninger"
+    texts = "\n".join(m.value for m in app.markdown)
+    assert "Forskjell-i-forskjeller" in texts
+    assert "Frigjort kapasitet er ikke penger i kassen" in texts
+    assert "95\u00a0% KI fra 10\u00a0000 bootstrap-trekninger" in "\n".join(
+        c.value for c in app.caption
+    )
+    # Bokmål throughout: nothing of the report's English reaches the page.
+    shown = page_text(app)
+    found = [w for w in ENGLISH if w in shown]
+    assert not found, found
+
+
+def test_scenario_recomputes_through_the_api_beside_the_published_figures(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    log_in(app, dash_world.user("finance"))
+    published = app.session_state["stayactive_session"].client.savings()["headline"]
+    app.slider(key="sc_uptake_share").set_value(75)
+    app.slider(key="sc_effect_share").set_value(50)
+    app.number_input(key="sc_cost_per_bed_day_nok").set_value(4000)
+    next(b for b in app.button if b.label == "Beregn scenario").click().run()
+    assert not app.exception, app.exception
+    html = _html(app)
+    assert "Scenario: 1\u00a0000 trekninger, ikke for beslutning" in html
+    assert "**Endret:** kostnad per liggedøgn 4\u00a0000\u00a0kr (rapporten: " in "\n".join(
+        m.value for m in app.markdown
+    )
+    table = next(h for h in html.split("<table")[1:] if "<th>Scenario</th>" in h)
+    assert "<th>Hva</th><th>Publisert</th><th>Scenario</th>" in table
+    row = re.search(r"<tr><td>Frigjort kapasitet</td><td>([^<]*)</td><td>([^<]*)</td>", table)
+    assert row is not None
+    assert row.group(1) == escape(published["bed_days_freed"]["text"])
+    assert row.group(2) != row.group(1)
+    # The scenario can be downloaded too; removing it restores the published page.
+    labels = [b.label for b in app.get("download_button")]
+    assert labels == ["Tabeller (CSV)", "Rapport (PDF)", "Scenario (CSV)", "Scenario (PDF)"]
+    next(b for b in app.button if b.label == "Fjern scenarioet").click().run()
+    assert [b.label for b in app.get("download_button")] == ["Tabeller (CSV)", "Rapport (PDF)"]
+
+
+def test_finance_page_in_english(app: AppTest, dash_world: DashWorld) -> None:
+    app.button_group[0].set_value("en").run()
+    log_in(app, dash_world.user("finance"))
+    assert not app.exception
+    html = _html(app)
+    assert "DRAFT – not for decision" in html and "Value of freed capacity" in html
+    assert "P(net &lt; 0) = 0." in html
+    assert app.subheader[0].value == "Design and decisive assumptions"
+
+
+def test_not_estimable_is_shown_honestly(app: AppTest, dash_world: DashWorld) -> None:
+    """A tenant whose evaluation has no programme stays: no figure, the reason in words, the
+    descriptive tables, and no scenario to play with."""
+    log_in(app, dash_world.user("finance", NOT_ESTIMABLE))
+    assert not app.exception
+    html = _html(app)
+    assert "Ingen gevinst er beregnet" in html
+    assert "Effekten kan ikke beregnes: gruppen «avdelinger med utstyr, etter oppstart" in html
+    assert "UTKAST – ikke for beslutning" in html and "Ingen effekt er beregnet" in html
+    assert "Scenarioer krever en effektberegning" in "\n".join(i.value for i in app.info)
+    assert "Reinnleggelser" in [s.value for s in app.subheader]
+    shown = page_text(app)
+    assert not [w for w in ENGLISH if w in shown]
 
 
 def test_admin_sees_all_four_pages(app: AppTest, dash_world: DashWorld) -> None:
