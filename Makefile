@@ -37,7 +37,7 @@ $(VENV)/.installed: pyproject.toml scripts/bootstrap-python scripts/bootstrap-br
 	scripts/bootstrap-python "$(PYTHON)" "$(VENV)"
 	scripts/bootstrap-browser
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,compare]'
+	$(BIN)/pip install --quiet -e '.[dev,compare,peers]'
 	touch $@
 
 clean:

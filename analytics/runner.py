@@ -20,7 +20,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from analytics import store
-from analytics.frames import load_frames, walker_input
+from analytics.frames import Window, load_windows, walker_input
 from analytics.mobility import (
     CONTEXT_S,
     METRIC_VERSION,
@@ -44,6 +44,19 @@ BATCH_DAYS = 50
 
 
 @dataclass
+class StageTimes:
+    """Where a pass spent its time (wall clock, seconds): marking what changed, reading
+    resident-days' inputs from the database, computing their metrics, writing the results
+    (resident-days, and the stay trajectories, which read the stored days back)."""
+
+    mark_s: float = 0.0
+    read_s: float = 0.0
+    compute_s: float = 0.0
+    write_s: float = 0.0
+    read_cpu_s: float = 0.0  # of read_s, this process's CPU; the rest is the server's
+
+
+@dataclass
 class RunReport:
     """What one pass did."""
 
@@ -52,6 +65,7 @@ class RunReport:
     trajectories: int = 0
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
+    times: StageTimes = field(default_factory=StageTimes)
 
 
 Progress = Callable[[str], None]
@@ -61,47 +75,107 @@ def _utc(t_s: float) -> datetime:
     return datetime.fromtimestamp(t_s, UTC)
 
 
-def walker_day(
-    conn: psycopg.Connection[TupleRow], who: store.Resident, day: date
-) -> WalkerDayMetrics | None:
-    """The walker metrics (with the bouts) of the walker that covered most of the resident-day;
-    None when no walker was assigned that day."""
-    start_s, end_s = local_day_window(day, who.time_zone)
-    best: WalkerDayMetrics | None = None
-    best_span = 0.0
-    for a in store.assignments(conn, who.resident_id, _utc(start_s), _utc(end_s)):
+@dataclass(frozen=True)
+class _DevicePart:
+    """The part ``[start_s, end_s)`` of a resident-day a device was assigned for."""
+
+    device_id: str
+    start_s: float
+    end_s: float
+
+
+def _device_parts(
+    assignments: list[store.Assignment], start_s: float, end_s: float
+) -> list[_DevicePart]:
+    parts = []
+    for a in assignments:
         w0 = max(start_s, a.start.timestamp())
         w1 = min(end_s, a.end.timestamp() if a.end else end_s)
-        if w1 <= w0:
-            continue
-        frames = load_frames(conn, a.device_id, _utc(w0 - CONTEXT_S), _utc(w1 + CONTEXT_S))
-        monitored = store.monitored_intervals(conn, a.device_id, _utc(w0), _utc(w1))
-        inp = walker_input(a.device_id, frames, w0, w1, monitored_s=monitored)
+        if w1 > w0:
+            parts.append(_DevicePart(a.device_id, w0, w1))
+    return parts
+
+
+def walker_day(
+    conn: psycopg.Connection[TupleRow],
+    who: store.Resident,
+    day: date,
+    times: StageTimes | None = None,
+) -> WalkerDayMetrics | None:
+    """The walker metrics (with the bouts) of the walker that covered most of the resident-day;
+    None when no walker was assigned that day.
+
+    The samples of every device assigned that day come in one COPY (with ``CONTEXT_S`` on
+    both sides of each part); ``times``, if given, gets the read and compute time added.
+    """
+    t_read, cpu_read = time.perf_counter(), time.process_time()
+    start_s, end_s = local_day_window(day, who.time_zone)
+    parts = _device_parts(
+        store.assignments(conn, who.resident_id, _utc(start_s), _utc(end_s)), start_s, end_s
+    )
+    frames = load_windows(
+        conn,
+        [
+            Window(p.device_id, _utc(p.start_s - CONTEXT_S), _utc(p.end_s + CONTEXT_S))
+            for p in parts
+        ],
+    )
+    monitored = [
+        store.monitored_intervals(conn, p.device_id, _utc(p.start_s), _utc(p.end_s)) for p in parts
+    ]
+    t_compute, cpu_compute = time.perf_counter(), time.process_time()
+    best: WalkerDayMetrics | None = None
+    best_span = 0.0
+    for part, samples, monitored_s in zip(parts, frames, monitored, strict=True):
+        inp = walker_input(
+            part.device_id, samples, part.start_s, part.end_s, monitored_s=monitored_s
+        )
         metrics = walker_day_metrics(inp, who.time_zone)
         # On a day the walker was swapped, the one that covered more of it counts.
-        if w1 - w0 > best_span:
-            best, best_span = metrics, w1 - w0
+        if part.end_s - part.start_s > best_span:
+            best, best_span = metrics, part.end_s - part.start_s
+    if times is not None:
+        times.read_s += t_compute - t_read
+        times.read_cpu_s += cpu_compute - cpu_read
+        times.compute_s += time.perf_counter() - t_compute
     return best
 
 
 def compute_resident_day(
-    conn: psycopg.Connection[TupleRow], who: store.Resident, day: date
+    conn: psycopg.Connection[TupleRow],
+    who: store.Resident,
+    day: date,
+    times: StageTimes | None = None,
 ) -> tuple[ResidentDayMetrics, str | None]:
-    """The resident-day's metrics from the database, and the walker that covered most of it."""
+    """The resident-day's metrics from the database, and the walker that covered most of it;
+    ``times``, if given, gets the read and compute time added."""
+    best = walker_day(conn, who, day, times)
+    t_read, cpu_read = time.perf_counter(), time.process_time()
     start_s, end_s = local_day_window(day, who.time_zone)
-    best = walker_day(conn, who, day)
     events = store.robot_events(conn, who.tenant_id, who.pseudonym, _utc(start_s), _utc(end_s))
+    t_compute = time.perf_counter()
     robot = robot_day_metrics(events, who.pseudonym, day, who.time_zone) if events else None
     result = resident_day(best, robot, pseudonym=who.pseudonym, day=day)
+    if times is not None:
+        times.read_s += t_compute - t_read
+        times.read_cpu_s += time.process_time() - cpu_read
+        times.compute_s += time.perf_counter() - t_compute
     return result, best.device_id if best is not None else None
 
 
 class AnalyticsRunner:
     """Computes what is marked; see the module docstring."""
 
-    def __init__(self, settings: Settings, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        progress: Progress | None = None,
+        *,
+        safety_lag: timedelta = SAFETY_LAG,
+    ) -> None:
         self.settings = settings
         self.progress = progress or (lambda line: log.info("%s", line))
+        self.safety_lag = safety_lag
 
     def run_once(
         self,
@@ -122,7 +196,9 @@ class AnalyticsRunner:
                     return report
                 time.sleep(1.0)
             try:
+                t_mark = time.perf_counter()
                 report.marked = self._mark(conn, since)
+                report.times.mark_s = time.perf_counter() - t_mark
                 self._compute(conn, report, stop)
             finally:
                 store.unlock(conn, schema)
@@ -130,7 +206,7 @@ class AnalyticsRunner:
         return report
 
     def _mark(self, conn: psycopg.Connection[TupleRow], since: date | None) -> int:
-        marked = store.mark_new_data(conn, datetime.now(UTC) - SAFETY_LAG)
+        marked = store.mark_new_data(conn, datetime.now(UTC) - self.safety_lag)
         marked += store.mark_stale_versions(conn, METRIC_VERSION)
         if since is not None:
             marked += store.mark_since(conn, since)
@@ -145,20 +221,27 @@ class AnalyticsRunner:
         residents: dict[int, store.Resident] = {}
         done: list[tuple[int, date]] = []
         last_report = time.monotonic()
+        # The one place that chooses which resident-days are computed: what is marked.
         while not stop() and (batch := store.dirty_days(conn, BATCH_DAYS)):
+            results: list[tuple[store.Resident, ResidentDayMetrics, str | None]] = []
             for resident_id, day in batch:
                 if stop():
                     break
                 who = residents.get(resident_id) or store.resident(conn, resident_id)
                 residents[resident_id] = who
-                metrics, device_id = compute_resident_day(conn, who, day)
-                with conn.transaction():
-                    store.upsert_resident_day(conn, who, metrics, device_id)
-                done.append((resident_id, day))
-                report.computed += 1
+                metrics, device_id = compute_resident_day(conn, who, day, report.times)
+                results.append((who, metrics, device_id))
                 if time.monotonic() - last_report > 5:
-                    self.progress(f"  {report.computed}/{total} resident-days")
+                    self.progress(f"  {report.computed + len(results)}/{total} resident-days")
                     last_report = time.monotonic()
+            # One transaction per batch: a crash loses the batch's work, never a mark.
+            t_write = time.perf_counter()
+            with conn.transaction():
+                store.upsert_resident_days(conn, results)
+            report.times.write_s += time.perf_counter() - t_write
+            done.extend((who.resident_id, metrics.day) for who, metrics, _d in results)
+            report.computed += len(results)
+        t_write = time.perf_counter()
         for stay in store.stays_of(conn, done):
             who = residents[stay.resident_id]
             days = store.days_of_stay(conn, stay, who.pseudonym)
@@ -167,6 +250,7 @@ class AnalyticsRunner:
                     conn, stay, stay_trajectory(days, admission_date=stay.admitted_on)
                 )
             report.trajectories += 1
+        report.times.write_s += time.perf_counter() - t_write
         if report.computed:
             self.progress(
                 f"computed {report.computed} resident-days and {report.trajectories} stay "

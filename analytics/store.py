@@ -68,15 +68,24 @@ def mark_new_data(conn: _Conn, until: datetime) -> int:
     marked = 0
     with conn.transaction():
         frames_from = _watermark(conn, "walker_frames")
+        # Frames are looked at per device and hour, not one by one: a resident-day holds up
+        # to ~10,000 of them. An hour spans at most one local midnight, so the local dates of
+        # the first and the last instant of its frames inside an assignment (at their time,
+        # and 15 minutes earlier: a bout that starts before midnight is counted on that day)
+        # are all the dates its frames have.
         cur = conn.execute(
             """INSERT INTO analytics_dirty (resident_id, day)
                SELECT DISTINCT a.resident_id, (d.t AT TIME ZONE tn.time_zone)::date
-               FROM walker_frames f
-               -- a bout that starts before midnight is counted on that day
-               CROSS JOIN LATERAL (VALUES (f.time), (f.time - interval '15 minutes')) AS d(t)
-               JOIN device_assignments a ON a.device_id = f.device_id AND a.valid @> d.t
+               FROM (SELECT device_id, min(time) AS t0, max(time) AS t1
+                     FROM walker_frames WHERE stored_at > %s AND stored_at <= %s
+                     GROUP BY device_id, date_bin('1 hour', time, '2000-01-01 00:00Z')) AS f
+               CROSS JOIN LATERAL (VALUES (interval '0'), (interval '15 minutes')) AS back(s)
+               JOIN device_assignments a ON a.device_id = f.device_id
+                AND a.valid && tstzrange(f.t0 - back.s, f.t1 - back.s, '[]')
                JOIN tenants tn ON tn.tenant_id = a.tenant_id
-               WHERE f.stored_at > %s AND f.stored_at <= %s
+               CROSS JOIN LATERAL (VALUES
+                   (greatest(f.t0 - back.s, lower(a.valid))),
+                   (least(f.t1 - back.s, upper(a.valid) - interval '1 microsecond'))) AS d(t)
                ON CONFLICT DO NOTHING""",
             (frames_from, until),
         )
@@ -208,28 +217,39 @@ def robot_events(
     return [RobotEvent.from_body(str(d), e, float(t), str(s), b) for d, e, t, s, b in rows]
 
 
-def upsert_resident_day(
-    conn: _Conn, who: Resident, metrics: ResidentDayMetrics, device_id: str | None
+def upsert_resident_days(
+    conn: _Conn, results: Sequence[tuple[Resident, ResidentDayMetrics, str | None]]
 ) -> None:
-    """Write (or overwrite) one resident-day and take it off the to-do list."""
+    """Write (or overwrite) resident-days and take them off the to-do list.
+
+    ``results`` holds, per resident-day, whose it is, its metrics and the walker that
+    covered most of it. Call inside a transaction: the rows and the marks go together.
+    """
+    if not results:
+        return
     columns = ("tenant_id", "resident_id", "device_id", *DAY_FIELDS)
-    values = (who.tenant_id, who.resident_id, device_id,
-              *(getattr(metrics, name) for name in DAY_FIELDS))  # fmt: skip
-    conn.execute(
-        sql.SQL(
-            "INSERT INTO resident_days ({cols}) VALUES ({vals}) "
-            "ON CONFLICT (resident_id, day) DO UPDATE SET ({cols}) = ({excluded}), "
-            "computed_at = now()"
-        ).format(
-            cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
-            vals=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
-            excluded=sql.SQL(", ").join(sql.SQL("excluded.") + sql.Identifier(c) for c in columns),
-        ),
-        values,
+    statement = sql.SQL(
+        "INSERT INTO resident_days ({cols}) VALUES ({vals}) "
+        "ON CONFLICT (resident_id, day) DO UPDATE SET ({cols}) = ({excluded}), "
+        "computed_at = now()"
+    ).format(
+        cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        vals=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+        excluded=sql.SQL(", ").join(sql.SQL("excluded.") + sql.Identifier(c) for c in columns),
     )
+    with conn.cursor() as cur:
+        cur.executemany(
+            statement,
+            [
+                (who.tenant_id, who.resident_id, device_id,
+                 *(getattr(metrics, name) for name in DAY_FIELDS))
+                for who, metrics, device_id in results
+            ],
+        )  # fmt: skip
     conn.execute(
-        "DELETE FROM analytics_dirty WHERE resident_id = %s AND day = %s",
-        (who.resident_id, metrics.day),
+        """DELETE FROM analytics_dirty d USING unnest(%s::bigint[], %s::date[]) AS x(r, day)
+           WHERE d.resident_id = x.r AND d.day = x.day""",
+        ([who.resident_id for who, _m, _d in results], [m.day for _w, m, _d in results]),
     )
 
 

@@ -65,6 +65,11 @@ class SimDevice:
     config: p.DeviceConfig = p.DEFAULT_CONFIG
     battery_pct: float = 100.0
     buffer: deque[Outgoing] = field(default_factory=deque)
+    #: Acknowledged by the broker, not yet covered by the backend's ack: (boot, seq) → (message,
+    #: monotonic time of the PUBACK). Replayed when it stays uncovered too long.
+    unconfirmed: dict[tuple[int, int], tuple[Outgoing, float]] = field(default_factory=dict)
+    #: The backend's latest ack watermark (boot, seq): every message up to it is committed.
+    ack_mark: tuple[int, int] | None = None
     dropped_from_buffer: int = 0
     _offset_s: float = 0.0
     _drift: float = 0.0
@@ -215,6 +220,26 @@ class SimDevice:
                 self.buffer.popleft()
             self.dropped_from_buffer += 1
         self.buffer.append(item)
+
+    def covered(self, item: Outgoing) -> bool:
+        """Whether the backend's ack watermark covers ``item``."""
+        return self.ack_mark is not None and (item.boot, item.seq) <= self.ack_mark
+
+    def acknowledged_to(self, boot: int, seq: int) -> list[tuple[int, int]]:
+        """The backend committed everything up to (boot, seq): forget what that covers and
+        return those keys."""
+        if self.ack_mark is None or (boot, seq) > self.ack_mark:
+            self.ack_mark = (boot, seq)
+        done = [key for key in self.unconfirmed if key <= self.ack_mark]
+        for key in done:
+            del self.unconfirmed[key]
+        return done
+
+    def overdue(self, older_than: float) -> list[Outgoing]:
+        """Take back the uncovered messages whose PUBACK came before ``older_than``, oldest
+        first, for replay."""
+        late = sorted(k for k, (_item, at) in self.unconfirmed.items() if at < older_than)
+        return [self.unconfirmed.pop(k)[0] for k in late]
 
     def requeue(self, unacknowledged: list[Outgoing]) -> None:
         """Put messages whose PUBACK never came back at the front, oldest first."""

@@ -48,6 +48,10 @@ __all__ = [
 ]
 
 
+#: The most an oversized fault grows to: past the protocol's limit, within the broker's.
+OVERSIZE_MAX_BYTES = MAX_PAYLOAD_BYTES + 2048
+
+
 class FaultCase(NamedTuple):
     """A bad publication: where it goes, what it carries, and the reject reason it must get."""
 
@@ -78,19 +82,26 @@ def wrong_version(msg: Mapping[str, Any], encoding: Encoding = "json") -> FaultC
 
 
 def oversized(msg: Mapping[str, Any], encoding: Encoding = "json") -> FaultCase:
-    """The message grown past 256 KiB: reason ``payload_too_large``.
+    """The message grown just past 256 KiB: reason ``payload_too_large``.
 
     Walker telemetry grows the way a misconfigured device would (frames stretched to 2000
-    samples, then more frames, up to the limit of 60), so only its size is wrong. Other types
-    get a long ``padding`` field; the size check comes first, so the reason is the same.
+    samples, then more frames; the last one only as long as it takes to pass the limit), so
+    only its size is wrong. Other types get a long ``padding`` field; the size check comes
+    first, so the reason is the same. Either way the payload stays within
+    :data:`OVERSIZE_MAX_BYTES`, inside the broker's packet limit, so the backend sees it and
+    rejects it with a reason (far larger packets are refused by the broker, which closes the
+    connection; see docs/protocol.md, "Size limit").
     """
     bad = _copy(msg)
     if bad.get("type") == "walker.telemetry" and bad.get("frames"):
         bad["frames"] = _grown_frames(bad["frames"], encoding)
+    else:
+        bad["padding"] = ""
+        for _ in range(4):  # a CBOR string's length header depends on its length: converge
+            missing = MAX_PAYLOAD_BYTES + 100 - len(encode(bad, encoding))
+            bad["padding"] = "x" * max(0, len(bad["padding"]) + missing)
     payload = encode(bad, encoding)
-    if len(payload) <= MAX_PAYLOAD_BYTES:
-        bad["padding"] = "x" * (MAX_PAYLOAD_BYTES + 1)
-        payload = encode(bad, encoding)
+    assert MAX_PAYLOAD_BYTES < len(payload) <= OVERSIZE_MAX_BYTES, len(payload)
     return FaultCase(topic_of(msg), payload, "payload_too_large")
 
 
@@ -101,11 +112,26 @@ def _grown_frames(frames: list[dict[str, Any]], encoding: Encoding) -> list[dict
             first[key] = (values * (2000 // len(values) + 1))[:2000]
     # Each further frame starts where the previous one ended, so the frames stay plausible.
     step_s = 2000 / float(first["rate_hz"])
-    result = [first]
-    while len(result) < 60 and len(encode({"frames": result}, encoding)) <= MAX_PAYLOAD_BYTES:
+
+    def size(result: list[dict[str, Any]]) -> int:
+        return len(encode({"frames": result}, encoding))
+
+    def after(result: list[dict[str, Any]], samples: int) -> list[dict[str, Any]]:
         t0 = parse_timestamp(result[-1]["t0"]) + timedelta(seconds=step_s)
-        result.append({**first, "t0": format_timestamp(t0)})
-    return result
+        cut = {k: (v[:samples] if isinstance(v, list) else v) for k, v in first.items()}
+        return [*result, {**cut, "t0": format_timestamp(t0)}]
+
+    result = [first]
+    while size(after(result, 2000)) <= MAX_PAYLOAD_BYTES:
+        result = after(result, 2000)
+    low, high = 1, 2000  # the shortest last frame that passes the limit
+    while low < high:
+        mid = (low + high) // 2
+        if size(after(result, mid)) > MAX_PAYLOAD_BYTES:
+            high = mid
+        else:
+            low = mid + 1
+    return after(result, low)
 
 
 def out_of_range(msg: Mapping[str, Any], encoding: Encoding = "json") -> FaultCase:

@@ -1,13 +1,18 @@
 """Moving devices' messages onto the broker: connect, publish within each window, replay.
 
-A message leaves a device's buffer only when the broker has acknowledged it; after a dropped
+A message waits in a device's buffer until the broker has acknowledged it; after a dropped
 connection, the unacknowledged ones go back to the front of the buffer and are replayed first,
-oldest first, as the protocol asks. The log records what the broker acknowledged, which is what
-ingest must store exactly once.
+oldest first, as the protocol asks. With the end-to-end acknowledgement (protocol v1,
+"Delivery") a message the broker acknowledged is still kept until the backend's ack watermark
+on ``stayactive/v1/<id>/ack`` covers it; one that stays uncovered for ``ack_timeout_s`` is
+replayed. The log records what the broker acknowledged, which is what ingest must store exactly
+once, and what the backend confirmed.
 """
 
 from __future__ import annotations
 
+import json
+import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +22,8 @@ from firmware_sim.device import Outgoing, SimDevice
 from firmware_sim.transport import Fleet
 
 RECONNECT_DELAY_S = 0.5
+#: How long a device waits for the backend's ack to cover a message before replaying it.
+ACK_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -27,8 +34,11 @@ class DeliveryLog:
     frames: int = 0
     duplicates_sent: int = 0
     reconnects: int = 0
+    too_large: list[tuple[str, int, int]] = field(default_factory=list)  # dropped, never sent
     faults: list[tuple[str, str]] = field(default_factory=list)  # (device, expected reason)
     by_kind: Counter[str] = field(default_factory=Counter)
+    confirmed: set[tuple[str, int, int]] = field(default_factory=set)  # covered by the ack
+    replays: int = 0  # uncovered messages sent again
     first_publish_s: float | None = None
     publish_times: dict[tuple[str, int, int], float] = field(default_factory=dict)
 
@@ -59,14 +69,20 @@ class Pump:
         passwords: dict[str, str],
         *,
         max_in_flight: int = 50,
+        ack_timeout_s: float | None = ACK_TIMEOUT_S,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.devices = devices
         self.passwords = passwords
         self.log = DeliveryLog()
         self.fleet: Fleet[Outgoing | _Duplicate] = Fleet(
-            host, port, on_delivered=self._delivered, max_in_flight=max_in_flight
-        )
+            host, port, on_delivered=self._delivered, on_message=self._on_message,
+            max_in_flight=max_in_flight, tls=tls,
+        )  # fmt: skip
+        #: None: the broker's PUBACK is final (a backend without end-to-end acks).
+        self.ack_timeout_s = ack_timeout_s
         self._reconnecting: dict[str, float] = {}
+        self._next_replay_check = 0.0
 
     def connect(self, device_ids: list[str], true_s: float, *, wait: bool = True) -> None:
         """Connect devices (will registered, own config subscribed) and wait for CONNACK."""
@@ -76,7 +92,7 @@ class Pump:
                 device_id,
                 self.passwords[device_id],
                 will=device.will(true_s),
-                subscribe=p.topic(device_id, "config"),
+                subscribe=(p.topic(device_id, "config"), p.topic(device_id, "ack")),
             )
         if wait:
             self.fleet.wait_connected(device_ids)
@@ -88,9 +104,14 @@ class Pump:
     def flush(self) -> int:
         """Publish from every connected device's buffer within its window; return how many."""
         sent = 0
+        self._replay_overdue()
         for device_id, device in self.devices.items():
             while device.buffer and self.fleet.can_publish(device_id):
                 item = device.buffer.popleft()
+                if not self.fleet.fits(device_id, item.publication):
+                    # Final, like a denied publication: it can never be sent (protocol).
+                    self.log.too_large.append((device_id, item.boot, item.seq))
+                    continue
                 try:
                     self.fleet.publish(device_id, item.publication, item)
                 except ConnectionError:
@@ -126,6 +147,49 @@ class Pump:
             del self._reconnecting[device_id]
             self.log.reconnects += 1
 
+    def _replay_overdue(self) -> None:
+        if self.ack_timeout_s is None:
+            return
+        now = time.monotonic()
+        if now < self._next_replay_check:
+            return
+        self._next_replay_check = now + 0.2
+        for device in self.devices.values():
+            late = device.overdue(now - self.ack_timeout_s)
+            if late:
+                self.log.replays += len(late)
+                device.requeue(late)
+
+    def unconfirmed(self) -> int:
+        """Messages the broker acknowledged that the backend's ack does not cover yet."""
+        return sum(len(d.unconfirmed) for d in self.devices.values())
+
+    def settle(self, timeout_s: float = 60.0) -> None:
+        """Publish (and replay) until the backend's ack covers every message sent."""
+        deadline = time.monotonic() + timeout_s
+        self.drain(timeout_s)
+        while self.unconfirmed() or any(d.buffer for d in self.devices.values()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{self.unconfirmed()} messages not covered by the backend's ack after "
+                    f"{timeout_s} s"
+                )
+            self.flush()
+            self.fleet.poll(0.01)
+
+    def _on_message(self, device_id: str, topic: str, payload: bytes) -> None:
+        if not topic.endswith("/ack") or not payload:
+            return  # config downlinks are the scenario's business
+        try:
+            doc = json.loads(payload)
+            boot, seq = int(doc["boot"]), int(doc["seq"])
+        except (ValueError, KeyError, TypeError):
+            return  # not an ack this firmware understands: keep everything (protocol)
+        if doc.get("device_id") != device_id:
+            return
+        for key_boot, key_seq in self.devices[device_id].acknowledged_to(boot, seq):
+            self.log.confirmed.add((device_id, key_boot, key_seq))
+
     def backlog(self) -> int:
         """Messages waiting in buffers plus those sent and not yet acknowledged."""
         return sum(len(d.buffer) for d in self.devices.values()) + self.fleet.in_flight()
@@ -157,6 +221,11 @@ class Pump:
             return
         self.log.record(device_id, tag)
         device = self.devices[device_id]
+        if self.ack_timeout_s is not None and tag.fault is None:
+            if device.covered(tag):  # a replay the backend had meanwhile
+                self.log.confirmed.add((device_id, tag.boot, tag.seq))
+            else:
+                device.unconfirmed[(tag.boot, tag.seq)] = (tag, time.monotonic())
         if tag.fault is None and device.duplicate() and self.fleet.can_publish(device_id):
             self.fleet.publish(device_id, tag.publication, _Duplicate(tag))
             self.log.duplicates_sent += 1

@@ -33,6 +33,8 @@ class Scenario:
     walkers_per_ward: int = 6
     tz_name: str = "Europe/Oslo"
     passwords: dict[str, str] = field(default_factory=dict)
+    #: The CA file the broker's certificate chains to: set, the devices connect with TLS.
+    broker_ca_file: str | None = None
 
     def world(self) -> World:
         """The world this scenario describes (deterministic for its seed)."""

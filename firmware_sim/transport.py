@@ -14,6 +14,7 @@ import logging
 import resource
 import selectors
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class _Link(Generic[T]):
     connected: bool = False
     refused: str | None = None
     lost: bool = False
+    max_packet_bytes: int | None = None  # the broker's Maximum Packet Size, from CONNACK
     in_flight: dict[int, T] = field(default_factory=dict)
 
 
@@ -68,8 +70,12 @@ class Fleet(Generic[T]):
         on_delivered: Callable[[str, T], None] | None = None,
         on_message: Callable[[str, str, bytes], None] | None = None,
         max_in_flight: int = 50,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls``: connect with TLS (a context that trusts the broker's CA; a device with a
+        client certificate passes its own context to :meth:`connect`)."""
         self.host, self.port = host, port
+        self._tls = tls
         self._selector = selectors.DefaultSelector()
         self._links: dict[str, _Link[T]] = {}
         self.on_delivered = on_delivered
@@ -83,12 +89,14 @@ class Fleet(Generic[T]):
     def connect(
         self,
         device_id: str,
-        password: str,
+        password: str | None,
         *,
         will: Publication | None = None,
-        subscribe: str | None = None,
+        subscribe: tuple[str, ...] = (),
+        tls: ssl.SSLContext | None = None,
     ) -> None:
-        """Open the device's connection (CONNACK arrives through :meth:`poll`)."""
+        """Open the device's connection (CONNACK arrives through :meth:`poll`). ``password``
+        None: the device logs in with the client certificate of its ``tls`` context."""
         if device_id in self._links:
             raise RuntimeError(f"{device_id} is already connected")
         client = mqtt.Client(
@@ -96,20 +104,26 @@ class Fleet(Generic[T]):
             client_id=device_id,
             protocol=MQTTProtocolVersion.MQTTv5,
         )
-        client.username_pw_set(device_id, password)
+        if password is not None:
+            client.username_pw_set(device_id, password)
+        if (tls or self._tls) is not None:
+            client.tls_set_context(tls or self._tls)
         client.max_inflight_messages_set(self._max_in_flight)
         client.max_queued_messages_set(0)
         if will is not None:
             client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
         link: _Link[T] = _Link(device_id, client)
 
-        def on_connect(c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
+        def on_connect(
+            c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, props: object
+        ) -> None:
             if rc.is_failure:
                 link.refused = str(rc)
                 return
+            link.max_packet_bytes = getattr(props, "MaximumPacketSize", None)
             link.connected = True
-            if subscribe is not None:
-                c.subscribe(subscribe, qos=1)
+            if subscribe:
+                c.subscribe([(t, 1) for t in subscribe])
 
         def on_publish(_c: mqtt.Client, _u: object, mid: int, rc: ReasonCode, _p: object) -> None:
             if mid in link.in_flight:
@@ -205,6 +219,16 @@ class Fleet(Generic[T]):
         link = self._links.get(device_id)
         return link is not None and link.connected and len(link.in_flight) < self._max_in_flight
 
+    def fits(self, device_id: str, publication: Publication) -> bool:
+        """Whether the publication's packet is within the broker's Maximum Packet Size (MQTT 5
+        forbids sending a larger one; the broker would close the connection)."""
+        limit = self._links[device_id].max_packet_bytes
+        if limit is None:
+            return True
+        # Fixed header (at most 5 bytes), topic length and name, packet id, properties length.
+        overhead = 5 + 2 + len(publication.topic.encode()) + 2 + 1
+        return overhead + len(publication.payload) <= limit
+
     def publish(self, device_id: str, publication: Publication, tag: T) -> None:
         """Send ``publication`` now; the device must be connected (see :meth:`can_publish`).
 
@@ -233,6 +257,12 @@ class Fleet(Generic[T]):
             link: _Link[T] = key.data
             if link.client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
                 self._mark_lost(link)
+        # TLS: what arrived may be decrypted already and waiting in the SSL object, where the
+        # selector does not see it (paho's own loop checks pending() the same way).
+        for link in list(self._links.values()):
+            while not link.lost and isinstance(link.sock, ssl.SSLSocket) and link.sock.pending():
+                if link.client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
+                    self._mark_lost(link)
         for link in list(self._links.values()):
             self._flush(link)
         now = time.monotonic()

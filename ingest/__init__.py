@@ -11,12 +11,21 @@ worker's threads) are ingest's own business and may change:
 * :func:`validate` with :class:`DeviceInfo` / :data:`DeviceLookup`, and the message types it
   returns (:class:`Received` in; :class:`WalkerTelemetry`, :class:`RobotEvent`,
   :class:`Status` or a :class:`Reject` out); :class:`DeviceRegistry` caches the lookups.
-* :func:`provision` and :func:`write_credentials`: register devices and give each a broker
-  account (for now on the local Mosquitto only); :func:`remove` deletes accounts.
+* :func:`provision`, :func:`rotate`, :func:`deactivate`, :func:`remove`,
+  :func:`issue_certificate` and :func:`write_credentials`: register devices and give each a
+  broker account (and, if wanted, a client certificate) through a ``BrokerAccounts``
+  (``stayactive.broker_accounts``; ``for_settings(settings)`` is the settings' broker's).
 """
 
 from ingest.consumer import SESSION_NEVER_EXPIRES, IngestWorker, WorkerConfig
-from ingest.credentials import provision, remove, write_credentials
+from ingest.credentials import (
+    deactivate,
+    issue_certificate,
+    provision,
+    remove,
+    rotate,
+    write_credentials,
+)
 from ingest.direct import ingest_one
 from ingest.messages import (
     FLOAT_CHANNELS,
@@ -47,9 +56,12 @@ __all__ = [
     "Status",
     "WalkerTelemetry",
     "WorkerConfig",
+    "deactivate",
     "ingest_one",
+    "issue_certificate",
     "provision",
     "remove",
+    "rotate",
     "serve_metrics",
     "validate",
     "write_credentials",

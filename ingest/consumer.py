@@ -32,12 +32,15 @@ from paho.mqtt.reasoncodes import ReasonCode
 from psycopg.rows import TupleRow
 
 from ingest import store
+from ingest.acks import AckPublisher, keys_of
+from ingest.broker_watch import BrokerQueueWatch
 from ingest.messages import Accepted, Received, Reject, RobotEvent, Status, WalkerTelemetry
 from ingest.metrics import IngestMetrics
 from ingest.registry import DeviceRegistry
 from ingest.validate import validate
 from stayactive import db
 from stayactive.errors import StorageUnavailable
+from stayactive.mqtt import tls_context
 from stayactive.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,7 +114,15 @@ class IngestWorker:
         self._handoff: queue.Queue[_Validated | None] = queue.Queue(maxsize=1)
         self._retention = timedelta(days=settings.raw_retention_days)
         self._registry = DeviceRegistry(self._lookup_connection)
+        self._broker_watch = BrokerQueueWatch(
+            self.metrics.registry,
+            limit_messages=settings.mqtt_max_queued_messages,
+            limit_bytes=settings.mqtt_max_queued_bytes,
+        )
         self._client = self._make_client()
+        self._acks = AckPublisher(
+            self._client, self._connect, gap=timedelta(seconds=settings.ack_gap_s)
+        )
         self._stopping = False
         #: Set once the subscription is in place (tests and the benchmark wait for it).
         self.subscribed = threading.Event()
@@ -125,12 +136,16 @@ class IngestWorker:
             protocol=MQTTProtocolVersion.MQTTv5,
             manual_ack=True,
         )
-        client.username_pw_set(self.settings.mqtt_ingest_username, self.settings.ingest_password())
+        client.username_pw_set(*self.settings.ingest_credentials(self.config.client_id))
+        ca_file = self.settings.mqtt_tls_ca()
+        if ca_file is not None:  # an mqtts:// broker
+            client.tls_set_context(tls_context(ca_file))
         client.reconnect_delay_set(min_delay=1, max_delay=int(self.config.backoff_max_s))
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        self._broker_watch.attach(client)
         return client
 
     def _on_connect(
@@ -146,10 +161,13 @@ class IngestWorker:
         )
         group = self.config.share_group
         client.subscribe(f"$share/{group}/{DEVICE_TOPICS}" if group else DEVICE_TOPICS, qos=1)
+        self._broker_watch.subscribe(client)
 
     def _on_subscribe(
-        self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object
+        self, _c: mqtt.Client, _u: object, mid: int, reasons: list[ReasonCode], _p: object
     ) -> None:
+        if self._broker_watch.owns_subscription(mid, reasons):
+            return
         if any(reason.is_failure for reason in reasons):
             log.error("the broker refused the subscription: %s", reasons)
             return
@@ -196,6 +214,7 @@ class IngestWorker:
         props.ReceiveMaximum = self.config.receive_maximum
         self._client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)
         self._client.loop_start()
+        self._acks.start()
         # Open the database connections now, so /health tells the truth before the first message.
         self._retrying(self._write_connection, stop, 0)
         self._retrying(self._lookup_connection, stop, 0)
@@ -220,6 +239,7 @@ class IngestWorker:
             self._stopping = True
             self._handoff.put(None)
             writer.join()
+            self._acks.stop()
             self._client.disconnect(properties=self._disconnect_properties())
             self._client.loop_stop()
             for conn in (self._lookup_conn, self._write_conn):
@@ -317,6 +337,7 @@ class IngestWorker:
                 continue  # stopping: not acknowledged, so the broker redelivers
             self.metrics.commit_seconds.observe(time.monotonic() - started)
             self._acknowledge(work.batch)
+            self._acks.committed(keys_of(work.accepted, work.rejects))  # post-commit hook
             self._count(work, result)
 
     def _store(self, work: _Validated) -> store.StoreResult:

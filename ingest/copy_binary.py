@@ -1,10 +1,11 @@
 """PostgreSQL's binary COPY format for walker frames, built with numpy.
 
-psycopg's generic row writer dumps a Python list element by element; a frame carries ten arrays
-of 50 floats, so that became most of ingest's CPU time. Here each frame's arrays are laid out in
-one numpy record array and written as bytes. Format: PostgreSQL docs, "COPY", section "Binary
-Format", and the array wire format of ``array_send`` (ndim, has-nulls flag, element type oid,
-then per dimension its length and lower bound, then each element as length + value).
+psycopg's generic row writer dumps a Python list element by element; a frame carries ten
+channels of 50 floats, so that became most of ingest's CPU time. Here a frame's samples go in
+the packed layout of :mod:`stayactive.db.walker_samples` (two ``bytea`` values), which numpy
+writes in one call and PostgreSQL stores without looking at each value. Format: PostgreSQL
+docs, "COPY", section "Binary Format" (per row the field count, then each field as length +
+value).
 """
 
 from __future__ import annotations
@@ -13,18 +14,13 @@ import struct
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-import numpy as np
-
 from ingest.messages import Frame
+from stayactive.db import walker_samples
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
-_FLOAT4_OID = 700
-_BOOL_OID = 16
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-_FLOAT_ELEMENT = np.dtype([("len", ">i4"), ("value", ">f4")])
-_BOOL_ELEMENT = np.dtype([("len", ">i4"), ("value", "u1")])
-_FIELDS_IN_ROW = 19  # the columns of FRAME_COLUMNS in ingest.store
+_FIELDS_IN_ROW = 10  # the columns of FRAME_COLUMNS in ingest.store
 
 
 def _timestamptz(at: datetime) -> bytes:
@@ -38,9 +34,8 @@ def _text(value: str) -> bytes:
     return struct.pack("!i", len(data)) + data
 
 
-def _array_header(n_bytes: int, oid: int, n: int) -> bytes:
-    # field length, then ndim=1, no nulls, element type, dimension length, lower bound 1
-    return struct.pack("!iiiiii", 20 + n_bytes, 1, 0, oid, n, 1)
+def _bytea(data: bytes) -> bytes:
+    return struct.pack("!i", len(data)) + data
 
 
 def frame_row(
@@ -48,27 +43,14 @@ def frame_row(
     received_at: datetime,
 ) -> bytes:  # fmt: skip
     """One walker_frames row in binary COPY format (columns as ingest.store.FRAME_COLUMNS)."""
-    samples = frame.samples
-    n_channels, n = samples.shape
-    floats = np.empty(samples.shape, _FLOAT_ELEMENT)
-    floats["len"] = 4
-    floats["value"] = samples
-    raw = floats.tobytes()
-    size = 8 * n
-    header = _array_header(size, _FLOAT4_OID, n)
-    arrays = b"".join(header + raw[i * size : (i + 1) * size] for i in range(n_channels))
-    brake = np.empty(n, _BOOL_ELEMENT)
-    brake["len"] = 1
-    brake["value"] = frame.brake
     return b"".join((
         struct.pack("!h", _FIELDS_IN_ROW),
         _timestamptz(frame.t0),
         _text(device_id),
         _text(tenant_id),
         struct.pack("!iiiqihif", 4, boot, 8, seq, 2, frame_no, 4, frame.rate_hz),
-        arrays,
-        _array_header(5 * n, _BOOL_OID, n),
-        brake.tobytes(),
+        _bytea(walker_samples.pack_samples(frame.samples)),
+        _bytea(walker_samples.pack_brake(frame.brake)),
         _timestamptz(received_at),
     ))  # fmt: skip
 

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-# The walker's sample arrays, in storage order (as the columns of walker_frames).
-FLOAT_CHANNELS = (
-    "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z", "odo_l", "odo_r", "force_l", "force_r",
-)  # fmt: skip
+from stayactive.db.walker_samples import CHANNELS
+
+FLOAT_CHANNELS = CHANNELS
+"""The walker's sample arrays, in the wire's order (also the order they are stored in)."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from ingest import copy_binary
-from ingest.messages import FLOAT_CHANNELS, Accepted, Reject, RobotEvent, Status, WalkerTelemetry
+from ingest.messages import Accepted, Reject, RobotEvent, Status, WalkerTelemetry
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ _Conn = psycopg.Connection[TupleRow]
 
 FRAME_COLUMNS = (
     "time", "device_id", "tenant_id", "boot", "seq", "frame_no", "rate_hz",
-    *FLOAT_CHANNELS, "brake", "received_at",
+    "samples", "brake_mask", "received_at",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "time",

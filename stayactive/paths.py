@@ -40,11 +40,28 @@ class ServicePaths:
 
     @property
     def mqtt_passwd(self) -> Path:
+        """The password file of the setup before dynamic security (migrated, then renamed)."""
         return self.mqtt_home / "passwd"
 
     @property
     def mqtt_acl(self) -> Path:
+        """The ACL file of the setup before dynamic security (removed when migrated)."""
         return self.mqtt_home / "acl"
+
+    @property
+    def mqtt_dynsec(self) -> Path:
+        """Accounts, roles and ACLs of the dynamic-security plugin (the plugin writes it)."""
+        return self.mqtt_home / "dynamic-security.json"
+
+    @property
+    def mqtt_tls_dir(self) -> Path:
+        """The local CA and the broker's server certificate."""
+        return self.mqtt_home / "tls"
+
+    @property
+    def mqtt_ca_cert(self) -> Path:
+        """The local CA's certificate: what clients trust the broker with."""
+        return self.mqtt_tls_dir / "ca.crt"
 
     @property
     def mqtt_persistence(self) -> Path:
@@ -83,5 +100,10 @@ class ServicePaths:
 
 
 DB_PASSWORD = "db_password"
-MQTT_INGEST_PASSWORD = "mqtt_ingest_password"
+MQTT_ADMIN_PASSWORD = "mqtt_admin_password"
 API_JWT_KEY = "api_jwt_key"
+
+
+def mqtt_worker_secret(worker_id: str) -> str:
+    """The name of the secret holding ingest worker ``worker_id``'s broker password."""
+    return f"mqtt_worker_{worker_id}"

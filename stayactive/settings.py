@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,10 +21,17 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stayactive.errors import ConfigurationError
-from stayactive.paths import API_JWT_KEY, DB_PASSWORD, MQTT_INGEST_PASSWORD, ServicePaths
+from stayactive.paths import API_JWT_KEY, DB_PASSWORD, ServicePaths, mqtt_worker_secret
 
 DEFAULT_PG_PORT = 55432
 DEFAULT_MQTT_PORT = 18830
+DEFAULT_MQTT_TLS_PORT = 18883
+DEFAULT_MQTT_CERT_PORT = 18884
+
+
+def default_worker_id() -> str:
+    """The client id (and broker account) of an ingest worker started without ``--worker-id``."""
+    return f"ingest-{socket.gethostname()}-1"
 
 
 def _default_data_dir() -> Path:
@@ -53,18 +61,63 @@ class Settings(BaseSettings):
         default=400, ge=1, description="Raw device data older than this is dropped by maintenance."
     )
     mqtt_url: str | None = Field(
-        default=None, description="mqtt://host:port of the broker. Unset: the local Mosquitto."
+        default=None,
+        description="mqtt://host:port of the broker, or mqtts://host:port for TLS. Unset: the "
+        "local Mosquitto on loopback, without TLS.",
     )
-    mqtt_ingest_username: str = "ingest"
+    mqtt_ca_file: Path | None = Field(
+        default=None,
+        description="CA certificate that an mqtts:// broker's certificate must chain to. Unset: "
+        "the local broker's CA (in the data directory).",
+    )
+    mqtt_ingest_username: str | None = Field(
+        default=None,
+        description="Broker account of this ingest worker. Unset: the worker id (each worker "
+        "has an account of its own, bound to its client id).",
+    )
     mqtt_ingest_password: SecretStr | None = Field(
         default=None,
-        description="Password of the ingest service account. Unset: the one the local broker "
-        "setup generated (kept in the data directory).",
+        description="Password of that account. Unset: the one generated for the worker on the "
+        "local broker (kept in the data directory).",
+    )
+    mqtt_max_queued_messages: int = Field(
+        default=100_000, ge=100, description="Messages one broker session may queue."
+    )
+    mqtt_max_queued_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1024 * 1024, description="Bytes one broker session may queue."
+    )
+    mqtt_sys_interval_s: int = Field(
+        default=10,
+        ge=1,
+        le=3600,
+        description="How often the local broker publishes its $SYS counters (ingest's warning "
+        "before the broker's queue limit reacts within this).",
+    )
+    ack_gap_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long the ack watermark waits at a gap in a device's sequence before "
+        "stepping over it (devices replay uncovered messages well before).",
     )
     time_zone: str = Field(default="Europe/Oslo", description="Default time zone of new tenants.")
     data_dir: Path = Field(default_factory=_default_data_dir)
     pg_port: int = DEFAULT_PG_PORT
     mqtt_port: int = DEFAULT_MQTT_PORT
+    mqtt_tls_port: int = Field(
+        default=DEFAULT_MQTT_TLS_PORT,
+        description="The local broker's TLS listener (server certificate; devices log in with "
+        "their password).",
+    )
+    mqtt_cert_port: int = Field(
+        default=DEFAULT_MQTT_CERT_PORT,
+        description="The local broker's TLS listener for devices with a client certificate "
+        "(the certificate's common name is the username and the client id).",
+    )
+    mqtt_tls_bind: str = Field(
+        default="127.0.0.1",
+        description="Address the local broker's TLS listeners bind to: 0.0.0.0 (or one "
+        "interface's address) so that devices on the network reach them.",
+    )
 
     # The API service (docs/api.md).
     api_host: str = Field(default="127.0.0.1", description="Address `stayactive api` binds.")
@@ -169,17 +222,19 @@ class Settings(BaseSettings):
             )
         return f"postgresql://stayactive:{password}@127.0.0.1:{self.pg_port}/{name}"
 
-    def ingest_password(self) -> str:
-        """Password of the ingest service account on the broker."""
+    def ingest_credentials(self, worker_id: str) -> tuple[str, str]:
+        """Username and password of ingest worker ``worker_id`` on the broker."""
+        username = self.mqtt_ingest_username or worker_id
         if self.mqtt_ingest_password is not None:
-            return self.mqtt_ingest_password.get_secret_value()
-        password = ServicePaths(self.data_dir).secret(MQTT_INGEST_PASSWORD)
+            return username, self.mqtt_ingest_password.get_secret_value()
+        password = ServicePaths(self.data_dir).secret(mqtt_worker_secret(username))
         if password is None:
             raise ConfigurationError(
-                "no ingest password: run `stayactive services up` or set "
+                f"no broker password for ingest worker {username!r}: `stayactive ingest run` "
+                "creates its account on the local broker; for another broker set "
                 "STAYACTIVE_MQTT_INGEST_PASSWORD"
             )
-        return password
+        return username, password
 
     def jwt_key(self) -> str:
         """The key that signs the API's access tokens."""
@@ -202,14 +257,21 @@ class Settings(BaseSettings):
             return "127.0.0.1", self.mqtt_port
         return _broker_address(self.mqtt_url)
 
+    def mqtt_tls_ca(self) -> Path | None:
+        """The CA file to check the broker's certificate with, or None without TLS (an
+        ``mqtt://`` URL or the local broker's loopback port)."""
+        if self.mqtt_url is None or urlsplit(self.mqtt_url).scheme != "mqtts":
+            return None
+        return self.mqtt_ca_file or ServicePaths(self.data_dir).mqtt_ca_cert
+
 
 def _broker_address(url: str) -> tuple[str, int]:
-    """Host and port of an ``mqtt://host[:port]`` URL; ValueError saying what is wrong."""
+    """Host and port of an ``mqtt[s]://host[:port]`` URL; ValueError saying what is wrong."""
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp"):
-        raise ValueError(f"must start with mqtt://, got {url!r}")
+    if parts.scheme not in ("mqtt", "tcp", "mqtts"):
+        raise ValueError(f"must start with mqtt:// or mqtts://, got {url!r}")
     try:
-        port = parts.port or 1883
+        port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
     except ValueError as exc:  # a port that is not a number, or out of range
         raise ValueError(f"has no valid port: {url!r}") from exc
     return parts.hostname or "127.0.0.1", port

@@ -24,7 +24,7 @@ from stayactive.services import mosquitto
 from stayactive.services.postgres import ensure_database
 from stayactive.settings import Settings
 from tests.fixtures.ingest import IngestThread, worker_config
-from tests.fixtures.services import DeviceAccount, Schema, Subscriber, wait_until_accepted
+from tests.fixtures.services import DeviceAccount, Schema, Subscriber
 
 TEST_DATABASE = "stayactive_test"
 
@@ -91,16 +91,31 @@ def _connect(client: mqtt.Client, settings: Settings) -> None:
 
 
 @pytest.fixture
-def ingest_subscriber(settings: Settings) -> Iterator[Callable[[str], Subscriber]]:
-    """Factory: a subscriber logged in as the ingest service account on ``topic``."""
+def service_account(settings: Settings) -> Iterator[Callable[[], DeviceAccount]]:
+    """Factory: a service account with the ingest role, bound to client id = its name."""
+    made: list[str] = []
+
+    def make() -> DeviceAccount:
+        name = "test-svc-" + uuid.uuid4().hex[:8]
+        password = mosquitto.ensure_worker_account(settings, name)
+        made.append(name)
+        return DeviceAccount(name, password)
+
+    yield make
+    for name in made:
+        mosquitto.remove_worker_account(settings, name)
+
+
+@pytest.fixture
+def ingest_subscriber(
+    settings: Settings, service_account: Callable[[], DeviceAccount]
+) -> Iterator[Callable[[str], Subscriber]]:
+    """Factory: a subscriber logged in with a service account of the ingest role on ``topic``."""
     made: list[Subscriber] = []
 
     def make(topic: str) -> Subscriber:
-        client = new_client(
-            "test-sub-" + uuid.uuid4().hex[:8],
-            settings.mqtt_ingest_username,
-            settings.ingest_password(),
-        )
+        account = service_account()
+        client = new_client(account.device_id, account.device_id, account.password)
         sub = Subscriber(client)
 
         def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
@@ -126,19 +141,18 @@ def ingest_subscriber(settings: Settings) -> Iterator[Callable[[str], Subscriber
 @pytest.fixture
 def device_account(settings: Settings) -> Iterator[Callable[[], DeviceAccount]]:
     """Factory: a fresh device account on the real broker, removed afterwards."""
-    paths = services.paths_for(settings)
+    broker = services.broker_accounts(settings)
     made: list[str] = []
 
     def make() -> DeviceAccount:
         account = DeviceAccount("T-" + uuid.uuid4().hex[:10], secrets.token_urlsafe(16))
-        mosquitto.set_accounts(paths, {account.device_id: account.password})
+        broker.create_devices({account.device_id: account.password})
         made.append(account.device_id)
-        wait_until_accepted(settings, account.device_id, account.password)
         return account
 
     yield make
     if made:
-        mosquitto.remove_accounts(paths, made)
+        broker.remove(made)
 
 
 @pytest.fixture
@@ -171,7 +185,9 @@ def ingest_worker(schema: Schema) -> Iterator[Callable[..., IngestThread]]:
     made: list[IngestThread] = []
 
     def make(**overrides: object) -> IngestThread:
-        running = IngestThread(schema.settings, worker_config(**overrides)).start()
+        config = worker_config(**overrides)
+        mosquitto.ensure_worker_account(schema.settings, config.client_id)
+        running = IngestThread(schema.settings, config).start()
         made.append(running)
         return running
 
@@ -179,6 +195,8 @@ def ingest_worker(schema: Schema) -> Iterator[Callable[..., IngestThread]]:
     for running in made:
         running.stop()
         running.forget_session()
+    for client_id in {running.config.client_id for running in made}:
+        mosquitto.remove_worker_account(schema.settings, client_id)
 
 
 @pytest.fixture
@@ -186,7 +204,7 @@ def devices(
     schema: Schema, settings: Settings
 ) -> Iterator[Callable[..., dict[str, DeviceAccount]]]:
     """Factory: register devices of tenant ``test`` in the test's schema, with broker accounts."""
-    paths = services.paths_for(settings)
+    broker = services.broker_accounts(settings)
     made: list[str] = []
 
     def make(n: int = 1, kind: str = "walker") -> dict[str, DeviceAccount]:
@@ -198,12 +216,10 @@ def devices(
         with schema.connect() as conn:
             registry.ensure_tenant(conn, "test", "Test municipality")
             registry.upsert_devices(conn, "test", [NewDevice(d, kind, "SN-" + d) for d in accounts])
-        mosquitto.set_accounts(paths, {a.device_id: a.password for a in accounts.values()})
+        broker.create_devices({a.device_id: a.password for a in accounts.values()})
         made.extend(accounts)
-        for account in accounts.values():
-            wait_until_accepted(settings, account.device_id, account.password)
         return accounts
 
     yield make
     if made:
-        mosquitto.remove_accounts(paths, made)
+        broker.remove(made)

@@ -285,16 +285,21 @@ class WalkerSignals:
         ordered = bool(np.all(cell[1:] >= cell[:-1])) and int(cell[-1]) < m
         first_of_cell = np.flatnonzero(np.concatenate(([True], cell[1:] != cell[:-1])))
 
+        def sums_1d(x: FloatArray) -> FloatArray:
+            out1: FloatArray = np.bincount(cell, weights=x, minlength=m + 1)[:m].astype(np.float64)
+            return out1
+
+        # Not recursive on purpose: a closure that calls itself is a reference cycle, which
+        # would keep ``cell`` (eight bytes a sample) alive until a full garbage collection.
         def sums(x: FloatArray) -> FloatArray:
             if x.ndim == 2 and ordered:
                 out = np.zeros((m, x.shape[1]))
                 out[cell[first_of_cell]] = np.add.reduceat(x, first_of_cell, axis=0)
                 return out
             if x.ndim == 2:
-                cols = [sums(np.ascontiguousarray(x[:, j])) for j in range(x.shape[1])]
+                cols = [sums_1d(np.ascontiguousarray(x[:, j])) for j in range(x.shape[1])]
                 return np.column_stack(cols)
-            out1: FloatArray = np.bincount(cell, weights=x, minlength=m + 1)[:m].astype(np.float64)
-            return out1
+            return sums_1d(x)
 
         def binned(x: FloatArray, missing: FloatArray, *, total: bool = False) -> FloatArray:
             """Per-cell mean (or sum) of ``x`` over its finite samples; NaN where none."""

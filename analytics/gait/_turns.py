@@ -73,7 +73,7 @@ class TurnDetectorGyro:
 
     Notes
     -----
-    The thresholds are those of El-Gohary et al. (2013) as implemented in Mobilise-D's mobgap
+    The thresholds are those of El-Gohary et al. (2014) as implemented in Mobilise-D's mobgap
     (peak 15 deg/s, ends 5 deg/s, at least 45 deg, 0.5-10 s); on the walker the rate is the
     frame's, which turns with its user.
 

@@ -155,7 +155,7 @@ def stay_trajectory(
        in common physical performance measures in older adults. J Am Geriatr Soc
        2006;54(5):743-749. doi:10.1111/j.1532-5415.2006.00701.x
     .. [2] Sen PK. Estimates of the regression coefficient based on Kendall's tau. J Am Stat
-       Assoc 1968;63(324):1379-1389.
+       Assoc 1968;63(324):1379-1389. doi:10.1080/01621459.1968.10480934
     """
     # 1.
     ordered = sorted(days, key=lambda d: d[0])

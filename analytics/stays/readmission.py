@@ -35,12 +35,12 @@ References
    Folkehelseinstituttet, 2017. ISBN 978-82-8082-867-5.
 .. [2] Wilson EB. Probable inference, the law of succession, and statistical inference.
    J Am Stat Assoc 1927;22(158):209-212. doi:10.1080/01621459.1927.10502953
-.. [4] Robins JM, Rotnitzky A. Recovery of information and adjustment for dependent censoring
-   using surrogate markers. In: Jewell N, Dietz K, Farewell V (eds). AIDS Epidemiology:
-   Methodological Issues. Boston: Birkhäuser, 1992:297-331. doi:10.1007/978-1-4757-1229-2_14
 .. [3] Newcombe RG. Interval estimation for the difference between independent proportions:
    comparison of eleven methods. Stat Med 1998;17(8):873-890.
    doi:10.1002/(SICI)1097-0258(19980430)17:8<873::AID-SIM779>3.0.CO;2-I
+.. [4] Robins JM, Rotnitzky A. Recovery of information and adjustment for dependent censoring
+   using surrogate markers. In: Jewell N, Dietz K, Farewell V (eds). AIDS Epidemiology:
+   Methodological Issues. Boston: Birkhäuser, 1992:297-331.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ PROTOCOL_VERSION: Final = 1
 MAX_PAYLOAD_BYTES: Final = 262_144
 TOPIC_ROOT: Final = "stayactive/v1"
 
-Channel = Literal["telemetry", "events", "status", "config"]
+Channel = Literal["telemetry", "events", "status", "config", "ack"]
 Encoding = Literal["json", "cbor"]
 RejectReason = Literal[
     "payload_too_large",

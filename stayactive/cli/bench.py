@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
@@ -48,16 +49,46 @@ def ingest(
 
 @app.command()
 def analytics(
-    days: int = typer.Option(20, min=1, help="Resident-days generated and processed."),
-    walking_min: float = typer.Option(120.0, min=1.0, help="Walking per resident-day."),
+    days: int = typer.Option(20, min=1, help="Resident-days of the compute-only phase."),
+    walking_min: float = typer.Option(
+        120.0, min=0.0, help="Walking per resident-day; 0: what the simulator's routine gives."
+    ),
     seed: int = typer.Option(1, min=0, help="Simulator seed."),
+    e2e_days: int = typer.Option(
+        40, min=0, help="Resident-days stored by ingest and computed by the runner (0: skip)."
+    ),
+    distinct_days: int = typer.Option(
+        5, min=1, help="Days simulated and sent through ingest; the other days copy them."
+    ),
+    peer_days: int = typer.Option(1, min=0, help="Days each installed gait peer runs on."),
+    keep_schema: bool = typer.Option(False, help="Keep the bench_analytics schema afterwards."),
     as_json: bool = typer.Option(False, "--json", help="End with the figures as one JSON line."),
 ) -> None:
-    """Resident-day walker metrics on simulated days of about 2 h walking at 50 Hz."""
+    """Resident-day walker metrics on simulated days of about 2 h walking at 50 Hz: computed
+    alone, beside published gait pipelines, and end to end from ingest's storage."""
     from stayactive.tools.bench import analytics as benchmark
+    from stayactive.tools.bench import analytics_e2e
+    from stayactive.tools.bench import analytics_suite as analytics_bench
 
-    config = benchmark.BenchConfig(days=days, walking_min=walking_min, seed=seed)
-    f = benchmark.run(config, lambda line: typer.echo(line, err=True))
+    walking = walking_min or None
+    e2e = None
+    if e2e_days:
+        e2e = analytics_e2e.EndToEndConfig(
+            days=e2e_days, distinct_days=distinct_days, walking_min=walking, seed=seed,
+            keep=keep_schema,
+        )  # fmt: skip
+    config = analytics_bench.AnalyticsBenchConfig(
+        compute=benchmark.BenchConfig(days=days, walking_min=walking, seed=seed),
+        end_to_end=e2e,
+        peer_days=peer_days,
+    )
+    f = analytics_bench.run(get_settings(), config, lambda line: typer.echo(line, err=True))
+    typer.echo("\n".join(_analytics_lines(f)))
+    if as_json:
+        typer.echo(json.dumps(f))
+
+
+def _analytics_lines(f: dict[str, Any]) -> list[str]:
     lines = [
         f"processing {f['resident_days_per_s']:8.1f} resident-days/s on one core "
         f"({f['ms_per_resident_day']:.0f} ms per resident-day of "
@@ -71,9 +102,40 @@ def analytics(
         f"naive      {f['naive_resident_days_per_s']:8.2f} resident-days/s, a per-sample Python "
         f"loop (timed on a slice): processing is {f['ratio_vs_naive']:.0f} times faster",
     ]
-    typer.echo("\n".join(lines))
-    if as_json:
-        typer.echo(json.dumps(f))
+    for name in ("mobgap", "skdh"):
+        version = f.get(f"peer_{name}_version")
+        if f"peer_{name}_resident_days_per_s" not in f:
+            if f"peer_{name}_version" in f and version is None:
+                lines.append(
+                    f"peer       {name}: not installed (pip install -e '.[compare,peers]')"
+                )
+            continue
+        lines.append(
+            f"peer       {f[f'peer_{name}_resident_days_per_s']:8.3f} resident-days/s, {name} "
+            f"{version} on the same {f['peer_days']} day(s): ours "
+            f"({f['peer_ours_resident_days_per_s']:.1f}/s) is {f[f'ratio_vs_{name}']:,.0f} times "
+            f"faster; it found {f[f'peer_{name}_bouts']} bouts and {f[f'peer_{name}_steps']} "
+            f"steps, ours {f['peer_ours_bouts']} and {f['peer_ours_steps']}"
+        )
+    if "end_to_end_resident_days_per_s" in f:
+        lines += [
+            f"end to end {f['end_to_end_resident_days_per_s']:8.1f} resident-days/s, the runner "
+            f"on {f['end_to_end_days']} resident-days stored by ingest "
+            f"({f['end_to_end_frames_per_day']:,.0f} frames each) in "
+            f"{f['end_to_end_seconds']:.1f} s",
+            f"  per day  read {f['end_to_end_read_ms_per_day']:.1f} ms (runner CPU "
+            f"{f['end_to_end_read_cpu_ms_per_day']:.1f} ms), compute "
+            f"{f['end_to_end_compute_ms_per_day']:.1f} ms, write "
+            f"{f['end_to_end_write_ms_per_day']:.1f} ms, rest "
+            f"{f['end_to_end_other_ms_per_day']:.1f} ms; marking {f['end_to_end_mark_s']:.1f} s "
+            "of the pass",
+            f"  CPU      runner {f['end_to_end_cpu_s']:.1f} s, database "
+            f"{f['end_to_end_server_cpu_s'] or float('nan'):.1f} s: "
+            f"{f['end_to_end_resident_days_per_cpu_s']:.1f} resident-days per CPU-second",
+            f"  memory   runner's peak RSS {f['end_to_end_peak_rss_mb']:.0f} MB "
+            f"({f['end_to_end_rss_before_mb']:.0f} MB before its first resident-day)",
+        ]
+    return lines
 
 
 @app.command()

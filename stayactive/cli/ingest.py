@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import threading
 from types import FrameType
 
@@ -17,7 +16,8 @@ from ingest import (
     WorkerConfig,
     serve_metrics,
 )
-from stayactive.settings import get_settings
+from stayactive.services.ingest_user import prepare_worker
+from stayactive.settings import default_worker_id, get_settings
 
 app = typer.Typer(
     help="Store device messages from the broker in TimescaleDB.", no_args_is_help=True
@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 @app.command()
 def run(
     worker_id: str = typer.Option(
-        f"ingest-{socket.gethostname()}-1",
-        help="MQTT client id; keep it stable so the broker keeps this worker's session.",
+        default_worker_id(),
+        help="MQTT client id and broker account; keep it stable so the broker keeps this "
+        "worker's session.",
     ),
     share_group: str = typer.Option(
         "ingest",
@@ -59,8 +60,10 @@ def run(
     metrics_host: str = typer.Option("127.0.0.1", help="Address of /metrics and /health."),
     metrics_port: int = typer.Option(9108, help="Port of /metrics and /health (0: none)."),
 ) -> None:
-    """Consume device messages until SIGTERM/SIGINT; the batch in hand is finished first."""
-    settings = get_settings()
+    """Consume device messages until SIGTERM/SIGINT; the batch in hand is finished first.
+
+    As root it switches to the system user `stayactive` once its secrets are read."""
+    settings = prepare_worker(get_settings(), worker_id)
     metrics = IngestMetrics()
     config = WorkerConfig(
         client_id=worker_id,

@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from stayactive.broker_accounts import BrokerAccounts, for_settings
 from stayactive.paths import ServicePaths
-from stayactive.services import mosquitto, postgres
+from stayactive.services import mosquitto, mosquitto_build, postgres
 from stayactive.services.mosquitto import MosquittoStatus
 from stayactive.services.postgres import PostgresStatus
 from stayactive.settings import Settings
 
-__all__ = ["ServicePaths", "ServicesStatus", "down", "paths_for", "status", "up"]
+__all__ = [
+    "ServicePaths", "ServicesStatus", "broker_accounts", "down", "paths_for", "status", "up",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,13 @@ def paths_for(settings: Settings) -> ServicePaths:
     return ServicePaths(settings.data_dir)
 
 
+def broker_accounts(settings: Settings) -> BrokerAccounts:
+    """The broker-account implementation for the settings' broker: the local Mosquitto's
+    dynamic security. Another broker needs its own implementation (docs/operations.md,
+    "Scaling" describes EMQX's); until then its accounts are made on that broker."""
+    return for_settings(settings)
+
+
 def up(settings: Settings) -> None:
     """Install, configure and start the local services that the settings ask for."""
     paths = paths_for(settings)
@@ -51,9 +61,19 @@ def up(settings: Settings) -> None:
     else:
         log.info("STAYACTIVE_DATABASE_URL is set: using that server, no local PostgreSQL")
     if settings.uses_local_broker:
-        mosquitto.ensure_config(paths, settings)
+        changed = mosquitto.ensure_config(paths, settings)
+        binary = mosquitto.running_binary(paths)
+        built = mosquitto_build.install_for(paths).broker
+        if binary is not None and (changed or binary != built):
+            # A new config or the broker we built replacing an older one: restart (the broker
+            # saves sessions and queued messages on the way out and restores them).
+            log.info(
+                "restarting Mosquitto: %s",
+                "new config" if changed else f"{built} replaces {binary}",
+            )
+            mosquitto.stop(paths)
         mosquitto.start(paths, settings)
-        mosquitto.reload(paths)  # pick up a rewritten config or ACL if it was already running
+        mosquitto.ensure_roles(settings)
     else:
         log.info("STAYACTIVE_MQTT_URL is set: using that broker, no local Mosquitto")
 

@@ -80,6 +80,20 @@ def give_to(user: str | None, *paths: os.PathLike[str]) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+def ensure_system_user(name: str) -> None:
+    """Create the system user ``name`` (no home, no login shell) unless it exists; as root."""
+    try:
+        pwd.getpwnam(name)
+        return
+    except KeyError:
+        pass
+    run(
+        ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+         "--shell", "/usr/sbin/nologin", name],
+        what=f"create the system user {name}",
+    )  # fmt: skip
+
+
 def privileged_prefix() -> list[str]:
     """``[]`` as root, ``["sudo", "-n"]`` otherwise (installing packages needs root)."""
     if os.geteuid() == 0:

@@ -1,58 +1,39 @@
-"""The project-owned Mosquitto broker on loopback: config, accounts, ACLs, start and stop.
+"""The project-owned Mosquitto broker on loopback: config, accounts, start and stop.
 
-No anonymous access. Every device logs in with its own username (its device id) and password and
-may publish only below ``stayactive/v1/<its id>/`` and read only its own ``config`` topic; the
-``ingest`` service account reads everything and writes config downlinks. Persistence is on so
-queued QoS 1 messages survive a broker restart.
+The broker is Mosquitto 2.0.21 built from Debian 13's source into a private prefix
+(:mod:`stayactive.services.mosquitto_build`). No anonymous access; accounts and topic rights live
+in the dynamic-security plugin (:mod:`stayactive.broker_accounts.dynsec`), which authorises every
+SUBSCRIBE and binds each account to its client id. Persistence is on so queued QoS 1 messages
+and sessions survive a broker restart.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import fcntl
-import hashlib
+import datetime as dt
 import logging
 import os
-import re
 import resource
-import secrets
 import signal
 import socket
 import time
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from stayactive.broker_accounts import check_account_name, dynsec
+from stayactive.broker_accounts import local_ca as tls
 from stayactive.errors import ConfigurationError, ServiceError
 from stayactive.mqtt import check_login
-from stayactive.paths import MQTT_INGEST_PASSWORD, ServicePaths
-from stayactive.registry import DEVICE_ID_PATTERN
-from stayactive.services._run import apt_install, give_to, run
-from stayactive.settings import Settings
+from stayactive.paths import MQTT_ADMIN_PASSWORD, ServicePaths, mqtt_worker_secret
+from stayactive.services import mosquitto_build
+from stayactive.services._run import give_to, run
+from stayactive.settings import Settings, default_worker_id
 
 log = logging.getLogger(__name__)
 
-INGEST_ACCOUNT = "ingest"
-# Mosquitto 2's password-file format: PBKDF2-SHA512, "$7$<iterations>$<salt>$<hash>" (base64).
-_PBKDF2_ITERATIONS = 101
-_ACCOUNT_NAME = re.compile(rf"^{DEVICE_ID_PATTERN}$")  # a device id, or a service account
-# The broker passes packets up to this size so that ingest sees an oversized payload and can
-# reject it with a reason (the protocol's limit, 256 KiB, is enforced by ingest).
-MAX_PACKET_BYTES = 1024 * 1024
-
-ACL = """# Written by `stayactive services up`. Patterns apply to every account; %u is the username.
-# Service account of the ingest workers: reads all device channels, writes config downlinks.
-user ingest
-topic read stayactive/v1/#
-topic write stayactive/v1/+/config
-
-# A device (username = device id) publishes only under its own prefix and reads only its config.
-pattern write stayactive/v1/%u/telemetry
-pattern write stayactive/v1/%u/events
-pattern write stayactive/v1/%u/status
-pattern read stayactive/v1/%u/config
-"""
+#: The protocol's payload limit (256 KiB) plus room for the topic and properties: a device
+#: publishing more is disconnected by the broker (MQTT 5: reason 0x95, Packet too large).
+MAX_PACKET_BYTES = 256 * 1024 + 4096
+LOG_MODE = 0o640
 
 
 @dataclass(frozen=True)
@@ -65,57 +46,105 @@ class MosquittoStatus:
     error: str | None = None
 
 
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """Hash ``password`` in the format of Mosquitto 2's password file."""
-    salt = salt if salt is not None else secrets.token_bytes(12)
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, _PBKDF2_ITERATIONS)
-    b64 = base64.b64encode
-    return f"$7${_PBKDF2_ITERATIONS}${b64(salt).decode()}${b64(digest).decode()}"
-
-
 def _server_user() -> str | None:
-    return "mosquitto" if os.geteuid() == 0 else None
+    return mosquitto_build.SERVICE_USER if os.geteuid() == 0 else None
 
 
 def _give_to_broker(*paths: Path) -> None:
     give_to(_server_user(), *paths)
 
 
-def ensure_config(paths: ServicePaths, settings: Settings) -> None:
-    """Install Mosquitto if missing and (re)write its config and ACL; create the ingest account."""
-    apt_install(["mosquitto", "mosquitto-clients"])
+def ensure_config(paths: ServicePaths, settings: Settings) -> bool:
+    """Build Mosquitto if needed and write its config; create the plugin's file with the admin
+    account on first use (migrating the accounts of an older, password-file setup). Returns
+    True when the config file changed (a running broker must then be restarted)."""
+    install = mosquitto_build.ensure_installed(paths)
     paths.mqtt_home.mkdir(parents=True, exist_ok=True)
     paths.mqtt_persistence.mkdir(exist_ok=True)
-    paths.mqtt_conf.write_text(_broker_config(paths, settings))
-    paths.mqtt_acl.write_text(ACL)
-    paths.mqtt_passwd.touch(exist_ok=True)
-    os.chmod(paths.mqtt_passwd, 0o600)
+    config = _broker_config(paths, settings, install)
+    changed = not paths.mqtt_conf.exists() or paths.mqtt_conf.read_text() != config
+    if changed:
+        paths.mqtt_conf.write_text(config)
+    admin_password = paths.secret(MQTT_ADMIN_PASSWORD, create=True)
+    assert admin_password is not None
+    if not paths.mqtt_dynsec.exists():
+        _write_initial_dynsec(paths, admin_password)
+    ca = tls.LocalCA(paths)
+    # Mosquitto 2.0 reads its certificates when it starts: a renewed one needs a restart.
+    changed = ca.ensure(tls.default_hostnames()) or changed
     paths.mqtt_log.touch(exist_ok=True)
+    os.chmod(paths.mqtt_log, LOG_MODE)
+    os.chmod(paths.mqtt_dynsec, 0o600)
     _give_to_broker(
-        paths.mqtt_home, paths.mqtt_persistence, paths.mqtt_conf, paths.mqtt_acl,
-        paths.mqtt_passwd, paths.mqtt_log,
+        paths.mqtt_home, paths.mqtt_persistence, paths.mqtt_conf, paths.mqtt_dynsec,
+        paths.mqtt_log, paths.mqtt_tls_dir, ca.server_key_path, ca.server_cert_path,
     )  # fmt: skip
-    ingest_password = paths.secret(MQTT_INGEST_PASSWORD, create=True)
-    assert ingest_password is not None
-    if not _password_matches(paths, INGEST_ACCOUNT, ingest_password):
-        set_accounts(paths, {INGEST_ACCOUNT: ingest_password})
+    return changed
 
 
-def _broker_config(paths: ServicePaths, settings: Settings) -> str:
+def _write_initial_dynsec(paths: ServicePaths, admin_password: str) -> None:
+    migrated: dict[str, str] = {}
+    if paths.mqtt_passwd.exists():
+        old = dynsec.read_password_file(paths.mqtt_passwd)
+        # The old shared `ingest` account is not carried over: each worker gets its own.
+        migrated = {user: hashed for user, hashed in old.items() if user != "ingest"}
+        log.info("migrating %d device accounts from the password file", len(migrated))
+    tmp = paths.mqtt_dynsec.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(dynsec.initial_config(admin_password, migrated))
+    _give_to_broker(tmp)
+    os.replace(tmp, paths.mqtt_dynsec)
+    if paths.mqtt_passwd.exists():
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        paths.mqtt_passwd.rename(paths.mqtt_passwd.with_name(f"passwd.migrated-{stamp}"))
+    paths.mqtt_acl.unlink(missing_ok=True)
+    (paths.mqtt_home / ".passwd.lock").unlink(missing_ok=True)
+
+
+def _broker_config(
+    paths: ServicePaths, settings: Settings, install: mosquitto_build.MosquittoInstall
+) -> str:
+    ca = tls.LocalCA(paths)
     return f"""# Written by `stayactive services up`; it is rewritten on every `up`.
 per_listener_settings false
 allow_anonymous false
+# Plain MQTT on loopback only: the services on this machine (ingest, the admin account).
 listener {settings.mqtt_port} 127.0.0.1
-password_file {paths.mqtt_passwd}
-acl_file {paths.mqtt_acl}
+
+# TLS with the local CA's server certificate; devices log in with their password.
+listener {settings.mqtt_tls_port} {settings.mqtt_tls_bind}
+certfile {ca.server_cert_path}
+keyfile {ca.server_key_path}
+tls_version tlsv1.2
+
+# TLS for devices with a client certificate signed by the local CA, instead of a password: the
+# certificate's common name (the device id) becomes the username and the client id, so a
+# device cannot take another's session. Mosquitto 2.0.21's dynamic-security plugin has no
+# certificate login of its own; its roles still decide what the device may do.
+listener {settings.mqtt_cert_port} {settings.mqtt_tls_bind}
+certfile {ca.server_cert_path}
+keyfile {ca.server_key_path}
+cafile {ca.ca_cert_path}
+require_certificate true
+use_identity_as_username true
+use_username_as_clientid true
+tls_version tlsv1.2
+
+plugin {install.dynsec_plugin}
+plugin_opt_config_file {paths.mqtt_dynsec}
 persistence true
 persistence_location {paths.mqtt_persistence}/
 # Save the in-memory state (queued QoS 1 messages of persistent sessions) every 10 s and on exit.
 autosave_interval 10
-# The backlog of a persistent ingest session must not be dropped while ingest is down.
-max_queued_messages 1000000
-max_queued_bytes 2000000000
+# What one session (an ingest worker that is away or behind) may queue; see docs/operations.md,
+# "Broker limits". Beyond it the broker drops new messages for that session; the devices still
+# hold them until the backend's ack covers them, and replay them.
+max_queued_messages {settings.mqtt_max_queued_messages}
+max_queued_bytes {settings.mqtt_max_queued_bytes}
 max_packet_size {MAX_PACKET_BYTES}
+# ingest's queue watch reads the $SYS counters (docs/operations.md, "Broker limits").
+sys_interval {settings.mqtt_sys_interval_s}
 log_dest file {paths.mqtt_log}
 log_type error
 log_type warning
@@ -127,56 +156,31 @@ pid_file {paths.mqtt_pid}
 """
 
 
-@contextlib.contextmanager
-def _locked_passwd(paths: ServicePaths) -> Iterator[dict[str, str]]:
-    """The password file as {user: hash}, locked against concurrent writers; saved on exit if
-    it was changed (``services up`` only reads it)."""
-    lock_path = paths.mqtt_home / ".passwd.lock"
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        accounts: dict[str, str] = {}
-        if paths.mqtt_passwd.exists():
-            for line in paths.mqtt_passwd.read_text().splitlines():
-                if ":" in line:
-                    user, hashed = line.split(":", 1)
-                    accounts[user] = hashed
-        before = dict(accounts)
-        yield accounts
-        if accounts == before:
-            return
-        tmp = paths.mqtt_passwd.with_suffix(".tmp")
-        tmp.write_text("".join(f"{u}:{h}\n" for u, h in sorted(accounts.items())))
-        os.chmod(tmp, 0o600)
-        _give_to_broker(tmp)
-        os.replace(tmp, paths.mqtt_passwd)
+def accounts(settings: Settings) -> dynsec.DynsecAccounts:
+    """The local broker's accounts (needs the admin password from the data directory)."""
+    return dynsec.local_accounts(settings)
 
 
-def set_accounts(paths: ServicePaths, passwords: Mapping[str, str]) -> None:
-    """Create or update broker accounts ({username: password}) and make the broker reload them."""
-    for name in passwords:
-        if not _ACCOUNT_NAME.match(name):
-            raise ConfigurationError(f"invalid broker account name {name!r}")
-    with _locked_passwd(paths) as accounts:
-        for name, password in passwords.items():
-            accounts[name] = hash_password(password)
-    reload(paths)
+def ensure_worker_account(settings: Settings, worker_id: str) -> str:
+    """Give ingest worker ``worker_id`` its own account on the local broker, bound to client id
+    ``worker_id``, and return its password (kept in the data directory's secrets)."""
+    check_account_name(worker_id)
+    paths = ServicePaths(settings.data_dir)
+    name = mqtt_worker_secret(worker_id)
+    known = paths.secret(name)
+    password = known if known is not None else paths.secret(name, create=True)
+    assert password is not None
+    broker = accounts(settings)
+    if known is None or broker.get(worker_id) is None:
+        broker.create_service(worker_id, password, "ingest")
+    return password
 
 
-def remove_accounts(paths: ServicePaths, names: list[str]) -> None:
-    """Delete broker accounts; their open connections stay until they reconnect."""
-    with _locked_passwd(paths) as accounts:
-        for name in names:
-            accounts.pop(name, None)
-    reload(paths)
-
-
-def _password_matches(paths: ServicePaths, user: str, password: str) -> bool:
-    with _locked_passwd(paths) as accounts:
-        hashed = accounts.get(user)
-    if hashed is None:
-        return False
-    _, _, _iterations, salt_b64, _ = hashed.split("$")
-    return hash_password(password, salt=base64.b64decode(salt_b64)) == hashed
+def remove_worker_account(settings: Settings, worker_id: str) -> None:
+    """Delete ingest worker ``worker_id``'s account on the local broker and its password."""
+    accounts(settings).remove([worker_id])
+    path = ServicePaths(settings.data_dir).secrets_dir / mqtt_worker_secret(worker_id)
+    path.unlink(missing_ok=True)
 
 
 def _pid(paths: ServicePaths) -> int | None:
@@ -201,34 +205,47 @@ def is_running(paths: ServicePaths) -> bool:
     return _pid(paths) is not None
 
 
-def reload(paths: ServicePaths) -> None:
-    """Make a running broker re-read its password file and ACL (SIGHUP)."""
+def running_binary(paths: ServicePaths) -> Path | None:
+    """The executable of the running broker (to see whether it is the one we built)."""
     pid = _pid(paths)
-    if pid is not None:
-        os.kill(pid, signal.SIGHUP)
+    if pid is None:
+        return None
+    try:
+        return Path(os.readlink(f"/proc/{pid}/exe"))
+    except OSError:
+        return None
 
 
 def start(paths: ServicePaths, settings: Settings) -> None:
     """Start the broker unless it runs; wait until it accepts connections."""
     if is_running(paths):
         return
-    log.info("starting Mosquitto on 127.0.0.1:%d", settings.mqtt_port)
+    install = mosquitto_build.install_for(paths)
+    log.info("starting Mosquitto %s on 127.0.0.1:%d", mosquitto_build.VERSION, settings.mqtt_port)
     paths.mqtt_pid.unlink(missing_ok=True)
+    command = [str(install.broker), "-c", str(paths.mqtt_conf), "-d"]
     # The broker inherits our limit on open files; a thousand devices need more than 1024.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    run(["mosquitto", "-c", str(paths.mqtt_conf), "-d"], what="start Mosquitto")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        run(command, what="start Mosquitto")
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     deadline = time.monotonic() + 15
     while not _port_open(settings.mqtt_port):
         if time.monotonic() > deadline:
             tail = paths.mqtt_log.read_text()[-3000:] if paths.mqtt_log.exists() else ""
             raise ServiceError(
                 f"Mosquitto did not open port {settings.mqtt_port} (log: {paths.mqtt_log})",
-                command=f"mosquitto -c {paths.mqtt_conf} -d",
+                command=" ".join(command),
                 output=tail,
             )
         time.sleep(0.1)
+
+
+def ensure_roles(settings: Settings) -> None:
+    """Bring the service roles to this code's ACLs on the running broker."""
+    accounts(settings).ensure_roles()
 
 
 def stop(paths: ServicePaths) -> None:
@@ -250,19 +267,32 @@ def _port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def version() -> str | None:
-    """The installed Mosquitto's version, e.g. ``2.0.11``."""
-    proc = run(["mosquitto", "-h"], what="ask Mosquitto for its version", check=False)
-    match = re.search(r"mosquitto version (\S+)", proc.stdout + proc.stderr)
-    return match.group(1) if match else None
-
-
 def status(settings: Settings) -> MosquittoStatus:
-    """Log in with the ingest account to see that the broker answers and accepts it."""
+    """Log in to see that the broker answers: the local one with the admin account, an
+    external one with the ingest worker's account."""
     host, port = settings.mqtt_host_port()
-    ver = version() if settings.uses_local_broker else None
+    ver: str | None = None
     try:
-        check_login(host, port, settings.mqtt_ingest_username, settings.ingest_password())
+        if settings.uses_local_broker:
+            paths = ServicePaths(settings.data_dir)
+            binary = running_binary(paths)
+            ver = mosquitto_build.install_for(paths).version()
+            if binary is not None and binary != mosquitto_build.install_for(paths).broker:
+                ver = f"{ver} built, but {binary} is running: run `stayactive services up`"
+            password = paths.secret(MQTT_ADMIN_PASSWORD)
+            if password is None:
+                raise ConfigurationError("no broker admin password: run `stayactive services up`")
+            check_login(host, port, dynsec.ADMIN_ACCOUNT, password)
+            # The TLS listener too: its certificate must chain to the local CA and name us.
+            check_login(
+                host, settings.mqtt_tls_port, dynsec.ADMIN_ACCOUNT, password,
+                ca_file=paths.mqtt_ca_cert,
+            )  # fmt: skip
+        else:
+            username, password = settings.ingest_credentials(default_worker_id())
+            check_login(
+                host, port, username, password, client_id=username, ca_file=settings.mqtt_tls_ca()
+            )
     except (OSError, ConfigurationError, ServiceError) as exc:
         return MosquittoStatus(running=False, port=port, version=ver, error=str(exc))
     return MosquittoStatus(running=True, port=port, version=ver)

@@ -125,6 +125,7 @@ def start(paths: ServicePaths, settings: Settings) -> None:
     if not is_running(paths):
         log.info("starting PostgreSQL on 127.0.0.1:%d", settings.pg_port)
         paths.pg_log.touch(exist_ok=True)
+        os.chmod(paths.pg_log, 0o640)  # not world-readable: statements and user names
         _chown_to_server_user(paths.pg_log)
         run(
             [

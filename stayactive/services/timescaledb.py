@@ -3,23 +3,23 @@
 Debian 12 ships PostgreSQL 15 but no TimescaleDB package. Debian 13's source package
 ``timescaledb`` (Apache-2 edition) builds against PostgreSQL 15, so when the extension is missing we
 fetch that source through a private apt configuration (nothing is added to the system's sources),
-build it with cmake and install it into the server's extension directory.
+build it with cmake and install it into the server's extension directory
+(:mod:`stayactive.services._debian_source`).
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 from stayactive.errors import ServiceError
+from stayactive.services._debian_source import SOURCE_SUITE, fetch_source
 from stayactive.services._run import apt_install, privileged_prefix, run
 
 log = logging.getLogger(__name__)
 
 PG_MAJOR = 15
 PG_CONFIG = f"/usr/lib/postgresql/{PG_MAJOR}/bin/pg_config"
-SOURCE_SUITE = "trixie"
 BUILD_PACKAGES = [
     f"postgresql-{PG_MAJOR}",
     f"postgresql-server-dev-{PG_MAJOR}",
@@ -53,45 +53,12 @@ def ensure_installed(work_dir: Path) -> None:
         return
     log.info("TimescaleDB is missing: building it from Debian %s's source package", SOURCE_SUITE)
     apt_install(BUILD_PACKAGES)
-    source_dir = _fetch_source(work_dir)
+    source_dir = fetch_source(work_dir, "timescaledb")
     _build_and_install(source_dir)
     if not is_installed():
         raise ServiceError(
             "TimescaleDB was built but its control file is not in " + str(extension_dir())
         )
-
-
-def _fetch_source(work_dir: Path) -> Path:
-    apt_dir = work_dir / "apt"
-    lists = apt_dir / "lists"
-    (lists / "partial").mkdir(parents=True, exist_ok=True)
-    sources = apt_dir / "sources.list"
-    sources.write_text(f"deb-src http://deb.debian.org/debian {SOURCE_SUITE} main\n")
-    options = [
-        "-o", f"Dir::Etc::SourceList={sources}",
-        "-o", "Dir::Etc::SourceParts=/dev/null",
-        "-o", f"Dir::State::Lists={lists}",
-        "-o", "APT::Sandbox::User=root",
-    ]  # fmt: skip
-    run(["apt-get", *options, "update", "-qq"], what=f"read Debian {SOURCE_SUITE}'s source index")
-    download = work_dir / "source"
-    shutil.rmtree(download, ignore_errors=True)
-    download.mkdir(parents=True)
-    run(
-        ["apt-get", *options, "source", "--download-only", "timescaledb"],
-        what="download the timescaledb source package",
-        cwd=str(download),
-    )
-    tarballs = sorted(download.glob("timescaledb_*.orig.tar.*"))
-    if not tarballs:
-        raise ServiceError(
-            "the timescaledb source package has no .orig tarball in " + str(download)
-        )
-    run(["tar", "-xf", str(tarballs[0]), "-C", str(download)], what="unpack the timescaledb source")
-    trees = [p for p in download.iterdir() if p.is_dir() and p.name.startswith("timescaledb")]
-    if len(trees) != 1:
-        raise ServiceError(f"expected one timescaledb source tree in {download}, found {trees}")
-    return trees[0]
 
 
 def _build_and_install(source_dir: Path) -> None:

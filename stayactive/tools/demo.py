@@ -40,7 +40,7 @@ from stayactive.reports import build_savings_report
 from stayactive.reports.pdf import format_value, render_pdf
 from stayactive.reports.savings_store import choose_design
 from stayactive.settings import Settings
-from stayactive.tools.simulation import SITE, create_scenario
+from stayactive.tools.simulation import SITE, broker_tls, create_scenario
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,10 @@ def run(settings: Settings, config: DemoConfig, say: Callable[[str], None]) -> N
         say(f"ingest worker running (metrics: http://127.0.0.1:{METRICS_PORT}/metrics)")
         world = scenario.world()
         devices = runner.make_devices(world, DeviceBehaviour(duplicate_rate=0.01))
-        pump = Pump(scenario.broker_host, scenario.broker_port, devices, scenario.passwords)
+        pump = Pump(
+            scenario.broker_host, scenario.broker_port, devices, scenario.passwords,
+            tls=broker_tls(scenario),
+        )  # fmt: skip
         say(f"{len(devices)} simulated devices send {scenario.days} days of history …")
 
         def progress(stats: runner.RunStats) -> None:

@@ -10,6 +10,7 @@ writes the extract a care record system would). ``stayactive sim …`` and
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,6 +32,7 @@ from firmware_sim.scenario_file import Scenario
 from ingest import provision
 from stayactive import db, registry
 from stayactive.errors import ConfigurationError
+from stayactive.mqtt import tls_context
 from stayactive.registry import NewDevice
 from stayactive.settings import Settings
 
@@ -58,8 +60,10 @@ def create_scenario(
     last = (end or datetime.now(tz)).astimezone(tz).date()
     start = datetime.combine(last - timedelta(days=days - 1), datetime.min.time(), tz)
     host, port = settings.mqtt_host_port()
+    ca_file = settings.mqtt_tls_ca()
     scenario = Scenario(
-        tenant=tenant, broker_host=host, broker_port=port, start=start, days=days,
+        tenant=tenant, broker_host=host, broker_port=port,
+        broker_ca_file=None if ca_file is None else str(ca_file), start=start, days=days,
         n_stays=n_stays, seed=seed, effect=effect, wards=wards,
         walkers_per_ward=walkers_per_ward, tz_name=settings.time_zone,
     )  # fmt: skip
@@ -111,6 +115,13 @@ class ScenarioRun:
         )
 
 
+def broker_tls(scenario: Scenario) -> ssl.SSLContext | None:
+    """The TLS context the scenario's devices connect with (None: plain MQTT)."""
+    if scenario.broker_ca_file is None:
+        return None
+    return tls_context(Path(scenario.broker_ca_file))
+
+
 def run_scenario(
     path: Path,
     options: RunOptions,
@@ -131,7 +142,9 @@ def run_scenario(
     )
     world = loaded.world()
     devices = runner.make_devices(world, behaviour)
-    pump = Pump(loaded.broker_host, loaded.broker_port, devices, loaded.passwords)
+    pump = Pump(
+        loaded.broker_host, loaded.broker_port, devices, loaded.passwords, tls=broker_tls(loaded)
+    )
 
     def progress(stats: runner.RunStats) -> None:
         say(

@@ -19,8 +19,8 @@ from firmware_sim import scenario as sim
 from firmware_sim.device import DeviceBehaviour
 from firmware_sim.pump import Pump
 from firmware_sim.records import records_from_world, write_assignments, write_care_records
+from stayactive import services
 from stayactive.records import import_assignments, import_care_records
-from stayactive.services import mosquitto, paths_for
 from stayactive.tools.simulation import SITE, create_scenario
 from tests.fixtures.ingest import IngestThread, count
 from tests.fixtures.services import Schema
@@ -56,7 +56,7 @@ def ingested_day(
         import_care_records(conn, "runnertest", tmp_path / "stays.csv")
         import_assignments(conn, "runnertest", tmp_path / "assignments.csv")
     finally:
-        mosquitto.remove_accounts(paths_for(schema.settings), list(scenario.passwords))
+        services.broker_accounts(schema.settings).remove(list(scenario.passwords))
     return schema
 
 

@@ -14,7 +14,7 @@ from firmware_sim import scenario as runner
 from firmware_sim.device import DeviceBehaviour
 from firmware_sim.pump import Pump
 from firmware_sim.world import read_truth
-from stayactive.services import mosquitto, paths_for
+from stayactive import services
 from stayactive.tools.simulation import create_scenario
 from tests.fixtures.ingest import IngestThread, count
 from tests.fixtures.services import Schema
@@ -58,4 +58,4 @@ def test_a_simulated_day_is_stored_as_sent(
         kinds = Counter(r["type"] for r in read_truth(truth))
         assert kinds["stay"] == 4 and kinds["step"] > 100 and kinds["bout"] > 3
     finally:
-        mosquitto.remove_accounts(paths_for(schema.settings), list(scenario.passwords))
+        services.broker_accounts(schema.settings).remove(list(scenario.passwords))

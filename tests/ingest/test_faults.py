@@ -20,7 +20,7 @@ from psycopg.rows import TupleRow
 from firmware_sim.device import DeviceBehaviour
 from ingest.consumer import WorkerConfig
 from stayactive import services
-from stayactive.services import postgres
+from stayactive.services import mosquitto, postgres
 from tests.fixtures.ingest import IngestThread, count, stored_messages, worker_config
 from tests.fixtures.services import DeviceAccount, Schema, free_port, wait_healthy
 from tests.fixtures.streams import make_pump, offer_walks, send_until, wait_until
@@ -66,6 +66,8 @@ def ingest_process(
             proc.wait(10)
     for config in configs:
         IngestThread(schema.settings, config).forget_session()
+    for client_id in {config.client_id for config in configs}:
+        mosquitto.remove_worker_account(schema.settings, client_id)
 
 
 def test_kill_9_mid_stream_loses_and_duplicates_nothing(

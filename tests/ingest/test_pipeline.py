@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import psycopg
+import pytest
 from psycopg.rows import TupleRow
 
 from tests.fixtures.ingest import IngestThread, count
@@ -55,9 +56,10 @@ def test_messages_are_stored_once_and_bad_ones_kept_with_a_reason(
     ).fetchone()
     assert latest == ("online", 81.5, "walker-fw 2.4.1", False)
     frame = conn.execute(
-        "SELECT rate_hz, cardinality(acc_x), force_l[1], brake[1] FROM walker_frames ORDER BY time"
+        "SELECT rate_hz, length(brake_mask), (walker_channel(samples, 9))[1], "
+        "get_byte(brake_mask, 0) FROM walker_frames ORDER BY time"
     ).fetchone()
-    assert frame == (50.0, 5, 72.4, False)
+    assert frame == (50.0, 5, pytest.approx(72.4), 0)
 
 
 def test_unknown_device_is_rejected_not_stored(

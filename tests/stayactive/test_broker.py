@@ -12,7 +12,6 @@ import pytest
 
 from stayactive.errors import ServiceError
 from stayactive.mqtt import check_login, new_client
-from stayactive.services import mosquitto
 from stayactive.settings import Settings
 from tests.fixtures.services import DeviceAccount, Subscriber
 
@@ -44,9 +43,11 @@ def test_device_reads_only_its_own_config(
     settings: Settings,
     device_account: Callable[[], DeviceAccount],
     device_client: Callable[[DeviceAccount], mqtt.Client],
+    service_account: Callable[[], DeviceAccount],
 ) -> None:
     mine, other = device_account(), device_account()
-    backend = new_client("cfg-" + uuid.uuid4().hex[:6], "ingest", settings.ingest_password())
+    svc = service_account()
+    backend = new_client(svc.device_id, svc.device_id, svc.password)
     backend.connect(*settings.mqtt_host_port())
     backend.loop_start()
     try:
@@ -83,9 +84,10 @@ def test_wrong_password_is_refused_at_connect(
 ) -> None:
     account = device_account()
     host, port = settings.mqtt_host_port()
+    me = account.device_id
     with pytest.raises(ServiceError, match="refused"):
-        check_login(host, port, account.device_id, account.password + "x")
-    check_login(host, port, account.device_id, account.password)
+        check_login(host, port, me, account.password + "x", client_id=me)
+    check_login(host, port, me, account.password, client_id=me)
 
 
 def test_anonymous_login_is_refused(settings: Settings) -> None:
@@ -101,13 +103,3 @@ def test_anonymous_login_is_refused(settings: Settings) -> None:
     finally:
         client.disconnect()
         client.loop_stop()
-
-
-def test_password_hash_matches_mosquitto_passwd_format() -> None:
-    # Known answer produced by `mosquitto_passwd -b` (Mosquitto 2.0.11) for password "secret".
-    salt = bytes.fromhex("56c5d328cf4d37bab507848b")
-    expected = (
-        "$7$101$VsXTKM9NN7q1B4SL$NyKZBOfO42vH9TZihWJ2eTYxkvnDj3JF9qfQ/jXWS2sX62Z5XNP7lbIkWn3K2wTG"
-        "AP3BH4pXPMYUu5Ofc6J+iw=="
-    )
-    assert mosquitto.hash_password("secret", salt=salt) == expected

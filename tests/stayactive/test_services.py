@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from stayactive import services
 from stayactive.settings import Settings
+from tests.fixtures.services import DeviceAccount
 
 CLI = [sys.executable, "-m", "stayactive"]
 
@@ -49,12 +51,16 @@ def test_status_reports_versions_and_licence(settings: Settings) -> None:
     assert "healthy" in broker_line and "Mosquitto 2." in broker_line
 
 
-def test_external_servers_skip_the_local_ones(settings: Settings, tmp_path: Path) -> None:
+def test_external_servers_skip_the_local_ones(
+    settings: Settings, tmp_path: Path, service_account: Callable[[], DeviceAccount]
+) -> None:
     host, port = settings.mqtt_host_port()
+    svc = service_account()
     external = Settings(
         database_url=settings.dsn(),
         mqtt_url=f"mqtt://{host}:{port}",
-        mqtt_ingest_password=settings.ingest_password(),
+        mqtt_ingest_username=svc.device_id,
+        mqtt_ingest_password=svc.password,
         data_dir=tmp_path / "unused",
     )
     services.up(external)

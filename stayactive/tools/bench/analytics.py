@@ -17,7 +17,7 @@ import gc
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from analytics.mobility import DEFAULT_TZ, WalkerDayInput, local_day_window, walker_day_metrics
 
-__all__ = ["BenchConfig", "naive_steps", "run"]
+__all__ = ["BENCH_WALKER", "FIRST_DAY", "BenchConfig", "naive_steps", "run", "simulated_days"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -41,7 +41,9 @@ class BenchConfig:
     ----------
     days : int
         Resident-days generated and processed.
-    walking_min : float
+    walking_min : float or None
+        None: what the simulator's daily routine gives a resident of ``speed_mps`` (about
+        30 minutes at 0.6 m/s), instead of a fixed budget.
         Walking per resident-day.
     speed_mps : float
         Usual gait speed of the simulated resident.
@@ -51,7 +53,7 @@ class BenchConfig:
     """
 
     days: int = 20
-    walking_min: float = 120.0
+    walking_min: float | None = 120.0
     speed_mps: float = 0.6
     seed: int = 1
     naive_samples: int = 30_000
@@ -133,6 +135,43 @@ def naive_steps(
     return {"steps": steps, "distance_m": distance, "turns": turns, "sit_to_stands": rising}
 
 
+BENCH_WALKER = "walker-bench-01"
+FIRST_DAY = date(2026, 4, 6)
+
+
+def simulated_days(
+    config: BenchConfig, *, first_day: date = FIRST_DAY
+) -> Iterator[tuple[date, Any, float]]:
+    """The benchmark's resident-days, made one at a time by the simulator.
+
+    One resident walking ``config.walking_min`` a day (or the simulator's routine's budget)
+    at ``config.speed_mps`` with one walker,
+    from ``first_day`` on. Yields the local date, the simulator's ``SignalChunk`` of the
+    day (as the walker measured it, before the wire's rounding) and the seconds walked.
+    """
+    from firmware_sim.world import make_walker, plan_day, simulate_stays, synthesize_day
+
+    tz = ZoneInfo(DEFAULT_TZ)
+    start = datetime.combine(first_day - timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    stay = simulate_stays(1, start, 1, 0.0, True, config.seed, wards=("ward-bench",))[0]
+    stay = replace(
+        stay,
+        admitted_at=start,
+        discharged_at=None,
+        destination=None,
+        readmitted_within_30d=None,
+        readmitted_at=None,
+        daily_gait_speed_mps=np.full(config.days + 2, config.speed_mps),
+    )
+    walker = make_walker(BENCH_WALKER, config.seed)
+    for k in range(config.days):
+        day = first_day + timedelta(days=k)
+        plan = plan_day(stay, day, seed=config.seed, walking_min=config.walking_min)
+        if plan is None:  # pragma: no cover - the stay covers every day by construction
+            raise RuntimeError(f"the benchmark's stay does not cover {day}")
+        yield day, synthesize_day(walker, plan).signals, plan.walking_s
+
+
 def days_last(config: BenchConfig) -> int:
     """Index of the day whose processing memory is traced (the last, untimed again)."""
     return config.days - 1
@@ -169,29 +208,10 @@ def run(config: BenchConfig, progress: Callable[[str], None] | None = None) -> d
         ``samples_per_resident_day``, ``walking_min_per_resident_day``,
         ``naive_resident_days_per_s``, ``ratio_vs_naive``, ``days``.
     """
-    from firmware_sim.world import (
-        make_walker,
-        plan_day,
-        simulate_stays,
-        synthesize_bout,
-        synthesize_day,
-    )
+    from firmware_sim.world import synthesize_bout
     from stayactive.tools.validation.analytics import wire_arrays, wire_input
 
     tz = ZoneInfo(DEFAULT_TZ)
-    first = date(2026, 4, 6)
-    start = datetime.combine(first - timedelta(days=1), datetime.min.time(), tzinfo=tz)
-    stay = simulate_stays(1, start, 1, 0.0, True, config.seed, wards=("ward-bench",))[0]
-    stay = replace(
-        stay,
-        admitted_at=start,
-        discharged_at=None,
-        destination=None,
-        readmitted_within_30d=None,
-        readmitted_at=None,
-        daily_gait_speed_mps=np.full(config.days + 2, config.speed_mps),
-    )
-    walker = make_walker("walker-bench-01", config.seed)
     # Warm-up, untimed: filter designs are cached and modules loaded on first use.
     warm = wire_arrays(synthesize_bout(config.speed_mps, 30.0, seed=config.seed).signals)
     t_warm = float(warm["t_s"][0])
@@ -203,17 +223,14 @@ def run(config: BenchConfig, progress: Callable[[str], None] | None = None) -> d
     rss_first = 0.0
     traced_mb = float("nan")
     slice_arrays: dict[str, FloatArray] | None = None
+    days_made = simulated_days(config)
     for k in range(config.days):
-        day = first + timedelta(days=k)
         t0 = time.perf_counter()
-        plan = plan_day(stay, day, seed=config.seed, walking_min=config.walking_min)
-        if plan is None:  # pragma: no cover - the stay covers every day by construction
-            continue
-        signals = synthesize_day(walker, plan).signals
+        day, signals, walked_s = next(days_made)
         arrays = wire_arrays(signals)
         lo, hi = local_day_window(day, tz)
-        inp = WalkerDayInput(device_id=walker.device_id, start_s=lo, end_s=hi, day=day, **arrays)
-        walking_s += plan.walking_s
+        inp = WalkerDayInput(device_id=BENCH_WALKER, start_s=lo, end_s=hi, day=day, **arrays)
+        walking_s += walked_s
         del signals
         t1 = time.perf_counter()
         result = walker_day_metrics(inp, tz)

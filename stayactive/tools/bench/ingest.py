@@ -33,10 +33,10 @@ from psycopg.rows import TupleRow
 
 from firmware_sim.loadgen import FRAMES_PER_MESSAGE, TelemetryLoad
 from firmware_sim.transport import Fleet, Publication
-from stayactive import db, registry
+from stayactive import db, registry, services
 from stayactive.mqtt import new_client
 from stayactive.registry import NewDevice
-from stayactive.services import mosquitto, paths_for
+from stayactive.services import mosquitto
 from stayactive.settings import Settings
 from stayactive.tools.bench.naive import NaiveConsumer
 
@@ -114,7 +114,9 @@ def run(settings: Settings, config: IngestBenchConfig, progress: Progress) -> di
         for proc in workers:
             _stop(proc)
         _forget_sessions(settings, config.workers)
-        mosquitto.remove_accounts(paths_for(settings), list(passwords))
+        services.broker_accounts(settings).remove(
+            [*passwords, *(f"bench-ingest-{i}" for i in range(config.workers)), "bench-naive"]
+        )
         with db.connect(settings, schema="public", autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SCHEMA)))
     figures["samples_per_s"] = figures["frames_per_s"] * load.samples_per_frame
@@ -142,8 +144,7 @@ def _register(bench: Settings, n: int) -> dict[str, str]:
         registry.ensure_tenant(conn, TENANT, "Benchmark")
         registry.upsert_devices(conn, TENANT, [NewDevice(d, "walker", "SN-" + d) for d in ids])
     passwords = {d: secrets.token_urlsafe(12) for d in ids}
-    mosquitto.set_accounts(paths_for(bench), passwords)
-    time.sleep(0.5)  # the broker re-reads its password file on SIGHUP
+    services.broker_accounts(bench).create_devices(passwords)
     return passwords
 
 
@@ -329,9 +330,10 @@ def _naive(
 ) -> float:
     n = max(config.backlog_messages // 4, 200)
     host, port = bench.mqtt_host_port()
+    naive_password = mosquitto.ensure_worker_account(bench, "bench-naive")
     with db.connect(bench) as conn:
         consumer = NaiveConsumer(
-            conn, host, port, (bench.mqtt_ingest_username, bench.ingest_password()),
+            conn, host, port, ("bench-naive", naive_password),
             client_id="bench-naive", topic="$share/naive/stayactive/v1/+/telemetry",
         )  # fmt: skip
         consumer.start()  # creates the persistent session and subscription …
@@ -374,7 +376,7 @@ def _copy_ceiling(bench: Settings) -> float:
 
 def _forget_sessions(settings: Settings, workers: int) -> None:
     for client_id in [f"bench-ingest-{i}" for i in range(workers)] + ["bench-naive"]:
-        client = new_client(client_id, settings.mqtt_ingest_username, settings.ingest_password())
+        client = new_client(client_id, *settings.ingest_credentials(client_id))
         client.connect(*settings.mqtt_host_port(), clean_start=True)
         client.loop_start()
         client.disconnect()

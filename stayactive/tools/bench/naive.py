@@ -17,14 +17,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from psycopg.rows import TupleRow
 
-from ingest import FLOAT_CHANNELS
+from stayactive.db import walker_samples
 
 INSERT = (
     "INSERT INTO walker_frames_naive (time, device_id, tenant_id, boot, seq, frame_no, rate_hz, "
-    + ", ".join(FLOAT_CHANNELS)
-    + ", brake, received_at) VALUES ("
-    + ", ".join(["%s"] * (len(FLOAT_CHANNELS) + 9))
-    + ") ON CONFLICT DO NOTHING"
+    "samples, brake_mask, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT DO NOTHING"
 )
 
 
@@ -86,8 +84,9 @@ class NaiveConsumer:
                 cur.execute(
                     INSERT,
                     (frame["t0"], doc["device_id"], "bench", doc["boot"], doc["seq"], no,
-                     frame["rate_hz"], *(frame[c] for c in FLOAT_CHANNELS),
-                     [b == 1 for b in frame["brake"]], now),
+                     frame["rate_hz"],
+                     walker_samples.pack_samples([frame[c] for c in walker_samples.CHANNELS]),
+                     walker_samples.pack_brake([b == 1 for b in frame["brake"]]), now),
                 )  # fmt: skip
         self.conn.commit()
         client.ack(message.mid, message.qos)

@@ -1,0 +1,54 @@
+"""Starting an ingest worker on this machine: its own broker account, and no root.
+
+``stayactive ingest run`` calls :func:`prepare_worker` before it connects: on the local broker
+the worker gets an account of its own, bound to its client id (created on first start, its
+password kept in the data directory). Started as root (the demo, a hand-started worker), the
+process then reads the secrets it needs and switches to the unprivileged system user
+``stayactive`` before it touches the network or the database; the secrets stay readable only
+by root.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+
+from pydantic import SecretStr
+
+from stayactive.errors import ConfigurationError
+from stayactive.services import mosquitto
+from stayactive.services._run import ensure_system_user
+from stayactive.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SERVICE_USER = "stayactive"
+
+
+def prepare_worker(settings: Settings, worker_id: str, *, user: str = SERVICE_USER) -> Settings:
+    """Settings the worker can run with after dropping root, with its broker account in place."""
+    password: str | None = None
+    if settings.mqtt_ingest_password is None and settings.uses_local_broker:
+        password = mosquitto.ensure_worker_account(settings, worker_id)
+    if os.geteuid() != 0:
+        return settings
+    # Resolve every secret now: after the switch the secrets folder is out of reach.
+    _, password = settings.ingest_credentials(worker_id)
+    resolved = settings.model_copy(
+        update={"database_url": settings.dsn(), "mqtt_ingest_password": SecretStr(password)}
+    )
+    ensure_system_user(user)
+    drop_privileges(user)
+    return resolved
+
+
+def drop_privileges(user: str) -> None:
+    """Switch this process to ``user`` for good (groups, gid, uid); refuse to stay root."""
+    entry = pwd.getpwnam(user)
+    os.setgroups([])
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)
+    if os.geteuid() == 0 or os.getuid() == 0:
+        raise ConfigurationError(f"could not give up root for {user!r}")
+    log.info("running as %s (uid %d), not root", user, entry.pw_uid)

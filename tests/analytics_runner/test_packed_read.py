@@ -1,0 +1,368 @@
+"""The packed walker samples (migration 0011) and the one-COPY read give exactly what the
+array columns and the old read gave: byte for byte per window, and the same resident-day
+metrics, on awkward days (DST, a walker swapped mid-day, duplicates, a clock stepping back,
+a rate change, bouts across midnight and across an assignment's end)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+import pytest
+from psycopg.rows import TupleRow
+
+from analytics import store as runner_store
+from analytics.frames import FrameArrays, FrameStreamError, Window, load_windows, parse
+from analytics.mobility import CONTEXT_S, local_day_window
+from analytics.runner import AnalyticsRunner, compute_resident_day
+from firmware_sim.world import synthesize_bout
+from ingest import store as ingest_store
+from ingest.messages import Envelope, Frame, WalkerTelemetry
+from stayactive import db, registry
+from stayactive.db import walker_samples
+from stayactive.registry import NewDevice
+from stayactive.tools.validation.analytics import wire_arrays
+from tests.analytics_runner.legacy_read import (
+    legacy_load_frames,
+    legacy_marked,
+    legacy_resident_day,
+)
+from tests.fixtures.services import Schema
+
+TENANT = "readtest"
+OSLO = ZoneInfo("Europe/Oslo")
+SPRING = date(2026, 3, 29)  # 23 hours in Oslo
+AUTUMN = date(2026, 10, 25)  # 25 hours
+
+
+@dataclass(frozen=True)
+class StoredFrame:
+    t0: datetime
+    rate_hz: float
+    samples: npt.NDArray[np.float32]  # (10, n)
+    brake: npt.NDArray[np.bool_]
+    boot: int
+    seq: int
+    frame_no: int
+
+
+def _local(day: date, hour: int, minute: int, fold: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=OSLO, fold=fold)
+
+
+def _bout(
+    start: datetime, seconds: float, seed: int, *, rate_hz: float = 50.0, boot: int = 1,
+    seq0: int = 1,
+) -> list[StoredFrame]:  # fmt: skip
+    """Simulated walking from ``start``, cut into one-second frames as a walker sends them."""
+    a = wire_arrays(synthesize_bout(0.6, seconds, seed=seed, fs_hz=rate_hz).signals)
+    values = np.vstack([a["acc_mps2"].T, a["gyro_radps"].T, a["odo_l_m"], a["odo_r_m"],
+                        a["force_l_n"], a["force_r_n"]]).astype(np.float32)  # fmt: skip
+    per = int(rate_hz)
+    frames = []
+    for i, k in enumerate(range(0, values.shape[1], per)):
+        frames.append(
+            StoredFrame(
+                t0=start.astimezone(UTC) + timedelta(seconds=k / rate_hz),
+                rate_hz=rate_hz,
+                samples=values[:, k : k + per],
+                brake=a["brake"][k : k + per] > 0.5,
+                boot=boot,
+                seq=seq0 + i // 5,
+                frame_no=i % 5,
+            )
+        )
+    return frames
+
+
+def _insert_arrays(
+    conn: psycopg.Connection[TupleRow], device: str, frames: list[StoredFrame]
+) -> None:
+    """The frames as the array columns take them (before 0011; after it, through its trigger)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO walker_frames (time, device_id, tenant_id, boot, seq, frame_no, "
+            "rate_hz, acc_x, acc_y, acc_z, gyro_x, gyro_y, gyro_z, odo_l, odo_r, force_l, "
+            "force_r, brake, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, "
+            + ", ".join(["%s::real[]"] * 10)
+            + ", %s, now())",
+            [
+                (f.t0, device, TENANT, f.boot, f.seq, f.frame_no, f.rate_hz,
+                 *(row.tolist() for row in f.samples), f.brake.tolist())
+                for f in frames
+            ],
+        )  # fmt: skip
+
+
+def _write_as_ingest(
+    conn: psycopg.Connection[TupleRow], device: str, frames: list[StoredFrame]
+) -> None:
+    """The frames through ingest's writer (packed, binary COPY through its staging table)."""
+    ingest_store.prepare(conn)
+    now = datetime.now(UTC)
+    messages = []
+    for f in frames:
+        env = Envelope(device, TENANT, f.boot, f.seq * 10 + f.frame_no, None, now)
+        messages.append(
+            WalkerTelemetry(env, [Frame(f.t0, f.rate_hz, f.samples.astype(np.float64), f.brake)])
+        )
+    ingest_store.write_batch(conn, messages, [])
+
+
+def _scenario() -> dict[str, list[StoredFrame]]:
+    """Frames per walker; see the module docstring."""
+    w1 = (
+        _bout(_local(SPRING - timedelta(days=1), 10, 0), 60, 1)
+        + _bout(_local(SPRING, 1, 59), 90, 2, seq0=100)  # across the missing hour
+        + _bout(_local(SPRING, 12, 58), 150, 3, seq0=200)  # across W1's assignment end
+    )
+    w2 = (
+        _bout(_local(SPRING, 12, 50), 60, 4)  # before W2's assignment: context only
+        + _bout(_local(SPRING, 15, 0), 90, 5, seq0=100)
+        # The clock stepped back 20 s after a reboot: frames overlap the bout before.
+        + _bout(_local(SPRING, 15, 1) + timedelta(seconds=10), 40, 6, boot=2, seq0=1)
+        # A replay after another reboot: the first frames again, same times, new boot.
+        + _bout(_local(SPRING, 15, 0), 12, 5, boot=3, seq0=1)
+        + _bout(_local(SPRING, 18, 0), 45, 7, rate_hz=25.0, seq0=300)  # a new rate
+        + _bout(_local(SPRING, 23, 55), 600, 8, seq0=400)  # across midnight
+    )
+    w3 = (
+        _bout(_local(AUTUMN, 2, 30, fold=0), 60, 9)  # 02:30 summer time
+        + _bout(_local(AUTUMN, 2, 30, fold=1), 60, 10, seq0=100)  # 02:30 again, winter time
+        + _bout(_local(AUTUMN, 20, 0), 120, 11, seq0=200)
+    )
+    return {"W-read-1": w1, "W-read-2": w2, "W-read-3": w3}
+
+
+def _register(conn: psycopg.Connection[TupleRow], devices: list[str]) -> dict[str, int]:
+    registry.ensure_tenant(conn, TENANT, "Read test")
+    registry.upsert_devices(conn, TENANT, [NewDevice(d, "walker", "SN-" + d) for d in devices])
+    residents = {p: registry.ensure_resident(conn, TENANT, p, 1940) for p in ("res-1", "res-2")}
+    swap = _local(SPRING, 13, 0)
+    registry.assign_device(conn, TENANT, "W-read-1", residents["res-1"],
+                           _local(SPRING - timedelta(days=1), 0, 0), swap)  # fmt: skip
+    registry.assign_device(conn, TENANT, "W-read-2", residents["res-1"], swap,
+                           _local(SPRING + timedelta(days=2), 0, 0))  # fmt: skip
+    registry.assign_device(conn, TENANT, "W-read-3", residents["res-2"],
+                           _local(AUTUMN - timedelta(days=1), 12, 0),
+                           _local(AUTUMN + timedelta(days=1), 12, 0))  # fmt: skip
+    return residents
+
+
+RESIDENT_DAYS = [("res-1", SPRING + timedelta(days=k)) for k in (-1, 0, 1)] + [
+    ("res-2", AUTUMN + timedelta(days=k)) for k in (-1, 0, 1)
+]
+
+
+@pytest.fixture
+def legacy_then_packed(empty_schema: Schema) -> Iterator[Schema]:
+    """A schema with the scenario stored in the array columns, not yet migrated to 0011."""
+    before = [m for m in db.available_migrations() if m.version < 11]
+    db.migrate(empty_schema.settings, schema=empty_schema.name, migrations=before)
+    with empty_schema.connect() as conn:
+        frames = _scenario()
+        _register(conn, list(frames))
+        for device, stored in frames.items():
+            _insert_arrays(conn, device, stored)
+    yield empty_schema
+
+
+def _windows(
+    conn: psycopg.Connection[TupleRow], who: runner_store.Resident, day: date
+) -> list[Window]:
+    start_s, end_s = local_day_window(day, who.time_zone)
+    out = []
+    for a in runner_store.assignments(conn, who.resident_id, _utc(start_s), _utc(end_s)):
+        w0 = max(start_s, a.start.timestamp())
+        w1 = min(end_s, a.end.timestamp() if a.end else end_s)
+        if w1 > w0:
+            out.append(Window(a.device_id, _utc(w0 - CONTEXT_S), _utc(w1 + CONTEXT_S)))
+    return out
+
+
+def _utc(t_s: float) -> datetime:
+    return datetime.fromtimestamp(t_s, UTC)
+
+
+def _who(conn: psycopg.Connection[TupleRow], pseudonym: str) -> runner_store.Resident:
+    row = conn.execute("SELECT resident_id FROM residents WHERE pseudonym = %s", (pseudonym,))
+    found = row.fetchone()
+    assert found is not None
+    return runner_store.resident(conn, int(found[0]))
+
+
+def _assert_same(new: FrameArrays, old: tuple[npt.NDArray[np.float64], ...]) -> None:
+    t, samples, brake = old
+    assert new.t_s.dtype == t.dtype and new.t_s.tobytes() == t.tobytes()
+    assert new.samples.tobytes() == samples.tobytes()
+    assert new.brake.dtype == np.bool_ and new.brake.tobytes() == brake.tobytes()
+    for column in (new.acc_mps2, new.gyro_radps, new.odo_l_m, new.force_r_n, new.t_s):
+        assert column.flags.c_contiguous
+
+
+def test_packed_read_and_metrics_equal_the_old_ones(legacy_then_packed: Schema) -> None:
+    schema = legacy_then_packed
+    with schema.connect() as conn:
+        old_arrays, old_metrics = {}, {}
+        for pseudonym, day in RESIDENT_DAYS:
+            who = _who(conn, pseudonym)
+            old_arrays[pseudonym, day] = [
+                legacy_load_frames(conn, w.device_id, w.start, w.end)
+                for w in _windows(conn, who, day)
+            ]
+            old_metrics[pseudonym, day] = legacy_resident_day(conn, who, day)
+    db.migrate(schema.settings, schema=schema.name)  # 0011 packs the stored arrays
+    with schema.connect() as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM walker_frames WHERE acc_x IS NOT NULL OR samples IS NULL"
+        ).fetchone()
+        assert left == (0,)
+        windows_seen = 0
+        for pseudonym, day in RESIDENT_DAYS:
+            who = _who(conn, pseudonym)
+            windows = _windows(conn, who, day)
+            new = load_windows(conn, windows)  # one COPY for all of the day's walkers
+            assert len(new) == len(old_arrays[pseudonym, day])
+            for arrays, old in zip(new, old_arrays[pseudonym, day], strict=True):
+                _assert_same(arrays, old)
+            windows_seen += len(windows)
+            assert compute_resident_day(conn, who, day) == old_metrics[pseudonym, day]
+        assert windows_seen == 7  # the swap day has two walkers
+        # The awkward frames are in there: a clock that steps back, duplicated times.
+        t = load_windows(conn, _windows(conn, _who(conn, "res-1"), SPRING))[1].t_s
+        assert np.any(np.diff(t) < 0) and len(np.unique(t)) < len(t)
+        assert sum(m.steps_n or 0 for m, _d in old_metrics.values()) > 100
+
+
+def test_marking_by_the_hour_finds_the_days_frame_by_frame_marking_found(
+    legacy_then_packed: Schema,
+) -> None:
+    db.migrate(legacy_then_packed.settings, schema=legacy_then_packed.name)
+    with legacy_then_packed.connect() as conn:
+        expected = legacy_marked(conn)
+        conn.execute("DELETE FROM analytics_dirty")  # what the assignments' trigger marked
+        runner_store.mark_new_data(conn, datetime.now(UTC))
+        rows = conn.execute("SELECT resident_id, day FROM analytics_dirty").fetchall()
+    # Bouts across midnight, across an assignment's end and in both 02:30s of autumn.
+    assert {(int(r), d) for r, d in rows} == expected
+    assert len(expected) == 4  # res-2 walked on the autumn day only
+
+
+def test_ingest_and_array_writers_store_the_same_packed_rows(
+    legacy_then_packed: Schema,
+) -> None:
+    schema = legacy_then_packed
+    frames = _scenario()["W-read-2"]
+    with schema.connect() as conn:
+        window = Window("W-read-2", _local(SPRING, 0, 0), _local(SPRING + timedelta(days=1), 1, 0))
+        old = legacy_load_frames(conn, window.device_id, window.start, window.end)
+    db.migrate(schema.settings, schema=schema.name)
+    with schema.connect() as conn:
+        registry.upsert_devices(
+            conn, TENANT, [NewDevice(d, "walker", "SN-" + d) for d in ("W-ing", "W-arr")]
+        )
+        _write_as_ingest(conn, "W-ing", frames)  # packed by ingest
+        _insert_arrays(conn, "W-arr", frames)  # packed by the trigger
+        rows = conn.execute(
+            """SELECT count(*) FILTER (WHERE a.samples = b.samples AND a.brake_mask = b.brake_mask
+                                         AND a.samples = c.samples), count(*)
+               FROM walker_frames a
+               JOIN walker_frames b ON b.device_id = 'W-ing' AND b.time = a.time
+                                    AND b.boot = a.boot AND b.rate_hz = a.rate_hz
+                                    AND b.seq = a.seq * 10 + a.frame_no
+               JOIN walker_frames c ON c.device_id = 'W-arr' AND c.time = a.time
+                                    AND c.boot = a.boot AND c.seq = a.seq
+                                    AND c.frame_no = a.frame_no
+               WHERE a.device_id = 'W-read-2'"""
+        ).fetchone()
+        assert rows == (len(frames), len(frames))
+        for device in ("W-read-2", "W-arr"):
+            (new,) = load_windows(conn, [Window(device, window.start, window.end)])
+            _assert_same(new, old)
+        # For people reading the table: a channel back as an array.
+        first = frames[0]
+        got = conn.execute(
+            "SELECT walker_channel(samples, 9) FROM walker_frames WHERE device_id = 'W-arr' "
+            "AND time = %s AND boot = %s AND seq = %s",
+            (first.t0, first.boot, first.seq),
+        ).fetchone()
+        assert got is not None and np.array_equal(np.float32(got[0]), first.samples[8])
+
+
+def test_the_runner_writes_what_it_computes(legacy_then_packed: Schema) -> None:
+    schema = legacy_then_packed
+    db.migrate(schema.settings, schema=schema.name)
+    with schema.connect() as conn:
+        expected = {
+            (pseudonym, day): compute_resident_day(conn, _who(conn, pseudonym), day)
+            for pseudonym, day in RESIDENT_DAYS
+        }
+    assert sum(1 for m, _d in expected.values() if m.walker_data) >= 4
+    report = AnalyticsRunner(schema.settings, safety_lag=timedelta(0)).run_once()
+    assert report.computed >= len(RESIDENT_DAYS)
+    assert report.times.read_s > 0 and report.times.compute_s > 0 and report.times.write_s > 0
+    with schema.connect() as conn:
+        for (pseudonym, day), (metrics, device) in expected.items():
+            row = conn.execute(
+                """SELECT d.device_id, d.steps_n, d.bouts_n, d.walker_data, d.distance_m
+                   FROM resident_days d JOIN residents r USING (resident_id)
+                   WHERE r.pseudonym = %s AND d.day = %s""",
+                (pseudonym, day),
+            ).fetchone()
+            assert row is not None
+            assert row[:4] == (device, metrics.steps_n, metrics.bouts_n, metrics.walker_data)
+            if metrics.distance_m is None:
+                assert row[4] is None
+            else:  # stored as real
+                assert row[4] == pytest.approx(metrics.distance_m, rel=1e-6)
+        assert conn.execute("SELECT count(*) FROM analytics_dirty").fetchone() == (0,)
+
+
+def test_a_resident_day_leaves_no_garbage_cycles(legacy_then_packed: Schema) -> None:
+    """Memory bounded by one resident-day: what a day read and computed is freed when the day
+    is done, not at the next full garbage collection (hundreds of days later, perhaps)."""
+    db.migrate(legacy_then_packed.settings, schema=legacy_then_packed.name)
+    with legacy_then_packed.connect() as conn:
+        who = _who(conn, "res-1")
+        compute_resident_day(conn, who, SPRING)  # caches filled, modules loaded
+        gc.collect()
+        gc.disable()
+        try:
+            metrics, _device = compute_resident_day(conn, who, SPRING)
+            found = gc.collect()
+        finally:
+            gc.enable()
+    assert metrics.walker_data and found == 0
+
+
+def test_a_table_row_of_arrays_that_do_not_match_is_refused(legacy_then_packed: Schema) -> None:
+    db.migrate(legacy_then_packed.settings, schema=legacy_then_packed.name)
+    frame = _bout(_local(SPRING, 9, 0), 2, 12)[0]
+    short = StoredFrame(frame.t0, 50.0, frame.samples, frame.brake[:-1], 1, 900, 0)
+    with legacy_then_packed.connect() as conn, pytest.raises(psycopg.errors.CheckViolation):
+        _insert_arrays(conn, "W-read-1", [short])
+
+
+def test_parse_refuses_a_stream_that_is_not_frames() -> None:
+    with pytest.raises(FrameStreamError):
+        parse(b"not a copy stream")
+    header = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+    with pytest.raises(FrameStreamError):
+        parse(header + b"\x00\x05" + bytes(40) + b"\xff\xff")
+    empty = parse(header + b"\xff\xff", 2)
+    assert [len(a) for a in empty] == [0, 0]
+
+
+def test_pack_samples_is_sample_major() -> None:
+    values = np.arange(20, dtype=np.float64).reshape(10, 2)  # channel c, sample i: 2c + i
+    packed = np.frombuffer(walker_samples.pack_samples(values), walker_samples.SAMPLE_DTYPE)
+    assert packed.tolist() == [float(2 * c + i) for i in range(2) for c in range(10)]
+    assert walker_samples.pack_brake([True, False, True]) == b"\x01\x00\x01"
+    with pytest.raises(ValueError, match="shape"):
+        walker_samples.pack_samples(values.T)
