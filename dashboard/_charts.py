@@ -103,11 +103,19 @@ def daily_bars(
             tooltip=[alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title=title)],
         )
     )
+    # A day without data: a grey tick standing on the zero line, placed in data units
+    # (datum 0 on the bars' own scale) so that it stays on the axis whatever height the chart
+    # gets; a pixel position fell below the axis once the chart was fitted to its container.
     missing = (
         alt.Chart(data)
         .transform_filter(~alt.datum.has_data)
-        .mark_tick(color=GREY, thickness=3, size=14, yOffset=-4)
-        .encode(x=x, y=alt.value(HEIGHT - 6), tooltip=[alt.Tooltip("label:N", title=no_data_label)])
+        .mark_tick(color=GREY, thickness=3, size=14, yOffset=-7, orient="vertical")
+        .encode(
+            # in the middle of its day, where the bar would stand (a tick sits at the start)
+            x=alt.X("date:T", axis=_date_axis(lang), timeUnit="yearmonthdate", bandPosition=0.5),
+            y=alt.datum(0),
+            tooltip=[alt.Tooltip("label:N", title=no_data_label)],
+        )
     )
     layers: list[alt.Chart] = [bars, missing]
     if level is not None:

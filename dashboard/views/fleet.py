@@ -47,6 +47,20 @@ def _quiet_sentence(session: _session.Session, d: JsonObject, now: datetime) -> 
     return None
 
 
+def _reject_sentence(session: _session.Session, d: JsonObject) -> str | None:
+    """A device whose messages were refused in the last day: worth a look at its firmware."""
+    traffic = d.get("traffic") or {}
+    n = int(traffic.get("rejects_24h") or 0)
+    if n == 0:
+        return None
+    t, lang = session.t, session.lang
+    return t(
+        "fleet.rejected", n=format_number(n, 0, language=lang),
+        device=t(f"fleet.kind_the.{d['kind']}"), id=d["device_id"],
+        share=format_percent(traffic.get("reject_share_24h"), 1, language=lang),
+    )  # fmt: skip
+
+
 def table_rows(
     session: _session.Session, devices: list[JsonObject], names: dict[int, str]
 ) -> list[dict[str, Any]]:
@@ -55,7 +69,8 @@ def table_rows(
     out = []
     for d in devices:
         assignment = d.get("assignment") or {}
-        rate = d.get("frames_per_h")
+        traffic = d.get("traffic") or {}
+        share = traffic.get("reject_share_24h")
         out.append(
             {
                 "ward": names.get(d.get("ward_id") or 0, t("fleet.no_ward")),
@@ -68,9 +83,14 @@ def table_rows(
                     _format.parse_datetime(d.get("last_seen_at")), session.time_zone, lang,
                     now=now,
                 ),
-                "rate": format_number(rate, 0, language=lang) if rate is not None else MISSING,
-                "rejects": format_percent(d.get("reject_share"), 1, language=lang)
-                if d.get("reject_share") is not None else MISSING,
+                "messages_1h": format_number(traffic.get("messages_1h"), 0, language=lang),
+                "messages_24h": format_number(traffic.get("messages_24h"), 0, language=lang),
+                "rejects": (
+                    t("fleet.rejects", n=format_number(traffic.get("rejects_24h"), 0,
+                                                       language=lang),
+                      share=format_percent(share, 1, language=lang))
+                    if share is not None else MISSING
+                ),
                 "assigned": assignment.get("pseudonym", ""),
                 "problems": ", ".join(t(f"fleet.problem.{p}") for p in d.get("problems", [])),
             }
@@ -111,6 +131,7 @@ def render() -> None:
     sentences = [
         s[0].upper() + s[1:] for d in with_problem if (s := _quiet_sentence(session, d, now))
     ]
+    sentences += [s[0].upper() + s[1:] for d in devices if (s := _reject_sentence(session, d))]
     if sentences:
         st.subheader(t("fleet.attention", n=len(sentences)))
         for s in sentences:
@@ -120,6 +141,21 @@ def render() -> None:
         table_rows(session, devices, names),
         hide_index=True,
         width="stretch",
+        # What a look needs first, then what identifies the device (the ward has a filter).
+        column_order=(
+            "device",
+            "state",
+            "battery",
+            "last_seen",
+            "messages_1h",
+            "messages_24h",
+            "rejects",
+            "problems",
+            "assigned",
+            "kind",
+            "firmware",
+            "ward",
+        ),
         column_config={
             "ward": st.column_config.TextColumn(t("fleet.col.ward")),
             "device": st.column_config.TextColumn(t("fleet.col.device")),
@@ -130,7 +166,12 @@ def render() -> None:
             ),
             "firmware": st.column_config.TextColumn(t("fleet.col.firmware"), width="small"),
             "last_seen": st.column_config.TextColumn(t("fleet.col.last_seen")),
-            "rate": st.column_config.TextColumn(t("fleet.col.rate"), help=t("fleet.help.rate")),
+            "messages_1h": st.column_config.TextColumn(
+                t("fleet.col.messages_1h"), help=t("fleet.help.messages_1h"), width="small"
+            ),
+            "messages_24h": st.column_config.TextColumn(
+                t("fleet.col.messages_24h"), help=t("fleet.help.messages_24h"), width="small"
+            ),
             "rejects": st.column_config.TextColumn(
                 t("fleet.col.rejects"), help=t("fleet.help.rejects")
             ),

@@ -77,6 +77,14 @@ def test_fleet_page_names_the_quiet_walker(app: AppTest, dash_world: DashWorld) 
     quiet = dash_world.tenant.quiet_device
     assert re.search(rf"Ingen data fra denne rullatoren \({quiet}\) siden \d\d:\d\d", text)
     assert dash_world.tenant.never_seen_device in text
+    # Messages and rejects per device: the first walker sent three frames a day and had two
+    # malformed messages this morning; the spare never sent anything.
+    table = app.dataframe[0].value.set_index("device")
+    first = dash_world.tenant.seeded.device_ids[0]
+    assert table.loc[first, "messages_24h"] != "\u2013"
+    assert table.loc[first, "rejects"].startswith("2 (")
+    assert table.loc[dash_world.tenant.never_seen_device, "messages_24h"] == "0"
+    assert table.loc[dash_world.tenant.never_seen_device, "rejects"] == "\u2013"
     app.toggle[0].set_value(True).run()
     shown = set(app.dataframe[0].value["device"])
     assert quiet in shown and dash_world.tenant.never_seen_device in shown
