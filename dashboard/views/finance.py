@@ -167,24 +167,35 @@ def _design(session: _session.Session, report: JsonObject) -> None:
         if table and table.get("rows"):
             with st.expander(t(title_key), icon=":material/table_view:"):
                 _table_body(session, table)
+    parameters = tables.get("parameters")
+    if parameters and parameters.get("rows"):
+        with st.expander(t("finance.parameters_title"), icon=":material/table_view:"):
+            # The sources are long citations, kept in the report's own words: the PDF and
+            # the CSV have them; here the values, ranges and whether they are confirmed.
+            _table_body(session, parameters, leave_out=("kilde", "source"))
+            st.caption(t("finance.parameters_sources"))
 
 
-def table_rows(table: JsonObject, label_title: str) -> list[dict[str, str]]:
+def table_rows(
+    table: JsonObject, label_title: str, *, leave_out: tuple[str, ...] = ()
+) -> list[dict[str, str]]:
     """A report table as text rows, as the API formatted each cell (suppressed cells say
-    so)."""
+    so); columns named in ``leave_out`` are not shown."""
     out = []
     for row in table.get("rows", []):
         line = {label_title: _upper(str(row.get("label", "")))}
         for key, cell in row.items():
-            if key == "label":
+            if key == "label" or key in leave_out:
                 continue
             line[key] = str(cell.get("text", MISSING)) if isinstance(cell, dict) else str(cell)
         out.append(line)
     return out
 
 
-def _table_body(session: _session.Session, table: JsonObject) -> None:
-    _ui.table(table_rows(table, session.t("finance.row")))
+def _table_body(
+    session: _session.Session, table: JsonObject, *, leave_out: tuple[str, ...] = ()
+) -> None:
+    _ui.table(table_rows(table, session.t("finance.row"), leave_out=leave_out))
     if table.get("note"):
         st.caption(str(table["note"]))
 

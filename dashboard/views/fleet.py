@@ -86,10 +86,11 @@ def table_rows(
                 "messages_1h": format_number(traffic.get("messages_1h"), 0, language=lang),
                 "messages_24h": format_number(traffic.get("messages_24h"), 0, language=lang),
                 "rejects": (
-                    t("fleet.rejects", n=format_number(traffic.get("rejects_24h"), 0,
-                                                       language=lang),
-                      share=format_percent(share, 1, language=lang))
-                    if share is not None else MISSING
+                    MISSING if share is None
+                    else "0" if not traffic.get("rejects_24h")
+                    else t("fleet.rejects", n=format_number(traffic.get("rejects_24h"), 0,
+                                                            language=lang),
+                           share=format_percent(share, 1, language=lang))
                 ),
                 "assigned": assignment.get("pseudonym", ""),
                 "problems": ", ".join(t(f"fleet.problem.{p}") for p in d.get("problems", [])),

@@ -150,7 +150,9 @@ def _metrics(session: _session.Session, row: JsonObject, stay: JsonObject | None
         t("resident.m.walking_today"),
         display["walking"] if today.get("has_data") else t("ward.no_data"),
     )
-    change = traj.get("gait_speed_change_mps")
+    # The change of the figure shown (latest day's speed against the stay's first days), from
+    # the same overview row, so the arrow agrees with the number and the chart beside it.
+    change = row["gait"].get("change_mps")
     cols[2].metric(
         t("resident.m.gait"), display["gait_speed"],
         delta=format_unit(change, 2, "m/s", language=lang) if change is not None else None,

@@ -132,7 +132,9 @@ def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
 
 
 def table_rows(session: _session.Session, overview: JsonObject) -> list[dict[str, Any]]:
-    """The table's rows: text formatted by the API, no-data days as None in the sparkline."""
+    """The table's rows: text formatted by the API; in the sparkline a day without data is an
+    empty place (height 0: Streamlit's bar column shows the raw list as text when a value is
+    missing, and the column's help says that empty means no data)."""
     out = []
     for row in overview["residents"]:
         today, display, gait = row["today"], row["display"], row["gait"]
@@ -146,7 +148,10 @@ def table_rows(session: _session.Session, overview: JsonObject) -> list[dict[str
                 "steps": session.t("ward.no_data") if no_data else display["steps"],
                 "level": "" if no_data else display["level"],
                 "walking": "" if no_data else display["walking"],
-                "week": [p["steps"] if p.get("has_data") else None for p in row["series"]],
+                "week": [
+                    p["steps"] if p.get("has_data") and p.get("steps") is not None else 0
+                    for p in row["series"]
+                ],
                 "gait": f"{display['gait_speed']} {_TREND.get(gait.get('trend', ''), '')}".strip(),
                 "last": display["last_activity"],
                 "coverage": display["coverage"],
