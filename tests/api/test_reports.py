@@ -10,22 +10,23 @@ nothing, so there is no programme stay and no effect.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
-from psycopg import sql
+from psycopg.rows import TupleRow
 
 from analytics.stays.cohorts import Design
 from stayactive import db
-from stayactive.api.serve import RunningApi, start_api
+from stayactive.api.serve import RunningApi
 from stayactive.reports.savings_store import choose_design
 from stayactive.settings import Settings
 from tests.api.conftest import PASSWORD
 from tests.fixtures.dashboard_seed import seed_dashboard_tenant
+from tests.fixtures.served import served_schema
 
 
 @dataclass
@@ -51,27 +52,19 @@ class FinanceWorld:
 
 @pytest.fixture(scope="module")
 def finance_world(settings: Settings, password_hash: str) -> Iterator[FinanceWorld]:
-    name = "t_" + uuid.uuid4().hex[:16]
-    scoped = settings.model_copy(update={"database_schema": name, "api_alerts_interval_s": 0})
-    db.migrate(scoped, schema=name)
-    try:
-        with db.connect(scoped) as conn:
-            seed_dashboard_tenant(conn, "fin-a", password_hash=password_hash, wards=1)
-            seed_dashboard_tenant(
-                conn, "fin-b", password_hash=password_hash, wards=1, evaluation_walkers_used=False
-            )
-            conn.commit()
-        api = start_api(scoped)
-        world = FinanceWorld(scoped, api)
+    def seed(conn: psycopg.Connection[TupleRow]) -> None:
+        seed_dashboard_tenant(conn, "fin-a", password_hash=password_hash, wards=1)
+        seed_dashboard_tenant(
+            conn, "fin-b", password_hash=password_hash, wards=1, evaluation_walkers_used=False
+        )
+
+    with served_schema(settings, seed, api_alerts_interval_s=0) as served:
+        world = FinanceWorld(served.settings, served.api)
         try:
             yield world
         finally:
             for client in world.clients:
                 client.close()
-            api.stop()
-    finally:
-        with db.connect(settings, schema="public", autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
 
 
 def _timed_get(client: httpx.Client, path: str, **params: Any) -> tuple[httpx.Response, float]:

@@ -3,20 +3,20 @@ port, and the dashboard run by Streamlit's AppTest against it (no browser)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
-from psycopg import sql
+from psycopg.rows import TupleRow
 from streamlit.testing.v1 import AppTest
 
-from stayactive import db
-from stayactive.api.serve import RunningApi, start_api
+from stayactive.api.serve import RunningApi
 from stayactive.auth import hash_password
 from stayactive.settings import Settings, get_settings
 from tests.fixtures.dashboard_seed import DashboardTenant, seed_dashboard_tenant
+from tests.fixtures.served import served_schema
 
 PASSWORD = "correct horse battery staple"
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -41,25 +41,17 @@ class DashWorld:
 @pytest.fixture(scope="package")
 def dash_world(settings: Settings) -> Iterator[DashWorld]:
     """One world for the dashboard tests (they only read, apart from handling alerts)."""
-    name = "t_" + uuid.uuid4().hex[:16]
-    scoped = settings.model_copy(update={"database_schema": name})
-    db.migrate(scoped, schema=name)
-    try:
-        with db.connect(scoped) as conn:
-            hashed = hash_password(PASSWORD)
-            tenant = seed_dashboard_tenant(conn, TENANT, password_hash=hashed)
-            seed_dashboard_tenant(
-                conn, NOT_ESTIMABLE, password_hash=hashed, wards=1, evaluation_walkers_used=False
-            )
-            conn.commit()
-        api = start_api(scoped)
-        try:
-            yield DashWorld(scoped, api, tenant)
-        finally:
-            api.stop()
-    finally:
-        with db.connect(settings, schema="public", autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+    def seed(conn: psycopg.Connection[TupleRow]) -> DashboardTenant:
+        hashed = hash_password(PASSWORD)
+        tenant = seed_dashboard_tenant(conn, TENANT, password_hash=hashed)
+        seed_dashboard_tenant(
+            conn, NOT_ESTIMABLE, password_hash=hashed, wards=1, evaluation_walkers_used=False
+        )
+        return tenant
+
+    with served_schema(settings, seed) as served:
+        yield DashWorld(served.settings, served.api, served.seeded)
 
 
 @pytest.fixture

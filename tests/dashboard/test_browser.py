@@ -12,20 +12,21 @@ import os
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psycopg
 import pytest
-from psycopg import sql
+from psycopg.rows import TupleRow
 
-from stayactive import db
-from stayactive.api.serve import RunningApi, start_api
+from stayactive.api.serve import RunningApi
 from stayactive.auth import hash_password
 from stayactive.settings import Settings
 from tests.dashboard.conftest import PASSWORD
 from tests.fixtures.dashboard_seed import DashboardTenant, seed_dashboard_tenant
+from tests.fixtures.served import served_schema
 
 pytestmark = pytest.mark.slow
 
@@ -50,24 +51,15 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def big_world(settings: Settings) -> Iterator[tuple[RunningApi, DashboardTenant]]:
     """200 residents on 8 wards with a year of resident-days, served by the real API."""
-    name = "t_" + uuid.uuid4().hex[:16]
-    scoped = settings.model_copy(update={"database_schema": name})
-    db.migrate(scoped, schema=name)
-    try:
-        with db.connect(scoped) as conn:
-            tenant = seed_dashboard_tenant(
-                conn, TENANT, password_hash=hash_password(PASSWORD), wards=8,
-                residents_per_ward=25, days=365,
-            )  # fmt: skip
-            conn.commit()
-        api = start_api(scoped)
-        try:
-            yield api, tenant
-        finally:
-            api.stop()
-    finally:
-        with db.connect(settings, schema="public", autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+    def seed(conn: psycopg.Connection[TupleRow]) -> DashboardTenant:
+        return seed_dashboard_tenant(
+            conn, TENANT, password_hash=hash_password(PASSWORD), wards=8, residents_per_ward=25,
+            days=365,
+        )  # fmt: skip
+
+    with served_schema(settings, seed) as served:
+        yield served.api, served.seeded
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +144,16 @@ def _log_in(page: object, url: str, username: str) -> float:
     return t0
 
 
+def _finance_opened(browser: Any, url: str) -> tuple[Any, Any, float]:
+    """A fresh browser context (another person), logged in as finance; the seconds until the
+    finance page is settled."""
+    context = browser.new_context(viewport=TABLET, locale="nb-NO")
+    page = context.new_page()
+    t0 = _log_in(page, url, f"{TENANT}-finance")
+    _settled(page, "Rapport (PDF)", timeout_s=120)
+    return context, page, time.perf_counter() - t0
+
+
 def test_care_staff_and_finance_in_the_browser(
     browser: object,
     dashboard_url: str,
@@ -213,11 +215,8 @@ def test_care_staff_and_finance_in_the_browser(
 
     # Finance, in a fresh browser context (a different person). The first open after new
     # data computes the published report (10,000 resamples) at the API.
-    context = browser.new_context(viewport=TABLET, locale="nb-NO")  # type: ignore[attr-defined]
-    page = context.new_page()
-    t0 = _log_in(page, dashboard_url, f"{TENANT}-finance")
-    _settled(page, "Rapport (PDF)", timeout_s=120)
-    timings["finance (after login, report computed)"] = time.perf_counter() - t0
+    context, page, seconds = _finance_opened(browser, dashboard_url)
+    timings["finance (after login, report computed)"] = seconds
     body = page.inner_text("body")
     assert "UTKAST – ikke for beslutning" in body
     assert "Verdi av frigjort kapasitet" in body and "Sikker kontanteffekt" in body
@@ -250,11 +249,8 @@ def test_care_staff_and_finance_in_the_browser(
     context.close()
 
     # Finance again (another person, or the next morning): the report comes from memory.
-    context = browser.new_context(viewport=TABLET, locale="nb-NO")  # type: ignore[attr-defined]
-    page = context.new_page()
-    t0 = _log_in(page, dashboard_url, f"{TENANT}-finance")
-    _settled(page, "Rapport (PDF)", timeout_s=120)
-    timings["finance (after login, report from memory)"] = time.perf_counter() - t0
+    context, page, seconds = _finance_opened(browser, dashboard_url)
+    timings["finance (after login, report from memory)"] = seconds
     context.close()
 
     with capsys.disabled():
