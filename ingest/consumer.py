@@ -9,6 +9,12 @@ batch is retried with capped back-off until it commits, and nothing is lost beca
 unacknowledged is redelivered. After a reconnect, messages of the old connection are not
 acknowledged (their packet ids may have been reused); the broker redelivers them and the
 idempotent inserts store them once.
+
+One message can never stop the worker: whatever goes wrong while decoding, validating or
+encoding it becomes a reject with a reason. The in-memory queue is bounded by bytes as well as
+count. If the writer thread dies all the same (a bug), ``/health`` says so at once and
+:meth:`IngestWorker.run` raises :class:`IngestFailed`, so the process exits non-zero and its
+supervisor restarts it; the unacknowledged messages come again.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,43 +41,28 @@ from psycopg.rows import TupleRow
 from ingest import store
 from ingest.acks import AckPublisher, keys_of
 from ingest.broker_watch import BrokerQueueWatch
+from ingest.buffer import ByteQueue
+from ingest.buffered_socket import BufferedReadClient
+from ingest.health import DatabaseProbe, Health
+from ingest.limits import RejectLimiter
 from ingest.messages import Accepted, Received, Reject, RobotEvent, Status, WalkerTelemetry
 from ingest.metrics import IngestMetrics
 from ingest.registry import DeviceRegistry
-from ingest.validate import validate
+from ingest.validate import MAX_PAYLOAD_BYTES, reject, validate
+from ingest.worker_config import WorkerConfig
 from stayactive import db
-from stayactive.errors import StorageUnavailable
+from stayactive.errors import StayActiveError, StorageUnavailable
 from stayactive.mqtt import tls_context
 from stayactive.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DEVICE_TOPICS = "stayactive/v1/+/+"
-SESSION_NEVER_EXPIRES = 0xFFFFFFFF  # MQTT 5: the session does not expire
+_POLL_S = 0.5
 
 
-@dataclass(frozen=True)
-class WorkerConfig:
-    """Tuning of one worker; the defaults suit a municipality on one machine."""
-
-    client_id: str = "ingest-1"
-    # Workers of one shared-subscription group split the messages; "" subscribes plainly (one
-    # worker only), which Mosquitto 2.0 restores after a restart and a shared one it does not.
-    share_group: str = "ingest"
-    # How long the broker keeps queueing for this worker while it is away: never expire, as
-    # Mosquitto 2.0.11 drops sessions with a finite expiry when it restarts. Retire a worker
-    # that will not come back (``--retire``).
-    session_expiry_s: int = SESSION_NEVER_EXPIRES
-    batch_max_messages: int = 500
-    batch_max_age_s: float = 0.2
-    receive_maximum: int = 2000
-    backoff_max_s: float = 10.0
-    # Retiring a worker: drain what the broker queued for it, then end its session so that the
-    # shared subscription stops queueing messages for a worker that will not come back.
-    retire_when_idle_s: float | None = None
-    # End the session when stopping (after the batches in hand): for a worker that runs only
-    # for a while, like the demo's, so the broker does not queue for it once it is gone.
-    end_session_on_exit: bool = False
+class IngestFailed(StayActiveError):
+    """The worker cannot go on (its writer thread died); restart the process."""
 
 
 _T = TypeVar("_T")
@@ -78,10 +70,10 @@ _T = TypeVar("_T")
 
 @dataclass(frozen=True)
 class _Validated:
-    """A batch after validation, on its way to the writer."""
+    """A batch after validation and encoding, on its way to the writer."""
 
     batch: list[Received]
-    accepted: list[tuple[Received, Accepted]]
+    encoded: list[tuple[Received, store.Encoded]]
     rejects: list[Reject]
 
 
@@ -107,7 +99,22 @@ class IngestWorker:
         self.config = config or WorkerConfig()
         self.metrics = metrics or IngestMetrics()
         self._connect = connect or (lambda: db.connect(settings, autocommit=True))
-        self._queue: queue.Queue[Received] = queue.Queue(maxsize=self.config.receive_maximum + 100)
+        self._queue: ByteQueue[Received] = ByteQueue(
+            max_items=self.config.receive_maximum + 100, max_bytes=self.config.queue_max_bytes
+        )
+        self._limiter = RejectLimiter(
+            burst=self.config.reject_burst, per_hour=self.config.reject_per_hour
+        )
+        self._probe = DatabaseProbe(
+            self._connect,
+            interval_s=self.config.db_probe_interval_s,
+            timeout_s=self.config.db_probe_timeout_s,
+        )
+        self._writer: threading.Thread | None = None
+        self._writer_error: BaseException | None = None
+        self._last_commit_s = time.monotonic()
+        self._in_hand = 0  # messages taken from the queue and not yet committed
+        self._in_hand_lock = threading.Lock()
         self._generation = 0
         self._lookup_conn: psycopg.Connection[TupleRow] | None = None
         self._write_conn: psycopg.Connection[TupleRow] | None = None
@@ -129,8 +136,8 @@ class IngestWorker:
 
     # --- MQTT side (paho's network thread) ------------------------------------------------
 
-    def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(
+    def _make_client(self) -> BufferedReadClient:
+        client = BufferedReadClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=self.config.client_id,
             protocol=MQTTProtocolVersion.MQTTv5,
@@ -171,6 +178,9 @@ class IngestWorker:
         if any(reason.is_failure for reason in reasons):
             log.error("the broker refused the subscription: %s", reasons)
             return
+        # The log line is what a supervisor (or a test) can wait for: from now on nothing
+        # published is missed.
+        log.info("subscribed (%s)", ", ".join(str(reason) for reason in reasons))
         self.metrics.set_subscribed(True)
         self.subscribed.set()
 
@@ -187,22 +197,21 @@ class IngestWorker:
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         props = message.properties
         content_type = getattr(props, "ContentType", None) if props is not None else None
-        received = Received(
-            topic=message.topic,
-            payload=bytes(message.payload),
-            received_at=datetime.now(UTC),
-            content_type=content_type,
-            token=_Token(self._generation, message.mid, message.qos),
-        )
+        token = _Token(self._generation, message.mid, message.qos)
+        now = datetime.now(UTC)
+        payload = bytes(message.payload)
+        if len(payload) > MAX_PAYLOAD_BYTES:  # rejected on its size: keep only what is stored
+            received = Received.compact(
+                message.topic, payload, now, keep_bytes=store.REJECT_PAYLOAD_PREFIX_BYTES,
+                content_type=content_type, token=token,
+            )  # fmt: skip
+        else:
+            received = Received(message.topic, payload, now, content_type, token)
+        size = len(received.payload) + len(received.topic)
         # A full queue blocks this network thread, so the broker holds the backlog. While
         # stopping, a message that does not fit is left unacknowledged: it comes again.
-        while not self._stopping:
-            try:
-                self._queue.put(received, timeout=0.5)
-                break
-            except queue.Full:
-                continue
-        self.metrics.queue_depth.set(self._queue.qsize())
+        while not self._stopping and not self._queue.put(received, size, timeout=_POLL_S):
+            continue
 
     # --- worker side ----------------------------------------------------------------------
 
@@ -215,37 +224,90 @@ class IngestWorker:
         self._client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)
         self._client.loop_start()
         self._acks.start()
+        self._probe.start()
         # Open the database connections now, so /health tells the truth before the first message.
         self._retrying(self._write_connection, stop, 0)
         self._retrying(self._lookup_connection, stop, 0)
         writer = threading.Thread(target=self._write_loop, args=(stop,), name="ingest-writer")
+        self._writer = writer
         writer.start()
         idle_since = time.monotonic()
         try:
-            while not stop.is_set():
+            while not stop.is_set() and writer.is_alive():
                 batch = self._take_batch(stop)
                 if not batch:
                     if self._idle_long_enough(idle_since):
                         break
                     continue
                 idle_since = time.monotonic()
+                self._add_in_hand(len(batch))
                 validated = self._retrying(
                     functools.partial(self._validate, batch), stop, len(batch)
                 )
-                if validated is None:
+                if validated is None or not self._hand_over(validated, writer):
                     break
-                self._handoff.put(validated)  # blocks while the writer is busy: backpressure
         finally:
             self._stopping = True
-            self._handoff.put(None)
+            while writer.is_alive():
+                try:
+                    self._handoff.put(None, timeout=_POLL_S)
+                    break
+                except queue.Full:
+                    continue
             writer.join()
             self._acks.stop()
             self._client.disconnect(properties=self._disconnect_properties())
             self._client.loop_stop()
+            self._probe.stop()
             for conn in (self._lookup_conn, self._write_conn):
                 if conn is not None:
                     conn.close()
             log.info("ingest worker stopped")
+        if self._writer_error is not None:
+            time.sleep(self.config.failed_grace_s)
+            raise IngestFailed(
+                f"the writer thread died: {type(self._writer_error).__name__}: {self._writer_error}"
+            ) from self._writer_error
+
+    def _hand_over(self, validated: _Validated, writer: threading.Thread) -> bool:
+        """Give the batch to the writer, waiting while it is busy (backpressure); False if the
+        writer died meanwhile."""
+        while writer.is_alive():
+            try:
+                self._handoff.put(validated, timeout=_POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _add_in_hand(self, n: int) -> None:
+        with self._in_hand_lock:
+            self._in_hand += n
+
+    def health(self) -> Health:
+        """Whether this worker is doing its job now (what ``/health`` serves)."""
+        database, detail = self._probe.state()
+        writer = self._writer is not None and self._writer.is_alive()
+        waiting = len(self._queue) + self._in_hand
+        age_s = time.monotonic() - self._last_commit_s
+        committing = waiting == 0 or age_s <= self.config.stall_after_s
+        detail = {
+            **detail,
+            "waiting_messages": waiting,
+            "queued_bytes": self._queue.nbytes,
+            "last_commit_age_s": round(age_s, 1),
+        }
+        if self._writer_error is not None:
+            detail["writer_error"] = f"{type(self._writer_error).__name__}: {self._writer_error}"
+        state = self.metrics.healthy()
+        return Health(
+            broker=state["broker"],
+            subscription=state["subscription"],
+            database=database,
+            writer=writer,
+            committing=committing,
+            detail=detail,
+        )
 
     def _idle_long_enough(self, idle_since: float) -> bool:
         limit = self.config.retire_when_idle_s
@@ -264,20 +326,26 @@ class IngestWorker:
         return props
 
     def _take_batch(self, stop: threading.Event) -> list[Received]:
-        try:
-            first = self._queue.get(timeout=0.5)
-        except queue.Empty:
+        got = self._queue.get(timeout=_POLL_S)
+        if got is None:
             return []
-        batch = [first]
+        batch = [got[0]]
+        size = got[1]
         deadline = time.monotonic() + self.config.batch_max_age_s
-        while len(batch) < self.config.batch_max_messages and not stop.is_set():
+        while (
+            len(batch) < self.config.batch_max_messages
+            and size < self.config.batch_max_bytes
+            and not stop.is_set()
+        ):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            try:
-                batch.append(self._queue.get(timeout=remaining))
-            except queue.Empty:
+            got = self._queue.get(timeout=remaining)
+            if got is None:
                 break
+            batch.append(got[0])
+            size += got[1]
+        self._gauge_queue()  # once a batch: a gauge per message was measurable on this thread
         return batch
 
     def _open(self) -> psycopg.Connection[TupleRow]:
@@ -316,97 +384,143 @@ class IngestWorker:
                 backoff_s = min(backoff_s * 2, self.config.backoff_max_s)
 
     def _validate(self, batch: list[Received]) -> _Validated:
-        """Stage 1, on the worker thread: decode and validate (registry lookups may retry)."""
-        accepted: list[tuple[Received, Accepted]] = []
+        """Stage 1, on the worker thread: decode, validate and encode (registry lookups may
+        retry). A message whose rows cannot be built becomes a reject here."""
+        encoded: list[tuple[Received, store.Encoded]] = []
         rejects: list[Reject] = []
         for message in batch:
             outcome = validate(message, self._registry.lookup, retention=self._retention)
             if isinstance(outcome, Reject):
                 rejects.append(outcome)
+                continue
+            rows, failed = store.encode([outcome])
+            if failed:
+                env = outcome.envelope
+                rejects.append(
+                    reject(
+                        message, env.device_id, "internal_error",
+                        "the message passed validation but its rows could not be built",
+                        boot=env.boot, seq=env.seq,
+                    )
+                )  # fmt: skip
             else:
-                accepted.append((message, outcome))
-        return _Validated(batch, accepted, rejects)
+                encoded.append((message, rows[0]))
+        return _Validated(batch, encoded, rejects)
 
     def _write_loop(self, stop: threading.Event) -> None:
         """Stage 2, on its own thread, so validating the next batch overlaps the database's
         work on this one: store, then acknowledge in arrival order."""
-        while (work := self._handoff.get()) is not None:
-            started = time.monotonic()
-            result = self._retrying(functools.partial(self._store, work), stop, len(work.batch))
-            if result is None:
-                continue  # stopping: not acknowledged, so the broker redelivers
-            self.metrics.commit_seconds.observe(time.monotonic() - started)
-            self._acknowledge(work.batch)
-            self._acks.committed(keys_of(work.accepted, work.rejects))  # post-commit hook
-            self._count(work, result)
+        try:
+            while (work := self._handoff.get()) is not None:
+                started = time.monotonic()
+                result = self._retrying(functools.partial(self._store, work), stop, len(work.batch))
+                if result is None:
+                    continue  # stopping: not acknowledged, so the broker redelivers
+                self._last_commit_s = time.monotonic()
+                self._add_in_hand(-len(work.batch))
+                self.metrics.commit_seconds.observe(time.monotonic() - started)
+                self._acknowledge(work.batch)
+                # post-commit hook: the devices' end-to-end acknowledgement
+                accepted = [(message, e.item) for message, e in work.encoded]
+                self._acks.committed(keys_of(accepted, work.rejects))
+                self._count(work, result)
+        except BaseException as exc:
+            # /health reports the dead writer from now on; run() notices and raises.
+            self._writer_error = exc
+            self.metrics.writer_up.set(0)
+            log.critical("the writer thread died; the worker stops", exc_info=True)
+            raise
 
     def _store(self, work: _Validated) -> store.StoreResult:
         conn = self._write_connection()
-        items = [item for _, item in work.accepted]
+        items = [item for _, item in work.encoded]
         try:
-            return store.write_batch(conn, items, work.rejects)
-        except psycopg.Error as exc:
+            return store.write(conn, items, work.rejects, limiter=self._limiter)
+        except Exception as exc:  # find the message, keep it as a reject
             if db.is_transient(exc):
                 raise
             # Not the database being away but these rows: store them one by one so that a single
             # bad message is kept as a reject instead of blocking the queue forever.
             log.error("batch write failed (%s); writing message by message", exc)
-            return _store_one_by_one(conn, work.accepted, work.rejects)
+            return _store_one_by_one(conn, work.encoded, work.rejects, self._limiter)
 
     def _acknowledge(self, batch: list[Received]) -> None:
         generation = self._generation
-        for message in batch:  # arrival order
+        qos1: list[int] = []  # one write for the batch's PUBACKs, in arrival order
+        for message in batch:
             token = message.token
-            if isinstance(token, _Token) and token.qos > 0 and token.generation == generation:
+            if not isinstance(token, _Token) or token.qos == 0 or token.generation != generation:
+                continue
+            if token.qos == 1:
+                qos1.append(token.mid)
+            else:  # the subscription is QoS 1, so never seen; kept in order all the same
+                self._client.ack_many(qos1)
+                qos1 = []
                 self._client.ack(token.mid, token.qos)
-        self.metrics.queue_depth.set(self._queue.qsize())
+        self._client.ack_many(qos1)
+        self._gauge_queue()
+
+    def _gauge_queue(self) -> None:
+        self.metrics.queue_depth.set(len(self._queue))
+        self.metrics.queue_bytes.set(self._queue.nbytes)
 
     def _count(self, work: _Validated, result: store.StoreResult) -> None:
         m = self.metrics
         now = datetime.now(UTC)
-        rejects = work.rejects
-        for message in work.batch:
-            m.messages.labels(message.topic.rsplit("/", 1)[-1]).inc()
-        for reject in rejects:
-            m.rejects.labels(reject.device_id or "?", reject.reason).inc()
-            log.info("rejected %s from %s: %s", reject.reason, reject.device_id, reject.detail)
+        # Counted per batch, not per message: each metric call takes a lock.
+        channels = Counter(message.topic.rsplit("/", 1)[-1] for message in work.batch)
+        for channel, n in channels.items():
+            m.messages.labels(channel).inc(n)
+        for reason, n in result.reasons.items():
+            m.rejects.labels(reason).inc(n)
+        for bad in [*work.rejects, *result.found][:50]:  # the log is not a second reject store
+            log.info("rejected %s from %s: %s", bad.reason, bad.device_id, bad.detail)
+        m.rejects_suppressed.inc(result.rejects_suppressed)
         m.rows.labels("walker_frames").inc(result.frames)
         m.rows.labels("robot_events").inc(result.events)
         m.rows.labels("device_status").inc(result.statuses)
         m.duplicates.inc(result.duplicate_rows)
+        m.duplicate_messages.inc(result.duplicate_messages)
+        m.key_seconds.observe(result.key_seconds)
         m.batch_size.observe(len(work.batch))
-        for _message, item in work.accepted:
-            m.lag_seconds.observe(max(0.0, (now - _device_time(item)).total_seconds()))
+        for _message, item in work.encoded:
+            m.lag_seconds.observe(max(0.0, (now - _device_time(item.item)).total_seconds()))
 
 
 def _store_one_by_one(
     conn: psycopg.Connection[TupleRow],
-    accepted: list[tuple[Received, Accepted]],
+    encoded: list[tuple[Received, store.Encoded]],
     rejects: list[Reject],
+    limiter: RejectLimiter,
 ) -> store.StoreResult:
+    """Each message in a transaction of its own: the one the database refuses is kept as a
+    ``storage_error`` reject and the others are stored."""
     total = store.StoreResult()
-    for message, item in accepted:
+    rejects = list(rejects)
+    for message, item in encoded:
         try:
-            part = store.write_batch(conn, [item], [])
-        except psycopg.Error as exc:
+            part = store.write(conn, [item], [])
+        except Exception as exc:  # this message, not the database
             if db.is_transient(exc):
                 raise
+            env = item.item.envelope
+            detail = f"{type(exc).__name__}: {exc}"
             rejects.append(
-                Reject(
-                    topic=message.topic,
-                    device_id=item.envelope.device_id,
-                    reason="storage_error",
-                    detail=str(exc)[:2000],
-                    payload=message.payload,
-                    received_at=message.received_at,
-                )
+                reject(message, env.device_id, "storage_error", detail, boot=env.boot, seq=env.seq)
             )
             continue
         total.frames += part.frames
         total.events += part.events
         total.statuses += part.statuses
         total.duplicate_rows += part.duplicate_rows
-    total.rejects = store.write_batch(conn, [], rejects).rejects
+        total.duplicate_messages += part.duplicate_messages
+        total.found += part.found
+        total.reasons += part.reasons
+        total.rejects += part.rejects
+    part = store.write(conn, [], rejects, limiter=limiter)
+    total.rejects += part.rejects
+    total.rejects_suppressed += part.rejects_suppressed
+    total.reasons += part.reasons
     return total
 
 

@@ -46,14 +46,37 @@ def _json(payload: bytes) -> Any:
         raise Undecodable(f"invalid JSON: {exc}") from exc
 
 
+def _utf8(text: str) -> None:
+    # "\ud800" is valid JSON syntax but no UTF-8 text: it could not be stored or sent on.
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise Undecodable(f"a string with an unpaired surrogate: {text[:40]!r}") from exc
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # With a repeated key two decoders could read two different messages.
+    for key, value in pairs:
+        _utf8(key)
+        if isinstance(value, str):
+            _utf8(value)
+        elif isinstance(value, list):
+            _utf8_items(value)
     result = dict(pairs)
     if len(result) != len(pairs):
         keys = [k for k, _ in pairs]
         repeated = sorted({k for k in keys if keys.count(k) > 1})
         raise Undecodable(f"repeated keys {repeated}")
     return result
+
+
+def _utf8_items(values: list[Any]) -> None:
+    for item in values:
+        if isinstance(item, str):
+            _utf8(item)
+        elif isinstance(item, list):
+            _utf8_items(item)
 
 
 def _no_constants(name: str) -> Any:

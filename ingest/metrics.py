@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from ingest.health import Health
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +33,25 @@ class IngestMetrics:
             "Rows already stored (redelivery, replay)",
             registry=r,
         )
+        # No device label: devices times reasons would grow without bound (ingest_rejects has them).
         self.rejects = Counter(
-            "stayactive_ingest_rejects", "Messages rejected", ["device", "reason"], registry=r
+            "stayactive_ingest_rejects", "Messages rejected, by reason", ["reason"], registry=r
+        )
+        self.rejects_suppressed = Counter(
+            "stayactive_ingest_rejects_suppressed",
+            "Rejects beyond a device's rate limit: counted in ingest_reject_overflow, not kept",
+            registry=r,
+        )
+        self.duplicate_messages = Counter(
+            "stayactive_ingest_duplicate_messages",
+            "Messages whose (device, boot, seq) was already stored with the same payload",
+            registry=r,
+        )
+        self.key_seconds = Histogram(
+            "stayactive_ingest_key_seconds",
+            "Time to claim the message keys of one batch (part of the commit time)",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+            registry=r,
         )
         self.batch_size = Histogram(
             "stayactive_ingest_batch_messages",
@@ -52,8 +72,15 @@ class IngestMetrics:
             registry=r,
         )
         self.queue_depth = Gauge(
-            "stayactive_ingest_queue_depth", "Messages received and not yet committed", registry=r
+            "stayactive_ingest_queue_depth", "Messages received and not yet taken", registry=r
         )
+        self.queue_bytes = Gauge(
+            "stayactive_ingest_queue_bytes", "Payload bytes received and not yet taken", registry=r
+        )
+        self.writer_up = Gauge(
+            "stayactive_ingest_writer_up", "1 while the writer thread runs", registry=r
+        )
+        self.writer_up.set(1)
         self.storage_retries = Counter(
             "stayactive_ingest_storage_retries",
             "Batches retried after a database error",
@@ -83,7 +110,9 @@ class IngestMetrics:
         return dict(self._state)
 
 
-def serve(metrics: IngestMetrics, host: str, port: int) -> ThreadingHTTPServer:
+def serve(
+    metrics: IngestMetrics, host: str, port: int, health: Callable[[], Health]
+) -> ThreadingHTTPServer:
     """Serve ``/metrics`` (Prometheus) and ``/health`` (JSON; 503 when unhealthy) in a thread."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -91,9 +120,9 @@ def serve(metrics: IngestMetrics, host: str, port: int) -> ThreadingHTTPServer:
             if self.path == "/metrics":
                 body, status, kind = generate_latest(metrics.registry), 200, CONTENT_TYPE_LATEST
             elif self.path == "/health":
-                state = metrics.healthy()
-                status = 200 if all(state.values()) else 503
-                body = json.dumps({k: "up" if v else "down" for k, v in state.items()}).encode()
+                report = health()
+                status = 200 if report.ok else 503
+                body = json.dumps(report.as_json()).encode()
                 kind = "application/json"
             else:
                 body, status, kind = b"not found\n", 404, "text/plain"

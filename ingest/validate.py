@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
+import psycopg
 from jsonschema import Draft202012Validator, FormatChecker
 
 from ingest.decode import Undecodable, decode
@@ -34,7 +36,10 @@ from ingest.messages import (
     Status,
     WalkerTelemetry,
 )
+from stayactive.errors import StorageUnavailable
 from stayactive.registry import DEVICE_ID_PATTERN
+
+log = logging.getLogger(__name__)
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 PROTOCOL_VERSION = 1
@@ -56,6 +61,13 @@ _RANGE_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 _TIME_FIELDS = ("sent_at", "at", "t0", "started_at", "ended_at")
 _ENVELOPE = ("v", "type", "device_id", "boot", "seq")
 _CHECKED_BY_NUMPY = frozenset((*FLOAT_CHANNELS, "brake"))
+#: Largest magnitude a ``real`` (float4) column holds; status numbers are stored as real.
+FLOAT4_MAX = float(np.finfo(np.float32).max)
+#: Status fields stored in ``real`` columns (the others are bounded well within it by the schema).
+_REAL_STATUS_FIELDS = ("battery_pct", "rssi_dbm", "clock_offset_ms")
+_BIGINT_MAX = 2**63 - 1
+#: Detail texts are cut to this many characters.
+MAX_DETAIL_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -169,34 +181,102 @@ class _FrameRules:
 
 
 def validate(message: Received, lookup: DeviceLookup, *, retention: timedelta) -> Accepted | Reject:
-    """Validate one received message; bad input never raises, it becomes a :class:`Reject`."""
+    """Validate one received message; bad input never raises, it becomes a :class:`Reject`.
+
+    The fast path (:mod:`ingest.fastpath`) accepts well-formed walker telemetry, the bulk of
+    the traffic; everything it does not accept is decided here by the exact checks against the
+    published schemas, so every reject's reason is theirs. Only a failing registry lookup
+    (database unavailable) raises, for the caller to retry.
+    """
+    from ingest import fastpath  # imports this module's schema helpers
+
+    accepted = fastpath.accept(message, lookup, retention=retention)
+    if accepted is not None:
+        return accepted
+    return validate_exact(message, lookup, retention=retention)
+
+
+@dataclass
+class _Key:
+    """The message's (boot, seq), once decoding got far enough to read them."""
+
+    boot: int | None = None
+    seq: int | None = None
+
+
+def validate_exact(
+    message: Received, lookup: DeviceLookup, *, retention: timedelta
+) -> Accepted | Reject:
+    """The checks of docs/protocol.md in their documented order, against the JSON Schemas."""
     match = TOPIC.match(message.topic)
     topic_device = match.group(1) if match else None
+    key = _Key()
     try:
         if match is None:
             raise _Invalid("bad_topic", f"{message.topic!r} is not stayactive/v1/<id>/<channel>")
-        return _validate(message, match.group(1), match.group(2), lookup, retention)
+        return _validate(message, match.group(1), match.group(2), lookup, retention, key)
     except _Invalid as bad:
-        return Reject(
-            topic=message.topic,
-            device_id=topic_device,
-            reason=bad.reason,
-            detail=bad.detail[:2000],
-            payload=message.payload,
-            received_at=message.received_at,
-        )
+        return reject(message, topic_device, bad.reason, bad.detail, boot=key.boot, seq=key.seq)
+    except (psycopg.Error, StorageUnavailable):
+        raise  # the registry lookup: the database, not the message
+    except Exception as exc:  # one message must never take ingest down
+        log.exception("internal error validating a message on %s", message.topic)
+        detail = f"{type(exc).__name__}: {exc}"
+        return reject(message, topic_device, "internal_error", detail, boot=key.boot, seq=key.seq)
+
+
+def reject(
+    message: Received,
+    device_id: str | None,
+    reason: str,
+    detail: str,
+    *,
+    boot: int | None = None,
+    seq: int | None = None,
+    stored_sha256: bytes | None = None,
+) -> Reject:
+    """A :class:`Reject` of ``message`` with ``reason``."""
+    return Reject(
+        topic=message.topic,
+        device_id=device_id,
+        reason=reason,
+        detail=detail[:MAX_DETAIL_CHARS],
+        payload=message.payload,
+        received_at=message.received_at,
+        payload_size=message.payload_size,
+        payload_sha256=message.payload_sha256(),
+        boot=boot,
+        seq=seq,
+        stored_sha256=stored_sha256,
+    )
+
+
+def _key_part(value: Any, low: int) -> int | None:
+    # Only a plain integer in bigint range names the message; anything else is left out.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    number = int(value)
+    return number if low <= number <= _BIGINT_MAX else None
 
 
 def _validate(
-    message: Received, topic_device: str, channel: str, lookup: DeviceLookup, retention: timedelta
+    message: Received,
+    topic_device: str,
+    channel: str,
+    lookup: DeviceLookup,
+    retention: timedelta,
+    key: _Key,
 ) -> Accepted:
     # 1-2. size and encoding
-    if len(message.payload) > MAX_PAYLOAD_BYTES:
-        raise _Invalid("payload_too_large", f"{len(message.payload)} bytes > {MAX_PAYLOAD_BYTES}")
+    if message.payload_size > MAX_PAYLOAD_BYTES:
+        raise _Invalid("payload_too_large", f"{message.payload_size} bytes > {MAX_PAYLOAD_BYTES}")
     try:
         doc = decode(message.payload, message.content_type)
     except Undecodable as exc:
         raise _Invalid("undecodable", str(exc)) from exc
+    key.boot, key.seq = _key_part(doc.get("boot"), 0), _key_part(doc.get("seq"), 0)
     # 3-5. version, device id, channel
     version = doc.get("v")
     if isinstance(version, bool) or version != PROTOCOL_VERSION:
@@ -224,23 +304,28 @@ def _validate(
     frames = doc.get("frames", [])
     for i, frame in enumerate(frames):
         _frame_structure(i, frame)
+    for i, frame in enumerate(frames):  # every frame's structure before any frame's lengths
+        _sample_types(i, frame)
     arrays = [_arrays(i, f) for i, f in enumerate(frames)]
     if range_error is not None:
         raise _Invalid("value_out_of_range", range_error)
     _finite(doc)
     for i, (frame, values) in enumerate(zip(frames, arrays, strict=True)):
         _in_bounds(i, frame, values)
-    # 11-12. timestamps
+    # 11. what the schema allows but the storage types cannot hold
+    _storable(doc)
+    # 12-13. timestamps
     times = [_parse_time(t) for t in _timestamps(doc)]
     _check_times(times, message.received_at, retention)
 
     envelope = Envelope(
         device_id=topic_device,
         tenant_id=device.tenant_id,
-        boot=doc["boot"],
-        seq=doc["seq"],
+        boot=int(doc["boot"]),  # the schema's "integer" admits 5.0
+        seq=int(doc["seq"]),
         sent_at=_parse_time(doc["sent_at"]) if "sent_at" in doc else None,
         received_at=message.received_at,
+        payload_sha256=message.payload_sha256(),
     )
     if message_type == "walker.telemetry":
         return WalkerTelemetry(
@@ -282,19 +367,36 @@ def _frame_structure(index: int, frame: Any) -> None:
             raise _Invalid("schema_invalid", f"{where}/{name} is not an array of {low}..{high}")
 
 
-def _arrays(index: int, frame: dict[str, Any]) -> _Samples:
-    """Step 8 for the sample arrays (numbers only) and step 9 (equal lengths); the float
-    arrays come back as one (channels, samples) array in FLOAT_CHANNELS order."""
+def _sample_types(index: int, frame: dict[str, Any]) -> None:
+    """Step 8 for the sample arrays: numbers only, brake 0 or 1."""
     for name in FLOAT_CHANNELS:
         if not set(map(type, frame[name])) <= {int, float}:
             raise _Invalid("schema_invalid", f"frames/{index}/{name} holds something not a number")
     brake = frame["brake"]
-    if not (set(map(type, brake)) <= {int} and set(brake) <= {0, 1}):
+    # The schema's "integer" admits 1.0 (not true): 0 and 1 as int or float.
+    if not (set(map(type, brake)) <= {int, float} and set(brake) <= {0, 1}):
         raise _Invalid("schema_invalid", f"frames/{index}/brake holds values other than 0 and 1")
+
+
+def _arrays(index: int, frame: dict[str, Any]) -> _Samples:
+    """Step 9 (equal lengths); the float arrays come back as one (channels, samples) array in
+    FLOAT_CHANNELS order."""
     lengths = {name: len(frame[name]) for name in (*FLOAT_CHANNELS, "brake")}
     if len(set(lengths.values())) != 1:
         raise _Invalid("array_length_mismatch", f"frames/{index}: array lengths {lengths}")
-    return np.array([frame[name] for name in FLOAT_CHANNELS], dtype=np.float64)
+    rows = [frame[name] for name in FLOAT_CHANNELS]
+    try:
+        return np.array(rows, dtype=np.float64)
+    except OverflowError:
+        # An integer beyond any float (2**4000): out of range; float("inf") stands for it.
+        return np.array([[_as_float(v) for v in row] for row in rows], dtype=np.float64)
+
+
+def _as_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _in_bounds(index: int, frame: dict[str, Any], samples: _Samples) -> None:
@@ -322,6 +424,33 @@ def _finite(doc: dict[str, Any]) -> None:
         if isinstance(item, float) and not math.isfinite(item):
             raise _Invalid("value_out_of_range", f"non-finite number {item!r}")
         if isinstance(item, dict):
+            stack.extend(v for k, v in item.items() if k not in _CHECKED_BY_NUMPY)
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _storable(doc: dict[str, Any]) -> None:
+    """Step 11: values the schema allows that no column could hold. Text with a NUL character
+    (PostgreSQL's text and jsonb cannot hold one), and status numbers beyond a ``real``."""
+    for name in _REAL_STATUS_FIELDS:
+        value = doc.get(name) if doc.get("type") == "status" else None
+        if value is not None and not abs(_as_float(value)) <= FLOAT4_MAX:
+            shown = (
+                f"{value:.6g}"
+                if isinstance(value, float)
+                else f"an integer of {value.bit_length()} bits"
+            )
+            raise _Invalid(
+                "value_not_storable",
+                f"{name} = {shown} is beyond a real column (±{FLOAT4_MAX:.4g})",
+            )
+    stack: list[Any] = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            raise _Invalid("value_not_storable", f"text with a NUL character: {item[:80]!r}")
+        if isinstance(item, dict):
+            stack.extend(item)
             stack.extend(v for k, v in item.items() if k not in _CHECKED_BY_NUMPY)
         elif isinstance(item, list):
             stack.extend(item)
@@ -365,8 +494,14 @@ def _frame(raw: dict[str, Any], values: _Samples) -> Frame:
 
 def _status(envelope: Envelope, doc: dict[str, Any]) -> Status:
     def number(name: str) -> float | None:
+        # Rounded to a real (float4) here: the database refuses a float8 that underflows one
+        # (1e-94) where the rounding gives 0; step 11 already refused what would overflow.
         value = doc.get(name)
-        return None if value is None else float(value)
+        return None if value is None else float(np.float32(float(value)))
+
+    def integer(name: str) -> int | None:
+        value = doc.get(name)
+        return None if value is None else int(value)
 
     return Status(
         envelope=envelope,
@@ -376,7 +511,7 @@ def _status(envelope: Envelope, doc: dict[str, Any]) -> Status:
         charging=doc.get("charging"),
         firmware=doc.get("firmware"),
         rssi_dbm=number("rssi_dbm"),
-        buffered_n=doc.get("buffered_n"),
+        buffered_n=integer("buffered_n"),
         clock_offset_ms=number("clock_offset_ms"),
-        config_id=doc.get("config_id"),
+        config_id=integer("config_id"),
     )

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     raw_retention_days: int = Field(
         default=400, ge=1, description="Raw device data older than this is dropped by maintenance."
     )
+    database_statement_timeout_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Longest a statement may run before the server cancels it (0: no limit). "
+        "Migrations and maintenance run without a limit.",
+    )
     mqtt_url: str | None = Field(
         default=None,
         description="mqtt://host:port of the broker, or mqtts://host:port for TLS. Unset: the "

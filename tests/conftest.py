@@ -10,6 +10,7 @@ import secrets
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -17,13 +18,14 @@ import pytest
 from psycopg import sql
 from psycopg.rows import TupleRow
 
+from ingest import WorkerConfig
 from stayactive import db, registry, services
 from stayactive.mqtt import new_client
 from stayactive.registry import NewDevice
 from stayactive.services import mosquitto
 from stayactive.services.postgres import ensure_database
 from stayactive.settings import Settings
-from tests.fixtures.ingest import IngestThread, worker_config
+from tests.fixtures.ingest import IngestProcess, IngestThread, worker_config
 from tests.fixtures.services import DeviceAccount, Schema, Subscriber
 
 TEST_DATABASE = "stayactive_test"
@@ -196,6 +198,29 @@ def ingest_worker(schema: Schema) -> Iterator[Callable[..., IngestThread]]:
         running.stop()
         running.forget_session()
     for client_id in {running.config.client_id for running in made}:
+        mosquitto.remove_worker_account(schema.settings, client_id)
+
+
+@pytest.fixture
+def ingest_process(schema: Schema, tmp_path: Path) -> Iterator[Callable[..., IngestProcess]]:
+    """Factory: `stayactive ingest run` as a separate process on the test's schema, returned
+    once its /health answers 200 (so it is subscribed); killed and its session forgotten
+    afterwards."""
+    made: list[tuple[IngestProcess, WorkerConfig]] = []
+
+    def start(config: WorkerConfig) -> IngestProcess:
+        log = tmp_path / f"ingest-{len(made)}.log"
+        running = IngestProcess.start(schema.settings, config, log)
+        made.append((running, config))
+        running.wait_healthy()
+        return running
+
+    yield start
+    for running, _config in made:
+        running.kill()
+    for _running, config in made:
+        IngestThread(schema.settings, config).forget_session()
+    for client_id in {config.client_id for _running, config in made}:
         mosquitto.remove_worker_account(schema.settings, client_id)
 
 

@@ -24,8 +24,10 @@ RejectReason = Literal[
     "schema_invalid",
     "array_length_mismatch",
     "value_out_of_range",
+    "value_not_storable",
     "timestamp_in_future",
     "timestamp_too_old",
+    "key_conflict",
 ]
 #: Reject reason codes in the order the backend checks them (docs/protocol.md, "Rejects").
 REJECT_REASONS: Final[tuple[RejectReason, ...]] = get_args(RejectReason)

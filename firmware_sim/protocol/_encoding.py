@@ -84,8 +84,9 @@ def decode(payload: bytes, content_type: str | None = None) -> Message:
     """Decode a payload into a message dict, strictly.
 
     Besides syntax errors, these are undecodable: invalid UTF-8, a top level that is not an
-    object, repeated keys in JSON, ``NaN``/``Infinity`` literals in JSON, bytes after the CBOR
-    item, and CBOR items with no JSON equivalent (byte strings, tags, undefined, non-text keys).
+    object, repeated keys in JSON, ``NaN``/``Infinity`` literals in JSON, a JSON string escape of
+    an unpaired surrogate (``"\\ud800"``: no UTF-8 text), bytes after the CBOR item, and CBOR
+    items with no JSON equivalent (byte strings, tags, undefined, non-text keys).
     CBOR NaN or infinite floats decode; the backend rejects them as ``value_out_of_range``.
 
     Raises
@@ -115,7 +116,27 @@ def decode(payload: bytes, content_type: str | None = None) -> Message:
         _require_json_model(value)
     if not isinstance(value, dict):
         raise ProtocolError("the top level is not an object")
+    if encoding == "json":
+        _require_utf8(value)
     return value
+
+
+def _require_utf8(value: Any) -> None:
+    # JSON may escape an unpaired surrogate; such a string is no Unicode text and cannot be sent
+    # on or stored, so the message is undecodable.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ProtocolError(f"unpaired surrogate in {item[:40]!r}") from exc
 
 
 def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import typer
 
 from ingest import (
     SESSION_NEVER_EXPIRES,
+    IngestFailed,
     IngestMetrics,
     IngestWorker,
     WorkerConfig,
@@ -23,6 +24,8 @@ app = typer.Typer(
     help="Store device messages from the broker in TimescaleDB.", no_args_is_help=True
 )
 log = logging.getLogger(__name__)
+#: Exit status of a worker that failed (its writer thread died): restart it.
+EXIT_FAILED = 3
 
 
 @app.command()
@@ -77,7 +80,7 @@ def run(
     )
     worker = IngestWorker(settings, config, metrics)
     if metrics_port:
-        serve_metrics(metrics, metrics_host, metrics_port)
+        serve_metrics(metrics, metrics_host, metrics_port, worker.health)
         log.info("metrics on http://%s:%d/metrics, health on /health", metrics_host, metrics_port)
     stop = threading.Event()
 
@@ -87,4 +90,10 @@ def run(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    worker.run(stop)
+    try:
+        worker.run(stop)
+    except IngestFailed as exc:
+        # Exit non-zero so the supervisor restarts the worker; what was not committed was not
+        # acknowledged and comes again.
+        log.critical("%s", exc)
+        raise typer.Exit(code=EXIT_FAILED) from exc

@@ -32,6 +32,7 @@ class MaintenanceReport:
     policies: bool
     dropped_chunks: dict[str, int] = field(default_factory=dict)
     deleted_rejects: int = 0
+    deleted_keys: int = 0
 
 
 def timescaledb_license(conn: psycopg.Connection[TupleRow]) -> str:
@@ -69,7 +70,7 @@ def apply_policies(settings: Settings, *, schema: str | None = None) -> bool:
 def maintain(settings: Settings, *, schema: str | None = None) -> MaintenanceReport:
     """Drop raw chunks and rejects older than the retention window (when no policy does it)."""
     retention = timedelta(days=settings.raw_retention_days)
-    with connect(settings, schema=schema, autocommit=True) as conn:
+    with connect(settings, schema=schema, autocommit=True, statement_timeout_s=0) as conn:
         lic = timescaledb_license(conn)
         report = MaintenanceReport(license=lic, policies=lic == "timescale")
         if not report.policies:
@@ -83,5 +84,14 @@ def maintain(settings: Settings, *, schema: str | None = None) -> MaintenanceRep
             "DELETE FROM ingest_rejects WHERE received_at < now() - %s::interval", (retention,)
         )
         report.deleted_rejects = cur.rowcount
+        # A replay older than the window is rejected as timestamp_too_old before its key matters.
+        cur = conn.execute(
+            "DELETE FROM message_keys WHERE stored_at < now() - %s::interval", (retention,)
+        )
+        report.deleted_keys = cur.rowcount
+        conn.execute(
+            "DELETE FROM ingest_reject_overflow WHERE window_start < now() - %s::interval",
+            (retention,),
+        )
     log.info("maintenance: %s", report)
     return report

@@ -62,7 +62,8 @@ def migrate(
     """Apply the pending migrations to ``schema``; return the ones applied now."""
     schema = check_schema_name(schema or settings.database_schema)
     todo = available_migrations() if migrations is None else migrations
-    with connect(settings, schema=schema, autocommit=True) as conn:
+    # No statement timeout: a migration may rewrite a large table.
+    with connect(settings, schema=schema, autocommit=True, statement_timeout_s=0) as conn:
         _prepare_database(conn, schema)
         # Session-level lock: held across the per-migration transactions below.
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"stayactive-migrate:{schema}",))

@@ -6,6 +6,7 @@ a rate change, bouts across midnight and across an assignment's end)."""
 from __future__ import annotations
 
 import gc
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -108,7 +109,10 @@ def _write_as_ingest(
     now = datetime.now(UTC)
     messages = []
     for f in frames:
-        env = Envelope(device, TENANT, f.boot, f.seq * 10 + f.frame_no, None, now)
+        seq = f.seq * 10 + f.frame_no
+        # ingest keys each message with its payload's hash; these messages have no payload
+        sha = hashlib.sha256(f"{device}/{f.boot}/{seq}".encode()).digest()
+        env = Envelope(device, TENANT, f.boot, seq, None, now, payload_sha256=sha)
         messages.append(
             WalkerTelemetry(env, [Frame(f.t0, f.rate_hz, f.samples.astype(np.float64), f.brake)])
         )

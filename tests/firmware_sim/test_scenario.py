@@ -16,7 +16,7 @@ from firmware_sim.pump import Pump
 from firmware_sim.world import read_truth
 from stayactive import services
 from stayactive.tools.simulation import create_scenario
-from tests.fixtures.ingest import IngestThread, count
+from tests.fixtures.ingest import IngestThread, clear_retained_status, count
 from tests.fixtures.services import Schema
 from tests.fixtures.streams import wait_until
 
@@ -58,4 +58,5 @@ def test_a_simulated_day_is_stored_as_sent(
         kinds = Counter(r["type"] for r in read_truth(truth))
         assert kinds["stay"] == 4 and kinds["step"] > 100 and kinds["bout"] > 3
     finally:
+        clear_retained_status(schema.settings, scenario.passwords)
         services.broker_accounts(schema.settings).remove(list(scenario.passwords))

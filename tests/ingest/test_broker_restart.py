@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg.rows import TupleRow
 
-from ingest.consumer import SESSION_NEVER_EXPIRES
+from ingest import SESSION_NEVER_EXPIRES
 from stayactive.services import mosquitto, paths_for
 from tests.fixtures.ingest import IngestThread, count, stored_messages
 from tests.fixtures.services import DeviceAccount, Schema

@@ -7,22 +7,17 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import psycopg
-import pytest
 from psycopg.rows import TupleRow
 
 from firmware_sim.device import DeviceBehaviour
-from ingest.consumer import WorkerConfig
 from stayactive import services
-from stayactive.services import mosquitto, postgres
-from tests.fixtures.ingest import IngestThread, count, stored_messages, worker_config
-from tests.fixtures.services import DeviceAccount, Schema, free_port, wait_healthy
+from stayactive.services import postgres
+from tests.fixtures.ingest import IngestProcess, IngestThread, count, stored_messages, worker_config
+from tests.fixtures.services import DeviceAccount, Schema
 from tests.fixtures.streams import make_pump, offer_walks, send_until, wait_until
 
 
@@ -30,55 +25,15 @@ def frame_rows(conn: psycopg.Connection[TupleRow]) -> int:
     return count(conn, "walker_frames")
 
 
-@pytest.fixture
-def ingest_process(
-    schema: Schema, tmp_path: Path
-) -> Iterator[Callable[[WorkerConfig], subprocess.Popen[bytes]]]:
-    """Factory: `stayactive ingest run` as a separate process on the test's schema."""
-    made: list[subprocess.Popen[bytes]] = []
-    configs: list[WorkerConfig] = []
-
-    def start(config: WorkerConfig) -> subprocess.Popen[bytes]:
-        """Start a worker and return once its /health says it is subscribed."""
-        port = free_port()
-        env = dict(
-            os.environ,
-            STAYACTIVE_DATABASE_SCHEMA=schema.name,
-            STAYACTIVE_DATABASE_NAME=schema.settings.database_name,
-        )
-        argv = [
-            sys.executable, "-m", "stayactive", "ingest", "run",
-            "--worker-id", config.client_id, "--share-group", config.share_group,
-            "--session-expiry-s", str(config.session_expiry_s),
-            "--batch-age-s", str(config.batch_max_age_s), "--metrics-port", str(port),
-        ]  # fmt: skip
-        with (tmp_path / f"ingest-{len(made)}.log").open("wb") as log:
-            proc = subprocess.Popen(argv, env=env, stderr=log)
-        made.append(proc)
-        configs.append(config)
-        wait_healthy(proc, port)
-        return proc
-
-    yield start
-    for proc in made:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-    for config in configs:
-        IngestThread(schema.settings, config).forget_session()
-    for client_id in {config.client_id for config in configs}:
-        mosquitto.remove_worker_account(schema.settings, client_id)
-
-
 def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     schema: Schema,
     conn: psycopg.Connection[TupleRow],
     devices: Callable[..., dict[str, DeviceAccount]],
-    ingest_process: Callable[[WorkerConfig], subprocess.Popen[bytes]],
+    ingest_process: Callable[..., IngestProcess],
 ) -> None:
     accounts = devices(3)
     config = worker_config()
-    worker = ingest_process(config)
+    worker = ingest_process(config).proc
     pump = make_pump(schema.settings, accounts)
     now_s = datetime.now(UTC).timestamp()
     pump.connect(list(accounts), now_s)
@@ -91,7 +46,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     pump.drain()
     pump.close()
     assert len(pump.log.messages) == total
-    restarted = ingest_process(config)  # same client id: same persistent session
+    restarted = ingest_process(config).proc  # same client id: same persistent session
     wait_until(lambda: stored_messages(conn) == pump.log.messages, 60, "every message stored")
     assert frame_rows(conn) == pump.log.frames  # each frame exactly once
     restarted.send_signal(signal.SIGTERM)
@@ -160,7 +115,7 @@ def test_every_fault_lands_in_rejects_and_good_messages_still_flow(
     ingest_worker: Callable[..., IngestThread],
 ) -> None:
     accounts = devices(2)
-    ingest_worker()
+    ingest_worker(reject_burst=1000)  # every reject kept (tests/hostile checks the rate limit)
     pump = make_pump(schema.settings, accounts, behaviour=DeviceBehaviour(fault_rate=0.25), seed=5)
     now_s = datetime.now(UTC).timestamp()
     pump.connect(list(accounts), now_s)

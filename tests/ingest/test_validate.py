@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +14,10 @@ import pytest
 from firmware_sim import protocol as p
 from firmware_sim.faults import FAULTS
 from ingest.messages import Received, Reject, RobotEvent, Status, WalkerTelemetry
-from ingest.validate import DeviceInfo, validate
+from ingest.validate import validate
+from tests.fixtures.generated import NOW, REGISTRY, RETENTION
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-RETENTION = timedelta(days=400)
-REGISTRY = {
-    "W-0001": DeviceInfo("W-0001", "stavanger", "walker", True),
-    "R-0001": DeviceInfo("R-0001", "stavanger", "robot", True),
-    "W-0099": DeviceInfo("W-0099", "stavanger", "walker", False),
-}
 
 
 def check(topic: str, payload: bytes, content_type: str | None = None) -> Any:

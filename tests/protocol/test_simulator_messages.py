@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from firmware_sim import protocol as p
+from ingest import reasons as ingest_reasons
 from tests.protocol.protocol_helpers import (
     BUILT,
     DEVICE_MESSAGES,
@@ -169,6 +170,9 @@ def test_reject_reasons_are_documented_in_check_order() -> None:
     section = text[text.index("## Rejects") :]
     documented = re.findall(r"^\| \d+ \| `([a-z_]+)` \|", section, flags=re.MULTILINE)
     assert tuple(documented) == p.REJECT_REASONS
+    assert tuple(documented) == ingest_reasons.CHECKED  # the simulator and ingest agree
+    for code in ingest_reasons.BACKEND:
+        assert f"`{code}`" in section
 
 
 def test_config_downlink_needs_an_id() -> None:

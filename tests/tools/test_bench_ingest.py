@@ -1,0 +1,31 @@
+"""The ingest benchmark's ceiling replays exactly the rows ingest wrote, message by message."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from firmware_sim.loadgen import FRAMES_PER_MESSAGE, TelemetryLoad
+from ingest import fastpath, store
+from ingest.copy_binary import stream
+from ingest.messages import Received
+from ingest.validate import DeviceInfo
+from stayactive.tools.bench.ingest import _rows_by_message
+
+
+def test_a_copy_stream_splits_into_each_message_s_rows() -> None:
+    load = TelemetryLoad(seed=3)
+    now = datetime.now(UTC)
+    devices = {d: DeviceInfo(d, "bench", "walker", True) for d in ("BENCH-1", "BENCH-22")}
+    rows: dict[tuple[str, int, int], bytes] = {}
+    for seq in (7, 8):
+        for device in devices:
+            payload = load.message(device, 2, seq, now)
+            message = Received(f"stayactive/v1/{device}/telemetry", payload, now)
+            accepted = fastpath.accept(message, devices.get, retention=timedelta(days=400))
+            assert accepted is not None
+            (encoded,), _failed = store.encode([accepted])
+            rows[(device, 2, seq)] = encoded.frame_rows
+    split = _rows_by_message(stream(rows.values()))
+    assert list(split) == list(rows)  # in the order of the stream
+    assert {key: b"".join(message) for key, message in split.items()} == rows
+    assert all(len(message) == FRAMES_PER_MESSAGE for message in split.values())
