@@ -5,8 +5,11 @@ robot event or a status (the last will included). They are counted by the time t
 them, so a backlog replayed after an outage counts in the hours it was recorded, not in the
 hour it arrived. Rejects (messages that failed validation, kept in ``ingest_rejects``) are
 counted by the time they arrived: a rejected message has no trustworthy time of its own.
+Rejects beyond a device's reject rate limit are not kept but counted per hour
+(``ingest_reject_overflow``); they count in full in each range their hour's last suppressed
+reject falls in, so a flood is never missing from the rate, at worst up to an hour early.
 
-Each count is one index range per device and table (migration 0016): the query does not grow
+Each count is one index range per device and table (migration 0017): the query does not grow
 with the tables' history, only with each device's last 24 hours (a walker uploading every 5 s
 all day has 17,280 messages; counting them took 5 ms with the day's chunk vacuumed and 15 ms
 before, on the shared test machine: ``tests/api/test_fleet_traffic.py`` measures it).
@@ -27,7 +30,7 @@ _AConn = psycopg.AsyncConnection[TupleRow]
 _TRAFFIC = """
 WITH d AS (SELECT unnest(%(ids)s::text[]) AS device_id)
 SELECT d.device_id,
-       w.h1 + e.h1 + s.h1, w.h24 + e.h24 + s.h24, r.h1, r.h24
+       w.h1 + e.h1 + s.h1, w.h24 + e.h24 + s.h24, r.h1 + o.h1, r.h24 + o.h24
 FROM d
 CROSS JOIN LATERAL (
     SELECT count(*) FILTER (WHERE f.time > %(now)s - interval '1 hour') AS h1, count(*) AS h24
@@ -50,6 +53,13 @@ CROSS JOIN LATERAL (
     FROM ingest_rejects j
     WHERE j.device_id = d.device_id AND j.received_at > %(now)s - interval '24 hours'
 ) r
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(o.suppressed_n)
+                    FILTER (WHERE o.last_received_at > %(now)s - interval '1 hour'), 0) AS h1,
+           coalesce(sum(o.suppressed_n), 0) AS h24
+    FROM ingest_reject_overflow o
+    WHERE o.device_id = d.device_id AND o.last_received_at > %(now)s - interval '24 hours'
+) o
 """
 
 
