@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from html import escape
+from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from dashboard import _nav
+from stayactive.locale_format import format_nok
 from tests.dashboard.conftest import NOT_ESTIMABLE, DashWorld, log_in, page_text
 
 
@@ -271,3 +277,34 @@ def test_the_api_down_is_a_sentence(app: AppTest, dash_world: DashWorld, monkeyp
 def _pseudonyms(world: DashWorld) -> list[str]:
     with world.settings and __import__("stayactive").db.connect(world.settings) as conn:
         return [str(r[0]) for r in conn.execute("SELECT pseudonym FROM residents")]
+
+
+def test_finance_headline_is_the_published_report_of_the_cli(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    """The page shows the figures `stayactive report savings` publishes (10,000 resamples,
+    the same seed), not a figure of its own."""
+    env = {
+        **os.environ,
+        "STAYACTIVE_DATABASE_NAME": dash_world.settings.database_name,
+        "STAYACTIVE_DATABASE_SCHEMA": dash_world.settings.database_schema,
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("stayactive")), "report", "savings",
+         "--tenant", "dash-a", "--format", "json", "--by", "test"],
+        env=env, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    published = json.loads(done.stdout)
+    assert published["n_resamples"] == 10_000
+    head = published["headline"]
+    log_in(app, dash_world.user("finance"))
+    assert not app.exception
+    html = _html(app)
+    capacity, safe = head["capacity_value"], head["safe_cash_effect"]
+    shown = [
+        format_nok(capacity["value"]), capacity["interval_text"], head["bed_days_freed"]["text"],
+        format_nok(safe["value"]), head["cash_effect"]["text"], head["net_value"]["text"],
+    ]  # fmt: skip
+    missing = [s for s in shown if escape(s, quote=False) not in html]
+    assert not missing, missing
