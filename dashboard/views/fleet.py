@@ -166,7 +166,7 @@ def render() -> None:
                 t("fleet.col.battery"), min_value=0, max_value=100, format="%.0f %%"
             ),
             "firmware": st.column_config.TextColumn(t("fleet.col.firmware"), width="small"),
-            "last_seen": st.column_config.TextColumn(t("fleet.col.last_seen")),
+            "last_seen": st.column_config.TextColumn(t("fleet.col.last_seen"), width="small"),
             "messages_1h": st.column_config.TextColumn(
                 t("fleet.col.messages_1h"), help=t("fleet.help.messages_1h"), width="small"
             ),
@@ -174,10 +174,10 @@ def render() -> None:
                 t("fleet.col.messages_24h"), help=t("fleet.help.messages_24h"), width="small"
             ),
             "rejects": st.column_config.TextColumn(
-                t("fleet.col.rejects"), help=t("fleet.help.rejects")
+                t("fleet.col.rejects"), help=t("fleet.help.rejects"), width="small"
             ),
             "assigned": st.column_config.TextColumn(t("fleet.col.assigned")),
-            "problems": st.column_config.TextColumn(t("fleet.col.problems"), width="medium"),
+            "problems": st.column_config.TextColumn(t("fleet.col.problems"), width="small"),
         },
     )
 

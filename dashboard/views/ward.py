@@ -176,17 +176,21 @@ def _table(session: _session.Session, overview: JsonObject) -> None:
         selection_mode="single-row",
         key="ward_table",
         column_config={
-            "resident": st.column_config.TextColumn(t("ward.col.resident"), width="medium"),
+            "resident": st.column_config.TextColumn(t("ward.col.resident")),
             "room": st.column_config.TextColumn(t("ward.col.room"), width="small"),
             "day": st.column_config.NumberColumn(t("ward.col.day"), width="small"),
-            "steps": st.column_config.TextColumn(t("ward.col.steps"), help=t("ward.help.steps")),
-            "level": st.column_config.TextColumn(t("ward.col.level"), help=t("ward.help.level")),
-            "walking": st.column_config.TextColumn(t("ward.col.walking")),
+            "steps": st.column_config.TextColumn(
+                t("ward.col.steps"), help=t("ward.help.steps"), width="small"
+            ),
+            "level": st.column_config.TextColumn(
+                t("ward.col.level"), help=t("ward.help.level"), width="small"
+            ),
+            "walking": st.column_config.TextColumn(t("ward.col.walking"), width="small"),
             "week": st.column_config.BarChartColumn(
                 t("ward.col.week"), help=t("ward.help.week"), y_min=0
             ),
             "gait": st.column_config.TextColumn(t("ward.col.gait"), help=t("ward.help.gait")),
-            "last": st.column_config.TextColumn(t("ward.col.last")),
+            "last": st.column_config.TextColumn(t("ward.col.last"), width="small"),
             "coverage": st.column_config.TextColumn(
                 t("ward.col.coverage"), help=t("ward.help.coverage")
             ),
