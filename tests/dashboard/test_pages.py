@@ -13,8 +13,9 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from dashboard import _nav
+from stayactive import db
 from stayactive.locale_format import format_nok
-from tests.dashboard.conftest import NOT_ESTIMABLE, DashWorld, log_in, page_text
+from tests.dashboard.conftest import APP, NOT_ESTIMABLE, DashWorld, log_in, page_text
 
 
 def _session(at: AppTest):  # type: ignore[no-untyped-def]
@@ -308,3 +309,38 @@ def test_finance_headline_is_the_published_report_of_the_cli(
     ]  # fmt: skip
     missing = [s for s in shown if escape(s, quote=False) not in html]
     assert not missing, missing
+
+
+def _resident_reads(world: DashWorld, resident_id: int) -> dict[str, int]:
+    """Audit rows naming ``resident_id``, per actor."""
+    with db.connect(world.settings) as conn:
+        rows = conn.execute(
+            """SELECT actor, count(*) FROM audit_log
+               WHERE tenant_id = 'dash-a' AND subject_kind = 'resident' AND subject_id = %s
+               GROUP BY actor""",
+            (str(resident_id),),
+        ).fetchall()
+    return {str(actor): int(n) for actor, n in rows}
+
+
+def test_every_resident_read_is_an_audited_call_in_each_session(
+    dashboard_env: DashWorld,
+) -> None:
+    """Nothing resident-level is cached across sessions (st.cache_data would be shared by
+    every user of the server): two sessions opening the same resident make the same audited
+    reads at the API twice."""
+    world = dashboard_env
+    resident = world.tenant.robot_resident
+    grown = []
+    for _ in range(2):
+        before = _resident_reads(world, resident).get(world.user("care"), 0)
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        at.run()
+        log_in(at, world.user("care"))
+        _session(at).resident_id = resident
+        at.switch_page("views/resident.py").run()
+        assert not at.exception, at.exception
+        assert at.title[0].value == world.tenant.named[resident]
+        _session(at).client.close()
+        grown.append(_resident_reads(world, resident).get(world.user("care"), 0) - before)
+    assert grown[0] > 0 and grown[1] == grown[0], grown
