@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
 #: A 10-inch tablet held landscape (CSS pixels).
 TABLET = {"width": 1280, "height": 800}
 BUDGET_S = 2.0
+SCENARIO_BUDGET_S = 5.0
 TENANT = "dash-big"
 ARTIFACTS = Path(os.environ.get("STAYACTIVE_TEST_ARTIFACTS", "var/test-artifacts")) / "dashboard"
 
@@ -180,6 +181,16 @@ def test_care_staff_and_finance_in_the_browser(
     assert "Økonomi" not in page.inner_text("[data-testid='stSidebarNav']")
     _shot(page, "02-ward-overview")
 
+    # An alert marked handled with a note: who and when are recorded and shown.
+    page.get_by_role("button", name="Håndtert").first.click()
+    page.get_by_label("Hva ble gjort?").fill("Hjulpet opp, gikk til stua")
+    page.get_by_role("button", name="Lagre").click()
+    page.get_by_text("er merket som håndtert").first.wait_for(timeout=30_000)
+    page.get_by_text("Håndterte varsler (1)").click()
+    handled = page.get_by_text(f"håndtert av {TENANT}-care").first
+    handled.wait_for(timeout=30_000)
+    assert "Hjulpet opp, gikk til stua" in handled.inner_text()
+
     # A resident.
     t0 = time.perf_counter()
     page.get_by_role("link", name="Beboer").click()
@@ -257,7 +268,11 @@ def test_care_staff_and_finance_in_the_browser(
         print("\npage interactive in the browser (200 residents, 8 wards, 365 days):")
         for name, seconds in timings.items():
             print(f"  {name:32} {seconds:6.2f} s")
-    # Logging in costs an argon2 verification at the API on top of the page: printed, and
-    # held to the budget only for the page switches.
-    slow = {k: v for k, v in timings.items() if v > BUDGET_S and "login" not in k}
+    # Logging in costs an argon2 verification at the API on top of the page, and a scenario
+    # is a computation (1,000 resamples) rather than a page: printed, and the page switches
+    # held to the 2 s budget; a scenario to SCENARIO_BUDGET_S.
+    pages = {k: v for k, v in timings.items() if "login" not in k and "scenario" not in k}
+    slow = {k: v for k, v in pages.items() if v > BUDGET_S}
     assert not slow, f"over {BUDGET_S} s: {slow}"
+    scenario = timings["finance scenario (1,000 resamples)"]
+    assert scenario < SCENARIO_BUDGET_S, f"scenario {scenario:.2f} s"
