@@ -185,6 +185,33 @@ class Settings(BaseSettings):
     api_alerts_interval_s: float = Field(
         default=60.0, ge=0, description="How often the API evaluates every ward's alerts; 0: off."
     )
+    api_report_cache_s: float = Field(
+        default=3600.0,
+        ge=0,
+        description="How long a published savings report is served from memory at most (it is "
+        "recomputed at once when its data change); 0: never cached.",
+    )
+
+    # The dashboard (docs/dashboard.md): a Streamlit app that talks to the API over HTTP only.
+    dashboard_host: str = Field(
+        default="127.0.0.1", description="Address `stayactive dashboard` binds."
+    )
+    dashboard_port: int = Field(
+        default=8501, ge=1, le=65535, description="Port of `stayactive dashboard`."
+    )
+    dashboard_api_url: str | None = Field(
+        default=None,
+        description="Base URL of the API the dashboard calls. Unset: http://API_HOST:API_PORT.",
+    )
+    dashboard_idle_timeout_s: int = Field(
+        default=600,
+        ge=30,
+        le=12 * 3600,
+        description="A dashboard login ends after this long without a touch (shared tablets).",
+    )
+    dashboard_refresh_s: int = Field(
+        default=60, ge=5, le=3600, description="How often the ward overview refreshes itself."
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -296,6 +323,13 @@ class Settings(BaseSettings):
                 "STAYACTIVE_MQTT_INGEST_PASSWORD"
             )
         return username, password
+
+    def api_base_url(self) -> str:
+        """The API's base URL as the dashboard calls it (without ``/api/v1``)."""
+        if self.dashboard_api_url is not None:
+            return self.dashboard_api_url.rstrip("/")
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host
+        return f"http://{host}:{self.api_port}"
 
     def mqtt_host_port(self) -> tuple[str, int]:
         """Host and port of the broker."""

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from psycopg.rows import TupleRow
 
 from stayactive import auth, db
+from stayactive.api.report_cache import ReportCache
 from stayactive.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class ApiState:
     login_policy: auth.LoginPolicy
     keys: auth.KeyRing
     metrics: Metrics
+    reports: ReportCache = field(default_factory=ReportCache)
 
     def run_sync(self, tenant_id: str, work: Callable[[psycopg.Connection[TupleRow]], T]) -> T:
         """Run ``work`` on a pooled sync connection in one transaction scoped to ``tenant_id``
@@ -149,6 +151,7 @@ async def open_state(settings: Settings) -> AsyncIterator[ApiState]:
                 ),
                 keys=auth.KeyRing(settings),
                 metrics=Metrics(),
+                reports=ReportCache(ttl_s=settings.api_report_cache_s),
             )
         finally:
             ingest_pool.close()

@@ -13,6 +13,7 @@ from stayactive.cli import (
     api,
     audit,
     bench,
+    dashboard,
     db,
     demo,
     devices,
@@ -51,6 +52,7 @@ app.add_typer(devices.app, name="devices")
 app.add_typer(residents.app, name="residents")
 app.add_typer(audit.app, name="audit")
 app.add_typer(api.app, name="api")
+app.add_typer(dashboard.app, name="dashboard")
 
 
 class _JsonFormatter(logging.Formatter):
