@@ -247,9 +247,9 @@ class ApiClient:
         result: JsonObject = self.get_json(f"/residents/{resident_id}/alerts")
         return result
 
-    def resident_consents(self, resident_id: int) -> JsonObject:
-        """``GET /residents/{id}/consents``: consent per purpose."""
-        result: JsonObject = self.get_json(f"/residents/{resident_id}/consents")
+    def resident_consents(self, resident_id: int) -> list[JsonObject]:
+        """``GET /residents/{id}/consents``: the state of consent per purpose."""
+        result: list[JsonObject] = self.get_json(f"/residents/{resident_id}/consents")
         return result
 
     def handle_alert(self, alert_id: int, note: str) -> JsonObject:

@@ -9,8 +9,9 @@ with who handled them, and consent status. Every call is an audited read at the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import streamlit as st
@@ -346,21 +347,23 @@ def _alerts_and_consent(session: _session.Session, resident_id: int) -> None:
             st.markdown(f"- {a['message']} — *{t('ward.handled_by', by=h['by'], when=when)}*{note}")
     with right:
         st.markdown(f"**{t('resident.consent_title')}**")
-        result = _optional(lambda: _session.api().resident_consents(resident_id))
-        consents = (result or {}).get("consents", [])
+        consents = _optional(lambda: _session.api().resident_consents(resident_id)) or []
         if not consents:
             st.caption(t("resident.no_consent"))
         for c in consents:
-            state = t(f"consent.state.{c['state']}")
+            state = t(f"consent.state.{c['status']}")
             st.markdown(f"- {t('consent.purpose.' + c['purpose'])}: **{state}**")
 
 
-def _optional(call: Any) -> JsonObject | None:
+_T = TypeVar("_T")
+
+
+def _optional(call: Callable[[], _T]) -> _T | None:
+    """The answer, or None when the API answers 404 (e.g. the resident left the ward)."""
     try:
-        result: JsonObject | None = call()
+        return call()
     except NotFound:
         return None
-    return result
 
 
 def render() -> None:

@@ -74,6 +74,8 @@ def test_resident_page_shows_the_stay(app: AppTest, dash_world: DashWorld) -> No
     text = page_text(app)
     assert "kan ferdes ute" in text  # the 0.8 m/s line is drawn and labelled
     assert "dag " in app.caption[0].value and "av oppholdet" in app.caption[0].value
+    # Consent per purpose as the API states it (GET /residents/{id}/consents).
+    assert re.search(r"Oppfølging: \*\*(gitt|ikke gitt|trukket tilbake|utløpt)\*\*", text)
 
 
 def test_fleet_page_names_the_quiet_walker(app: AppTest, dash_world: DashWorld) -> None:
