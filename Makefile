@@ -33,8 +33,9 @@ lint: setup
 unit: setup
 	$(BIN)/pytest -m "not integration"
 
-$(VENV)/.installed: pyproject.toml scripts/bootstrap-python
+$(VENV)/.installed: pyproject.toml scripts/bootstrap-python scripts/bootstrap-browser
 	scripts/bootstrap-python "$(PYTHON)" "$(VENV)"
+	scripts/bootstrap-browser
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,compare,peers]'
 	touch $@

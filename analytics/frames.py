@@ -1,15 +1,28 @@
 """Walker frames from TimescaleDB straight into numpy: one binary COPY per resident-day.
 
 Frames are stored packed (:mod:`stayactive.db.walker_samples`: per frame a ``bytea`` of
-``n x 10`` big-endian float32, sample-major, and one of ``n`` brake bytes), so PostgreSQL sends
-them as they lie on disk, and the COPY stream of a resident-day is, row after row, a fixed
-header and the frame's bytes. Rows with the same number of samples have the same layout, so a
-run of them is read as one numpy record array: no Python loop over frames or values. The
-samples go from there into arrays allocated once for the whole day, one per channel group,
-contiguous, as the analytics use them. Format: PostgreSQL docs, "COPY", "Binary Format".
+``n x 10`` big-endian float32, sample-major, and one of ``n`` brake bytes). The read asks
+PostgreSQL to concatenate them per device and minute (``string_agg`` of the ``bytea``, in frame
+order), so a heavy resident-day of ~9,500 frames arrives as ~250 COPY rows instead of one row
+per frame (psycopg hands over each message at a fixed cost), and the samples of a minute come
+as one contiguous block: one ``np.frombuffer`` copy each turns it into native float32, one row
+per channel, as the analytics bin them. No Python loop over frames or values. Format:
+PostgreSQL docs, "COPY", "Binary Format".
 
 All windows of a resident-day (one per device assigned to the resident that day) come in one
 COPY, ordered by window and then as the analytics expect: frame start, boot, seq, frame number.
+Each row of the stream holds one window's frames of one minute:
+
+``k``
+    The window (``int4``).
+``heads``
+    Per frame, 16 bytes: the frame start (``timestamptz_send``: microseconds since
+    2000-01-01, ``int8``), ``rate_hz`` (``float4``) and the number of samples (``int4``).
+``samples``, ``brakes``
+    The frames' ``samples`` and ``brake_mask`` values, concatenated in the same order.
+
+The three aggregates sort by the same key, which is unique per device (the table's unique key is
+``(device_id, boot, seq, frame_no, time)``), so they list the frames in the same order.
 """
 
 from __future__ import annotations
@@ -19,7 +32,6 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,17 +45,30 @@ from stayactive.db.walker_samples import BYTES_PER_SAMPLE, CHANNELS, SAMPLE_DTYP
 __all__ = ["FrameArrays", "FrameStreamError", "Window", "load_frames", "load_windows", "parse"]
 
 FloatArray = npt.NDArray[np.float64]
+Float32Array = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
 
 _PG_EPOCH_S = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _HEADER = 19  # signature (11) + flags (4) + header extension length (4)
-_FIELDS = 5  # window, time, rate_hz, samples, brake_mask
+_FIELDS = 4  # k, heads, samples, brakes
 _N_CHANNELS = len(CHANNELS)
+_BUCKET = "1 minute"
+"""Frames concatenated into one COPY row: at most 60 s x 200 Hz x 41 bytes (0.5 MB), sorted
+in the server's memory (well inside the default ``work_mem``)."""
+_FRAME_ORDER = "ORDER BY time, boot, seq, frame_no"
 _WINDOW = sql.SQL(
-    "SELECT {k}::int4 AS k, time, boot, seq, frame_no, rate_hz, samples, brake_mask "
-    "FROM walker_frames WHERE device_id = {device} AND time >= {start} AND time < {end}"
+    "SELECT {k}::int4 AS k, time_bucket({bucket}::interval, time) AS bucket, "
+    "string_agg(timestamptz_send(time) || float4send(rate_hz) || int4send(length(brake_mask)), "
+    "''::bytea " + _FRAME_ORDER + ") AS heads, "
+    "string_agg(samples, ''::bytea " + _FRAME_ORDER + ") AS samples, "
+    "string_agg(brake_mask, ''::bytea " + _FRAME_ORDER + ") AS brakes "
+    "FROM walker_frames WHERE device_id = {device} AND time >= {start} AND time < {end} "
+    "GROUP BY bucket"
 )
+_HEAD = np.dtype([("t_us", ">i8"), ("rate_hz", ">f4"), ("n", ">i4")])
+_ROW_START = struct.Struct("!hii")  # fields, length of k, k
+_LENGTH = struct.Struct("!i")
 
 
 class FrameStreamError(RuntimeError):
@@ -63,30 +88,64 @@ class Window:
 class FrameArrays:
     """A device's samples over a window: one row per sample, in frame order.
 
-    Each array is C-contiguous (the analytics would copy strided views); channel units as in
+    Attributes
+    ----------
+    t_s : ndarray, shape (n,)
+        Sample times, epoch seconds (``t0 + i / rate_hz`` of each frame).
+    values : ndarray of float32, shape (10, n)
+        One row per channel of :data:`~stayactive.db.walker_samples.CHANNELS` (native byte
+        order, C-contiguous): what the analytics bin, all channels at once.
+    brake : ndarray of bool, shape (n,)
+
+    The per-channel properties are float64 copies (C-contiguous), in the units of
     :class:`~analytics.mobility.WalkerDayInput`.
     """
 
     t_s: FloatArray
-    acc_mps2: FloatArray  # (n, 3)
-    gyro_radps: FloatArray  # (n, 3)
-    odo_l_m: FloatArray
-    odo_r_m: FloatArray
-    force_l_n: FloatArray
-    force_r_n: FloatArray
+    values: Float32Array
     brake: BoolArray
 
     def __len__(self) -> int:
         return len(self.t_s)
 
+    def _channels(self, lo: int, hi: int) -> FloatArray:
+        out: FloatArray = np.ascontiguousarray(self.values[lo:hi].T, dtype=np.float64)
+        return out
+
     @property
     def samples(self) -> FloatArray:
-        """The ten channels side by side, ``(n, 10)`` in storage order (a copy)."""
-        out: FloatArray = np.column_stack(
-            [self.acc_mps2, self.gyro_radps, self.odo_l_m, self.odo_r_m, self.force_l_n,
-             self.force_r_n]
-        )  # fmt: skip
-        return out
+        """The ten channels side by side, ``(n, 10)`` float64 in storage order (a copy)."""
+        return self._channels(0, _N_CHANNELS)
+
+    @property
+    def acc_mps2(self) -> FloatArray:
+        """``(n, 3)``, a copy."""
+        return self._channels(0, 3)
+
+    @property
+    def gyro_radps(self) -> FloatArray:
+        """``(n, 3)``, a copy."""
+        return self._channels(3, 6)
+
+    @property
+    def odo_l_m(self) -> FloatArray:
+        """A copy."""
+        return self._channels(6, 7).reshape(-1)
+
+    @property
+    def odo_r_m(self) -> FloatArray:
+        """A copy."""
+        return self._channels(7, 8).reshape(-1)
+
+    @property
+    def force_l_n(self) -> FloatArray:
+        """A copy."""
+        return self._channels(8, 9).reshape(-1)
+
+    @property
+    def force_r_n(self) -> FloatArray:
+        """A copy."""
+        return self._channels(9, 10).reshape(-1)
 
 
 def load_frames(
@@ -107,6 +166,7 @@ def load_windows(
     parts = [
         _WINDOW.format(
             k=sql.Literal(k),
+            bucket=sql.Literal(_BUCKET),
             device=sql.Literal(w.device_id),
             start=sql.Literal(w.start),
             end=sql.Literal(w.end),
@@ -114,88 +174,98 @@ def load_windows(
         for k, w in enumerate(windows)
     ]
     query = sql.SQL(
-        "COPY (SELECT k, time, rate_hz, samples, brake_mask FROM ({}) AS w "
-        "ORDER BY k, time, boot, seq, frame_no) TO STDOUT (FORMAT BINARY)"
+        "COPY (SELECT k, heads, samples, brakes FROM ({}) AS w ORDER BY k, bucket) "
+        "TO STDOUT (FORMAT BINARY)"
     ).format(sql.SQL(" UNION ALL ").join(parts))
-    data = bytearray()
-    chunk_starts: list[int] = []
     with conn.cursor().copy(query) as copy:
-        for chunk in copy:
-            chunk_starts.append(len(data))
-            data += chunk
-    # PostgreSQL sends one COPY message per row: where the chunks start is where rows start.
-    return parse(data, len(windows), row_starts=chunk_starts)
+        chunks = list(copy)
+    return parse(chunks, len(windows))
 
 
-#: The fixed part of a row, up to and including the length of ``samples``.
-_ROW_HEAD = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("k_len", ">i4"), ("k", ">i4"),
-        ("t_len", ">i4"), ("t_us", ">i8"),
-        ("rate_len", ">i4"), ("rate_hz", ">f4"),
-        ("samples_len", ">i4"),
-    ]
-)  # fmt: skip
+_Row = tuple[int, memoryview, memoryview, memoryview]
 
 
-def _at(view: memoryview, dtype: np.dtype[Any], offsets: npt.NDArray[np.int64]) -> Any:
-    """Values of ``dtype`` starting at the given byte offsets of ``view`` (a gather, copied)."""
-    every_byte = np.ndarray(
-        (max(len(view) - dtype.itemsize + 1, 0),), dtype, buffer=view, strides=(1,)
-    )
-    return every_byte[offsets]
+def _rows_in(view: memoryview, pos: int, *, whole: bool) -> tuple[list[_Row], int]:
+    """The complete rows of ``view`` from byte ``pos`` on, and where they end.
 
-
-def _row_ends(view: memoryview, at: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Where the rows starting at ``at`` end, by the length of their samples."""
-    n_bytes = _at(view, np.dtype(">i4"), at + _ROW_HEAD.itemsize - 4).astype(np.int64)
-    ends: npt.NDArray[np.int64] = (
-        at + _ROW_HEAD.itemsize + n_bytes + 4 + n_bytes // BYTES_PER_SAMPLE
-    )
-    return ends
-
-
-def _checked_starts(view: memoryview, hint: Sequence[int]) -> npt.NDArray[np.int64] | None:
-    """Row starts from where the COPY messages started, if every row fits between them."""
+    With ``whole`` every byte must belong to a row (or to the trailer); without it a row cut
+    off at the end of ``view`` ends the scan there.
+    """
+    rows: list[_Row] = []
     size = len(view)
-    at = np.asarray(hint, dtype=np.int64)
-    at = np.union1d(at[(at > _HEADER) & (at < size - 2)], [_HEADER] if size > _HEADER + 2 else [])
-    at = at.astype(np.int64)
-    if len(at) and (at[-1] + _ROW_HEAD.itemsize > size):
-        return None
-    if not np.array_equal(_row_ends(view, at), np.append(at[1:], size - 2)):
-        return None
-    return at
+    while pos < size:
+        if size - pos == 2 and bytes(view[pos:]) == b"\xff\xff":
+            return rows, pos
+        if pos + _ROW_START.size > size:
+            break
+        fields, k_len, k = _ROW_START.unpack_from(view, pos)
+        if fields != _FIELDS or k_len != 4:
+            raise FrameStreamError(f"unexpected row at byte {pos}")
+        at = pos + _ROW_START.size
+        values: list[memoryview] = []
+        for _ in range(3):
+            if at + 4 > size:
+                break
+            (length,) = _LENGTH.unpack_from(view, at)
+            if length < 0:
+                raise FrameStreamError(f"a NULL field in the row at byte {pos}")
+            if at + 4 + length > size:
+                break
+            values.append(view[at + 4 : at + 4 + length])
+            at += 4 + length
+        if len(values) < 3:
+            break
+        rows.append((k, values[0], values[1], values[2]))
+        pos = at
+    if whole and pos != size:
+        raise FrameStreamError(f"the stream ends inside a row at byte {pos}")
+    return rows, pos
 
 
-def _scan(view: memoryview) -> list[int]:
-    """Row starts, found one row after the other."""
-    size = len(view)
-    starts: list[int] = []
-    pos = _HEADER
-    samples_len = struct.Struct("!i").unpack_from
-    while pos < size - 2:
-        if pos + _ROW_HEAD.itemsize > size:
-            raise FrameStreamError(f"the stream ends inside a row at byte {pos}")
-        starts.append(pos)
-        n_bytes = max(samples_len(view, pos + _ROW_HEAD.itemsize - 4)[0], 0)
-        pos += _ROW_HEAD.itemsize + n_bytes + 4 + n_bytes // BYTES_PER_SAMPLE
-    if pos != size - 2:
-        raise FrameStreamError(f"the rows do not end where the trailer starts ({pos}, {size})")
-    return starts
+def _rows(chunks: Sequence[bytes | bytearray | memoryview]) -> list[_Row]:
+    """Every row of the stream, and the check of its header and trailer.
+
+    PostgreSQL sends each row as a COPY message of its own, so each chunk is read on its own
+    (no copy of the ~20 MB of a day); if a row ever spans chunks, the chunks are joined.
+    """
+    views = [memoryview(c).cast("B") for c in chunks if len(c)]
+    if not views or bytes(views[0][: len(_SIGNATURE)]) != _SIGNATURE:
+        raise FrameStreamError("not a binary COPY stream")
+    if len(views[-1]) < 2 or bytes(views[-1][-2:]) != b"\xff\xff":
+        raise FrameStreamError("the stream does not end with its trailer")
+    rows: list[_Row] = []
+    for i, view in enumerate(views):
+        start = _HEADER if i == 0 else 0
+        if i == 0 and len(view) < _HEADER:
+            break
+        found, end = _rows_in(view, start, whole=False)
+        rows.extend(found)
+        trailer = i == len(views) - 1 and end == len(view) - 2
+        if end != len(view) and not trailer:
+            break
+    else:
+        return rows
+    joined = memoryview(b"".join(views))
+    if len(joined) < _HEADER + 2:
+        raise FrameStreamError("the stream ends inside its header")
+    found, end = _rows_in(joined, _HEADER, whole=True)
+    if end != len(joined) - 2:
+        raise FrameStreamError("the rows do not end where the trailer starts")
+    return found
 
 
 def parse(
-    data: bytes | bytearray, n_windows: int = 1, *, row_starts: Sequence[int] | None = None
+    data: bytes | bytearray | Sequence[bytes | bytearray | memoryview], n_windows: int = 1
 ) -> list[FrameArrays]:
-    """Decode a binary COPY stream of (window, time, rate_hz, samples, brake_mask) rows.
+    """Decode a binary COPY stream of (window, heads, samples, brakes) rows (module docstring).
 
-    1. Find where each row starts: from ``row_starts`` (where the COPY messages started)
-       when every row fits exactly between them, else one row after the other.
-    2. Check every row's field count and lengths at once.
-    3. Gather the samples (40 bytes each) and brake bytes of all rows in one numpy step each,
-       and convert them into the day's arrays, allocated once.
+    1. Split the stream into rows: each COPY message (``data`` as a list of chunks) on its
+       own, or the whole stream when a row spans messages.
+    2. Check every row: window order, and as many samples and brake bytes as its frame heads
+       say.
+    3. Copy the samples of each row into the day's ``(10, n)`` float32 array (one row per
+       channel), allocated once, swapping them to native byte order on the way; the brake
+       bytes likewise.
     4. Sample times ``t0 + i / rate_hz`` as the frames give them; split by window.
 
     Raises
@@ -203,68 +273,57 @@ def parse(
     FrameStreamError
         If the stream is not a binary COPY of such rows.
     """
-    view = memoryview(data)
-    size = len(view)
-    if bytes(view[: len(_SIGNATURE)]) != _SIGNATURE:
-        raise FrameStreamError("not a binary COPY stream")
     # 1.
-    if size < _HEADER + 2 or bytes(view[size - 2 :]) != b"\xff\xff":
-        raise FrameStreamError("the stream does not end with its trailer")
-    at = None if row_starts is None else _checked_starts(view, row_starts)
-    if at is None:
-        at = np.asarray(_scan(view), dtype=np.int64)
+    rows = _rows([data] if isinstance(data, bytes | bytearray) else data)
     # 2.
-    head = _at(view, _ROW_HEAD, at)
-    n_bytes = head["samples_len"].astype(np.int64)
-    counts = n_bytes // BYTES_PER_SAMPLE
-    brake_at = at + _ROW_HEAD.itemsize + n_bytes
-    bad = (
-        (head["fields"] != _FIELDS) | (head["k_len"] != 4) | (head["t_len"] != 8)
-        | (head["rate_len"] != 4) | (n_bytes <= 0) | (n_bytes % BYTES_PER_SAMPLE != 0)
-        | (_at(view, np.dtype(">i4"), brake_at) != counts)
-    )  # fmt: skip
-    if bad.any():
-        raise FrameStreamError(f"unexpected row at byte {at[int(np.argmax(bad))]}")
-    window = head["k"].astype(np.int64)
+    window = np.array([r[0] for r in rows], dtype=np.int64)
     if len(window) and (np.any(np.diff(window) < 0) or window[0] < 0 or window[-1] >= n_windows):
         raise FrameStreamError("rows are not in window order")
+    head_bytes = [len(r[1]) for r in rows]
+    if any(n % _HEAD.itemsize for n in head_bytes) or 0 in head_bytes:
+        raise FrameStreamError("a row's frame heads are cut off")
+    heads = np.frombuffer(b"".join(r[1] for r in rows), _HEAD)
+    counts = heads["n"].astype(np.int64)
+    frames_per_row = np.asarray(head_bytes, dtype=np.int64) // _HEAD.itemsize
+    row_edges = np.concatenate(([0], np.cumsum(frames_per_row)))
+    per_row = np.add.reduceat(counts, row_edges[:-1]) if len(rows) else counts
+    bad = (
+        (per_row * BYTES_PER_SAMPLE != [len(r[2]) for r in rows])
+        | (per_row != [len(r[3]) for r in rows])
+        | (np.minimum.reduceat(counts, row_edges[:-1]) <= 0 if len(rows) else False)
+    )
+    if np.any(bad):
+        raise FrameStreamError(f"row {int(np.argmax(bad))} does not hold what its heads say")
     # 3.
     total = int(counts.sum())
-    first = np.repeat(np.cumsum(counts) - counts, counts)
-    within = np.arange(total) - first
-    # Sample i of the day lies 40 * i bytes after where its frame's shift puts it.
-    shift = at + _ROW_HEAD.itemsize - BYTES_PER_SAMPLE * (np.cumsum(counts) - counts)
-    offsets = np.repeat(shift, counts)
-    offsets += BYTES_PER_SAMPLE * np.arange(total)
-    # Swapped to native order in the gathered copy first: numpy casts from native float32
-    # to float64 faster than from big-endian.
-    gathered = _at(view, np.dtype((SAMPLE_DTYPE, (len(CHANNELS),))), offsets)  # (total, 10)
-    del offsets
-    values = gathered.byteswap(inplace=True).view(SAMPLE_DTYPE.newbyteorder("="))
-    acc, gyro = np.empty((total, 3)), np.empty((total, 3))
-    singles = np.empty((4, total))  # odo_l, odo_r, force_l, force_r
-    acc[:] = values[:, 0:3]
-    gyro[:] = values[:, 3:6]
-    singles[:] = values[:, 6:10].T
-    del values, gathered
-    brake = _at(view, np.dtype(np.uint8), np.repeat(brake_at + 4, counts) + within) != 0
+    values = np.empty((_N_CHANNELS, total), dtype=np.float32)
+    brake = np.empty(total, dtype=np.bool_)
+    at = 0
+    for (_k, _heads, samples, brakes), n in zip(rows, per_row.tolist(), strict=True):
+        values[:, at : at + n] = np.frombuffer(samples, SAMPLE_DTYPE).reshape(n, _N_CHANNELS).T
+        np.not_equal(np.frombuffer(brakes, np.uint8), 0, out=brake[at : at + n])
+        at += n
     # 4. As the old reader: microseconds to float seconds, then the epoch.
-    t0_s = head["t_us"].astype(np.float64) / 1e6 + _PG_EPOCH_S
-    rate_hz = head["rate_hz"].astype(np.float64)
-    t = np.repeat(t0_s, counts) + within / np.repeat(rate_hz, counts)
-    frame_edges = np.searchsorted(window, np.arange(n_windows + 1))
+    t0_s = heads["t_us"].astype(np.float64) / 1e6 + _PG_EPOCH_S
+    rate_hz = heads["rate_hz"].astype(np.float64)
+    if len(counts) and (rate_hz == rate_hz[0]).all():
+        # One rate (the usual case): the same divisions and additions, on a (frames, samples)
+        # grid, without the shorter frames' unused cells.
+        longest = int(counts.max())
+        grid = t0_s[:, None] + np.arange(longest) / rate_hz[0]
+        t = (
+            grid.reshape(-1)
+            if (counts == longest).all()
+            else grid[np.arange(longest) < counts[:, None]]
+        )
+    else:
+        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        t = np.repeat(t0_s, counts) + within / np.repeat(rate_hz, counts)
+    frame_window = np.repeat(window, frames_per_row)
+    frame_edges = np.searchsorted(frame_window, np.arange(n_windows + 1))
     sample_edges = np.concatenate(([0], np.cumsum(counts)))[frame_edges]
     return [
-        FrameArrays(
-            t_s=t[a:b],
-            acc_mps2=acc[a:b],
-            gyro_radps=gyro[a:b],
-            odo_l_m=singles[0, a:b],
-            odo_r_m=singles[1, a:b],
-            force_l_n=singles[2, a:b],
-            force_r_n=singles[3, a:b],
-            brake=brake[a:b],
-        )
+        FrameArrays(t_s=t[a:b], values=np.ascontiguousarray(values[:, a:b]), brake=brake[a:b])
         for a, b in itertools.pairwise(sample_edges)
     ]
 
@@ -278,9 +337,7 @@ def walker_input(
     monitored_s: FloatArray | None,
 ) -> WalkerDayInput:
     """The pure analytics' input for one resident-day window of one device."""
-    return WalkerDayInput(
-        device_id=device_id, start_s=start_s, end_s=end_s, t_s=frames.t_s,
-        acc_mps2=frames.acc_mps2, gyro_radps=frames.gyro_radps, odo_l_m=frames.odo_l_m,
-        odo_r_m=frames.odo_r_m, force_l_n=frames.force_l_n, force_r_n=frames.force_r_n,
-        brake=frames.brake, monitored_s=monitored_s,
+    return WalkerDayInput.from_packed(
+        device_id, start_s, end_s, frames.t_s, frames.values, frames.brake,
+        monitored_s=monitored_s,
     )  # fmt: skip

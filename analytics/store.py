@@ -146,10 +146,35 @@ def mark_since(conn: _Conn, since: date) -> int:
     return max(cur.rowcount, 0)
 
 
+#: The one test of which resident-days may be computed: a care consent, not withdrawn, valid
+#: during the local day (the SQL function of migration 0015; docs/privacy.md).
+CONSENTED_DAY = "care_consent_covers(resident_id, day)"
+
+
+def exclude_unconsented(conn: _Conn) -> int:
+    """Take the marked resident-days that no care consent covers off the to-do list (and any
+    resident-day stored for them); return how many, for the run's report."""
+    with conn.transaction():
+        cur = conn.execute(
+            f"""DELETE FROM analytics_dirty WHERE NOT {CONSENTED_DAY}
+                RETURNING resident_id, day"""
+        )
+        gone = cur.fetchall()
+        if gone:
+            conn.execute(
+                """DELETE FROM resident_days d USING unnest(%s::bigint[], %s::date[]) AS x(r, day)
+                   WHERE d.resident_id = x.r AND d.day = x.day""",
+                ([r for r, _d in gone], [d for _r, d in gone]),
+            )
+    return len(gone)
+
+
 def dirty_days(conn: _Conn, limit: int) -> list[tuple[int, date]]:
-    """Resident-days waiting to be computed, oldest day first."""
+    """Resident-days waiting to be computed that a care consent covers, oldest day first."""
     rows = conn.execute(
-        "SELECT resident_id, day FROM analytics_dirty ORDER BY day, resident_id LIMIT %s", (limit,)
+        f"""SELECT resident_id, day FROM analytics_dirty WHERE {CONSENTED_DAY}
+            ORDER BY day, resident_id LIMIT %s""",
+        (limit,),
     ).fetchall()
     return [(int(r), d) for r, d in rows]
 

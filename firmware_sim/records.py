@@ -33,6 +33,7 @@ stay_type                  KPR code 18, 19 or 20
 discharge_destination      home, long_term_care, hospital or death; empty while ongoing
 consent_evaluation         true/false
 consent_open_data          true/false
+consent_care               true (the devices' data used in the resident's care)
 admission_gait_speed_mps   usual gait speed on the admission day (2 decimals), empty if not
                            measured
 hospital_admission_at      the next hospital admission after a discharge home, if it happened
@@ -90,6 +91,7 @@ CARE_RECORD_COLUMNS: Final = (
     "discharged_at",
     "stay_type",
     "discharge_destination",
+    "consent_care",
     "consent_evaluation",
     "consent_open_data",
     "admission_gait_speed_mps",
@@ -361,6 +363,8 @@ def care_record_rows(records: SimulatedRecords) -> list[dict[str, str]]:
                 "discharged_at": _iso(stay.discharged_at if discharged else None, tz),
                 "stay_type": str(stay.stay_type),
                 "discharge_destination": (stay.destination or "") if discharged else "",
+                # Every simulated resident consents to the device data's use in their care.
+                "consent_care": "true",
                 "consent_evaluation": str(records.consent_evaluation[stay.stay_id]).lower(),
                 "consent_open_data": str(records.consent_open_data[stay.stay_id]).lower(),
                 "admission_gait_speed_mps": (

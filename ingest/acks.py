@@ -5,10 +5,17 @@ messages that arrive for a shared subscription after a restart and before a work
 after acknowledging them. So the backend acknowledges too (protocol v1, "Delivery"): after a
 batch has committed, the worker hands the batch's ``(device, boot, seq)`` keys to
 :class:`AckPublisher`, which on its own thread and database connection advances each device's
-watermark (``advance_ack_watermarks``, migration 0013: the highest key below which every
-message is committed, whichever worker committed it) and publishes it, retained, QoS 1, on
+watermark (the highest key below which every message is committed, whichever worker committed
+it; table ``ack_watermarks``, migration 0013) and publishes it, retained, QoS 1, on
 ``stayactive/v1/<device>/ack``. A device keeps each message until the watermark covers it and
 replays what stays uncovered.
+
+What it costs: a worker that has all of a device's messages advances its watermark in memory
+(:mod:`ingest.ack_marks`); a round (every ``WorkerConfig.ack_interval_s``) stores the moved
+watermarks in one statement and publishes each moved one once. Only keys whose run crosses
+another worker's commits or a gap go to ``advance_ack_watermarks``, which keeps them in
+``ack_pending`` until the run below them is complete (until 2026-12 every key went through it,
+four times a second, and each device's watermark was published on each round).
 
 Nothing here can lose data: keys that do not reach the database (a full hand-off queue, the
 database away, a crash) only leave a watermark behind, and the devices replay; duplicates are
@@ -29,6 +36,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 from psycopg.rows import TupleRow
 
+from ingest.ack_marks import Key, Mark, Round, Watermarks
 from ingest.decode import Undecodable, decode
 from ingest.messages import Accepted, Reject
 from stayactive.errors import StorageUnavailable
@@ -36,7 +44,6 @@ from stayactive.registry import DEVICE_ID_PATTERN
 
 log = logging.getLogger(__name__)
 
-Key = tuple[str, int, int]  # (device_id, boot, seq)
 _TOPIC = re.compile(rf"^stayactive/v1/({DEVICE_ID_PATTERN})/(telemetry|events|status)$")
 _MAX_KEY = 2**53 - 1
 _TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, StorageUnavailable)
@@ -86,12 +93,9 @@ def _reject_key(reject: Reject) -> Key | None:
 
 
 def advance(conn: psycopg.Connection[TupleRow], keys: Iterable[Key], gap: timedelta) -> list[Key]:
-    """Record committed keys and return the new watermark of every device among them."""
-    devices, boots, seqs = [], [], []
-    for device_id, boot, seq in keys:
-        devices.append(device_id)
-        boots.append(boot)
-        seqs.append(seq)
+    """Record committed keys in ``ack_pending`` and return the new watermark of every device
+    among them (the database's run over every worker's keys, and its step over old gaps)."""
+    devices, boots, seqs = _columns(keys)
     if not devices:
         return []
     with conn.transaction():
@@ -102,11 +106,65 @@ def advance(conn: psycopg.Connection[TupleRow], keys: Iterable[Key], gap: timede
     return [(str(d), int(b), int(s)) for d, b, s in rows]
 
 
+def raise_marks(conn: psycopg.Connection[TupleRow], marks: dict[str, Mark]) -> list[Key]:
+    """Store watermarks this worker advanced on its own; return those that were higher than
+    the stored ones (another worker may have gone further meanwhile: never lowered)."""
+    devices = sorted(marks)
+    if not devices:
+        return []
+    boots = [marks[d][0] for d in devices]
+    seqs = [marks[d][1] for d in devices]
+    with conn.transaction():
+        # The rows locked in device order first, as advance_ack_watermarks does: two workers
+        # raising overlapping devices wait for each other instead of deadlocking.
+        conn.execute(
+            "SELECT 1 FROM ack_watermarks WHERE device_id = ANY(%s) ORDER BY device_id FOR UPDATE",
+            (devices,),
+        )
+        rows = conn.execute(
+            """UPDATE ack_watermarks a SET boot = m.boot, seq = m.seq, updated_at = now()
+               FROM unnest(%s::text[], %s::int8[], %s::int8[]) AS m(device_id, boot, seq)
+               WHERE a.device_id = m.device_id AND (a.boot, a.seq) < (m.boot, m.seq)
+               RETURNING a.device_id, a.boot, a.seq""",
+            (devices, boots, seqs),
+        ).fetchall()
+        # What another worker left waiting below the new watermarks is covered now.
+        conn.execute(
+            """DELETE FROM ack_pending p
+               USING unnest(%s::text[], %s::int8[], %s::int8[]) AS m(device_id, boot, seq)
+               WHERE p.device_id = m.device_id AND (p.boot, p.seq) <= (m.boot, m.seq)""",
+            (devices, boots, seqs),
+        )
+    return [(str(d), int(b), int(s)) for d, b, s in rows]
+
+
+def stored_marks(conn: psycopg.Connection[TupleRow], devices: list[str]) -> dict[str, Mark]:
+    """The stored watermarks of ``devices`` (those that have one)."""
+    rows = conn.execute(
+        "SELECT device_id, boot, seq FROM ack_watermarks WHERE device_id = ANY(%s)", (devices,)
+    ).fetchall()
+    return {str(d): (int(b), int(s)) for d, b, s in rows}
+
+
+def _columns(keys: Iterable[Key]) -> tuple[list[str], list[int], list[int]]:
+    devices, boots, seqs = [], [], []
+    for device_id, boot, seq in keys:
+        devices.append(device_id)
+        boots.append(boot)
+        seqs.append(seq)
+    return devices, boots, seqs
+
+
 class AckPublisher:
     """Advances and publishes watermarks after commits, off the commit path.
 
-    ``committed`` never blocks: when the hand-off queue is full the keys are dropped (logged
-    and counted), which only delays the devices' acknowledgements.
+    Every ``interval_s`` it takes the keys committed since the last round. Devices whose keys
+    continue their watermark unbroken (one worker has them all: the usual case) are advanced in
+    memory (:mod:`ingest.ack_marks`) and stored in one statement for all of them; only devices
+    whose run crosses keys committed elsewhere, or a gap, go through ``advance_ack_watermarks``.
+    Then each device whose watermark moved is published once, whatever the number of its
+    messages in the round. ``committed`` never blocks: when the hand-off queue is full the keys
+    are dropped (logged and counted), which only delays the devices' acknowledgements.
     """
 
     def __init__(
@@ -115,17 +173,21 @@ class AckPublisher:
         connect: Callable[[], psycopg.Connection[TupleRow]],
         *,
         gap: timedelta = timedelta(minutes=5),
-        interval_s: float = 0.25,
+        interval_s: float = 1.0,
         max_pending_batches: int = 1000,
+        max_held_keys: int = 1_000_000,
     ) -> None:
         self._client = client
         self._connect = connect
         self._gap = gap
         self._interval_s = interval_s
+        self._max_held_keys = max_held_keys
         self._queue: queue.Queue[list[Key]] = queue.Queue(maxsize=max_pending_batches)
         self._conn: psycopg.Connection[TupleRow] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._marks = Watermarks()
+        self._published: dict[str, Mark] = {}
         self.dropped_keys = 0
         self.published = 0
 
@@ -155,42 +217,71 @@ class AckPublisher:
     def _loop(self) -> None:
         while True:
             stopping = self._stop.wait(self._interval_s)
-            keys = self._drain()
-            if keys:
-                self._round(keys)
+            for keys in self._drain():
+                self._marks.add(keys)
+            if self._marks.held() or self._marks.waiting():
+                self._round()
             if stopping:
                 return
 
-    def _drain(self) -> list[Key]:
-        keys: list[Key] = []
+    def _drain(self) -> list[list[Key]]:
+        batches: list[list[Key]] = []
         while True:
             try:
-                keys += self._queue.get_nowait()
+                batches.append(self._queue.get_nowait())
             except queue.Empty:
-                return keys
+                return batches
 
-    def _round(self, keys: list[Key]) -> None:
+    def _connection(self) -> psycopg.Connection[TupleRow]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = self._connect()
+        return self._conn
+
+    def _round(self) -> None:
+        work = None
         try:
-            if self._conn is None or self._conn.closed or self._conn.broken:
-                self._conn = self._connect()
-            marks = advance(self._conn, keys, self._gap)
-        except _TRANSIENT as exc:
-            # Not acknowledged this time: the devices replay and the keys come round again.
-            self.dropped_keys += len(keys)
-            log.warning("ack watermarks not advanced (%s)", str(exc).strip())
+            conn = self._connection()
+            unknown = self._marks.unknown()
+            if unknown:
+                self._marks.learn(stored_marks(conn, unknown))
+            work = self._marks.take()
+            raised = raise_marks(conn, work.local)
+            self._marks.advanced(work.local)
+            marks = advance(conn, work.shared, self._gap)
+        except (psycopg.Error, StorageUnavailable) as exc:
+            self._failed(work, exc)
             return
-        except psycopg.Error as exc:
-            # Any other refusal (a schema without migration 0013) must not end this thread
-            # silently: say so on every round; the devices replay meanwhile.
-            self.dropped_keys += len(keys)
-            log.error("ack watermarks not advanced: %s", str(exc).strip())
-            if self._conn is not None:
-                self._conn.close()
-            return
+        self._marks.learn({d: (b, s) for d, b, s in marks})
+        self._publish([*raised, *marks])
+
+    def _failed(self, work: Round | None, exc: Exception) -> None:
+        """Not acknowledged this round: the keys come round again (the devices replay if it
+        lasts). Any refusal is said on every round, so this thread never ends silently."""
+        if work is not None:
+            self._marks.restore(work)
+        held = self._marks.held()
+        if held > self._max_held_keys:  # the database away for long: bounded memory
+            self.dropped_keys += held
+            self._marks = Watermarks()
+            log.error("ack watermarks: %d committed keys dropped (devices replay)", held)
+        transient = isinstance(exc, _TRANSIENT)
+        log.log(
+            logging.WARNING if transient else logging.ERROR,
+            "ack watermarks not advanced (%s)",
+            str(exc).strip(),
+        )
+        if not transient and self._conn is not None:
+            self._conn.close()  # a schema without migration 0013, say: start afresh
+
+    def _publish(self, marks: list[Key]) -> None:
+        """One retained publication per device whose watermark moved since the last."""
         now = datetime.now(UTC)
         for device_id, boot, seq in marks:
+            if self._published.get(device_id, (-1, -1)) >= (boot, seq):
+                continue
             info = self._client.publish(
                 ack_topic(device_id), ack_payload(device_id, boot, seq, now), qos=1, retain=True
             )
             if info.rc == mqtt.MQTT_ERR_SUCCESS:
+                self._published[device_id] = (boot, seq)
                 self.published += 1

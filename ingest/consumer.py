@@ -24,7 +24,6 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,15 +39,16 @@ from psycopg.rows import TupleRow
 
 from ingest import store
 from ingest.acks import AckPublisher, keys_of
+from ingest.batch import Validated, count_committed, store_batch, validate_batch
 from ingest.broker_watch import BrokerQueueWatch
 from ingest.buffer import ByteQueue
 from ingest.buffered_socket import BufferedReadClient
 from ingest.health import DatabaseProbe, Health
 from ingest.limits import RejectLimiter
-from ingest.messages import Accepted, Received, Reject, RobotEvent, Status, WalkerTelemetry
+from ingest.messages import Received
 from ingest.metrics import IngestMetrics
 from ingest.registry import DeviceRegistry
-from ingest.validate import MAX_PAYLOAD_BYTES, reject, validate
+from ingest.validate import MAX_PAYLOAD_BYTES
 from ingest.worker_config import WorkerConfig
 from stayactive import db
 from stayactive.errors import StayActiveError, StorageUnavailable
@@ -66,15 +66,6 @@ class IngestFailed(StayActiveError):
 
 
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class _Validated:
-    """A batch after validation and encoding, on its way to the writer."""
-
-    batch: list[Received]
-    encoded: list[tuple[Received, store.Encoded]]
-    rejects: list[Reject]
 
 
 @dataclass(frozen=True)
@@ -98,7 +89,7 @@ class IngestWorker:
         self.settings = settings
         self.config = config or WorkerConfig()
         self.metrics = metrics or IngestMetrics()
-        self._connect = connect or (lambda: db.connect(settings, autocommit=True))
+        self._connect = connect or (lambda: db.connect(settings, autocommit=True, role="ingest"))
         self._queue: ByteQueue[Received] = ByteQueue(
             max_items=self.config.receive_maximum + 100, max_bytes=self.config.queue_max_bytes
         )
@@ -118,7 +109,7 @@ class IngestWorker:
         self._generation = 0
         self._lookup_conn: psycopg.Connection[TupleRow] | None = None
         self._write_conn: psycopg.Connection[TupleRow] | None = None
-        self._handoff: queue.Queue[_Validated | None] = queue.Queue(maxsize=1)
+        self._handoff: queue.Queue[Validated | None] = queue.Queue(maxsize=1)
         self._retention = timedelta(days=settings.raw_retention_days)
         self._registry = DeviceRegistry(self._lookup_connection)
         self._broker_watch = BrokerQueueWatch(
@@ -128,7 +119,10 @@ class IngestWorker:
         )
         self._client = self._make_client()
         self._acks = AckPublisher(
-            self._client, self._connect, gap=timedelta(seconds=settings.ack_gap_s)
+            self._client,
+            self._connect,
+            gap=timedelta(seconds=settings.ack_gap_s),
+            interval_s=self.config.ack_interval_s,
         )
         self._stopping = False
         #: Set once the subscription is in place (tests and the benchmark wait for it).
@@ -242,7 +236,11 @@ class IngestWorker:
                 idle_since = time.monotonic()
                 self._add_in_hand(len(batch))
                 validated = self._retrying(
-                    functools.partial(self._validate, batch), stop, len(batch)
+                    functools.partial(
+                        validate_batch, batch, self._registry.lookup, retention=self._retention
+                    ),
+                    stop,
+                    len(batch),
                 )
                 if validated is None or not self._hand_over(validated, writer):
                     break
@@ -269,7 +267,7 @@ class IngestWorker:
                 f"the writer thread died: {type(self._writer_error).__name__}: {self._writer_error}"
             ) from self._writer_error
 
-    def _hand_over(self, validated: _Validated, writer: threading.Thread) -> bool:
+    def _hand_over(self, validated: Validated, writer: threading.Thread) -> bool:
         """Give the batch to the writer, waiting while it is busy (backpressure); False if the
         writer died meanwhile."""
         while writer.is_alive():
@@ -383,30 +381,6 @@ class IngestWorker:
                     return None
                 backoff_s = min(backoff_s * 2, self.config.backoff_max_s)
 
-    def _validate(self, batch: list[Received]) -> _Validated:
-        """Stage 1, on the worker thread: decode, validate and encode (registry lookups may
-        retry). A message whose rows cannot be built becomes a reject here."""
-        encoded: list[tuple[Received, store.Encoded]] = []
-        rejects: list[Reject] = []
-        for message in batch:
-            outcome = validate(message, self._registry.lookup, retention=self._retention)
-            if isinstance(outcome, Reject):
-                rejects.append(outcome)
-                continue
-            rows, failed = store.encode([outcome])
-            if failed:
-                env = outcome.envelope
-                rejects.append(
-                    reject(
-                        message, env.device_id, "internal_error",
-                        "the message passed validation but its rows could not be built",
-                        boot=env.boot, seq=env.seq,
-                    )
-                )  # fmt: skip
-            else:
-                encoded.append((message, rows[0]))
-        return _Validated(batch, encoded, rejects)
-
     def _write_loop(self, stop: threading.Event) -> None:
         """Stage 2, on its own thread, so validating the next batch overlaps the database's
         work on this one: store, then acknowledge in arrival order."""
@@ -423,7 +397,7 @@ class IngestWorker:
                 # post-commit hook: the devices' end-to-end acknowledgement
                 accepted = [(message, e.item) for message, e in work.encoded]
                 self._acks.committed(keys_of(accepted, work.rejects))
-                self._count(work, result)
+                count_committed(self.metrics, work, result)
         except BaseException as exc:
             # /health reports the dead writer from now on; run() notices and raises.
             self._writer_error = exc
@@ -431,18 +405,8 @@ class IngestWorker:
             log.critical("the writer thread died; the worker stops", exc_info=True)
             raise
 
-    def _store(self, work: _Validated) -> store.StoreResult:
-        conn = self._write_connection()
-        items = [item for _, item in work.encoded]
-        try:
-            return store.write(conn, items, work.rejects, limiter=self._limiter)
-        except Exception as exc:  # find the message, keep it as a reject
-            if db.is_transient(exc):
-                raise
-            # Not the database being away but these rows: store them one by one so that a single
-            # bad message is kept as a reject instead of blocking the queue forever.
-            log.error("batch write failed (%s); writing message by message", exc)
-            return _store_one_by_one(conn, work.encoded, work.rejects, self._limiter)
+    def _store(self, work: Validated) -> store.StoreResult:
+        return store_batch(self._write_connection(), work, self._limiter)
 
     def _acknowledge(self, batch: list[Received]) -> None:
         generation = self._generation
@@ -463,71 +427,3 @@ class IngestWorker:
     def _gauge_queue(self) -> None:
         self.metrics.queue_depth.set(len(self._queue))
         self.metrics.queue_bytes.set(self._queue.nbytes)
-
-    def _count(self, work: _Validated, result: store.StoreResult) -> None:
-        m = self.metrics
-        now = datetime.now(UTC)
-        # Counted per batch, not per message: each metric call takes a lock.
-        channels = Counter(message.topic.rsplit("/", 1)[-1] for message in work.batch)
-        for channel, n in channels.items():
-            m.messages.labels(channel).inc(n)
-        for reason, n in result.reasons.items():
-            m.rejects.labels(reason).inc(n)
-        for bad in [*work.rejects, *result.found][:50]:  # the log is not a second reject store
-            log.info("rejected %s from %s: %s", bad.reason, bad.device_id, bad.detail)
-        m.rejects_suppressed.inc(result.rejects_suppressed)
-        m.rows.labels("walker_frames").inc(result.frames)
-        m.rows.labels("robot_events").inc(result.events)
-        m.rows.labels("device_status").inc(result.statuses)
-        m.duplicates.inc(result.duplicate_rows)
-        m.duplicate_messages.inc(result.duplicate_messages)
-        m.key_seconds.observe(result.key_seconds)
-        m.batch_size.observe(len(work.batch))
-        for _message, item in work.encoded:
-            m.lag_seconds.observe(max(0.0, (now - _device_time(item.item)).total_seconds()))
-
-
-def _store_one_by_one(
-    conn: psycopg.Connection[TupleRow],
-    encoded: list[tuple[Received, store.Encoded]],
-    rejects: list[Reject],
-    limiter: RejectLimiter,
-) -> store.StoreResult:
-    """Each message in a transaction of its own: the one the database refuses is kept as a
-    ``storage_error`` reject and the others are stored."""
-    total = store.StoreResult()
-    rejects = list(rejects)
-    for message, item in encoded:
-        try:
-            part = store.write(conn, [item], [])
-        except Exception as exc:  # this message, not the database
-            if db.is_transient(exc):
-                raise
-            env = item.item.envelope
-            detail = f"{type(exc).__name__}: {exc}"
-            rejects.append(
-                reject(message, env.device_id, "storage_error", detail, boot=env.boot, seq=env.seq)
-            )
-            continue
-        total.frames += part.frames
-        total.events += part.events
-        total.statuses += part.statuses
-        total.duplicate_rows += part.duplicate_rows
-        total.duplicate_messages += part.duplicate_messages
-        total.found += part.found
-        total.reasons += part.reasons
-        total.rejects += part.rejects
-    part = store.write(conn, [], rejects, limiter=limiter)
-    total.rejects += part.rejects
-    total.rejects_suppressed += part.rejects_suppressed
-    total.reasons += part.reasons
-    return total
-
-
-def _device_time(item: Accepted) -> datetime:
-    if item.envelope.sent_at is not None:
-        return item.envelope.sent_at
-    if isinstance(item, WalkerTelemetry):
-        return item.frames[-1].t0
-    assert isinstance(item, RobotEvent | Status)
-    return item.at

@@ -28,13 +28,13 @@ import numpy as np
 
 from ingest.decode import CBOR_TYPE, JSON_TYPE, Undecodable, decode
 from ingest.messages import FLOAT_CHANNELS, Envelope, Frame, Received, WalkerTelemetry
+from ingest.schema_rules import load_schema
 from ingest.validate import (
     MAX_FUTURE,
     MAX_PAYLOAD_BYTES,
     PROTOCOL_VERSION,
     TOPIC,
     DeviceLookup,
-    load_schema,
 )
 
 MESSAGE_TYPE = "walker.telemetry"

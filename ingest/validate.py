@@ -2,27 +2,23 @@
 
 The checks run in the documented order and the first failure names the reason. Structure comes
 from the published JSON Schemas in ``ingest/schemas``; the walker's sample arrays, thousands of
-numbers per message, are checked with numpy against the bounds read from the same schema, so the
-schema stays the one source of every limit.
+numbers per message, are checked with numpy against the bounds read from the same schema
+(:mod:`ingest.schema_rules`), so the schema stays the one source of every limit.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
 import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import psycopg
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
 from ingest.decode import Undecodable, decode
 from ingest.messages import (
@@ -36,6 +32,7 @@ from ingest.messages import (
     Status,
     WalkerTelemetry,
 )
+from ingest.schema_rules import FrameRules, Samples, validators
 from stayactive.errors import StorageUnavailable
 from stayactive.registry import DEVICE_ID_PATTERN
 
@@ -52,12 +49,6 @@ CHANNEL_OF_TYPE = {
     "status": "status",
     "config": "config",
 }
-SCHEMA_OF_TYPE = {
-    "walker.telemetry": "walker-telemetry",
-    "robot.event": "robot-event",
-    "status": "status",
-}
-_RANGE_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 _TIME_FIELDS = ("sent_at", "at", "t0", "started_at", "ended_at")
 _ENVELOPE = ("v", "type", "device_id", "boot", "seq")
 _CHECKED_BY_NUMPY = frozenset((*FLOAT_CHANNELS, "brake"))
@@ -90,96 +81,6 @@ class _Invalid(Exception):
         self.detail = detail
 
 
-def load_schema(name: str) -> dict[str, Any]:
-    """The published JSON Schema ``name`` (e.g. ``status``) shipped in ``ingest/schemas``."""
-    text = resources.files("ingest").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-def _without(node: Any, drop: Callable[[dict[str, Any]], None]) -> Any:
-    if isinstance(node, dict):
-        node = {k: _without(v, drop) for k, v in node.items()}
-        drop(node)
-    elif isinstance(node, list):
-        node = [_without(v, drop) for v in node]
-    return node
-
-
-def _drop_ranges(node: dict[str, Any]) -> None:
-    for keyword in _RANGE_KEYWORDS:
-        node.pop(keyword, None)
-
-
-@cache
-def _validators(message_type: str) -> tuple[Draft202012Validator, Draft202012Validator]:
-    """(structure without range bounds, full) validators. Telemetry frames are checked by
-    _FrameRules instead, with the same rules read from the schema, many times faster."""
-    schema = copy.deepcopy(load_schema(SCHEMA_OF_TYPE[message_type]))
-    if message_type == "walker.telemetry":
-        schema["properties"]["frames"]["items"] = {"type": "object"}  # see _FrameRules
-    schema = _inline_refs(schema, schema.get("$defs", {}))
-    checker = FormatChecker()
-    return (
-        Draft202012Validator(_without(schema, _drop_ranges), format_checker=checker),
-        Draft202012Validator(schema, format_checker=checker),
-    )
-
-
-def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
-    """Replace local ``{"$ref": "#/$defs/x", ...}`` by the definition (siblings kept): resolving
-    references at every validation was a third of jsonschema's time per message."""
-    if isinstance(node, list):
-        return [_inline_refs(v, defs) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
-    ref = out.pop("$ref", None)
-    if ref is None:
-        return out
-    name = str(ref).removeprefix("#/$defs/")
-    return {**_inline_refs(defs[name], defs), **out}
-
-
-_Samples = np.ndarray[Any, np.dtype[np.float64]]
-
-
-@dataclass(frozen=True)
-class _FrameRules:
-    """The frame schema's rules, read from it once, for a hand-written check of each frame."""
-
-    keys: frozenset[str]
-    timestamp: re.Pattern[str]
-    rate_hz: tuple[float, float]
-    n_samples: tuple[int, int]
-    bounds: dict[str, tuple[float, float]]
-    low: _Samples  # the bounds as (channels, 1) columns, to check a frame's samples in one go
-    high: _Samples
-
-    @classmethod
-    @cache
-    def load(cls) -> _FrameRules:
-        schema = load_schema("walker-telemetry")
-        frame = schema["$defs"]["frame"]
-        props = frame["properties"]
-        assert set(frame["required"]) == set(props) and frame["additionalProperties"] is False
-        sizes = {(p["minItems"], p["maxItems"]) for p in props.values() if p.get("type") == "array"}
-        assert len(sizes) == 1, "all sample arrays share one length range"
-        bounds = {
-            n: (float(props[n]["items"]["minimum"]), float(props[n]["items"]["maximum"]))
-            for n in FLOAT_CHANNELS
-        }
-        return cls(
-            keys=frozenset(props),
-            timestamp=re.compile(schema["$defs"]["timestamp"]["pattern"]),
-            rate_hz=(props["rate_hz"]["minimum"], props["rate_hz"]["maximum"]),
-            n_samples=sizes.pop(),
-            bounds=bounds,
-            low=np.array([[bounds[n][0]] for n in FLOAT_CHANNELS], dtype=np.float64),
-            high=np.array([[bounds[n][1]] for n in FLOAT_CHANNELS], dtype=np.float64),
-        )
-
-
 def validate(message: Received, lookup: DeviceLookup, *, retention: timedelta) -> Accepted | Reject:
     """Validate one received message; bad input never raises, it becomes a :class:`Reject`.
 
@@ -188,7 +89,7 @@ def validate(message: Received, lookup: DeviceLookup, *, retention: timedelta) -
     published schemas, so every reject's reason is theirs. Only a failing registry lookup
     (database unavailable) raises, for the caller to retry.
     """
-    from ingest import fastpath  # imports this module's schema helpers
+    from ingest import fastpath  # imports this module's limits (TOPIC, MAX_FUTURE, ...)
 
     accepted = fastpath.accept(message, lookup, retention=retention)
     if accepted is not None:
@@ -295,7 +196,7 @@ def _validate(
     if not device.active:
         raise _Invalid("inactive_device", f"device {topic_device!r} is not active")
     # 8-10. structure, array lengths, ranges
-    structure, full = _validators(message_type)
+    structure, full = validators(message_type)
     range_error = _first_error(full, doc)
     if range_error is not None:  # the second pass tells a structure error from a range error
         structure_error = _first_error(structure, doc)
@@ -347,7 +248,7 @@ def _first_error(validator: Draft202012Validator, doc: dict[str, Any]) -> str | 
 
 def _frame_structure(index: int, frame: Any) -> None:
     """Step 8 for one frame: the keys, the time, the types and the array sizes."""
-    rules = _FrameRules.load()
+    rules = FrameRules.load()
     where = f"frames/{index}"
     if not isinstance(frame, dict):
         raise _Invalid("schema_invalid", f"{where} is not an object")
@@ -378,7 +279,7 @@ def _sample_types(index: int, frame: dict[str, Any]) -> None:
         raise _Invalid("schema_invalid", f"frames/{index}/brake holds values other than 0 and 1")
 
 
-def _arrays(index: int, frame: dict[str, Any]) -> _Samples:
+def _arrays(index: int, frame: dict[str, Any]) -> Samples:
     """Step 9 (equal lengths); the float arrays come back as one (channels, samples) array in
     FLOAT_CHANNELS order."""
     lengths = {name: len(frame[name]) for name in (*FLOAT_CHANNELS, "brake")}
@@ -399,8 +300,8 @@ def _as_float(value: int | float) -> float:
         return math.inf if value > 0 else -math.inf
 
 
-def _in_bounds(index: int, frame: dict[str, Any], samples: _Samples) -> None:
-    rules = _FrameRules.load()
+def _in_bounds(index: int, frame: dict[str, Any], samples: Samples) -> None:
+    rules = FrameRules.load()
     rate = frame["rate_hz"]
     if not rules.rate_hz[0] <= rate <= rules.rate_hz[1]:
         raise _Invalid(
@@ -483,7 +384,7 @@ def _check_times(times: list[datetime], received_at: datetime, retention: timede
         )
 
 
-def _frame(raw: dict[str, Any], values: _Samples) -> Frame:
+def _frame(raw: dict[str, Any], values: Samples) -> Frame:
     return Frame(
         t0=_parse_time(raw["t0"]),
         rate_hz=float(raw["rate_hz"]),

@@ -42,3 +42,6 @@ class WorkerConfig:
     # A worker whose writer died keeps answering /health ("writer": "down") this long before
     # it exits, so that health checks and scrapes see why it is going away.
     failed_grace_s: float = 2.0
+    # How often moved ack watermarks are stored and published (each device's at most once a
+    # round): a device replays what stays uncovered for 30 s, so a second is soon enough.
+    ack_interval_s: float = 1.0

@@ -1,71 +1,117 @@
-"""Numbers, percentages, times and kroner as people read them: Norwegian bokmål or English.
+"""Numbers, kroner, percentages and times as a Norwegian (bokmål) or English reader expects them.
 
-Bokmål (Språkrådet's rules): decimal comma, a (non-breaking) space between thousands, a space
-before ``%``, the minus sign U+2212, "mill. kr" for millions of kroner. English: decimal point,
-comma between thousands. The API formats on the server side so that every client shows the
-same text; the raw numbers are always next to it.
+The one formatter of the project: the savings report (PDF, CSV, JSON), the API's text fields
+(ward overview, alerts) and the dashboard all format through these functions, so a figure reads
+the same everywhere. It sits at the bottom of the hub (it imports nothing of ours) so that
+every layer and the dashboard may use it.
 
-NOTE: the savings report may bring its own ``format_no`` helper (branch ``savings``); when both
-are on main, keep one.
+Bokmål (``"nb"``, the default; Språkrådet's rules): decimal comma, a no-break space between
+thousands, the minus sign U+2212, "mill. kr" with one decimal, a space before the per cent sign
+("15 %"), intervals with an en dash ("1,2–3,4"). English (``"en"``): decimal point, comma
+between thousands, "NOK 1.2 million", "15%"; the minus sign is U+2212 in both. A missing
+figure (None or NaN) is an en dash.
+
+>>> format_number(-1234.5, 1)
+'−1\\xa0234,5'
+>>> format_nok(12_345_678)
+'12,3\\xa0mill.\\xa0kr'
+>>> format_nok(12_345_678, language="en")
+'NOK\\xa012.3 million'
+>>> format_percent(0.153)
+'15\\xa0%'
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
-Lang = Literal["nb", "en"]
+Language = Literal["nb", "en"]
+LANGUAGES: Final = ("nb", "en")
 
-_NBSP = "\u00a0"
-_MINUS = "\u2212"
-#: Shown for a missing figure (an en dash).
-MISSING = "\u2013"
+MINUS: Final = "\u2212"
+NBSP: Final = "\u00a0"
+EN_DASH: Final = "\u2013"
+#: Shown for a missing figure.
+MISSING: Final = EN_DASH
 
 
-def number(value: float | None, decimals: int = 0, lang: Lang = "nb") -> str:
-    """``1 234,5`` (nb) or ``1,234.5`` (en); an en dash for None."""
-    if value is None:
+def check_language(language: str) -> Language:
+    """``language`` if it is ``"nb"`` or ``"en"``; ValueError otherwise."""
+    if language == "nb":
+        return "nb"
+    if language == "en":
+        return "en"
+    raise ValueError(f"language must be 'nb' (bokmål) or 'en' (English), got {language!r}")
+
+
+def format_number(x: float | None, decimals: int = 0, *, language: Language = "nb") -> str:
+    """A number with grouped thousands and a proper minus sign (infinite: "∞"; None or NaN:
+    an en dash)."""
+    if x is None or math.isnan(x):
         return MISSING
-    text = f"{abs(value):,.{decimals}f}"
-    if lang == "nb":
-        text = text.replace(",", _NBSP).replace(".", ",")
-    negative = value < 0 and text.strip("0,.\u00a0") != ""
-    return (_MINUS if lang == "nb" else "-") + text if negative else text
+    if math.isinf(x):
+        return ("" if x > 0 else MINUS) + "∞"
+    text = f"{abs(x):,.{decimals}f}"
+    if language == "nb":
+        text = text.replace(",", NBSP).replace(".", ",")
+    # -0.0 and values that round to zero carry no sign
+    negative = x < 0 and any(ch not in "0,.\u00a0" for ch in text)
+    return (MINUS if negative else "") + text
 
 
-def percent(
-    fraction: float | None, decimals: int = 0, lang: Lang = "nb", *, signed: bool = False
+def format_nok(x: float | None, *, language: Language = "nb", millions: bool | None = None) -> str:
+    """An amount in NOK: "12,3 mill. kr" / "NOK 12.3 million" from a million up (or when
+    ``millions`` is True), otherwise whole kroner ("45 600 kr" / "NOK 45,600")."""
+    if x is None or math.isnan(x):
+        return MISSING
+    use_millions = abs(x) >= 1e6 if millions is None else millions
+    if use_millions:
+        figure = format_number(x / 1e6, 1, language=language)
+        return f"{figure}{NBSP}mill.{NBSP}kr" if language == "nb" else f"NOK{NBSP}{figure} million"
+    figure = format_number(x, 0, language=language)
+    return f"{figure}{NBSP}kr" if language == "nb" else f"NOK{NBSP}{figure}"
+
+
+def format_percent(
+    share: float | None, decimals: int = 0, *, language: Language = "nb", signed: bool = False
 ) -> str:
-    """A fraction as a percentage: ``-35 %`` (nb, with the minus sign U+2212) or ``-35%`` (en)."""
-    if fraction is None:
+    """A share (0.153) as a percentage ("15 %" / "15%"); ``signed`` puts a "+" before a
+    positive change."""
+    if share is None or math.isnan(share):
         return MISSING
-    text = number(fraction * 100, decimals, lang)
-    if signed and fraction > 0 and text.strip("0,.") != "":
-        text = "+" + text
-    return f"{text}{_NBSP}%" if lang == "nb" else f"{text}%"
+    figure = format_number(100.0 * share, decimals, language=language)
+    if signed and share > 0 and any(ch not in "0,.\u00a0" for ch in figure):
+        figure = "+" + figure
+    return f"{figure}{NBSP}%" if language == "nb" else f"{figure}%"
 
 
-def unit(value: float | None, decimals: int, symbol: str, lang: Lang = "nb") -> str:
-    """A number with its unit: ``0,82 m/s``, ``12 min``."""
-    if value is None:
+def format_unit(x: float | None, decimals: int, symbol: str, *, language: Language = "nb") -> str:
+    """A number with its unit: "0,82 m/s", "12 min" (an en dash alone if missing)."""
+    if x is None or math.isnan(x):
         return MISSING
-    return f"{number(value, decimals, lang)}{_NBSP}{symbol}"
+    return f"{format_number(x, decimals, language=language)}{NBSP}{symbol}"
 
 
-def clock(at: datetime | None, time_zone: str, lang: Lang = "nb") -> str:
-    """Local time of day, ``09:12`` (24-hour in both languages)."""
+def format_clock(at: datetime | None, time_zone: str) -> str:
+    """Local time of day in ``time_zone``, "09:12" (24-hour in both languages)."""
     if at is None:
         return MISSING
     return at.astimezone(ZoneInfo(time_zone)).strftime("%H:%M")
 
 
-def nok(amount: float | None, lang: Lang = "nb") -> str:
-    """Kroner: ``1,2 mill. kr`` from a million up, else ``45 300 kr`` (nb); ``NOK 1.2 million``."""
-    if amount is None:
-        return MISSING
-    if abs(amount) >= 1_000_000:
-        millions = number(amount / 1_000_000, 1, lang)
-        return f"{millions}{_NBSP}mill.{_NBSP}kr" if lang == "nb" else f"NOK {millions} million"
-    whole = number(amount, 0, lang)
-    return f"{whole}{_NBSP}kr" if lang == "nb" else f"NOK {whole}"
+def format_range(low: str, high: str, *, language: Language = "nb") -> str:
+    """Two formatted ends joined by an en dash ("1,2–3,4"); by "til"/"to" when an end is
+    negative (a dash beside a minus sign misreads); spaced when an end has spaces inside."""
+    if low.startswith(MINUS) or high.startswith(MINUS):
+        return f"{low} {'til' if language == 'nb' else 'to'} {high}"
+    spaced = NBSP in low or NBSP in high or " " in low or " " in high
+    return f"{low} {EN_DASH} {high}" if spaced else f"{low}{EN_DASH}{high}"
+
+
+def confidence_label(level: float = 0.95, *, language: Language = "nb") -> str:
+    """ "95 % KI" / "95% CI"."""
+    pct = format_percent(level, 0, language=language)
+    return f"{pct} KI" if language == "nb" else f"{pct} CI"

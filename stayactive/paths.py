@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+
+class SecretFileExposed(Exception):
+    """A secret file others can read, or that belongs to another user: it is not used.
+
+    Not a :class:`~stayactive.errors.ConfigurationError` only because ``paths`` sits below the
+    error tree's users; :mod:`stayactive.settings` turns it into one.
+    """
 
 
 @dataclass(frozen=True)
@@ -94,9 +103,15 @@ class ServicePaths:
         return self.root / "build"
 
     def secret(self, name: str, *, create: bool = False) -> str | None:
-        """The secret ``name`` from the secrets folder; with ``create``, generate it if missing."""
+        """The secret ``name`` from the secrets folder; with ``create``, generate it if missing.
+
+        A secret file must be the current user's and readable by nobody else (0600, as ssh
+        asks of its keys): otherwise :class:`SecretFileExposed`, naming the file and its mode,
+        never its content.
+        """
         path = self.secrets_dir / name
         if path.exists():
+            check_secret_file(path)
             return path.read_text().strip()
         if not create:
             return None
@@ -107,6 +122,26 @@ class ServicePaths:
         with os.fdopen(fd, "w") as fh:
             fh.write(value + "\n")
         return value
+
+
+def check_secret_file(path: Path) -> None:
+    """Raise :class:`SecretFileExposed` unless ``path`` is ours and private (mode 0600)."""
+    info = path.stat()
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid != os.geteuid():
+        raise SecretFileExposed(
+            f"secret file {path} belongs to uid {info.st_uid}, not to this service's user "
+            f"(uid {os.geteuid()}): chown it"
+        )
+    if mode & 0o077:
+        raise SecretFileExposed(
+            f"secret file {path} is readable by others (mode {mode:04o}): chmod 600 {path}"
+        )
+
+
+def db_role_password_name(role: str) -> str:
+    """The secrets-folder name of a service role's database password."""
+    return f"db_password_{role}"
 
 
 DB_PASSWORD = "db_password"

@@ -14,15 +14,26 @@ import json
 import os
 import socket
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stayactive.errors import ConfigurationError
-from stayactive.paths import API_JWT_KEY, DB_PASSWORD, ServicePaths, mqtt_worker_secret
+from stayactive.paths import (
+    DB_PASSWORD,
+    SecretFileExposed,
+    ServicePaths,
+    db_role_password_name,
+    mqtt_worker_secret,
+)
+
+#: Who connects to the database: the owner (migrations, maintenance, the operator's commands)
+#: or one of the services, each with its own role (docs/privacy.md, "Least privilege").
+DbRole = Literal["owner", "ingest", "analytics", "api", "reporting"]
+SERVICE_ROLES: tuple[DbRole, ...] = ("ingest", "analytics", "api", "reporting")
 
 DEFAULT_PG_PORT = 55432
 DEFAULT_MQTT_PORT = 18830
@@ -61,6 +72,22 @@ class Settings(BaseSettings):
     raw_retention_days: int = Field(
         default=400, ge=1, description="Raw device data older than this is dropped by maintenance."
     )
+    # One PostgreSQL role per service (created by the migrations; `services up` gives the local
+    # ones a password in the secrets folder). A password set here wins over the folder.
+    database_ingest_role: str = Field(
+        default="stayactive_ingest", description="Role of the ingest workers."
+    )
+    database_analytics_role: str = Field(
+        default="stayactive_analytics", description="Role of the analytics runner."
+    )
+    database_api_role: str = Field(default="stayactive_api", description="Role of the API.")
+    database_reporting_role: str = Field(
+        default="stayactive_reporting", description="Read-only role for reporting tools."
+    )
+    database_ingest_password: SecretStr | None = None
+    database_analytics_password: SecretStr | None = None
+    database_api_password: SecretStr | None = None
+    database_reporting_password: SecretStr | None = None
     database_statement_timeout_s: float = Field(
         default=30.0,
         ge=0,
@@ -156,6 +183,11 @@ class Settings(BaseSettings):
         ge=60,
         description="A login's session ends this long after it began; tokens refresh within it.",
     )
+    api_jwt_previous_key: SecretStr | None = Field(
+        default=None,
+        description="With STAYACTIVE_API_JWT_KEY: the key it replaced, which still verifies "
+        "tokens until they expire (a rotation in a vault).",
+    )
     api_jwt_key: SecretStr | None = Field(
         default=None,
         description="Key that signs access tokens. Unset: one generated in the data directory.",
@@ -172,6 +204,33 @@ class Settings(BaseSettings):
     api_pool_max: int = Field(default=10, ge=1, le=100, description="Database connections.")
     api_alerts_interval_s: float = Field(
         default=60.0, ge=0, description="How often the API evaluates every ward's alerts; 0: off."
+    )
+    api_report_cache_s: float = Field(
+        default=3600.0,
+        ge=0,
+        description="How long a published savings report is served from memory at most (it is "
+        "recomputed at once when its data change); 0: never cached.",
+    )
+
+    # The dashboard (docs/dashboard.md): a Streamlit app that talks to the API over HTTP only.
+    dashboard_host: str = Field(
+        default="127.0.0.1", description="Address `stayactive dashboard` binds."
+    )
+    dashboard_port: int = Field(
+        default=8501, ge=1, le=65535, description="Port of `stayactive dashboard`."
+    )
+    dashboard_api_url: str | None = Field(
+        default=None,
+        description="Base URL of the API the dashboard calls. Unset: http://API_HOST:API_PORT.",
+    )
+    dashboard_idle_timeout_s: int = Field(
+        default=600,
+        ge=30,
+        le=12 * 3600,
+        description="A dashboard login ends after this long without a touch (shared tablets).",
+    )
+    dashboard_refresh_s: int = Field(
+        default=60, ge=5, le=3600, description="How often the ward overview refreshes itself."
     )
 
     @field_validator("time_zone")
@@ -223,28 +282,78 @@ class Settings(BaseSettings):
         """True when the project-owned Mosquitto serves MQTT."""
         return self.mqtt_url is None
 
-    def dsn(self, dbname: str | None = None) -> str:
-        """The connection string for ``dbname`` (default: the configured database)."""
+    def dsn(self, dbname: str | None = None, *, role: DbRole = "owner") -> str:
+        """The connection string for ``dbname`` (default: the configured database) as ``role``.
+
+        The owner connects with ``STAYACTIVE_DATABASE_URL`` as given (or as the local
+        superuser); a service role to the same server and database with its own user name and
+        password (docs/privacy.md). Never log it: it holds the password.
+        """
         if self.database_url is not None:
-            if dbname is None:
-                return self.database_url
             parts = urlsplit(self.database_url)
-            return parts._replace(path="/" + dbname).geturl()
+            if dbname is not None:
+                parts = parts._replace(path="/" + dbname)
+            if role == "owner":
+                return parts.geturl()
+            host = parts.hostname or ""
+            host = f"[{host}]" if ":" in host else host
+            port = f":{parts.port}" if parts.port else ""
+            return parts._replace(netloc=self._credentials(role) + host + port).geturl()
         name = dbname or self.database_name
-        password = ServicePaths(self.data_dir).secret(DB_PASSWORD)
+        return f"postgresql://{self._credentials(role)}127.0.0.1:{self.pg_port}/{name}"
+
+    def _credentials(self, role: DbRole) -> str:
+        user = quote(self.role_user(role), safe="")
+        return f"{user}:{quote(self.role_password(role), safe='')}@"
+
+    def _secret(self, name: str, *, create: bool = False) -> str | None:
+        try:
+            return ServicePaths(self.data_dir).secret(name, create=create)
+        except SecretFileExposed as exc:
+            raise ConfigurationError(str(exc)) from exc
+
+    def role_user(self, role: DbRole) -> str:
+        """The PostgreSQL user that ``role`` logs in as."""
+        users: dict[DbRole, str] = {
+            "owner": "stayactive",
+            "ingest": self.database_ingest_role,
+            "analytics": self.database_analytics_role,
+            "api": self.database_api_role,
+            "reporting": self.database_reporting_role,
+        }
+        return users[role]
+
+    def role_password(self, role: DbRole) -> str:
+        """The password of ``role``: from the settings, else from the local secrets folder."""
+        given: dict[DbRole, SecretStr | None] = {
+            "owner": None,
+            "ingest": self.database_ingest_password,
+            "analytics": self.database_analytics_password,
+            "api": self.database_api_password,
+            "reporting": self.database_reporting_password,
+        }
+        secret = given[role]
+        if secret is not None:
+            return secret.get_secret_value()
+        password = self._secret(DB_PASSWORD if role == "owner" else db_role_password_name(role))
         if password is None:
-            raise ConfigurationError(
-                f"no database password in {self.data_dir / 'secrets'}: run `stayactive services up`"
-                " or set STAYACTIVE_DATABASE_URL"
+            variable = (
+                "STAYACTIVE_DATABASE_URL"
+                if role == "owner"
+                else f"STAYACTIVE_DATABASE_{role.upper()}_PASSWORD"
             )
-        return f"postgresql://stayactive:{password}@127.0.0.1:{self.pg_port}/{name}"
+            raise ConfigurationError(
+                f"no database password for the {role} role in {self.data_dir / 'secrets'}: run "
+                f"`stayactive services up` or set {variable}"
+            )
+        return password
 
     def ingest_credentials(self, worker_id: str) -> tuple[str, str]:
         """Username and password of ingest worker ``worker_id`` on the broker."""
         username = self.mqtt_ingest_username or worker_id
         if self.mqtt_ingest_password is not None:
             return username, self.mqtt_ingest_password.get_secret_value()
-        password = ServicePaths(self.data_dir).secret(mqtt_worker_secret(username))
+        password = self._secret(mqtt_worker_secret(username))
         if password is None:
             raise ConfigurationError(
                 f"no broker password for ingest worker {username!r}: `stayactive ingest run` "
@@ -253,13 +362,12 @@ class Settings(BaseSettings):
             )
         return username, password
 
-    def jwt_key(self) -> str:
-        """The key that signs the API's access tokens."""
-        if self.api_jwt_key is not None:
-            return self.api_jwt_key.get_secret_value()
-        key = ServicePaths(self.data_dir).secret(API_JWT_KEY, create=True)
-        assert key is not None
-        return key
+    def api_base_url(self) -> str:
+        """The API's base URL as the dashboard calls it (without ``/api/v1``)."""
+        if self.dashboard_api_url is not None:
+            return self.dashboard_api_url.rstrip("/")
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host
+        return f"http://{host}:{self.api_port}"
 
     def mqtt_host_port(self) -> tuple[str, int]:
         """Host and port of the broker."""

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from analytics.gait._arrays import BoolArray, FloatArray, IntArray, as_float
+from analytics.gait._cells import channel_group_sums, clipped_cells, fill_cells
 
 __all__ = ["MAX_GAP_S", "MIN_RUN_S", "WORK_RATE_HZ", "Runs", "WalkerSignals", "split_runs"]
 
@@ -234,7 +236,70 @@ class WalkerSignals:
             t, acc, gyro = t[keep], acc[keep], gyro[keep]
             br = None if br is None else br[keep]
             chans1 = [x[keep] for x in chans1]
-            n = len(t)
+        return cls._bin(
+            t, acc, gyro, chans1, br, None, work_rate_hz=work_rate_hz, max_gap_s=max_gap_s,
+            force_range_n=force_range_n,
+        )  # fmt: skip
+
+    @classmethod
+    def from_packed(
+        cls,
+        t_s: npt.ArrayLike,
+        samples: npt.NDArray[np.float32] | FloatArray,
+        brake: npt.ArrayLike | None = None,
+        *,
+        work_rate_hz: float = WORK_RATE_HZ,
+        max_gap_s: float = MAX_GAP_S,
+        force_range_n: tuple[float, float] = (0.0, 1500.0),
+    ) -> WalkerSignals:
+        """:meth:`from_arrays` for the ten channels of a walker in one array, one row each.
+
+        ``samples`` is ``(10, n)``, float32 or float64, one row per channel in the order of
+        :data:`stayactive.db.walker_samples.CHANNELS` (acceleration, angular rate, odometry
+        left and right, handle loads left and right). The result is bit for bit what
+        :meth:`from_arrays` gives for the same values as float64 channel arrays; float32
+        samples are binned without a converted copy, all ten channels at once.
+        """
+        t = as_float(t_s)
+        values = np.asarray(samples)
+        if values.dtype not in (np.float32, np.float64):
+            values = values.astype(np.float64)
+        if values.ndim != 2 or values.shape[0] != 10:
+            raise ValueError(f"samples must have shape (10, n), not {values.shape}")
+        br = None if brake is None else as_float(brake).reshape(-1)
+        if values.shape[1] != len(t) or (br is not None and len(br) != len(t)):
+            raise ValueError("all sample arrays must have the same length")
+        # 1.
+        keep = np.isfinite(t)
+        if not keep.all():
+            t, values = t[keep], values[:, keep]
+            br = None if br is None else br[keep]
+        values = np.ascontiguousarray(values)
+        return cls._bin(
+            t, values[0:3].T, values[3:6].T, list(values[6:10]), br, values,
+            work_rate_hz=work_rate_hz, max_gap_s=max_gap_s, force_range_n=force_range_n,
+        )  # fmt: skip
+
+    @classmethod
+    def _bin(
+        cls,
+        t: FloatArray,
+        acc: npt.NDArray[Any],
+        gyro: npt.NDArray[Any],
+        chans1: list[npt.NDArray[Any]],
+        br: FloatArray | None,
+        packed: npt.NDArray[Any] | None,
+        *,
+        work_rate_hz: float,
+        max_gap_s: float,
+        force_range_n: tuple[float, float],
+    ) -> WalkerSignals:
+        """Steps 1 (after dropping NaN times) to 4 of :meth:`from_arrays`.
+
+        ``acc``, ``gyro`` and ``chans1`` are float64, or float32 columns of ``packed``; see
+        :meth:`from_packed`.
+        """
+        n = len(t)
         if n == 0:
             return cls.empty(work_rate_hz)
         runs = split_runs(t, max_gap_s=max_gap_s)
@@ -269,21 +334,48 @@ class WalkerSignals:
         in_run = run_id >= 0
         # 3.
         counts = runs.stop - runs.start
-        rel = (t - np.repeat(lo, counts)) * fs
-        cell = np.minimum(np.floor(rel + 1e-4).astype(np.int64), np.repeat(n_cells - 1, counts))
+        # In place, a day being half a million samples: (t - lo) * fs, floored with a margin.
+        rel = t - np.repeat(lo, counts)
+        rel *= fs
+        floor = rel + 1e-4
+        np.floor(floor, out=floor)
+        cell = floor.astype(np.int64)
+        del floor
+        np.minimum(cell, np.repeat(n_cells - 1, counts), out=cell)
         cell += np.repeat(offset, counts)
         if (lo > t[runs.start]).any() or not long_enough.all():
             # Samples before ``lo`` overlap the previous run, samples of short runs have no
             # cells: they go to an overflow bin.
             cell = np.where((rel >= 0.0) & np.repeat(long_enough, counts), cell, m)
-        count = np.bincount(cell, minlength=m + 1)[:m].astype(np.float64)
-        inv = 1.0 / np.maximum(count, 1.0)
-        hollow = in_run & (count == 0)  # inside a run but no sample (input slower than grid)
-        any_hollow = bool(hollow.any())
+        del rel
         # Summing consecutive samples of a cell handles three axes at once without strided
         # copies; it needs the cells in sample order (the usual case).
         ordered = bool(np.all(cell[1:] >= cell[:-1])) and int(cell[-1]) < m
         first_of_cell = np.flatnonzero(np.concatenate(([True], cell[1:] != cell[:-1])))
+        if ordered:  # samples per cell without another pass over the samples
+            count = np.zeros(m)
+            count[cell[first_of_cell]] = np.diff(first_of_cell, append=n)
+        else:
+            count = np.bincount(cell, minlength=m + 1)[:m].astype(np.float64)
+        inv = 1.0 / np.maximum(count, 1.0)
+        hollow = in_run & (count == 0)  # inside a run but no sample (input slower than grid)
+        any_hollow = bool(hollow.any())
+        if packed is not None and not ordered:
+            # The rare case (overlapping runs): as from float64 channel arrays.
+            acc, gyro = as_float(acc), as_float(gyro)
+            chans1 = [as_float(x) for x in chans1]
+        # From packed samples in the usual case (in cell order), the cell sums of each channel
+        # group (acc, gyro, odo_l, odo_r, force_l, force_r) without a missing value come from
+        # ``channel_group_sums``, all ten channels at once, in the order of addition ``sums``
+        # below follows (so the same to the last bit); None: ``binned`` computes them.
+        presums: list[FloatArray | None] = [None] * 6
+        if ordered and packed is not None:
+            presums = channel_group_sums(packed, cell[first_of_cell], first_of_cell, m)
+            # Groups with missing values take the general path, as float64.
+            acc = acc if presums[0] is not None else as_float(acc)
+            gyro = gyro if presums[1] is not None else as_float(gyro)
+            chans1 = [x if presums[2 + j] is not None else as_float(x) for j, x in
+                      enumerate(chans1)]  # fmt: skip
 
         def sums_1d(x: FloatArray) -> FloatArray:
             out1: FloatArray = np.bincount(cell, weights=x, minlength=m + 1)[:m].astype(np.float64)
@@ -301,10 +393,16 @@ class WalkerSignals:
                 return np.column_stack(cols)
             return sums_1d(x)
 
-        def binned(x: FloatArray, missing: FloatArray, *, total: bool = False) -> FloatArray:
-            """Per-cell mean (or sum) of ``x`` over its finite samples; NaN where none."""
-            if np.isfinite(np.sum(x)):  # one cheap pass in the usual case: nothing missing
-                s = sums(x)
+        def binned(
+            x: FloatArray, missing: FloatArray, *, total: bool = False,
+            s: FloatArray | None = None,
+        ) -> FloatArray:  # fmt: skip
+            """Per-cell mean (or sum) of ``x`` over its finite samples; NaN where none.
+
+            ``s``: the cell sums of ``x`` when it is known to have no missing value."""
+            if s is not None or np.isfinite(np.sum(x)):  # the usual case: nothing missing
+                if s is None:
+                    s = sums(x)
                 if total:
                     return s
                 out = s * (inv[:, None] if x.ndim == 2 else inv)
@@ -323,16 +421,17 @@ class WalkerSignals:
             return out
 
         miss_imu, miss_odo, miss_force = np.zeros(m), np.zeros(m), np.zeros(m)
-        acc_c = binned(acc, miss_imu)
-        gyro_c = binned(gyro, miss_imu)
-        odo_l = binned(chans1[0], miss_odo, total=True)
-        odo_r = binned(chans1[1], miss_odo, total=True)
-        f_l = binned(chans1[2], miss_force)
-        f_r = binned(chans1[3], miss_force)
-        brake_c = None if br is None else _fill(binned(br, np.zeros(m)), in_run)
+        acc_c = binned(acc, miss_imu, s=presums[0])
+        gyro_c = binned(gyro, miss_imu, s=presums[1])
+        odo_l = binned(chans1[0], miss_odo, total=True, s=presums[2])
+        odo_r = binned(chans1[1], miss_odo, total=True, s=presums[3])
+        f_l = binned(chans1[2], miss_force, s=presums[4])
+        f_r = binned(chans1[3], miss_force, s=presums[5])
+        del presums
+        brake_c = None if br is None else fill_cells(binned(br, np.zeros(m)), in_run)
         # A load cell clamps at zero by design (a hand off its handle reads 0); only the top
         # of the range is a clipped reading.
-        force_clipped = _flag(cell, m, chans1[2:4], force_range_n[1])
+        force_clipped = clipped_cells(cell, m, chans1[2:4], force_range_n[1])
         # Cell centres inside runs from each run's own start; padding interpolated between.
         t_c = np.empty(m)
         t_c[cells] = np.repeat(lo[order], n_sorted) + (within + 0.5) / fs
@@ -344,9 +443,9 @@ class WalkerSignals:
         t_c[head] = t_c[cells[0]] - (cells[0] - k[head]) / fs
         t_c[tail] = t_c[cells[-1]] + (k[tail] - cells[-1]) / fs
         # 4.
-        acc_c, gyro_c = _fill(acc_c, in_run), _fill(gyro_c, in_run)
+        acc_c, gyro_c = fill_cells(acc_c, in_run), fill_cells(gyro_c, in_run)
         acc_norm = np.sqrt(np.einsum("ij,ij->i", acc_c, acc_c))
-        f_l, f_r = _fill(f_l, in_run), _fill(f_r, in_run)
+        f_l, f_r = fill_cells(f_l, in_run), fill_cells(f_r, in_run)
         return cls(
             fs_hz=fs,
             t_s=t_c,
@@ -363,37 +462,6 @@ class WalkerSignals:
             force_ok=in_run & (miss_force == 0) & ~force_clipped,
             sampled_s=sampled,
         )
-
-
-def _flag(cell: IntArray, m: int, xs: list[FloatArray], hi: float) -> BoolArray:
-    """Cells where any of ``xs`` reaches ``hi`` (a clipped reading)."""
-    hit = np.zeros(m + 1, dtype=bool)
-    for x in xs:
-        top = float(np.max(x))
-        if not np.isfinite(top):  # NaNs present: the slower path
-            top = float(np.fmax.reduce(x))
-        if top >= hi:
-            with np.errstate(invalid="ignore"):
-                hit[cell[np.flatnonzero(x >= hi)]] = True
-    return hit[:m]
-
-
-def _fill(x: FloatArray, in_run: BoolArray) -> FloatArray:
-    """Interpolate NaN cells (inside runs) per column; a column with no value becomes 0."""
-    if np.isfinite(np.sum(x)):
-        return x
-    cols = x.reshape(len(x), -1)
-    idx = np.arange(len(x))
-    for j in range(cols.shape[1]):
-        c = cols[:, j]
-        known = np.isfinite(c) & in_run
-        if not known.any():
-            c[:] = 0.0
-        elif not known[in_run].all():
-            todo = in_run & ~known
-            c[todo] = np.interp(idx[todo], idx[known], c[known])
-    out: FloatArray = np.where(in_run.reshape(-1, *([1] * (x.ndim - 1))), x, 0.0)
-    return out
 
 
 def _merge(iv: FloatArray) -> FloatArray:

@@ -38,29 +38,46 @@ def _alternate(ext_i: IntArray, ext_sign: IntArray, x: FloatArray) -> tuple[IntA
     ext_i, ext_sign = ext_i[order], ext_sign[order]
     new_group = np.concatenate(([True], ext_sign[1:] != ext_sign[:-1]))
     group = np.cumsum(new_group) - 1
-    # The most extreme member of each group: largest sign * value.
+    # The most extreme member of each group: largest sign * value, the first of equals.
     score = ext_sign * x[ext_i]
-    best = np.lexsort((-score, group))  # by group, then by score descending
-    first = np.concatenate(([True], group[best][1:] != group[best][:-1]))
-    keep = np.sort(best[first])
+    if not np.isfinite(score).all():  # NaN has no maximum: the order a sort gives it
+        best = np.lexsort((-score, group))  # by group, then by score descending
+        first = np.concatenate(([True], group[best][1:] != group[best][:-1]))
+        keep = np.sort(best[first])
+        return ext_i[keep], ext_sign[keep]
+    # The same choice without a sort: each group's maximum, and its first member reaching it.
+    starts = np.flatnonzero(new_group)
+    top = np.maximum.reduceat(score, starts)
+    at_top = np.flatnonzero(score == top[group])
+    keep = at_top[np.concatenate(([True], group[at_top][1:] != group[at_top][:-1]))]
     return ext_i[keep], ext_sign[keep]
 
 
 def _stop_index(
-    moving: BoolArray, speed: FloatArray, stop_mps: float, reach_samples: int
+    moving: BoolArray,
+    speed: FloatArray,
+    stop_mps: float,
+    reach_samples: int,
+    at: IntArray | None = None,
 ) -> IntArray:
-    """For every sample, the index where the walker next comes to a stop.
+    """For every sample (or those ``at``), the index where the walker next comes to a stop.
 
     The stop of a rolling stretch is one past the last sample faster than ``stop_mps`` up
     to ``reach_samples`` samples after the stretch (the 1-s rolling mask ends early).
     """
     n = len(speed)
-    idx = np.arange(n)
-    last_fast = np.maximum.accumulate(np.where(speed > stop_mps, idx, -1))
+    idx = np.arange(n) if at is None else at
     _, stops = runs_of(moving)
     if len(stops) == 0:
-        return np.full(n, n, dtype=np.int64)
-    run_stop = last_fast[np.minimum(stops + reach_samples, n) - 1] + 1
+        return np.full(len(idx), n, dtype=np.int64)
+    # The last sample faster than stop_mps at or before each stretch's reach.
+    fast = np.flatnonzero(speed > stop_mps)
+    reach = np.minimum(stops + reach_samples, n) - 1
+    before = np.searchsorted(fast, reach, side="right") - 1
+    if len(fast):
+        run_stop = np.where(before >= 0, fast[np.maximum(before, 0)], -1) + 1
+    else:
+        run_stop = np.zeros(len(stops), dtype=np.int64)
     which = np.searchsorted(stops, idx, side="right")
     out: IntArray = np.where(which < len(stops), run_stop[np.minimum(which, len(stops) - 1)], n)
     return out.astype(np.int64)
@@ -273,7 +290,9 @@ class StepDetectorWalker:
             # only the corrected share needs filtering.
             yaw = mo.yaw_rate_radps
             basis = np.column_stack([np.clip(yaw, -k, k) for k in _TURN_KNOTS_RADPS])
-            design = np.column_stack([np.ones(int(fit.sum())), basis[fit]])
+            design = np.empty((int(fit.sum()), 1 + basis.shape[1]))
+            design[:, 0] = 1.0
+            design[:, 1:] = basis[fit]
             # Normal equations of a 4-column least squares; the small ridge keeps them
             # solvable when the walker never turned (clipped copies then coincide).
             gram = design.T @ design
@@ -315,8 +334,8 @@ class StepDetectorWalker:
         # 7.
         ic = np.round(ic_t).astype(np.int64)
         if len(ic):
-            stop = _stop_index(mo.moving, mo.speed_mps, self.stop_mps, int(0.5 * fs))
-            ok = (stop[ic] - ic_t) > self.stop_guard_s * fs
+            stop = _stop_index(mo.moving, mo.speed_mps, self.stop_mps, int(0.5 * fs), ic)
+            ok = (stop - ic_t) > self.stop_guard_s * fs
             ic, ic_t, side = ic[ok], ic_t[ok], side[ok]
         self.ic_list_ = ic
         self.ic_s_ = np.interp(ic_t, np.arange(n, dtype=np.float64), signals.t_s)

@@ -41,6 +41,8 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+SampleArray = npt.NDArray[np.float64] | npt.NDArray[np.float32]
+"""A channel's samples: float64, or float32 views of :attr:`WalkerDayInput.packed`."""
 
 BOUT_THRESHOLDS_S = (10.0, 30.0, 60.0)
 """Bout-length classes counted per day (bouts longer than each)."""
@@ -100,15 +102,19 @@ class WalkerDayInput:
     start_s: float
     end_s: float
     t_s: FloatArray
-    acc_mps2: FloatArray
-    gyro_radps: FloatArray
-    odo_l_m: FloatArray
-    odo_r_m: FloatArray
-    force_l_n: FloatArray
-    force_r_n: FloatArray
+    acc_mps2: SampleArray
+    gyro_radps: SampleArray
+    odo_l_m: SampleArray
+    odo_r_m: SampleArray
+    force_l_n: SampleArray
+    force_r_n: SampleArray
     brake: npt.NDArray[np.float64] | npt.NDArray[np.bool_]
     monitored_s: FloatArray | None = None
     day: date | None = None
+    packed: npt.NDArray[np.float32] | None = field(default=None, init=False, repr=False)
+    """The ten channels in one ``(10, n)`` float32 array, one row each, when the input was made
+    by :meth:`from_packed` (the channel attributes are then views of it): the binning sums all
+    ten at once."""
 
     def __post_init__(self) -> None:
         n = len(self.t_s)
@@ -136,6 +142,34 @@ class WalkerDayInput:
         z = np.zeros(0)
         z3 = np.zeros((0, 3))
         return cls(device_id, start_s, end_s, z, z3, z3, z, z, z, z, z, monitored_s, day)
+
+    @classmethod
+    def from_packed(
+        cls,
+        device_id: str,
+        start_s: float,
+        end_s: float,
+        t_s: FloatArray,
+        packed: npt.NDArray[np.float32],
+        brake: npt.NDArray[np.bool_],
+        *,
+        monitored_s: FloatArray | None = None,
+        day: date | None = None,
+    ) -> WalkerDayInput:
+        """An input whose channels are the rows of ``packed`` (``(10, n)``, in the order of
+        :data:`stayactive.db.walker_samples.CHANNELS`), as the runner reads them."""
+        if packed.ndim != 2 or packed.shape[0] != 10:
+            raise ValueError(f"packed must have shape (10, n), not {packed.shape}")
+        inp = cls(
+            device_id=device_id, start_s=start_s, end_s=end_s, t_s=t_s,
+            acc_mps2=packed[0:3].T, gyro_radps=packed[3:6].T, odo_l_m=packed[6],
+            odo_r_m=packed[7], force_l_n=packed[8], force_r_n=packed[9], brake=brake,
+            monitored_s=monitored_s, day=day,
+        )  # fmt: skip
+        # Not an argument of the constructor, so that its channels and ``packed`` cannot
+        # disagree; frozen, hence the object.__setattr__.
+        object.__setattr__(inp, "packed", packed)
+        return inp
 
     @classmethod
     def from_frames(
@@ -309,15 +343,18 @@ def walker_day_metrics(inp: WalkerDayInput, tz: ZoneInfo | str = DEFAULT_TZ) -> 
     day = inp.day if inp.day is not None else local_date_of(inp.start_s, tz)
     window = inp.end_s - inp.start_s
     # 1.
-    sig = WalkerSignals.from_arrays(
-        inp.t_s,
-        inp.acc_mps2,
-        inp.gyro_radps,
-        inp.odo_l_m,
-        inp.odo_r_m,
-        inp.force_l_n,
-        inp.force_r_n,
-    )
+    if inp.packed is not None:
+        sig = WalkerSignals.from_packed(inp.t_s, inp.packed)
+    else:
+        sig = WalkerSignals.from_arrays(
+            inp.t_s,
+            inp.acc_mps2,
+            inp.gyro_radps,
+            inp.odo_l_m,
+            inp.odo_r_m,
+            inp.force_l_n,
+            inp.force_r_n,
+        )
     sampled = clip_intervals(sig.sampled_s, inp.start_s, inp.end_s)
     in_use = total_length(sampled)
     monitored_iv = sampled

@@ -42,7 +42,7 @@ from stayactive.api.ward_snapshot import (
     load_ward_snapshot,
     local_today,
 )
-from stayactive.locale_format import Lang, clock, percent
+from stayactive.locale_format import Language, format_clock, format_percent
 
 _AConn = psycopg.AsyncConnection[TupleRow]
 
@@ -170,7 +170,7 @@ SELECT alert_id, resident_id, ward_id, kind, device_id, since, resolved_at, hand
 FROM alerts
 """
 
-_MESSAGES: dict[AlertKind, dict[Lang, str]] = {
+_MESSAGES: dict[AlertKind, dict[Language, str]] = {
     "not_up_by_hour": {"nb": "Ikke oppe innen {hour}", "en": "Not up by {hour}"},
     "declining_3_days": {
         "nb": "Nedgang tre dager på rad",
@@ -185,19 +185,19 @@ _MESSAGES: dict[AlertKind, dict[Lang, str]] = {
 }
 
 
-def _public(row: tuple[Any, ...], time_zone: str, lang: Lang, not_up_by: str) -> AlertPublic:
+def _public(row: tuple[Any, ...], time_zone: str, lang: Language, not_up_by: str) -> AlertPublic:
     kind = cast(AlertKind, row[3])
     detail = row[10] or {}
     since: datetime = row[5]
     tz = ZoneInfo(time_zone)
-    when = clock(since, time_zone, lang)
+    when = format_clock(since, time_zone)
     if since.astimezone(tz).date() != datetime.now(tz).date():
         when = f"{since.astimezone(tz):%d.%m.} {when}"
     message = _MESSAGES[kind][lang].format(
         hour=not_up_by,
         since=when,
         device=row[4],
-        pct=percent((detail.get("battery_pct") or 0) / 100, 0, lang),
+        pct=format_percent((detail.get("battery_pct") or 0) / 100, 0, language=lang),
     )
     if kind == "no_data" and detail.get("reason") == "no_device":
         message = "Ingen enhet tildelt" if lang == "nb" else "No device assigned"
@@ -216,7 +216,9 @@ def _public(row: tuple[Any, ...], time_zone: str, lang: Lang, not_up_by: str) ->
     )
 
 
-async def open_alerts(conn: _AConn, snap: WardSnapshot, lang: Lang) -> dict[int, list[AlertPublic]]:
+async def open_alerts(
+    conn: _AConn, snap: WardSnapshot, lang: Language
+) -> dict[int, list[AlertPublic]]:
     """The alerts of the snapshot's residents that were open at ``snap.at``, by resident."""
     cur = await conn.execute(
         _SELECT
@@ -251,7 +253,7 @@ async def alert_by_id(conn: _AConn, tenant_id: str, alert_id: int) -> tuple[int,
 
 
 async def mark_handled(
-    conn: _AConn, tenant_id: str, alert_id: int, by: str, note: str, time_zone: str, lang: Lang
+    conn: _AConn, tenant_id: str, alert_id: int, by: str, note: str, time_zone: str, lang: Language
 ) -> AlertPublic | None:
     """Record who handled the alert, when, and their note (a second call replaces them)."""
     cur = await conn.execute(

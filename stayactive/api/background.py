@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 async def evaluate_all(state: ApiState) -> int:
     """Evaluate today's alerts of every ward with current stays; return the conditions held."""
     async with db.pooled_async(state.pool) as conn:
-        cur = await conn.execute("SELECT tenant_id, time_zone FROM tenants ORDER BY tenant_id")
+        # Before any tenant is named: the owner's-rights list (row-level security, 0015).
+        cur = await conn.execute("SELECT tenant_id, time_zone FROM service_tenants()")
         tenants = [(str(t), str(z)) for t, z in await cur.fetchall()]
     held = 0
     for tenant_id, time_zone in tenants:

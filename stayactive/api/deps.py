@@ -94,7 +94,7 @@ async def _principal(
             )
     elif token:
         try:
-            claims = auth.decode_token(state.jwt_key, token)
+            claims = auth.decode_token(state.keys, token)
         except auth.InvalidToken as exc:
             raise ApiProblem(
                 401,
@@ -102,6 +102,8 @@ async def _principal(
                 f"{exc}; log in again at /api/v1/auth/token",
                 headers=_UNAUTHENTICATED,
             ) from exc
+        # The token is ours (signature checked), so its tenant names the session's.
+        await set_tenant(conn, claims.tenant_id)
         principal = await auth.session_principal(
             conn, claims.session_id, claims.user_id, claims.tenant_id
         )

@@ -41,7 +41,13 @@ from stayactive.api.ward_snapshot import (
     load_ward_snapshot,
     local_today,
 )
-from stayactive.locale_format import Lang, clock, number, percent, unit
+from stayactive.locale_format import (
+    Language,
+    format_clock,
+    format_number,
+    format_percent,
+    format_unit,
+)
 
 _AConn = psycopg.AsyncConnection[TupleRow]
 
@@ -79,7 +85,7 @@ def _row(
     r: ResidentSnapshot,
     snap: WardSnapshot,
     alerts: list[AlertPublic],
-    lang: Lang,
+    lang: Language,
     show_identity: bool,
 ) -> ResidentRow:
     day = snap.day
@@ -150,12 +156,12 @@ def _row(
         ],
         alerts=alerts,
         display=Display(
-            steps=number(today.steps, 0, lang),
-            walking=unit(today.walking_min, 0, "min", lang),
-            level=percent(level.steps_vs_level, 0, lang, signed=True),
-            gait_speed=unit(speed, 2, "m/s", lang),
-            last_activity=clock(last_activity, snap.time_zone, lang),
-            coverage=percent(today.coverage, 0, lang),
+            steps=format_number(today.steps, 0, language=lang),
+            walking=format_unit(today.walking_min, 0, "min", language=lang),
+            level=format_percent(level.steps_vs_level, 0, language=lang, signed=True),
+            gait_speed=format_unit(speed, 2, "m/s", language=lang),
+            last_activity=format_clock(last_activity, snap.time_zone),
+            coverage=format_percent(today.coverage, 0, language=lang),
         ),
     )
 
@@ -169,7 +175,7 @@ async def ward_overview(
     ward: str,
     site: str,
     day: date | None,
-    lang: Lang,
+    lang: Language,
     show_identity: bool,
     now: datetime | None = None,
 ) -> WardOverviewPublic:
@@ -205,4 +211,5 @@ async def ward_overview(
         lang=lang,
         residents=rows,
         alert_counts=counts,
+        residents_without_care_consent=snap.without_care_consent,
     )

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from psycopg.rows import TupleRow
 
 from stayactive import auth, db
+from stayactive.api.report_cache import ReportCache
 from stayactive.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,13 @@ class ApiState:
     settings: Settings
     pool: db.AsyncPool
     sync_pool: db.Pool
+    #: Connections as the ingest role, for ``POST /telemetry``: the API's own role reads raw
+    #: data but does not write it (docs/privacy.md, "Least privilege").
+    ingest_pool: db.Pool
     login_policy: auth.LoginPolicy
-    jwt_key: str
+    keys: auth.KeyRing
     metrics: Metrics
+    reports: ReportCache = field(default_factory=ReportCache)
 
     def run_sync(self, tenant_id: str, work: Callable[[psycopg.Connection[TupleRow]], T]) -> T:
         """Run ``work`` on a pooled sync connection in one transaction scoped to ``tenant_id``
@@ -86,6 +91,16 @@ class ApiState:
     ) -> T:
         """:meth:`run_sync` in a worker thread."""
         return await anyio.to_thread.run_sync(self.run_sync, tenant_id, work)
+
+    async def ingest_in_thread(self, work: Callable[[psycopg.Connection[TupleRow]], T]) -> T:
+        """Run ``work`` in a worker thread on a connection of the ingest role (one
+        transaction, committed when it returns)."""
+
+        def run() -> T:
+            with db.pooled(self.ingest_pool) as conn:
+                return work(conn)
+
+        return await anyio.to_thread.run_sync(run)
 
 
 # Both settings last until the end of the transaction (is_local = true).
@@ -109,11 +124,18 @@ async def set_tenant(conn: psycopg.AsyncConnection[TupleRow], tenant_id: str) ->
 async def open_state(settings: Settings) -> AsyncIterator[ApiState]:
     """Open the pools (waiting until the database answers) and close them on exit."""
     pool = await db.open_async_pool(
-        settings, min_size=2, max_size=settings.api_pool_max, timeout_s=30, name="api"
+        settings, min_size=2, max_size=settings.api_pool_max, timeout_s=30, name="api", role="api"
     )
     try:
         sync_pool = await anyio.to_thread.run_sync(
-            lambda: db.open_pool(settings, min_size=1, max_size=4, timeout_s=30, name="api-sync")
+            lambda: db.open_pool(
+                settings, min_size=1, max_size=4, timeout_s=30, name="api-sync", role="api"
+            )
+        )
+        ingest_pool = await anyio.to_thread.run_sync(
+            lambda: db.open_pool(
+                settings, min_size=0, max_size=2, timeout_s=30, name="api-ingest", role="ingest"
+            )
         )
         try:
             await anyio.to_thread.run_sync(auth.warm_up)
@@ -121,15 +143,18 @@ async def open_state(settings: Settings) -> AsyncIterator[ApiState]:
                 settings=settings,
                 pool=pool,
                 sync_pool=sync_pool,
+                ingest_pool=ingest_pool,
                 login_policy=auth.LoginPolicy(
                     max_failures=settings.api_login_max_failures,
                     lockout_s=float(settings.api_lockout_s),
                     session_ttl_s=settings.api_session_ttl_s,
                 ),
-                jwt_key=settings.jwt_key(),
+                keys=auth.KeyRing(settings),
                 metrics=Metrics(),
+                reports=ReportCache(ttl_s=settings.api_report_cache_s),
             )
         finally:
+            ingest_pool.close()
             sync_pool.close()
     finally:
         await pool.close()

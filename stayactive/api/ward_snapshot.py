@@ -84,6 +84,8 @@ class WardSnapshot:
     at: datetime
     settings: AlertSettings
     residents: list[ResidentSnapshot]
+    #: Residents of the ward that day left out: no care consent covers the day.
+    without_care_consent: int = 0
 
     def day_start(self, day: date) -> datetime:
         """The local midnight that starts ``day``."""
@@ -113,7 +115,8 @@ SELECT DISTINCT ON (s.resident_id)
        s.resident_id, r.pseudonym, d.display_name, d.room, s.stay_id, s.admitted_at, s.stay_type,
        t.gait_speed_baseline_mps, t.gait_speed_latest_mps, t.gait_speed_change_mps,
        t.gait_speed_slope_per_day, t.gait_speed_slope_low, t.gait_speed_slope_high,
-       t.gait_speed_change_class, coalesce(t.declining_3d OR t.steps_declining_3d, false)
+       t.gait_speed_change_class, coalesce(t.declining_3d OR t.steps_declining_3d, false),
+       care_consent_covers(s.resident_id, %(day)s)
 FROM stays s
 JOIN residents r ON r.resident_id = s.resident_id
 LEFT JOIN resident_details d ON d.resident_id = s.resident_id
@@ -157,7 +160,13 @@ async def load_ward_snapshot(
     end = datetime.combine(day + timedelta(days=1), time(0), tz)
     at = min(now, end - timedelta(microseconds=1))
     settings = await alert_settings(conn, ward_id)
-    cur = await conn.execute(_RESIDENTS, {"t": tenant_id, "w": ward_id, "start": start, "end": end})
+    cur = await conn.execute(
+        _RESIDENTS, {"t": tenant_id, "w": ward_id, "start": start, "end": end, "day": day}
+    )
+    rows = await cur.fetchall()
+    # Care staff see a resident's day only under care consent (docs/privacy.md); the others
+    # are counted, not shown.
+    consented = [r for r in rows if r[15]]
     residents = [
         ResidentSnapshot(
             resident_id=int(r[0]),
@@ -176,7 +185,7 @@ async def load_ward_snapshot(
             gait_change_class=r[13],
             declining_3d=bool(r[14]),
         )
-        for r in await cur.fetchall()
+        for r in consented
     ]
     by_id = {r.resident_id: r for r in residents}
     ids = list(by_id)
@@ -198,4 +207,6 @@ async def load_ward_snapshot(
                 DeviceNow(str(dev), str(kind), since, state, _f(battery), charging, seen, frame)
             )
     residents.sort(key=lambda r: r.pseudonym)
-    return WardSnapshot(tenant_id, ward_id, time_zone, day, at, settings, residents)
+    return WardSnapshot(
+        tenant_id, ward_id, time_zone, day, at, settings, residents, len(rows) - len(consented)
+    )

@@ -15,6 +15,8 @@ from stayactive.auth._devices import (
     device_secret_matches,
     rotate_device,
 )
+from stayactive.auth._expiry import DEFAULT_UNUSED_DAYS, ExpiryReport, expire_unused
+from stayactive.auth._keys import KeyRing, Rotation, SigningKey, UnknownKey, rotate
 from stayactive.auth._login import AccountLocked, LoggedIn, LoginFailed, LoginPolicy, log_in
 from stayactive.auth._passwords import (
     MIN_PASSWORD_LENGTH,
@@ -41,6 +43,8 @@ from stayactive.auth._store import (
     session_principal,
     set_active,
     set_password,
+    set_role,
+    set_tenant,
     set_wards,
     user_id_of,
 )
@@ -48,20 +52,26 @@ from stayactive.auth._tokens import InvalidToken, TokenClaims, decode_token, iss
 
 __all__ = [
     "API_KEY_PREFIX",
+    "DEFAULT_UNUSED_DAYS",
     "MIN_PASSWORD_LENGTH",
     "ROLES",
     "AccountLocked",
     "ApiKeyRow",
     "DeviceIdTaken",
     "DeviceSecret",
+    "ExpiryReport",
     "InvalidToken",
+    "KeyRing",
     "LoggedIn",
     "LoginFailed",
     "LoginPolicy",
     "Principal",
     "Role",
+    "Rotation",
+    "SigningKey",
     "TokenClaims",
     "UnknownDevice",
+    "UnknownKey",
     "UnknownWard",
     "UserRow",
     "add_device",
@@ -72,6 +82,7 @@ __all__ = [
     "deactivate_device",
     "decode_token",
     "device_secret_matches",
+    "expire_unused",
     "hash_password",
     "issue_token",
     "list_api_keys",
@@ -81,11 +92,14 @@ __all__ = [
     "revoke_api_key",
     "revoke_session",
     "revoke_user_sessions",
+    "rotate",
     "rotate_device",
     "session_expiry",
     "session_principal",
     "set_active",
     "set_password",
+    "set_role",
+    "set_tenant",
     "set_wards",
     "user_id_of",
     "verify_password",

@@ -78,13 +78,15 @@ def add_device(settings: Settings, conn: _Conn, tenant_id: str, device: NewDevic
     Raises DeviceIdTaken if the id is registered (in any tenant), UnknownWard if the ward is
     not the tenant's. The caller commits ``conn`` (the HTTP credential).
     """
-    taken = conn.execute("SELECT 1 FROM devices WHERE device_id = %s", (device.device_id,))
-    if taken.fetchone() is not None:
+    # Checked across tenants (the API's role sees only its own: row-level security), before the
+    # broker account is made: a taken id must never get a new password.
+    row = conn.execute(
+        "SELECT device_taken(%s, %s, %s)", (device.device_id, device.kind, device.serial)
+    ).fetchone()
+    taken = row[0] if row else None
+    if taken == "id":
         raise DeviceIdTaken(f"device id {device.device_id!r} is already registered")
-    serial = conn.execute(
-        "SELECT 1 FROM devices WHERE kind = %s AND serial = %s", (device.kind, device.serial)
-    )
-    if serial.fetchone() is not None:
+    if taken == "serial":
         raise DeviceIdTaken(f"a {device.kind} with serial {device.serial!r} is already registered")
     if device.ward_id is not None:
         ward = conn.execute(
@@ -124,12 +126,8 @@ async def device_secret_matches(
     conn: psycopg.AsyncConnection[TupleRow], device_id: str, password: str
 ) -> str | None:
     """The tenant of an active device whose HTTP secret is ``password``, else None."""
-    cur = await conn.execute(
-        """SELECT d.tenant_id, c.secret_sha256 FROM devices d
-           JOIN device_http_credentials c ON c.device_id = d.device_id
-           WHERE d.device_id = %s AND d.active""",
-        (device_id,),
-    )
+    # Asked before the tenant is known: the owner's-rights lookup returns this one device.
+    cur = await conn.execute("SELECT * FROM auth_device_secret(%s)", (device_id,))
     row = await cur.fetchone()
     # Compare even when there is no row, so the time does not tell which device ids exist.
     expected = bytes(row[1]) if row else b"\0" * 32

@@ -107,8 +107,10 @@ async def log_in(
         else:
             log.info("login: failed for %r (%d in a row)", name, failures)
         raise LoginFailed("wrong username or password")
-    # 4. SUCCESS
+    # 4. SUCCESS (the rest of the transaction is the account's tenant's)
     await _store.reset_throttle(conn, name)
+    await _store.set_tenant(conn, account.tenant_id)
+    await _store.record_login(conn, account.user_id)
     session_id = await _store.create_session(
         conn, account.tenant_id, account.user_id, policy.session_ttl_s
     )

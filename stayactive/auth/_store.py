@@ -120,15 +120,27 @@ async def set_wards(conn: _AConn, tenant_id: str, user_id: int, ward_ids: list[i
 
 
 async def login_account(conn: _AConn, username: str) -> LoginAccount | None:
-    """The account a login names, or None."""
-    cur = await conn.execute(
-        "SELECT user_id, tenant_id, password_hash, active FROM users WHERE username = %s",
-        (username,),
-    )
+    """The account a login names, or None.
+
+    Asked before the tenant is known, so through ``auth_login_account`` (owner's rights, one
+    row): the API's role sees users only of the tenant its transaction names.
+    """
+    cur = await conn.execute("SELECT * FROM auth_login_account(%s)", (username,))
     row = await cur.fetchone()
     if row is None:
         return None
     return LoginAccount(int(row[0]), str(row[1]), str(row[2]), bool(row[3]))
+
+
+async def set_tenant(conn: _AConn, tenant_id: str) -> None:
+    """Name the tenant of this transaction: row-level security shows the API's role only its
+    rows (``stayactive.tenant_id``, docs/privacy.md)."""
+    await conn.execute("SELECT set_config('stayactive.tenant_id', %s, true)", (tenant_id,))
+
+
+async def record_login(conn: _AConn, user_id: int) -> None:
+    """Note the time of a successful login (``stayactive users expire`` reads it)."""
+    await conn.execute("UPDATE users SET last_login_at = now() WHERE user_id = %s", (user_id,))
 
 
 async def user_id_of(conn: _AConn, username: str, tenant_id: str | None = None) -> int | None:
@@ -149,6 +161,18 @@ async def set_password(conn: _AConn, user_id: int, password_hash: str) -> None:
     await revoke_user_sessions(conn, user_id, "password changed")
 
 
+async def set_role(conn: _AConn, user_id: int, role: Role) -> Role | None:
+    """Change a user's role (effective on their next request: every request reads it); return
+    the previous role, None if there is no such user."""
+    cur = await conn.execute(
+        """UPDATE users u SET role = %s FROM users old
+           WHERE u.user_id = %s AND old.user_id = u.user_id RETURNING old.role""",
+        (role, user_id),
+    )
+    row = await cur.fetchone()
+    return None if row is None else cast(Role, row[0])
+
+
 async def set_active(conn: _AConn, user_id: int, active: bool) -> None:
     """Enable or disable a user; disabling ends every session at once."""
     await conn.execute("UPDATE users SET active = %s WHERE user_id = %s", (active, user_id))
@@ -162,8 +186,7 @@ async def list_users(conn: _AConn, tenant_id: str | None) -> list[UserRow]:
         """SELECT u.user_id, u.tenant_id, u.username, u.role, u.active,
                   coalesce(array_agg(s.ward_id ORDER BY s.ward_id)
                            FILTER (WHERE s.ward_id IS NOT NULL), '{}'),
-                  u.created_at,
-                  (SELECT max(created_at) FROM api_sessions x WHERE x.user_id = u.user_id)
+                  u.created_at, u.last_login_at
            FROM users u LEFT JOIN user_ward_scope s ON s.user_id = u.user_id
            WHERE %(t)s::text IS NULL OR u.tenant_id = %(t)s
            GROUP BY u.user_id ORDER BY u.tenant_id, u.username""",
@@ -351,15 +374,13 @@ async def api_key_principal(conn: _AConn, key: str) -> Principal | None:
     key_id, sep, secret = key[len(API_KEY_PREFIX) :].partition("_")
     if not sep or len(key_id) != 12 or not secret:
         return None
-    cur = await conn.execute(
-        """UPDATE api_keys k SET last_used_at = now() FROM tenants t
-           WHERE k.key_id = %s AND k.revoked_at IS NULL AND t.tenant_id = k.tenant_id
-           RETURNING k.secret_sha256, k.tenant_id, t.time_zone, k.role, k.name""",
-        (key_id,),
-    )
+    # Before the tenant is known: through the owner's-rights lookup (see login_account).
+    cur = await conn.execute("SELECT * FROM auth_api_key(%s)", (key_id,))
     row = await cur.fetchone()
     if row is None or not hmac.compare_digest(bytes(row[0]), _sha256(secret)):
         return None
+    await set_tenant(conn, str(row[1]))
+    await conn.execute("UPDATE api_keys SET last_used_at = now() WHERE key_id = %s", (key_id,))
     return Principal(
         actor=f"apikey:{row[4]}",
         tenant_id=str(row[1]),

@@ -2,9 +2,10 @@
 
 The token says who (``sub`` = user id), in which tenant (``tid``) and which session (``sid``);
 its signature proves we issued it and ``exp`` bounds its life. It is never the only check: every
-request also looks the session up (:mod:`stayactive.auth._sessions`), which is what makes a
-logout or a disabled account take effect at once. ``kid`` names the key, so that a later key
-rotation can accept tokens of the previous key until they expire.
+request also looks the session up (:mod:`stayactive.auth._store`), which is what makes a
+logout or a disabled account take effect at once. ``kid`` names the key that signed it
+(:mod:`stayactive.auth._keys`): after a rotation, tokens of the previous key are accepted
+until they expire, then that key is gone.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from stayactive.auth._keys import KeyRing, SigningKey, UnknownKey
+
 ALGORITHM = "HS256"
 ISSUER = "stayactive"
-KEY_ID = "k1"
 
 
 class InvalidToken(Exception):
@@ -35,7 +37,7 @@ class TokenClaims:
 
 
 def issue_token(
-    key: str, *, user_id: int, tenant_id: str, session_id: uuid.UUID, ttl_s: int
+    key: SigningKey, *, user_id: int, tenant_id: str, session_id: uuid.UUID, ttl_s: int
 ) -> tuple[str, datetime]:
     """A signed token for the session and its expiry time."""
     now = datetime.now(UTC)
@@ -48,16 +50,20 @@ def issue_token(
         "iat": int(now.timestamp()),
         "exp": int(expires.timestamp()),
     }
-    token = jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": KEY_ID})
+    token = jwt.encode(claims, key.secret, algorithm=ALGORITHM, headers={"kid": key.kid})
     return token, expires
 
 
-def decode_token(key: str, token: str) -> TokenClaims:
-    """Check the signature, issuer and expiry of ``token``; raise :class:`InvalidToken`."""
+def decode_token(keys: KeyRing, token: str) -> TokenClaims:
+    """Check the signature (with the key its ``kid`` names), issuer and expiry of ``token``;
+    raise :class:`InvalidToken`."""
     try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        if not isinstance(kid, str):
+            raise InvalidToken("the token names no signing key")
         claims = jwt.decode(
             token,
-            key,
+            keys.verifying(kid).secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             options={"require": ["exp", "iat", "sub", "sid", "tid", "iss"]},
@@ -70,5 +76,7 @@ def decode_token(key: str, token: str) -> TokenClaims:
         )
     except jwt.ExpiredSignatureError as exc:
         raise InvalidToken("the token has expired") from exc
+    except UnknownKey as exc:
+        raise InvalidToken(str(exc)) from exc
     except (jwt.PyJWTError, ValueError, KeyError) as exc:
         raise InvalidToken(f"the token is not valid: {type(exc).__name__}") from exc

@@ -11,13 +11,16 @@ import typer
 from stayactive.cli import (
     analytics,
     api,
+    audit,
     bench,
+    dashboard,
     db,
     demo,
     devices,
     ingest,
     records,
     report,
+    residents,
     run,
     services,
     sim,
@@ -48,7 +51,10 @@ app.add_typer(tenants.wards_app, name="wards")
 app.add_typer(users.app, name="users")
 app.add_typer(users.keys_app, name="apikeys")
 app.add_typer(devices.app, name="devices")
+app.add_typer(residents.app, name="residents")
+app.add_typer(audit.app, name="audit")
 app.add_typer(api.app, name="api")
+app.add_typer(dashboard.app, name="dashboard")
 
 
 class _JsonFormatter(logging.Formatter):

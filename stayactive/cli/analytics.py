@@ -41,7 +41,8 @@ def run(
     report = runner.run_once(since=since_day, stop=stop.is_set)
     typer.echo(
         f"{report.computed} resident-days and {report.trajectories} stay trajectories computed "
-        f"in {report.seconds:.1f} s" + (f" ({'; '.join(report.skipped)})" if report.skipped else "")
+        f"in {report.seconds:.1f} s; {report.excluded_no_consent} left out without care consent"
+        + (f" ({'; '.join(report.skipped)})" if report.skipped else "")
     )
     if follow:
         runner.follow(stop.is_set, interval_s or get_settings().analytics_interval_s)

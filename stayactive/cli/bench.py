@@ -128,9 +128,10 @@ def _analytics_lines(f: dict[str, Any]) -> list[str]:
             f"on {f['end_to_end_days']} resident-days stored by ingest "
             f"({f['end_to_end_frames_per_day']:,.0f} frames each) in "
             f"{f['end_to_end_seconds']:.1f} s",
-            f"  per day  read {f['end_to_end_read_ms_per_day']:.1f} ms (runner CPU "
-            f"{f['end_to_end_read_cpu_ms_per_day']:.1f} ms), compute "
-            f"{f['end_to_end_compute_ms_per_day']:.1f} ms, write "
+            f"  per day  read {f['end_to_end_read_ms_per_day']:.1f} ms waited for (the reading "
+            f"thread's CPU {f['end_to_end_read_cpu_ms_per_day']:.1f} ms), compute "
+            f"{f['end_to_end_compute_ms_per_day']:.1f} ms (CPU "
+            f"{f['end_to_end_compute_cpu_ms_per_day']:.1f} ms), write "
             f"{f['end_to_end_write_ms_per_day']:.1f} ms, rest "
             f"{f['end_to_end_other_ms_per_day']:.1f} ms; marking {f['end_to_end_mark_s']:.1f} s "
             "of the pass",

@@ -79,8 +79,8 @@ def savings(
     """The finance report: headline, decisive assumptions, effect, money, budget impact 1-5
     years, design checks, descriptive tables, sensitivity, parameters and the CHEERS/ISPOR
     checklist. Small cells are suppressed."""
+    from stayactive.locale_format import check_language
     from stayactive.reports import build_savings_report, render_csv, render_json
-    from stayactive.reports.format_no import check_language
 
     try:
         lang = check_language(language)

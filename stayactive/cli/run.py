@@ -76,8 +76,6 @@ def run(
         if unknown:
             raise typer.BadParameter(f"no process named {', '.join(sorted(unknown))}")
         specs = [s for s in specs if s.name in only]
-    if not supervisor.dashboard_available():
-        typer.echo(supervisor.DASHBOARD_MISSING, err=True)
     stop = stop_on_signals()
     log_to(directory)
 

@@ -98,13 +98,7 @@ def _change(username: str, action: str, change: str) -> None:
     name = username.strip().lower()
 
     async def work(conn: _AConn) -> None:
-        cur = await conn.execute(
-            "SELECT user_id, tenant_id FROM users WHERE username = %s", (name,)
-        )
-        row = await cur.fetchone()
-        if row is None:
-            raise ConfigurationError(f"no user {name!r}")
-        user_id, tenant = int(row[0]), str(row[1])
+        user_id, tenant = await _user(conn, name)
         if action == "passwd":
             await auth.set_password(conn, user_id, change)
         else:
@@ -137,6 +131,83 @@ def enable(username: str = typer.Argument(...)) -> None:
     """Enable a disabled user again."""
     _change(username, "enable", "")
     typer.echo(f"user {username!r} enabled")
+
+
+@app.command("set-role")
+def set_role(
+    username: str = typer.Argument(...),
+    role: str = typer.Option(..., "--role", help="admin, care_staff, finance or integrator."),
+) -> None:
+    """Change a user's role (audited; effective on the user's next request)."""
+    if role not in auth.ROLES:
+        raise typer.BadParameter(f"--role {role!r}: use one of {', '.join(auth.ROLES)}")
+    name = username.strip().lower()
+
+    async def work(conn: _AConn) -> str:
+        user_id, tenant = await _user(conn, name)
+        old = await auth.set_role(conn, user_id, role)
+        await _audit(conn, tenant, "user.set-role", name, {"role": role, "previous": old})
+        return str(old)
+
+    old = asyncio.run(with_async_conn(get_settings(), work))
+    typer.echo(f"{name!r}: role {old} -> {role}")
+
+
+@app.command("set-wards")
+def set_wards(
+    username: str = typer.Argument(...),
+    ward: list[str] = typer.Option(
+        [], "--ward", help="A ward in the user's scope (id, name or site/ward); repeat."
+    ),
+) -> None:
+    """Replace the wards in a user's scope (audited)."""
+    name = username.strip().lower()
+
+    async def work(conn: _AConn) -> list[int]:
+        user_id, tenant = await _user(conn, name)
+        try:
+            ward_ids = await auth.resolve_wards(conn, tenant, ward)
+        except LookupError as exc:
+            raise ConfigurationError(str(exc)) from exc
+        await auth.set_wards(conn, tenant, user_id, ward_ids)
+        await _audit(conn, tenant, "user.set-wards", name, {"ward_ids": ward_ids})
+        return ward_ids
+
+    ward_ids = asyncio.run(with_async_conn(get_settings(), work))
+    typer.echo(f"{name!r}: wards {', '.join(map(str, ward_ids)) or 'none'}")
+
+
+@app.command()
+def expire(
+    days: int = typer.Option(
+        auth.DEFAULT_UNUSED_DAYS, "--days", min=1, help="Unused for this many days."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list who would be closed."),
+) -> None:
+    """Disable users and revoke API keys nobody has used for --days days (audited)."""
+
+    async def work(conn: _AConn) -> auth.ExpiryReport:
+        return await auth.expire_unused(conn, days=days, actor=f"cli:{os_user()}", dry_run=dry_run)
+
+    report = asyncio.run(with_async_conn(get_settings(), work))
+    verb = "would be" if dry_run else "were"
+    for tenant, username, last in report.users:
+        when = last.isoformat(timespec="minutes") if last else "never"
+        typer.echo(f"user {username} ({tenant}), last login {when}")
+    for tenant, key_id, name in report.api_keys:
+        typer.echo(f"API key {key_id} {name!r} ({tenant})")
+    typer.echo(
+        f"{len(report.users)} users and {len(report.api_keys)} API keys unused since "
+        f"{report.cutoff:%Y-%m-%d} {verb} closed"
+    )
+
+
+async def _user(conn: _AConn, name: str) -> tuple[int, str]:
+    cur = await conn.execute("SELECT user_id, tenant_id FROM users WHERE username = %s", (name,))
+    row = await cur.fetchone()
+    if row is None:
+        raise ConfigurationError(f"no user {name!r}")
+    return int(row[0]), str(row[1])
 
 
 @app.command("list")

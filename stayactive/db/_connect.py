@@ -10,7 +10,7 @@ from psycopg.rows import TupleRow
 
 from stayactive.db._errors import translated
 from stayactive.errors import ConfigurationError
-from stayactive.settings import Settings
+from stayactive.settings import DbRole, Settings
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 CONNECT_TIMEOUT_S = 10
@@ -59,9 +59,12 @@ def connect(
     schema: str | None = None,
     autocommit: bool = False,
     statement_timeout_s: float | None = None,
+    role: DbRole = "owner",
 ) -> psycopg.Connection[TupleRow]:
-    """Connect to the configured database with the options of :func:`connection_options`.
-    Unreachable servers raise :class:`StorageUnavailable` (retry later)."""
+    """Connect to the configured database with the options of :func:`connection_options`, as
+    ``role``: a service's own role, or the owner for migrations, maintenance and the operator's
+    commands (docs/privacy.md). Unreachable servers raise :class:`StorageUnavailable` (retry
+    later)."""
     kwargs = connection_options(settings, schema, statement_timeout_s=statement_timeout_s)
     with translated():
-        return psycopg.connect(settings.dsn(), autocommit=autocommit, **kwargs)
+        return psycopg.connect(settings.dsn(role=role), autocommit=autocommit, **kwargs)

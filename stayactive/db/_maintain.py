@@ -32,6 +32,10 @@ class MaintenanceReport:
     policies: bool
     dropped_chunks: dict[str, int] = field(default_factory=dict)
     deleted_rejects: int = 0
+    #: Raw rows that arrived after a care withdrawal for the time before it, erased again.
+    late_care_rows_erased: int = 0
+    #: Sessions deleted 90 days after they ended (the access review reads the audit log).
+    deleted_sessions: int = 0
     deleted_keys: int = 0
 
 
@@ -84,6 +88,15 @@ def maintain(settings: Settings, *, schema: str | None = None) -> MaintenanceRep
             "DELETE FROM ingest_rejects WHERE received_at < now() - %s::interval", (retention,)
         )
         report.deleted_rejects = cur.rowcount
+        # A device may replay what it buffered before a care withdrawal (docs/privacy.md).
+        row = conn.execute("SELECT erase_late_care_data()").fetchone()
+        report.late_care_rows_erased = int(row[0]) if row else 0
+        cur = conn.execute(
+            """DELETE FROM api_sessions
+               WHERE least(coalesce(revoked_at, expires_at), expires_at)
+                     < now() - interval '90 days'"""
+        )
+        report.deleted_sessions = cur.rowcount
         # A replay older than the window is rejected as timestamp_too_old before its key matters.
         cur = conn.execute(
             "DELETE FROM message_keys WHERE stored_at < now() - %s::interval", (retention,)

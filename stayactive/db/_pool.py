@@ -30,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from stayactive.db._connect import connection_options
 from stayactive.db._errors import translated
-from stayactive.settings import Settings
+from stayactive.settings import DbRole, Settings
 
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
@@ -48,13 +48,14 @@ def open_pool(
     max_size: int = DEFAULT_MAX_SIZE,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     name: str = "stayactive",
+    role: DbRole = "owner",
 ) -> Pool:
-    """An open pool of connections to ``schema`` (default: the settings'); close it when done
-    (it is a context manager). Raises :class:`StorageUnavailable` when the database cannot be
-    reached within ``timeout_s``."""
+    """An open pool of connections to ``schema`` (default: the settings') as ``role``; close it
+    when done (it is a context manager). Raises :class:`StorageUnavailable` when the database
+    cannot be reached within ``timeout_s``."""
     pool: Pool = ConnectionPool(
         check=ConnectionPool.check_connection,
-        **_options(settings, schema, min_size, max_size, timeout_s, name),
+        **_options(settings, schema, min_size, max_size, timeout_s, name, role),
     )
     with translated():
         try:
@@ -73,6 +74,7 @@ async def open_async_pool(
     max_size: int = DEFAULT_MAX_SIZE,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     name: str = "stayactive-async",
+    role: DbRole = "owner",
 ) -> AsyncPool:
     """The asynchronous twin of :func:`open_pool`, for an asyncio service such as the API.
 
@@ -81,7 +83,7 @@ async def open_async_pool(
     """
     pool: AsyncPool = AsyncConnectionPool(
         check=AsyncConnectionPool.check_connection,
-        **_options(settings, schema, min_size, max_size, timeout_s, name),
+        **_options(settings, schema, min_size, max_size, timeout_s, name, role),
     )
     with translated():
         try:
@@ -99,10 +101,11 @@ def _options(
     max_size: int,
     timeout_s: float,
     name: str,
+    role: DbRole,
 ) -> dict[str, Any]:
     # Shared by both pools; opened by the caller (open=False), so that a failure to open is ours.
     return {
-        "conninfo": settings.dsn(),
+        "conninfo": settings.dsn(role=role),
         "kwargs": connection_options(settings, schema),
         "min_size": min_size,
         "max_size": max_size,

@@ -3,7 +3,7 @@
 The format is documented in ``docs/operations.md`` ("Importing care records"). In short, one row
 per short-term stay: ``external_ref``, ``resident``, ``birth_year``, ``sex``, ``site``, ``ward``,
 ``ward_go_live_on``, ``admitted_at``, ``discharged_at``, ``stay_type``,
-``discharge_destination``, ``consent_evaluation``, ``consent_open_data``,
+``discharge_destination``, ``consent_care``, ``consent_evaluation``, ``consent_open_data``,
 ``admission_gait_speed_mps``, ``hospital_admission_at``.
 
 * **Idempotent** on ``external_ref``: importing the same file twice changes nothing the second
@@ -14,7 +14,8 @@ per short-term stay: ``external_ref``, ``resident``, ``birth_year``, ``sex``, ``
 * **All or nothing when the database goes away**: a transient database error (a restart, a
   lost connection) is not the row's fault. It stops the import, which is rolled back whole,
   and raises :class:`~stayactive.errors.ImportInterrupted` (retry: importing again is safe).
-* **Consent per stay**: ``consent_evaluation``/``consent_open_data`` true records a consent for
+* **Consent per stay**: ``consent_care``/``consent_evaluation``/``consent_open_data`` true
+  (``consent_care`` absent: not given) records a consent for
   that purpose valid over the stay (``[admitted_at, discharged_at)``, open while the stay
   goes on), marked ``source = 'records-import'``. If a later extract says false for a stay whose
   imported consent exists, the consent is marked withdrawn (counted in the report, so the

@@ -36,6 +36,7 @@ OPTIONAL_COLUMNS: Final = (
     "ward_go_live_on",
     "discharged_at",
     "discharge_destination",
+    "consent_care",
     "consent_evaluation",
     "consent_open_data",
     "admission_gait_speed_mps",
@@ -96,6 +97,8 @@ class CareRecord:
     consent_open_data: bool
     gait_speed_mps: float | None
     hospital_admission_at: datetime | None
+    #: Consent to StayActive's use of the device data in care (column absent: not given).
+    consent_care: bool = False
 
 
 def parse_instant(text: str, tz: ZoneInfo) -> datetime:
@@ -210,7 +213,7 @@ def parse_care_record(line: int, row: dict[str, str], tz: ZoneInfo) -> CareRecor
     if hospital_at is not None and (discharged_at is None or hospital_at <= discharged_at):
         bad("hospital_admission_at", "must be after the stay's discharge")
     consents: dict[str, bool] = {}
-    for name in ("consent_evaluation", "consent_open_data"):
+    for name in ("consent_care", "consent_evaluation", "consent_open_data"):
         try:
             consents[name] = _flag(get(name))
         except ValueError as exc:
@@ -243,6 +246,7 @@ def parse_care_record(line: int, row: dict[str, str], tz: ZoneInfo) -> CareRecor
         destination=destination,
         consent_evaluation=consents["consent_evaluation"],
         consent_open_data=consents["consent_open_data"],
+        consent_care=consents["consent_care"],
         gait_speed_mps=speed,
         hospital_admission_at=hospital_at,
     )

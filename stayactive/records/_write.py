@@ -71,6 +71,7 @@ def write_care_record(conn: _Conn, tenant: str, r: CareRecord, report: ImportRep
     changed |= _mobility(conn, tenant, stay_id, r.gait_speed_mps)
     changed |= _hospital_admission(conn, tenant, resident_id, stay_id, r.hospital_admission_at)
     for purpose, wanted in (
+        ("care", r.consent_care),
         ("evaluation", r.consent_evaluation),
         ("open_data", r.consent_open_data),
     ):

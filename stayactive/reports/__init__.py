@@ -4,15 +4,9 @@
 checks, descriptive tables, sensitivity, checklist; bokmål or English) renders to JSON, CSV or
 PDF; :func:`open_data` gives monthly aggregates with a data dictionary. Small cells are
 suppressed before anything leaves these functions. Numbers are formatted for people by
-:mod:`stayactive.reports.format_no` (the dashboard uses the same functions).
+:mod:`stayactive.locale_format` (the API and the dashboard use the same functions).
 """
 
-from stayactive.reports.format_no import (
-    Language,
-    format_nok,
-    format_number,
-    format_percent,
-)
 from stayactive.reports.model import Headline, Row, SavingsReport, Table, TornadoOut, Value
 from stayactive.reports.open_data import (
     OpenDataTable,
@@ -26,7 +20,6 @@ from stayactive.reports.savings import assemble_savings_report, build_savings_re
 
 __all__ = [
     "Headline",
-    "Language",
     "OpenDataTable",
     "Row",
     "SavingsReport",
@@ -37,9 +30,6 @@ __all__ = [
     "build_open_data",
     "build_savings_report",
     "dictionary_markdown",
-    "format_nok",
-    "format_number",
-    "format_percent",
     "open_data",
     "render_csv",
     "render_json",

@@ -3,14 +3,14 @@
 :func:`format_figure` picks the form by unit (NOK in "mill. kr" from a million up, shares as
 per cent, days with one decimal, counts whole); :func:`format_cell` adds the interval and the
 note of a :class:`~stayactive.reports.model.Value`. The numbers go through
-:mod:`stayactive.reports.format_no`, the units through :mod:`stayactive.reports.labels`.
+:mod:`stayactive.locale_format`, the units through :mod:`stayactive.reports.labels`.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from stayactive.reports.format_no import (
+from stayactive.locale_format import (
     NBSP,
     Language,
     format_nok,
@@ -25,12 +25,16 @@ _COUNTS: Final = frozenset(
     {"stays", "wards", "discharges home", "devices", "beds", "stays/year", "bed-days/year"}
 )
 _NOK: Final = frozenset({"NOK/year", "NOK", "NOK/bed-day", "NOK/device/year", "NOK/hour"})
+#: Units shown as a percentage: shares, and a risk (readmissions per discharge home reads
+#: "11 %", not "0,1").
+_PERCENT: Final = frozenset({"share", "share/year", "share of budget",
+                             "readmissions per discharge home"})  # fmt: skip
 
 
 def _number(x: float, unit: str, language: Language, *, millions: bool) -> str:
     if unit in _NOK:
         return format_nok(x, language=language, millions=millions)
-    if unit in ("share", "share/year", "share of budget"):
+    if unit in _PERCENT:
         return format_percent(x, 1 if abs(x) < 0.1 else 0, language=language)
     if unit == "probability":
         return format_number(x, 2, language=language)
@@ -57,11 +61,7 @@ def format_figure(x: float | None, unit: str, language: Language = "nb") -> str:
         text = format_nok(x, language=language, millions=abs(x) >= MILLIONS_FROM)
         return text + ("/år" if language == "nb" else "/year")
     text = _number(x, unit, language, millions=abs(x) >= MILLIONS_FROM)
-    if (
-        unit in _NOK
-        or unit.startswith("share")
-        or unit in ("probability", "SMD", "year", "E-value")
-    ):
+    if unit in _NOK or unit in _PERCENT or unit in ("probability", "SMD", "year", "E-value"):
         return text
     label = unit_label(unit, language)
     return f"{text}{NBSP}{label}" if label else text
@@ -88,7 +88,7 @@ def format_interval(low: float | None, high: float | None, unit: str, language: 
         a, b = (format_number(x, 0, language=language) for x in (low, high))
         span = format_range(a, b, language=language)
         return f"{span}{NBSP}kr" if language == "nb" else f"NOK{NBSP}{span}"
-    if unit.startswith("share"):
+    if unit in _PERCENT:
         digits = 1 if max(abs(low), abs(high)) < 0.1 else 0
         a, b = (format_number(100 * x, digits, language=language) for x in (low, high))
         span = format_range(a, b, language=language)
@@ -116,7 +116,7 @@ def format_cell(cell: Cell, language: Language = "nb", *, bare_millions: bool = 
     if cell.value is None:
         note = cell.note
         if note.startswith(("suppressed", "withheld")):
-            note = "skjult (< 5)" if language == "nb" else "suppressed (< 5)"
+            note = "skjult, < 5" if language == "nb" else "suppressed, < 5"
         elif note == "not reached":
             note = "ikke nådd" if language == "nb" else "not reached"
         return f"– ({note})" if note else "–"

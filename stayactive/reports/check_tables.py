@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from analytics.stays import DesignCheck, DesignDiagnostics
-from stayactive.reports.format_no import Language, format_number
+from stayactive.locale_format import Language, format_number
 from stayactive.reports.labels import check_label, text
 from stayactive.reports.model import Row, Table
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from stayactive.reports.format_no import Language
+from stayactive.locale_format import Language
 
 _TEXT: Final[dict[str, tuple[str, str]]] = {
     # titles and headings
@@ -44,6 +44,7 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "generated": ("laget", "generated"),
     "status": ("Status", "Status"),
     # headline
+    "headline.bed_days": ("Frigjort kapasitet", "Freed capacity"),
     "headline.capacity": ("Verdi av frigjort kapasitet", "Value of freed capacity"),
     "headline.safe_cash": ("Sikker kontanteffekt", "Safe cash effect"),
     "headline.cash": (

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from analytics.stays import Estimate
-from stayactive.reports.format_no import Language
+from stayactive.locale_format import Language
 
 SUPPRESSED_NOTE = "suppressed (fewer than 5, or protects a cell that is)"
 
@@ -116,9 +116,11 @@ class Headline:
     """The figures a finance officer reads first, with the sentence that says them.
 
     NOK per year at full roll-out, intervals from the probabilistic sensitivity analysis.
-    ``probability_net_negative`` is P(value of freed capacity - programme cost < 0).
+    ``bed_days_freed`` is the capacity in bed-days a year that ``capacity_value`` puts a price
+    on. ``probability_net_negative`` is P(value of freed capacity - programme cost < 0).
     """
 
+    bed_days_freed: Value
     capacity_value: Value
     safe_cash_effect: Value
     cash_effect: Value
@@ -153,8 +155,9 @@ class SavingsReport:
         inferred, and one sentence on who is compared with whom.
     horizon_days, n_resamples, seed, confidence_level
         How the effect was estimated.
-    parameter_version, parameter_basis
-        Which parameter set the money figures rest on, and who stored it when.
+    parameter_version, parameter_basis, parameter_values
+        Which parameter set the money figures rest on, who stored it when, and the value of
+        every parameter by name (what a scenario starts from).
     savings_kind
         ``"freed capacity"`` or ``"cash-releasing"`` (None without money figures).
     tables
@@ -186,6 +189,7 @@ class SavingsReport:
     confidence_level: float
     parameter_version: str
     parameter_basis: str
+    parameter_values: dict[str, float]
     savings_kind: str | None
     tables: tuple[Table, ...]
     tornado: TornadoOut | None

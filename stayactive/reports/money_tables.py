@@ -22,8 +22,8 @@ from analytics.stays import (
     tornado,
 )
 from analytics.stays._common import percentile_interval
+from stayactive.locale_format import Language, confidence_label, format_number
 from stayactive.reports.cells import format_figure, format_interval
-from stayactive.reports.format_no import Language, confidence_label, format_number
 from stayactive.reports.labels import design_label, parameter_label, text
 from stayactive.reports.model import Cell, Headline, Row, Table, TornadoBarOut, TornadoOut, Value
 
@@ -334,6 +334,7 @@ def headline(savings: SavingsEstimate, language: Language) -> Headline:
         f"{format_figure(safe.value, 'NOK/year', language)}; P({net} < 0) = {p}"
     )
     return Headline(
+        bed_days_freed=Value.of(savings.bed_days_freed_per_year),
         capacity_value=Value.of(cap),
         safe_cash_effect=Value.of(safe),
         cash_effect=Value.of(savings.cash_effect_nok),

@@ -13,6 +13,7 @@ median, bed-day sum or rate is withheld when the stays behind it are.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -76,6 +77,8 @@ class OpenDataTable:
     analysis_at: datetime
     rows: tuple[dict[str, str], ...]
     notes: tuple[str, ...]
+    #: Stays of the period not counted: no open-data consent, or a withdrawn one.
+    stays_without_consent: int = 0
 
 
 def _months(first: date, last: date) -> list[date]:
@@ -260,6 +263,21 @@ def open_data(
     until = analysis_at.astimezone(zone).date()
     steps = resident_day_steps(conn, tenant, until)
     table = build_open_data(tenant, stays, steps, time_zone=zone.key, analysis_at=analysis_at)
+    # What consent left out is counted and said, never silently dropped (docs/privacy.md).
+    row = conn.execute(
+        "SELECT count(*) FROM stays WHERE tenant_id = %s AND admitted_at <= %s",
+        (tenant, analysis_at),
+    ).fetchone()
+    left_out = (int(row[0]) if row else 0) - len(stays)
+    table = dataclasses.replace(
+        table,
+        stays_without_consent=left_out,
+        notes=(
+            *table.notes,
+            f"{left_out} of the tenant's stays admitted by the extract date are left out: their "
+            "residents did not consent to open-data use, or withdrew the consent.",
+        ),
+    )
     audit.record(
         conn,
         tenant=tenant,

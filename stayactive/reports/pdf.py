@@ -25,8 +25,8 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
+from stayactive.locale_format import Language, format_number
 from stayactive.reports.cells import format_cell, format_estimate, format_figure
-from stayactive.reports.format_no import Language, format_number
 from stayactive.reports.labels import text
 from stayactive.reports.model import Cell, SavingsReport, Table, TornadoOut
 
@@ -276,6 +276,7 @@ def render_pdf(report: SavingsReport) -> bytes:
         h = report.headline
         if h is not None:
             lines = [
+                (text("headline.bed_days", lang), format_estimate(h.bed_days_freed, lang)),
                 (text("headline.capacity", lang), format_estimate(h.capacity_value, lang)),
                 (text("headline.safe_cash", lang), format_estimate(h.safe_cash_effect, lang)),
                 (text("headline.cash", lang), format_estimate(h.cash_effect, lang)),

@@ -13,22 +13,27 @@ import math
 from datetime import date, datetime
 from typing import Any
 
+from stayactive.locale_format import Language, confidence_label, format_number
+from stayactive.reports.cells import format_cell, format_estimate, format_interval
 from stayactive.reports.model import SavingsReport, Value
 
 #: Columns of the CSV export.
 CSV_COLUMNS = ("section", "item", "column", "value", "low", "high", "unit", "note")
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: dataclasses to dicts, datetimes to ISO 8601, non-finite floats to None."""
+def _plain(value: Any, language: Language) -> Any:
+    """JSON-ready: dataclasses to dicts, datetimes to ISO 8601, non-finite floats to None; a
+    :class:`Value` also carries its ``text`` in the report's language (figure, unit, interval,
+    or why it is missing), so that a client shows what the PDF shows."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: _plain(getattr(value, f.name), language) for f in dataclasses.fields(value)}
         if isinstance(value, Value):
-            return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            out["text"] = format_cell(value, language)
+        return out
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, language) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, language) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):
@@ -38,7 +43,23 @@ def _plain(value: Any) -> Any:
 
 def report_to_dict(report: SavingsReport) -> dict[str, Any]:
     """The report as plain JSON types; tables keep their column names next to every cell."""
-    out: dict[str, Any] = _plain(report)
+    language = report.language
+    out: dict[str, Any] = _plain(report, language)
+    if report.headline is not None:
+        # The headline's figures read as a sentence does: "2,4 mill. kr/år (95 % KI …)".
+        for name in ("bed_days_freed", "capacity_value", "safe_cash_effect", "cash_effect",
+                     "net_value"):  # fmt: skip
+            value = getattr(report.headline, name)
+            out["headline"][name]["text"] = format_estimate(value, language)
+            out["headline"][name]["interval_text"] = (
+                f"{confidence_label(report.confidence_level, language=language)} "
+                f"{format_interval(value.low, value.high, value.unit, language)}"
+                if value.low is not None or value.high is not None
+                else ""
+            )
+        out["headline"]["probability_net_negative_text"] = format_number(
+            report.headline.probability_net_negative, 2, language=language
+        )
     tables: dict[str, Any] = {}
     for table in report.tables:
         tables[table.key] = {
@@ -48,7 +69,7 @@ def report_to_dict(report: SavingsReport) -> dict[str, Any]:
                 {
                     "label": row.label,
                     **{
-                        column: _plain(cell)
+                        column: _plain(cell, language)
                         for column, cell in zip(table.columns, row.cells, strict=True)
                     },
                 }
@@ -79,6 +100,7 @@ def _csv_rows(report: SavingsReport) -> list[list[str]]:
         h = report.headline
         text("headline", "sentence", h.sentence)
         for item, value in (
+            ("bed_days_freed", h.bed_days_freed),
             ("capacity_value", h.capacity_value),
             ("safe_cash_effect", h.safe_cash_effect),
             ("cash_effect", h.cash_effect),

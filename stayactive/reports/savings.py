@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -46,6 +47,7 @@ from analytics.stays import (
     PARAMETER_UNITS,
     DesignDiagnostics,
     EffectEstimate,
+    Estimate,
     InsufficientData,
     Parameter,
     ParameterSet,
@@ -58,8 +60,8 @@ from analytics.stays import (
 from analytics.stays.errors import InvalidParameter
 from analytics.stays.store import LoadedStays, load_stays
 from stayactive import audit
+from stayactive.locale_format import Language, check_language, format_number, format_percent
 from stayactive.reports import check_tables, money_tables, tables
-from stayactive.reports.format_no import Language, check_language
 from stayactive.reports.labels import (
     check_label,
     design_label,
@@ -80,6 +82,8 @@ logger = logging.getLogger(__name__)
 
 #: Resamples below this make a report a draft.
 PUBLISHED_RESAMPLES = 10_000
+#: Largest share of the measured effect a scenario may assume (twice the effect).
+MAX_EFFECT_SHARE = 2.0
 #: Resamples of the stratified sensitivity analysis (an interval to compare, not to publish).
 _SENSITIVITY_RESAMPLES = 2_000
 
@@ -203,6 +207,7 @@ def assemble_savings_report(
     *,
     language: Language = "nb",
     overrides: Mapping[str, float] | None = None,
+    effect_share: float = 1.0,
     first_report_at: datetime | None = None,
     horizon_days: float = DEFAULT_HORIZON_DAYS,
     n_resamples: int = DEFAULT_N_RESAMPLES,
@@ -213,9 +218,19 @@ def assemble_savings_report(
 
     Never raises for lack of data: an empty or tiny cohort gives a report whose ``status``
     and ``messages`` say what is missing. Raises :class:`InvalidParameter` for an override
-    that is not a parameter or out of range.
+    that is not a parameter or out of range, or an ``effect_share`` outside 0-2.
+
+    ``effect_share`` is a scenario on the effect: the share of the measured effect (bed-days
+    and readmissions avoided per stay, with their intervals and replicates) assumed to hold;
+    1 is the effect as measured. Anything else makes the report a draft.
     """
     language = check_language(language)
+    if not 0.0 <= effect_share <= MAX_EFFECT_SHARE:
+        raise InvalidParameter(
+            "effect_share",
+            f"effect_share must be between 0 and {MAX_EFFECT_SHARE:g} (1 = the effect as "
+            f"measured), got {effect_share:g}",
+        )
     design = design_choice.design if design_choice else None
     params, version = _parameters(stored, loaded, overrides or {})
     messages: list[str] = []
@@ -231,17 +246,24 @@ def assemble_savings_report(
     records = loaded.records
     status = "complete"
     # 1. nothing to report
+    nb = language == "nb"
     if loaded.n_stays == 0:
         status = "no data"
+        at = f"{loaded.analysis_at.astimezone(ZoneInfo(loaded.time_zone)):%Y-%m-%d %H:%M}"
         messages.append(
-            f"Tenant {loaded.tenant!r} has no stays admitted by "
-            f"{loaded.analysis_at.astimezone(ZoneInfo(loaded.time_zone)):%Y-%m-%d %H:%M}: "
-            "import the care records first (`stayactive records import`)."
+            f"Kommunen har ingen opphold innlagt til og med {at}: importer journaldata først "
+            "(`stayactive records import`)."
+            if nb
+            else f"Tenant {loaded.tenant!r} has no stays admitted by {at}: import the care "
+            "records first (`stayactive records import`)."
         )
     elif len(records) == 0:
         status = "no data"
         messages.append(
-            f"None of the tenant's {loaded.n_stays} stays can be evaluated (no consent to "
+            f"Ingen av kommunens {loaded.n_stays} opphold kan evalueres (uten samtykke til "
+            "evaluering, eller utelatt av grunnene i første tabell)."
+            if nb
+            else f"None of the tenant's {loaded.n_stays} stays can be evaluated (no consent to "
             "evaluation, or left out for the reasons in the first table)."
         )
     descriptive: list[Table] = [tables.flow_table(loaded, language)]
@@ -264,10 +286,9 @@ def assemble_savings_report(
             )
         except InsufficientData as exc:
             status = "no effect estimate"
-            messages.append(
-                f"Not enough data for an effect estimate: {exc}. The descriptive tables are "
-                "shown; no bed-days or NOK are estimated."
-            )
+            messages.append(_not_estimable(exc, language))
+    if effect is not None and effect_share != 1.0:
+        effect = _scaled_effect(effect, effect_share)
     if effect is not None:
         sensitivity: EffectEstimate | None
         try:
@@ -301,7 +322,7 @@ def assemble_savings_report(
             savings = estimate_savings(effect, params, draws=draws)
         except InsufficientData as exc:
             status = "no effect estimate"
-            messages.append(f"No money figures: {exc}.")
+            messages.append(f"Ingen kronebeløp: {exc}." if nb else f"No money figures: {exc}.")
         if savings is not None:
             tornado_out = money_tables.tornado_chart(effect, params, language)
             stays_source = money_tables.stays_source_text(loaded.stays_last_year, params, language)
@@ -325,6 +346,12 @@ def assemble_savings_report(
     reasons = _draft_reasons(
         params, design_reason, diagnostics, n_resamples, status, bool(overrides), language
     )
+    if effect_share != 1.0:
+        share = format_percent(effect_share, 0, language=language)
+        reasons += (
+            (f"scenario: {share} av den målte effekten" if nb else
+             f"scenario: {share} of the measured effect"),
+        )  # fmt: skip
     wards = "; ".join(f"{group_label(g, language)}: {n}" for g, n in loaded.wards_per_group.items())
     if wards:
         notes.append(f"{text('wards_per_group', language)}: {wards}.")
@@ -356,12 +383,73 @@ def assemble_savings_report(
         confidence_level=0.95,
         parameter_version=version,
         parameter_basis=_parameter_basis(stored, language),
+        parameter_values=params.values(),
         savings_kind=savings.savings_kind if savings else None,
         tables=tuple(sections),
         tornado=tornado_out,
         assumptions=assumptions,
         notes=tuple(notes),
         method=METHOD[language],
+    )
+
+
+_GROUP_HAS = re.compile(r"group (\S+) has (\d+) stays( in strata shared by all groups)?")
+_GROUP_FOLLOWED = re.compile(r"group (\S+) is followed only to day ([0-9.]+)")
+
+
+def _not_estimable(exc: InsufficientData, language: Language) -> str:
+    """Why there is no effect estimate, in the reader's words.
+
+    In bokmål the technical detail is given for the cases a reader meets (a group with too
+    few stays, a group not followed long enough); the English report has it word for word.
+    """
+    if language != "nb":
+        return (
+            f"Not enough data for an effect estimate: {exc}. The descriptive tables are shown; "
+            "no bed-days or NOK are estimated."
+        )
+    why = f"{exc.n_available} opphold der minst {exc.n_required} trengs"
+    if m := _GROUP_HAS.search(exc.detail):
+        where = " i strata som alle gruppene deler" if m.group(3) else ""
+        why = f"gruppen «{group_label(m.group(1), 'nb')}» har {m.group(2)} opphold{where}"
+        why += f", minst {exc.n_required} trengs"
+    elif m := _GROUP_FOLLOWED.search(exc.detail):
+        day = format_number(float(m.group(2)), 1, language="nb")
+        why = (
+            f"gruppen «{group_label(m.group(1), 'nb')}» er fulgt bare til dag {day} med nok "
+            "opphold under observasjon"
+        )
+    elif "no stays on comparison wards" in exc.detail:
+        why = "ingen opphold på avdelinger uten utstyr og ingen fra før oppstart"
+    return (
+        f"Effekten kan ikke beregnes: {why}. De beskrivende tabellene vises; ingen liggedøgn "
+        "eller kroner er beregnet."
+    )
+
+
+def _scaled(estimate: Estimate, share: float) -> Estimate:
+    return dataclasses.replace(
+        estimate,
+        value=estimate.value * share,
+        low=estimate.low * share,
+        high=estimate.high * share,
+    )
+
+
+def _scaled_effect(effect: EffectEstimate, share: float) -> EffectEstimate:
+    """The effect with ``share`` of its bed-days and readmissions avoided per stay (point,
+    interval and every replicate): a scenario, never a published figure."""
+    readm = effect.readmissions_avoided_per_stay
+    reps = effect.replicates
+    return dataclasses.replace(
+        effect,
+        bed_days_avoided_per_stay=_scaled(effect.bed_days_avoided_per_stay, share),
+        readmissions_avoided_per_stay=_scaled(readm, share) if readm is not None else None,
+        replicates=dataclasses.replace(
+            reps,
+            bed_days_avoided_per_stay=reps.bed_days_avoided_per_stay * share,
+            readmissions_avoided_per_stay=reps.readmissions_avoided_per_stay * share,
+        ),
     )
 
 
@@ -433,6 +521,7 @@ def build_savings_report(
     analysis_at: datetime | None = None,
     n_resamples: int = DEFAULT_N_RESAMPLES,
     seed: int = 1,
+    effect_share: float = 1.0,
 ) -> SavingsReport:
     """Load the tenant's stays, parameters and design, build the report, and audit the read.
 
@@ -452,6 +541,9 @@ def build_savings_report(
     analysis_at, n_resamples, seed
         Data as of this instant (default now); bootstrap resamples (10,000 for a published
         report) and seed.
+    effect_share
+        Scenario on the effect: the share of the measured effect assumed (1 = as measured;
+        see :func:`assemble_savings_report`).
     """
     language = check_language(language)
     loaded = load_stays(conn, tenant_id, analysis_at=analysis_at)
@@ -464,6 +556,7 @@ def build_savings_report(
         choice,
         language=language,
         overrides=overrides,
+        effect_share=effect_share,
         first_report_at=first,
         n_resamples=n_resamples,
         seed=seed,
@@ -486,6 +579,7 @@ def build_savings_report(
             "design": report.design,
             "draft": report.draft,
             "overrides": dict(overrides or {}),
+            "effect_share": effect_share,
         },
     )
     return report

@@ -28,7 +28,7 @@ from analytics.stays import (
 )
 from analytics.stays._km import follow_up_reach
 from analytics.stays.store import LoadedStays
-from stayactive.reports.format_no import Language, format_number
+from stayactive.locale_format import Language, format_number
 from stayactive.reports.labels import destination_label, group_label, reason_label, text
 from stayactive.reports.model import Cell, Row, Table, Value
 

@@ -58,6 +58,7 @@ def up(settings: Settings) -> None:
     if settings.uses_local_database:
         postgres.ensure_cluster(paths, settings)
         postgres.start(paths, settings)
+        postgres.ensure_service_roles(paths, settings)
     else:
         log.info("STAYACTIVE_DATABASE_URL is set: using that server, no local PostgreSQL")
     if settings.uses_local_broker:

@@ -35,8 +35,14 @@ def prepare_worker(settings: Settings, worker_id: str, *, user: str = SERVICE_US
         return settings
     # Resolve every secret now: after the switch the secrets folder is out of reach.
     _, password = settings.ingest_credentials(worker_id)
+    # The worker connects as the ingest role (docs/privacy.md): its URL and password only, not
+    # the owner's.
     resolved = settings.model_copy(
-        update={"database_url": settings.dsn(), "mqtt_ingest_password": SecretStr(password)}
+        update={
+            "database_url": settings.dsn(role="ingest"),
+            "database_ingest_password": SecretStr(settings.role_password("ingest")),
+            "mqtt_ingest_password": SecretStr(password),
+        }
     )
     ensure_system_user(user)
     drop_privileges(user)

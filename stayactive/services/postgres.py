@@ -19,10 +19,10 @@ from psycopg import sql
 
 from stayactive import db
 from stayactive.errors import ServiceError, StayActiveError
-from stayactive.paths import DB_PASSWORD, ServicePaths
+from stayactive.paths import DB_PASSWORD, ServicePaths, db_role_password_name
 from stayactive.services import timescaledb
 from stayactive.services._run import give_to, run
-from stayactive.settings import Settings
+from stayactive.settings import SERVICE_ROLES, Settings
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,43 @@ def start(paths: ServicePaths, settings: Settings) -> None:
             as_user=_server_user(),
         )  # fmt: skip
     ensure_database(settings, settings.database_name)
+
+
+def ensure_service_roles(paths: ServicePaths, settings: Settings) -> list[str]:
+    """Give each service its own login role with a password of its own (docs/privacy.md).
+
+    The password is generated once into the secrets folder (0600); the server is sent only its
+    SCRAM verifier, so the password itself appears in no statement or server log. The
+    migrations create the same roles without a password where they do not exist yet and grant
+    them their privileges per schema; this only lets them log in. Returns the roles set up.
+    """
+    done = []
+    with psycopg.connect(settings.dsn("postgres"), autocommit=True) as conn:
+        for role in SERVICE_ROLES:
+            user = settings.role_user(role)
+            password = paths.secret(db_role_password_name(role), create=True)
+            assert password is not None
+            verifier = conn.pgconn.encrypt_password(
+                password.encode(), user.encode(), b"scram-sha-256"
+            ).decode()
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
+            # Ingest bypasses row-level security (COPY needs it); see migration 0014.
+            rls = "BYPASSRLS" if role == "ingest" else "NOBYPASSRLS"
+            create = (
+                f"CREATE ROLE {{}} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE {rls} PASSWORD {{}}"
+            )
+            alter = f"ALTER ROLE {{}} LOGIN {rls} PASSWORD {{}}"
+            try:
+                conn.execute(
+                    sql.SQL(alter if exists else create).format(
+                        sql.Identifier(user), sql.Literal(verifier)
+                    )
+                )
+            except psycopg.errors.DuplicateObject:
+                # A migration created it between the look and the CREATE: set the password.
+                conn.execute(sql.SQL(alter).format(sql.Identifier(user), sql.Literal(verifier)))
+            done.append(user)
+    return done
 
 
 def stop(paths: ServicePaths) -> None:

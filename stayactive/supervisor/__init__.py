@@ -9,8 +9,6 @@ crashing. The demo runs the same supervisor with one more process (the simulated
 """
 
 from stayactive.supervisor._processes import (
-    DASHBOARD_MISSING,
-    dashboard_available,
     dashboard_url,
     service_processes,
     systemd_processes,
@@ -25,13 +23,11 @@ from stayactive.supervisor._supervisor import (
 from stayactive.supervisor._systemd import UnitOptions, systemd_units, write_units
 
 __all__ = [
-    "DASHBOARD_MISSING",
     "ProcessSpec",
     "ProcessState",
     "RestartPolicy",
     "Supervisor",
     "UnitOptions",
-    "dashboard_available",
     "dashboard_url",
     "read_state",
     "run_until_stopped",

@@ -133,3 +133,57 @@ def test_mismatched_lengths_are_rejected() -> None:
             np.arange(3.0), np.zeros((3, 3)), np.zeros((3, 3)), np.zeros(2), np.zeros(3),
             np.zeros(3), np.zeros(3),
         )  # fmt: skip
+
+
+def _walk_f32(seed: int) -> dict[str, np.ndarray]:
+    """Simulated walking as the database stores it: float32 values, 50 Hz frames."""
+    from firmware_sim.world import synthesize_bout
+    from stayactive.tools.simulated_days import wire_arrays
+
+    a = wire_arrays(synthesize_bout(0.6, 120.0, seed=seed).signals)
+    return {k: v if k == "t_s" else v.astype(np.float32).astype(np.float64) for k, v in a.items()}
+
+
+def _packed(a: dict[str, np.ndarray]) -> np.ndarray:
+    columns = [a["acc_mps2"], a["gyro_radps"], a["odo_l_m"], a["odo_r_m"], a["force_l_n"],
+               a["force_r_n"]]  # fmt: skip
+    return np.ascontiguousarray(np.column_stack(columns).T, dtype=np.float32)
+
+
+def _assert_identical(x: WalkerSignals, y: WalkerSignals) -> None:
+    for name in x.__dataclass_fields__:
+        u, v = getattr(x, name), getattr(y, name)
+        if isinstance(u, np.ndarray):
+            assert u.dtype == v.dtype and u.shape == v.shape and u.tobytes() == v.tobytes(), name
+        else:
+            assert u == v, name
+
+
+@pytest.mark.parametrize("trouble", ["none", "nans", "clock step", "negative zeros", "100 Hz"])
+def test_packed_float32_samples_bin_to_exactly_what_the_channel_arrays_give(
+    trouble: str,
+) -> None:
+    a = _walk_f32(3)
+    n = len(a["t_s"])
+    if trouble == "nans":
+        a["force_l_n"][1000:1003] = np.nan
+        a["acc_mps2"][2000, 1] = np.nan
+    elif trouble == "clock step":  # overlapping runs: the general path
+        a["t_s"] = np.concatenate([a["t_s"][: n // 2], a["t_s"][n // 2 :] - 3.0])
+    elif trouble == "negative zeros":
+        a["odo_l_m"][::3] = -0.0
+        a["gyro_radps"][::2] = -0.0
+    elif trouble == "100 Hz":  # ten samples a cell: numpy's pairwise summation in reduceat
+        a["t_s"] = a["t_s"][0] + np.arange(n) / 100.0
+    wanted = WalkerSignals.from_arrays(
+        a["t_s"], a["acc_mps2"], a["gyro_radps"], a["odo_l_m"], a["odo_r_m"], a["force_l_n"],
+        a["force_r_n"],
+    )  # fmt: skip
+    _assert_identical(WalkerSignals.from_packed(a["t_s"], _packed(a)), wanted)
+
+
+def test_packed_samples_must_be_ten_rows() -> None:
+    with pytest.raises(ValueError, match=r"shape \(10, n\)"):
+        WalkerSignals.from_packed(np.arange(3.0), np.zeros((3, 10), np.float32))
+    with pytest.raises(ValueError, match="same length"):
+        WalkerSignals.from_packed(np.arange(3.0), np.zeros((10, 2), np.float32))

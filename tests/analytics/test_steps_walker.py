@@ -162,3 +162,52 @@ def test_simulated_bout_any_orientation(speed_mps: float) -> None:
         assert len(bouts) == 1
         b = truth.bouts[0]
         assert bouts.speed_mps[0] == pytest.approx(b.mean_speed_mps, abs=0.03)
+
+
+def _alternate_by_sorting(ext_i, ext_sign, x):  # type: ignore[no-untyped-def]
+    """The first implementation of ``_alternate``: a lexsort by group and score."""
+    order = np.argsort(ext_i, kind="stable")
+    ext_i, ext_sign = ext_i[order], ext_sign[order]
+    new_group = np.concatenate(([True], ext_sign[1:] != ext_sign[:-1]))
+    group = np.cumsum(new_group) - 1
+    score = ext_sign * x[ext_i]
+    best = np.lexsort((-score, group))
+    first = np.concatenate(([True], group[best][1:] != group[best][:-1]))
+    keep = np.sort(best[first])
+    return ext_i[keep], ext_sign[keep]
+
+
+def _stop_index_for_every_cell(moving, speed, stop_mps, reach):  # type: ignore[no-untyped-def]
+    """The first implementation of ``_stop_index``: computed for every cell."""
+    n = len(speed)
+    idx = np.arange(n)
+    last_fast = np.maximum.accumulate(np.where(speed > stop_mps, idx, -1))
+    d = np.diff(np.concatenate(([0], moving.astype(np.int8), [0])))
+    stops = np.flatnonzero(d == -1)
+    if len(stops) == 0:
+        return np.full(n, n)
+    run_stop = last_fast[np.minimum(stops + reach, n) - 1] + 1
+    which = np.searchsorted(stops, idx, side="right")
+    return np.where(which < len(stops), run_stop[np.minimum(which, len(stops) - 1)], n)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_faster_helpers_choose_exactly_what_the_first_ones_did(seed: int) -> None:
+    from analytics.gait._steps_walker import _alternate, _stop_index
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 2000))
+    x = np.round(rng.normal(size=n), int(rng.integers(0, 3)))  # ties happen
+    k = int(rng.integers(0, n + 1))
+    ext_i = rng.choice(n, size=k, replace=False).astype(np.int64)
+    ext_sign = rng.choice([-1, 1], size=k).astype(np.int64)
+    for got, want in zip(
+        _alternate(ext_i, ext_sign, x), _alternate_by_sorting(ext_i, ext_sign, x), strict=True
+    ):
+        assert np.array_equal(got, want)
+    moving = rng.random(n) < rng.uniform(0, 1)
+    speed = np.where(rng.random(n) < 0.1, np.nan, rng.uniform(0, 0.1, n))
+    ic = np.sort(rng.choice(n, size=min(n, 50), replace=False)).astype(np.int64)
+    every = _stop_index_for_every_cell(moving, speed, 0.04, 5)
+    assert np.array_equal(_stop_index(moving, speed, 0.04, 5, ic), every[ic])
+    assert np.array_equal(_stop_index(moving, speed, 0.04, 5), every)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -156,6 +157,13 @@ def _register(conn: psycopg.Connection[TupleRow], devices: list[str]) -> dict[st
     registry.assign_device(conn, TENANT, "W-read-3", residents["res-2"],
                            _local(AUTUMN - timedelta(days=1), 12, 0),
                            _local(AUTUMN + timedelta(days=1), 12, 0))  # fmt: skip
+    # Both consented to their device data's use in care: the runner computes only such days.
+    for resident_id in residents.values():
+        conn.execute(
+            """INSERT INTO consents (tenant_id, resident_id, purpose, valid)
+               VALUES (%s, %s, 'care', tstzrange('2020-01-01', NULL))""",
+            (TENANT, resident_id),
+        )
     return residents
 
 
@@ -361,6 +369,57 @@ def test_parse_refuses_a_stream_that_is_not_frames() -> None:
         parse(header + b"\x00\x05" + bytes(40) + b"\xff\xff")
     empty = parse(header + b"\xff\xff", 2)
     assert [len(a) for a in empty] == [0, 0]
+
+
+_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+
+
+def _copy_row(k: int, frames: list[tuple[int, float, npt.NDArray[np.float32]]]) -> bytes:
+    """One row of the read's COPY: window ``k`` and frames of (microseconds, rate, (n, 10))."""
+    heads = b"".join(struct.pack("!qfi", t_us, rate, len(v)) for t_us, rate, v in frames)
+    samples = b"".join(v.astype(">f4").tobytes() for _t, _r, v in frames)
+    brakes = b"".join(bytes(len(v)) for _t, _r, v in frames)
+    fields = [struct.pack("!i", k), heads, samples, brakes]
+    return struct.pack("!h", 4) + b"".join(struct.pack("!i", len(f)) + f for f in fields)
+
+
+def test_parse_reads_rows_whichever_way_the_stream_is_cut() -> None:
+    rng = np.random.default_rng(5)
+    frame = [(10**9 + 10**6 * i, 50.0, rng.normal(size=(50, 10)).astype(np.float32))
+             for i in range(7)]  # fmt: skip
+    rows = [_copy_row(0, frame[:3]), _copy_row(0, frame[3:5]), _copy_row(1, frame[5:])]
+    whole = _HEADER + b"".join(rows) + b"\xff\xff"
+    expected = parse(whole, 2)
+    assert [len(a) for a in expected] == [250, 100]
+    assert expected[1].values.flags.c_contiguous and expected[1].values.shape == (10, 100)
+    assert np.array_equal(expected[1].samples, np.vstack([v for _t, _r, v in frame[5:]]))
+    assert expected[0].t_s[50] == pytest.approx(
+        1001.0 + datetime(2000, 1, 1, tzinfo=UTC).timestamp()
+    )
+    for chunks in (
+        [_HEADER, *rows, b"\xff\xff"],  # as PostgreSQL sends it: a message a row
+        [_HEADER + rows[0], rows[1], rows[2] + b"\xff\xff"],
+        [whole[:1000], whole[1000:5001], whole[5001:]],  # rows across chunks: joined
+    ):
+        got = parse(chunks, 2)
+        for a, b in zip(got, expected, strict=True):
+            assert a.t_s.tobytes() == b.t_s.tobytes() and a.values.tobytes() == b.values.tobytes()
+            assert a.brake.tobytes() == b.brake.tobytes()
+
+
+def test_parse_refuses_rows_that_disagree_with_their_frame_heads() -> None:
+    v = np.zeros((50, 10), np.float32)
+    row = _copy_row(0, [(0, 50.0, v)])
+    short = row[:-10]  # the brake bytes cut short, the lengths fixed to match
+    short = short[: len(short) - 40 - 4] + struct.pack("!i", 40) + bytes(40)
+    for stream in (
+        _HEADER + short + b"\xff\xff",
+        _HEADER + _copy_row(1, [(0, 50.0, v)]) + _copy_row(0, [(0, 50.0, v)]) + b"\xff\xff",
+        _HEADER + row,  # no trailer
+        _HEADER + row + row[:7] + b"\xff\xff",
+    ):
+        with pytest.raises(FrameStreamError):
+            parse(stream, 2)
 
 
 def test_pack_samples_is_sample_major() -> None:

@@ -7,7 +7,6 @@ change state use ``api_world`` built for them alone (function scope).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -19,10 +18,11 @@ from psycopg.rows import TupleRow
 
 import ingest
 from stayactive import db
-from stayactive.api.serve import RunningApi, start_api
+from stayactive.api.serve import RunningApi
 from stayactive.auth import hash_password
 from stayactive.settings import Settings
 from stayactive.tools.bench.api_seed import SeededTenant, seed_tenant
+from tests.fixtures.served import served_schema
 
 PASSWORD = "correct horse battery staple"
 #: Where the schemathesis run leaves its counts for the terminal summary (a config attribute).
@@ -77,30 +77,23 @@ def password_hash() -> str:
 
 def build_world(settings: Settings, password_hash: str) -> Iterator[World]:
     """Migrate a schema, seed two tenants, serve the API; undo it all afterwards."""
-    name = "t_" + uuid.uuid4().hex[:16]
+
+    def seed(conn: psycopg.Connection[TupleRow]) -> tuple[SeededTenant, SeededTenant]:
+        a = seed_tenant(conn, "tenant-a", password_hash=password_hash, wards=2, seed=1)
+        b = seed_tenant(
+            conn, "tenant-b", password_hash=password_hash, wards=1, residents_per_ward=2, seed=2
+        )
+        return a, b
+
     # The periodic alert evaluation is off: the tests read alerts as the overview leaves them
     # (test_background.py turns it on).
-    scoped = settings.model_copy(update={"database_schema": name, "api_alerts_interval_s": 0})
-    db.migrate(scoped, schema=name)
-    try:
-        with db.connect(scoped) as conn:
-            a = seed_tenant(conn, "tenant-a", password_hash=password_hash, wards=2, seed=1)
-            b = seed_tenant(
-                conn, "tenant-b", password_hash=password_hash, wards=1, residents_per_ward=2,
-                seed=2,
-            )  # fmt: skip
-            conn.commit()
-        api = start_api(scoped)
-        world = World(scoped, name, api, a, b, {})
+    with served_schema(settings, seed, api_alerts_interval_s=0) as served:
+        world = World(served.settings, served.schema, served.api, *served.seeded, {})
         try:
             yield world
         finally:
             world.close()
-            api.stop()
-            _remove_broker_accounts(scoped)
-    finally:
-        with db.connect(settings, schema="public", autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+            _remove_broker_accounts(served.settings)
 
 
 def _remove_broker_accounts(settings: Settings) -> None:

@@ -36,7 +36,9 @@ def test_lockout_after_repeated_failures(api_world: World) -> None:
         assert _login(api_world, "tenant-a-care", "wrong wrong wrong").status_code == 401
     locked = _login(api_world, "tenant-a-care", PASSWORD)
     assert locked.status_code == 429
-    assert int(locked.headers["Retry-After"]) == 30
+    # The lock is counted from the fifth failure; a loaded machine may take a second or two
+    # to answer, so the remaining time is allowed to be slightly less than the full lock.
+    assert 25 <= int(locked.headers["Retry-After"]) <= 30
     assert "too many failed logins" in locked.json()["detail"]
     for _ in range(5):
         _login(api_world, "ghost-user", "wrong wrong wrong")
@@ -48,7 +50,7 @@ def test_lockout_after_repeated_failures(api_world: World) -> None:
         )
     assert _login(api_world, "tenant-a-care", "wrong again wrong").status_code == 401
     again = _login(api_world, "tenant-a-care", PASSWORD)
-    assert again.status_code == 429 and int(again.headers["Retry-After"]) == 60
+    assert again.status_code == 429 and 55 <= int(again.headers["Retry-After"]) <= 60
     # Another account is not affected.
     assert _login(api_world, "tenant-a-admin", PASSWORD).status_code == 200
 

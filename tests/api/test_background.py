@@ -20,7 +20,12 @@ def evaluating_world(settings: Settings, password_hash: str) -> Iterator[World]:
         # The same schema, served again with the evaluation every half second.
         fast = world.settings.model_copy(update={"api_alerts_interval_s": 0.5})
         world.api = start_api(fast)
-        yield world
+        try:
+            yield world
+        finally:
+            # build_world stops the API it started, not this one: without this its loop
+            # would go on, every half second, against the dropped schema.
+            world.api.stop()
 
 
 def test_alerts_open_and_resolve_without_a_reader(evaluating_world: World) -> None:

@@ -110,6 +110,8 @@ OPS: list[Op] = [
         params={"code": "41950-7"},
     ),
     Op("GET", "/reports/savings", REPORTS, params={"resamples": "100"}),
+    Op("POST", "/reports/savings/scenario", REPORTS, body=lambda w, t: {"resamples": 100}),
+    Op("GET", "/reports/curves", REPORTS),
     Op("GET", "/reports/stays", REPORTS),
     Op("GET", "/reports/open-data", REPORTS),
     Op("GET", "/audit", ADMIN),
@@ -307,6 +309,7 @@ def test_finance_never_sees_a_pseudonym(shared_world: World) -> None:
         pseudonyms = [str(r[0]) for r in conn.execute("SELECT pseudonym FROM residents")]
     for path, params in (
         ("/me", {}), ("/wards", {}), ("/reports/savings", {"resamples": "100"}),
+        ("/reports/curves", {}),
         ("/reports/savings", {"format": "csv", "resamples": "100"}), ("/reports/stays", {}),
         ("/reports/open-data", {}), ("/reports/open-data", {"format": "csv"}),
     ):  # fmt: skip

@@ -193,10 +193,14 @@ def test_empty_tenant_gives_a_clear_message(conn: psycopg.Connection[TupleRow]) 
     registry.ensure_tenant(conn, "bergen", "Bergen kommune")
     report = build_savings_report(conn, "bergen", actor="test", n_resamples=RESAMPLES)
     assert report.status == "no data" and report.draft and report.headline is None
-    assert "has no stays" in report.messages[0]
+    assert "har ingen opphold" in report.messages[0]  # bokmål by default
     for rendered in (render_json(report), render_csv(report)):
-        assert "has no stays" in rendered
+        assert "har ingen opphold" in rendered
     assert render_pdf(report).startswith(b"%PDF")
+    english = build_savings_report(
+        conn, "bergen", language="en", actor="test", n_resamples=RESAMPLES
+    )
+    assert "has no stays" in english.messages[0]
 
 
 def test_tiny_cohort_gives_descriptive_tables_and_a_clear_message(
@@ -209,7 +213,18 @@ def test_tiny_cohort_gives_descriptive_tables_and_a_clear_message(
         conn, "tiny", actor="test", analysis_at=tenant.extract_at, n_resamples=RESAMPLES
     )
     assert report.status == "no effect estimate"
-    assert "not enough data" in report.messages[0].lower()
+    # Bokmål names the group in plain words; English has the estimator's words.
+    assert report.messages[0].startswith("Effekten kan ikke beregnes: gruppen «")
+    assert "group " not in report.messages[0]
+    english = build_savings_report(
+        conn,
+        "tiny",
+        language="en",
+        actor="test",
+        analysis_at=tenant.extract_at,
+        n_resamples=RESAMPLES,
+    )
+    assert "not enough data" in english.messages[0].lower()
     assert report.tornado is None and report.savings_kind is None
     keys = [t.key for t in report.tables]
     assert "money" not in keys and "groups" in keys

@@ -77,17 +77,13 @@ def test_systemd_accepts_the_units_and_rates_them_well_protected(tmp_path: Path)
         assert float(match.group(1)) < 3.0, f"{path.name}: exposure {match.group(1)}"
 
 
-def test_the_dashboard_runs_when_this_checkout_has_it() -> None:
-    here = (ROOT / "stayactive" / "cli" / "dashboard.py").exists()
-    assert supervisor.dashboard_available() is here
+def test_the_dashboard_runs_as_a_process_of_its_own_ready_on_streamlits_health() -> None:
     settings = Settings.model_construct()
-    names = [s.name for s in supervisor.service_processes(settings, worker_id="w")]
-    assert names == ["ingest", "analytics", "api", *(["dashboard"] if here else [])]
-    with_it = supervisor.service_processes(settings, worker_id="w", dashboard=True)
-    dashboard = with_it[-1]
-    assert dashboard.name == "dashboard" and dashboard.argv[-1] == "dashboard"
+    specs = supervisor.service_processes(settings, worker_id="w")
+    assert [s.name for s in specs] == ["ingest", "analytics", "api", "dashboard"]
+    dashboard = specs[-1]
+    assert dashboard.argv[-1] == "dashboard"
     # Ready when Streamlit's own health endpoint answers, on the dashboard's port.
-    assert dashboard.health_url == f"{supervisor.dashboard_url(settings)}/_stcore/health"
-    assert supervisor.dashboard_url(settings).startswith("http://127.0.0.1:")
-    without = supervisor.service_processes(settings, worker_id="w", dashboard=False)
-    assert [s.name for s in without] == ["ingest", "analytics", "api"]
+    assert dashboard.health_url == "http://127.0.0.1:8501/_stcore/health"
+    bound_everywhere = Settings.model_construct(dashboard_host="0.0.0.0", dashboard_port=9999)
+    assert supervisor.dashboard_url(bound_everywhere) == "http://127.0.0.1:9999"

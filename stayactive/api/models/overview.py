@@ -131,3 +131,8 @@ class WardOverviewPublic(BaseModel):
     lang: Literal["nb", "en"]
     residents: list[ResidentRow] = Field(description="Most urgent first.")
     alert_counts: dict[str, int]
+    residents_without_care_consent: int = Field(
+        default=0,
+        description="Residents of the ward that day who are not shown: no care consent covers "
+        "the day (docs/privacy.md).",
+    )

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, Strict, StringConstraints
 
+from stayactive.api.models.consents import ConsentSummary
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 Pseudonym = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
@@ -109,6 +111,7 @@ class ResidentPublic(BaseModel):
     sex: str
     ward_ids: list[int] = Field(description="Wards of the resident's stays.")
     current_stay_id: int | None
+    consent: ConsentSummary = Field(description="Each purpose's consent now.")
 
 
 class AssignmentCreate(BaseModel):
@@ -127,6 +130,18 @@ class AssignmentPublic(BaseModel):
     valid_to: dt.datetime | None
 
 
+class FleetTraffic(BaseModel):
+    """Messages and rejects of one device (stayactive/api/fleet_traffic.py says how counted)."""
+
+    messages_1h: int = Field(description="Messages the device sent in the last hour.")
+    messages_24h: int = Field(description="Messages the device sent in the last 24 hours.")
+    rejects_1h: int = Field(description="Messages of the device rejected in the last hour.")
+    rejects_24h: int = Field(description="Messages of the device rejected in the last 24 hours.")
+    reject_share_24h: float | None = Field(
+        description="Rejects / (messages + rejects) over 24 hours; null when nothing came."
+    )
+
+
 class FleetDevice(BaseModel):
     device_id: str
     kind: Literal["walker", "robot"]
@@ -140,3 +155,4 @@ class FleetDevice(BaseModel):
     clock_suspect: bool | None
     problems: list[str] = Field(description="offline, battery_low, clock_suspect, never_seen.")
     assignment: AssignmentBrief | None
+    traffic: FleetTraffic

@@ -47,7 +47,12 @@ class ResidentDaysPublic(BaseModel):
     pseudonym: str
     start: dt.date = Field(alias="from")
     end: dt.date = Field(alias="to")
-    days: list[ResidentDayPublic] = Field(description="Computed days in the range, by date.")
+    days: list[ResidentDayPublic] = Field(
+        description="Computed days in the range a care consent covers, by date."
+    )
+    days_without_care_consent: int = Field(
+        default=0, description="Days of the range not shown: no care consent covers them."
+    )
 
     model_config = {"populate_by_name": True}
 
@@ -104,3 +109,6 @@ class BoutsPublic(BaseModel):
     date: dt.date
     device_id: str | None = Field(description="The walker that covered most of the day.")
     bouts: list[BoutPublic]
+    care_consent: bool = Field(
+        default=True, description="False: no care consent covers the day, nothing computed."
+    )

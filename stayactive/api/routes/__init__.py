@@ -3,10 +3,12 @@
 from fastapi import APIRouter
 
 from stayactive.api.routes import (
+    access_review,
     alerts,
     assignments,
     audit,
     auth,
+    consents,
     devices,
     fhir,
     health,
@@ -24,6 +26,7 @@ api_router.include_router(auth.router)
 api_router.include_router(me.router)
 api_router.include_router(wards.router)
 api_router.include_router(residents.router)
+api_router.include_router(consents.router)
 api_router.include_router(devices.router)
 api_router.include_router(assignments.router)
 api_router.include_router(alerts.router)
@@ -31,6 +34,7 @@ api_router.include_router(imports.router)
 api_router.include_router(fhir.router)
 api_router.include_router(telemetry.router)
 api_router.include_router(reports.router)
+api_router.include_router(access_review.router)
 api_router.include_router(audit.router)
 api_router.include_router(users.router)
 

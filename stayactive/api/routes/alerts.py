@@ -11,7 +11,7 @@ from stayactive.api import alerts, policy
 from stayactive.api.deps import MAX_ID, Allow, AuditedRead, ConnDep
 from stayactive.api.models.overview import AlertPublic
 from stayactive.api.problems import forbidden, not_found, problem_responses
-from stayactive.locale_format import Lang
+from stayactive.locale_format import Language
 
 router = APIRouter(
     prefix="/alerts", tags=["alerts"], responses=problem_responses(401, 403, 404, 422, 503)
@@ -30,7 +30,7 @@ async def mark_handled(
     body: HandledCreate,
     audited: AuditedRead,
     conn: ConnDep,
-    lang: Annotated[Lang, Query()] = "nb",
+    lang: Annotated[Language, Query()] = "nb",
 ) -> AlertPublic:
     """Mark the alert handled by the caller, now, with a note. It stays open until its
     condition clears; handling it again replaces who, when and the note."""

@@ -56,7 +56,7 @@ async def token(
             headers={"WWW-Authenticate": "Bearer"},
         ) from exc
     access, _ = auth.issue_token(
-        state.jwt_key,
+        state.keys.current(),
         user_id=logged_in.user_id,
         tenant_id=logged_in.tenant_id,
         session_id=logged_in.session_id,
@@ -78,7 +78,7 @@ async def refresh(principal: CurrentUser, conn: ConnDep, state: StateDep) -> Tok
     left_s = int((expires - datetime.now(UTC)).total_seconds())
     ttl = max(1, min(state.settings.api_token_ttl_s, left_s))
     access, _ = auth.issue_token(
-        state.jwt_key,
+        state.keys.current(),
         user_id=principal.user_id,
         tenant_id=principal.tenant_id,
         session_id=principal.session_id,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 from psycopg.rows import TupleRow
 
 from stayactive import auth
-from stayactive.api import policy
+from stayactive.api import fleet_traffic, policy
 from stayactive.api._audit import write_audit_sync
 from stayactive.api.deps import (
     MAX_ID,
@@ -30,6 +30,7 @@ from stayactive.api.models.registry import (
     DevicePublic,
     DeviceStatus,
     FleetDevice,
+    FleetTraffic,
 )
 from stayactive.api.problems import ApiProblem, forbidden, not_found, problem_responses
 from stayactive.api.ward_snapshot import AlertSettings
@@ -269,6 +270,16 @@ async def device_status(
     return result
 
 
+def _traffic(t: fleet_traffic.Traffic) -> FleetTraffic:
+    return FleetTraffic(
+        messages_1h=t.messages_1h,
+        messages_24h=t.messages_24h,
+        rejects_1h=t.rejects_1h,
+        rejects_24h=t.rejects_24h,
+        reject_share_24h=t.reject_share_24h,
+    )
+
+
 @router.get("/fleet", response_model=list[FleetDevice], dependencies=[Allow("devices.read")])
 async def fleet(
     audited: AuditedRead,
@@ -276,8 +287,9 @@ async def fleet(
     ward: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this ward.")] = None,
     problems_only: Annotated[bool, Query(description="Only devices with a problem.")] = False,
 ) -> list[FleetDevice]:
-    """Devices by ward with status, battery, firmware, last seen and the assignment in force;
-    ``problems_only`` keeps those offline, low on battery, with a suspect clock or never seen."""
+    """Devices by ward with status, battery, firmware, last seen, messages and rejects in the
+    last hour and 24 hours, and the assignment in force; ``problems_only`` keeps those offline,
+    low on battery, with a suspect clock or never seen."""
     p = audited.principal
     if ward is not None and _scoped(p) and ward not in p.ward_ids:
         raise forbidden(f"ward {ward} is not one of your wards")
@@ -302,8 +314,13 @@ async def fleet(
             "off": AlertSettings().offline_after_min,
         },
     )
+    rows = await cur.fetchall()
+    # Counted up to the database's now(), the same instant the problems are judged at.
+    counts = (
+        await fleet_traffic.traffic(conn, [str(r[0]) for r in rows], rows[0][17]) if rows else {}
+    )
     out = []
-    for r in await cur.fetchall():
+    for r in rows:
         problems = []
         if r[8] is None:
             problems.append("never_seen")
@@ -329,6 +346,7 @@ async def fleet(
                 clock_suspect=r[9],
                 problems=problems,
                 assignment=_assignment(r, 10),
+                traffic=_traffic(counts[r[0]]),
             )
         )
     residents = sorted({str(d.assignment.resident_id) for d in out if d.assignment})

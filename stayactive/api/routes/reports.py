@@ -15,9 +15,14 @@ from psycopg.rows import TupleRow
 
 from stayactive.api import report_source
 from stayactive.api.deps import Allow, CurrentUser, StateDep
+from stayactive.api.models.reports import ScenarioRequest
 from stayactive.api.problems import ApiProblem, problem_responses
-from stayactive.reports import render_csv, render_json, report_to_dict
+from stayactive.api.report_cache import ReportKey
+from stayactive.errors import InvalidParameter
+from stayactive.locale_format import Language
+from stayactive.reports import SavingsReport, render_csv, render_json, report_to_dict
 from stayactive.reports.open_data import COLUMNS
+from stayactive.reports.savings import PUBLISHED_RESAMPLES
 
 router = APIRouter(
     prefix="/reports",
@@ -46,56 +51,135 @@ def _check_as_of(as_of: date | None) -> None:
         )
 
 
-@router.get(
-    "/savings",
-    responses={
-        200: {
-            "description": "The report as JSON, CSV or PDF.",
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "text/csv": {"schema": {"type": "string"}},
-                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-            },
-        }
-    },
-    response_class=Response,
-)
+_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report as JSON, CSV or PDF.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+Format = Annotated[Literal["json", "csv", "pdf"], Query(description="Output format.")]
+Lang = Annotated[Language, Query(description="Language of the report: bokmål or English.")]
+
+
+def _respond(report: SavingsReport, format: str, name: str, cache_status: str) -> Response:
+    """The report in ``format``; ``Cache-Status`` (RFC 9211) says whether it was computed."""
+    headers = {"Cache-Status": f"stayactive-api; {cache_status}"}
+    if format == "pdf":
+        from stayactive.reports.pdf import render_pdf
+
+        headers["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+        return Response(render_pdf(report), media_type="application/pdf", headers=headers)
+    if format == "csv":
+        headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return Response(render_csv(report), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(render_json(report), media_type="application/json", headers=headers)
+
+
+@router.get("/savings", responses=_FILE_RESPONSES, response_class=Response)
 async def savings(
     principal: CurrentUser,
     state: StateDep,
-    format: Annotated[Literal["json", "csv", "pdf"], Query(description="Output format.")] = "json",
+    format: Format = "json",
     as_of: AsOf = None,
-    resamples: Annotated[int, Query(ge=100, le=5000, description="Bootstrap resamples.")] = 500,
+    lang: Lang = "nb",
+    resamples: Annotated[
+        int,
+        Query(
+            ge=100,
+            le=PUBLISHED_RESAMPLES,
+            description="Bootstrap resamples; a published report has 10,000 (fewer: a draft).",
+        ),
+    ] = PUBLISHED_RESAMPLES,
 ) -> Response:
-    """The finance report: design, LOS, destinations, readmissions, effect, NOK with 95 %
-    intervals, sensitivity, parameters and assumptions. Small cells are suppressed."""
+    """The finance report: headline box, decisive assumptions, design, LOS, destinations,
+    readmissions, effect, NOK with 95 % intervals, budget impact, sensitivity, parameters.
+    Small cells are suppressed. Computed once per tenant, language, day and data version and
+    then served from memory (``Cache-Status: stayactive-api; hit``)."""
+    _check_as_of(as_of)
+    analysis_at = _analysis_at(as_of, principal.time_zone)
+    tenant = principal.tenant_id
+    version = await state.in_thread(tenant, lambda c: report_source.data_version(c, tenant))
+    key = ReportKey(
+        tenant_id=tenant,
+        language=lang,
+        as_of=as_of,
+        day=analysis_at.astimezone(ZoneInfo(principal.time_zone)).date(),
+        n_resamples=resamples,
+        data_version=version,
+    )
+
+    async def compute() -> SavingsReport:
+        return await state.in_thread(
+            tenant,
+            lambda c: report_source.build_savings(
+                c,
+                tenant,
+                actor=principal.actor,
+                analysis_at=analysis_at,
+                n_resamples=resamples,
+                language=lang,
+            ),
+        )
+
+    report, hit = await state.reports.get_or_compute(key, compute)
+    if hit:
+        await state.in_thread(
+            tenant,
+            lambda c: report_source.audit_cached_read(
+                c, tenant, actor=principal.actor, report=report
+            ),
+        )
+    name = f"savings-{tenant}-{report.analysis_at.date().isoformat()}"
+    return _respond(report, format, name, "hit" if hit else "fwd=miss; stored")
+
+
+@router.post("/savings/scenario", responses=_FILE_RESPONSES, response_class=Response)
+async def savings_scenario(
+    body: ScenarioRequest,
+    principal: CurrentUser,
+    state: StateDep,
+    format: Format = "json",
+    lang: Lang = "nb",
+) -> Response:
+    """What if: the report recomputed with other parameter values (``overrides``, names of
+    the parameter table) and a share of the measured effect. Nothing is stored; the answer is
+    a draft that names the scenario, with fewer resamples than a published report (1,000 by
+    default) so that it comes back while the reader waits. Aggregates only."""
+    _check_as_of(body.as_of)
+    analysis_at = _analysis_at(body.as_of, principal.time_zone)
+    tenant = principal.tenant_id
+
+    def work(sync: psycopg.Connection[TupleRow]) -> SavingsReport:
+        try:
+            return report_source.build_savings(
+                sync, tenant, actor=principal.actor, analysis_at=analysis_at,
+                n_resamples=body.resamples, language=lang, overrides=body.overrides,
+                effect_share=body.effect_share,
+            )  # fmt: skip
+        except InvalidParameter as exc:
+            raise ApiProblem(422, "invalid-parameter", str(exc)) from exc
+
+    report = await state.in_thread(tenant, work)
+    name = f"savings-scenario-{tenant}-{report.analysis_at.date().isoformat()}"
+    return _respond(report, format, name, "fwd=bypass")
+
+
+@router.get("/curves", response_model=dict[str, Any])
+async def curves(principal: CurrentUser, state: StateDep, as_of: AsOf = None) -> dict[str, Any]:
+    """Kaplan-Meier curves of length of stay per group (share still in the stay, day 0-60,
+    95 % band); a point needs at least 5 stays at risk, a group at least 5 stays."""
     _check_as_of(as_of)
     analysis_at = _analysis_at(as_of, principal.time_zone)
 
-    def work(sync: psycopg.Connection[TupleRow]) -> Response:
-        report = report_source.build_savings(
-            sync,
-            principal.tenant_id,
-            actor=principal.actor,
-            analysis_at=analysis_at,
-            n_resamples=resamples,
+    def work(sync: psycopg.Connection[TupleRow]) -> dict[str, Any]:
+        return report_source.build_curves(
+            sync, principal.tenant_id, actor=principal.actor, analysis_at=analysis_at
         )
-        name = f"savings-{principal.tenant_id}-{analysis_at.date().isoformat()}"
-        if format == "pdf":
-            from stayactive.reports.pdf import render_pdf
-
-            return Response(
-                render_pdf(report),
-                media_type="application/pdf",
-                headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
-            )
-        if format == "csv":
-            return Response(
-                render_csv(report),
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-            )
-        return Response(render_json(report), media_type="application/json")
 
     return await state.in_thread(principal.tenant_id, work)
 
@@ -169,6 +253,7 @@ async def open_data(
                     "columns": list(COLUMNS),
                     "rows": table.rows,
                     "notes": list(table.notes),
+                    "stays_without_consent": table.stays_without_consent,
                 },
                 default=str,
             ),

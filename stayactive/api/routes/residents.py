@@ -29,6 +29,7 @@ from stayactive.api.deps import (
     endpoint_of,
 )
 from stayactive.api.models.common import Page, page_of
+from stayactive.api.models.consents import ConsentSummary
 from stayactive.api.models.registry import ResidentCreate, ResidentPublic
 from stayactive.api.models.residents import (
     BoutPublic,
@@ -51,7 +52,8 @@ _LIST = """
 SELECT r.resident_id, r.pseudonym, r.birth_year, r.sex,
        coalesce(array_agg(DISTINCT s.ward_id) FILTER (WHERE s.ward_id IS NOT NULL), '{}'),
        max(s.stay_id) FILTER (WHERE s.discharged_at IS NULL),
-       count(*) OVER ()
+       count(*) OVER (),
+       (SELECT jsonb_object_agg(c.purpose, c.status) FROM consent_status(r.resident_id) c)
 FROM residents r LEFT JOIN stays s ON s.resident_id = r.resident_id
 WHERE r.tenant_id = %(t)s
 GROUP BY r.resident_id
@@ -69,6 +71,7 @@ def _resident_public(row: tuple[Any, ...]) -> ResidentPublic:
         sex=str(row[3]),
         ward_ids=sorted(int(w) for w in row[4]),
         current_stay_id=row[5],
+        consent=ConsentSummary(**(row[7] or {})),
     )
 
 
@@ -145,6 +148,7 @@ async def create_resident(
         sex=body.sex,
         ward_ids=[],
         current_stay_id=None,
+        consent=ConsentSummary(),
     )
 
 
@@ -209,12 +213,21 @@ async def resident_days(
 ) -> ResidentDaysPublic:
     """The resident's computed days from ``from`` to ``to`` (inclusive; at most 366 days)."""
     check_range(start, end)
+    # Only days a care consent covers (docs/privacy.md); the others are counted, not shown.
     cur = await conn.execute(
         f"SELECT {_DAY_COLUMNS} FROM resident_days "
-        "WHERE tenant_id = %s AND resident_id = %s AND day BETWEEN %s AND %s ORDER BY day",
+        "WHERE tenant_id = %s AND resident_id = %s AND day BETWEEN %s AND %s "
+        "AND care_consent_covers(resident_id, day) ORDER BY day",
         (audited.principal.tenant_id, resident.resident_id, start, end),
     )
     days = [_day_public(r) for r in await cur.fetchall()]
+    cur = await conn.execute(
+        """SELECT count(*) FROM generate_series(%s::date, %s::date, interval '1 day') AS d
+           WHERE NOT care_consent_covers(%s, d::date)""",
+        (start, end, resident.resident_id),
+    )
+    row = await cur.fetchone()
+    without = int(row[0]) if row else 0
     await audited.record(
         "resident",
         [str(resident.resident_id)],
@@ -226,6 +239,7 @@ async def resident_days(
         start=start,
         end=end,
         days=days,
+        days_without_care_consent=without,
     )
 
 
@@ -318,31 +332,44 @@ async def resident_bouts(
     if not dt.date(2000, 1, 1) <= date <= today:
         raise ApiProblem(422, "invalid-date", f"date {date} is out of range (2000-01-01 to today)")
 
-    def work(sync: psycopg.Connection[TupleRow]) -> tuple[str | None, list[BoutPublic]]:
+    def work(sync: psycopg.Connection[TupleRow]) -> tuple[bool, str | None, list[BoutPublic]]:
+        covered = sync.execute(
+            "SELECT care_consent_covers(%s, %s)", (resident.resident_id, date)
+        ).fetchone()
+        if not (covered and covered[0]):
+            return False, None, []  # no care consent that day: nothing is computed
         who = analytics_store.resident(sync, resident.resident_id)
         metrics = walker_day(sync, who, date)
         if metrics is None:
-            return None, []
-        return metrics.device_id, [
-            BoutPublic(
-                start=dt.datetime.fromtimestamp(b.start_s, dt.UTC),
-                end=dt.datetime.fromtimestamp(b.end_s, dt.UTC),
-                duration_s=b.end_s - b.start_s,
-                steps=b.n_steps,
-                distance_m=b.distance_m,
-                speed_mps=b.speed_mps,
-                cadence_spm=b.cadence_spm,
-                stride_time_cv=b.stride_time_cv,
-            )
-            for b in metrics.bouts
-        ]
+            return True, None, []
+        return (
+            True,
+            metrics.device_id,
+            [
+                BoutPublic(
+                    start=dt.datetime.fromtimestamp(b.start_s, dt.UTC),
+                    end=dt.datetime.fromtimestamp(b.end_s, dt.UTC),
+                    duration_s=b.end_s - b.start_s,
+                    steps=b.n_steps,
+                    distance_m=b.distance_m,
+                    speed_mps=b.speed_mps,
+                    cadence_spm=b.cadence_spm,
+                    stride_time_cv=b.stride_time_cv,
+                )
+                for b in metrics.bouts
+            ],
+        )
 
-    device_id, bouts = await state.in_thread(p.tenant_id, work)
+    covered, device_id, bouts = await state.in_thread(p.tenant_id, work)
     await audited.record(
         "resident",
         [str(resident.resident_id)],
         detail={"date": date.isoformat(), "bouts": len(bouts)},
     )
     return BoutsPublic(
-        resident_id=resident.resident_id, date=date, device_id=device_id, bouts=bouts
+        resident_id=resident.resident_id,
+        date=date,
+        device_id=device_id,
+        bouts=bouts,
+        care_consent=covered,
     )

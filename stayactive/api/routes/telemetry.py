@@ -92,7 +92,8 @@ async def telemetry(
             sync, lookup.lookup, topic, payload, content_type=media, retention=retention
         )
 
-    outcome = await state.in_thread(tenant, work)
+    # Stored as the ingest role, like MQTT messages; the device named the tenant.
+    outcome = await state.ingest_in_thread(work)
     if isinstance(outcome, Reject):
         raise ApiProblem(
             422,

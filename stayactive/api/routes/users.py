@@ -42,6 +42,10 @@ class WardsUpdate(BaseModel):
     ward_ids: list[BodyId] = Field(max_length=200)
 
 
+class RoleUpdate(BaseModel):
+    role: Literal["admin", "care_staff", "finance", "integrator"]
+
+
 class ApiKeyCreate(BaseModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -165,6 +169,26 @@ async def set_user_wards(
     await auth.set_wards(conn, p.tenant_id, user_id, body.ward_ids)
     await audited.record(
         "user", [user.username], action="set-wards", detail={"ward_ids": body.ward_ids}
+    )
+    return await _user(conn, p.tenant_id, user_id)
+
+
+@router.put("/users/{user_id}/role", response_model=UserPublic)
+async def set_user_role(
+    user_id: UserIdPath, body: RoleUpdate, audited: AuditedRead, conn: ConnDep
+) -> UserPublic:
+    """Change the user's role (audited with the previous one); effective on the next request."""
+    p = audited.principal
+    user = await _user(conn, p.tenant_id, user_id)
+    if user.user_id == p.user_id and body.role != "admin":
+        raise ApiProblem(422, "cannot-demote-self", "an admin cannot take their own admin role")
+    previous = await auth.set_role(conn, user_id, body.role)
+    await audited.record(
+        "user",
+        [user.username],
+        action="set-role",
+        detail={"role": body.role, "previous": previous},
+        purpose="administration",
     )
     return await _user(conn, p.tenant_id, user_id)
 

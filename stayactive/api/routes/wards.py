@@ -26,7 +26,7 @@ from stayactive.api.models.registry import AlertSettingsPublic, WardCreate, Ward
 from stayactive.api.overview import ward_overview
 from stayactive.api.problems import ApiProblem, problem_responses
 from stayactive.api.ward_snapshot import AlertSettings, alert_settings
-from stayactive.locale_format import Lang
+from stayactive.locale_format import Language
 
 router = APIRouter(
     prefix="/wards", tags=["wards"], responses=problem_responses(401, 403, 404, 422, 503)
@@ -161,7 +161,7 @@ async def overview(
     date: Annotated[
         dt.date | None, Query(description="Local date (default today in the tenant's zone).")
     ] = None,
-    lang: Annotated[Lang, Query(description="Language of the text fields.")] = "nb",
+    lang: Annotated[Language, Query(description="Language of the text fields.")] = "nb",
 ) -> WardOverviewPublic:
     """Per resident on the ward: today's steps and walking minutes against their own recent
     level, the 7-day series, gait speed and trend, last activity, data coverage, devices and

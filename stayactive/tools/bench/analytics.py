@@ -247,11 +247,11 @@ def run(config: BenchConfig, progress: Callable[[str], None] | None = None) -> d
             sl = slice(start_i, start_i + n)
             slice_arrays = {
                 "t_s": inp.t_s[sl].copy(),
-                "acc_mps2": inp.acc_mps2[sl].copy(),
-                "gyro_radps": inp.gyro_radps[sl].copy(),
-                "force_l_n": inp.force_l_n[sl].copy(),
-                "force_r_n": inp.force_r_n[sl].copy(),
-                "odo_m": 0.5 * (inp.odo_l_m[sl] + inp.odo_r_m[sl]),
+                "acc_mps2": np.array(inp.acc_mps2[sl], dtype=np.float64),
+                "gyro_radps": np.array(inp.gyro_radps[sl], dtype=np.float64),
+                "force_l_n": np.array(inp.force_l_n[sl], dtype=np.float64),
+                "force_r_n": np.array(inp.force_r_n[sl], dtype=np.float64),
+                "odo_m": 0.5 * (np.array(inp.odo_l_m[sl], dtype=np.float64) + inp.odo_r_m[sl]),
             }
         del inp, arrays, result
         gc.collect()

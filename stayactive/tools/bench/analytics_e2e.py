@@ -110,6 +110,7 @@ def run(settings: Settings, config: EndToEndConfig, progress: Progress) -> dict[
         "end_to_end_read_ms_per_day": per_day_ms["read_s"],
         "end_to_end_read_cpu_ms_per_day": 1000.0 * ran["read_cpu_s"] / max(computed, 1),
         "end_to_end_compute_ms_per_day": per_day_ms["compute_s"],
+        "end_to_end_compute_cpu_ms_per_day": 1000.0 * ran["compute_cpu_s"] / max(computed, 1),
         "end_to_end_write_ms_per_day": per_day_ms["write_s"],
         "end_to_end_other_ms_per_day": 1000.0 * other_s / max(computed, 1),
         "end_to_end_mark_s": ran["mark_s"],
@@ -194,10 +195,16 @@ def _store(settings: Settings, config: EndToEndConfig, progress: Progress) -> di
             first_day=first,
         )
         for k, (_day, signals, _walked_s) in enumerate(simulated):
-            device = SimDevice(walkers[0], "walker", np.random.default_rng(config.seed + k))
+            # One boot per simulated day (the walker restarts overnight): the same (boot, seq)
+            # on two days would be a key conflict, and ingest keeps only the first copy.
+            device = SimDevice(
+                walkers[0], "walker", np.random.default_rng(config.seed + k), boot=k + 1
+            )
             began = _db_clock(conn)
-            frames_total += _ingest_day(conn, device, signals)
+            sent = _ingest_day(conn, device, signals)
             stored = (began, _db_clock(conn))
+            _check_stored(conn, walkers[0], stored, sent)
+            frames_total += sent
             copies = slots[k + distinct :: distinct]
             for walker, day in copies:
                 shift = timedelta(days=(day - slots[k][1]).days)
@@ -232,7 +239,7 @@ def _register(
             birth_year=1940, sex="unknown", site=SITE, ward=WARD, ward_go_live_on=None,
             admitted_at=start, discharged_at=end, stay_type=19, destination="home",
             consent_evaluation=True, consent_open_data=False, gait_speed_mps=None,
-            hospital_admission_at=None,
+            hospital_admission_at=None, consent_care=True,  # the runner computes only these
         )  # fmt: skip
         write_care_record(conn, TENANT, stay, report)
         resident = registry.find_resident(conn, TENANT, stay.resident)
@@ -258,6 +265,28 @@ def _ingest_day(conn: psycopg.Connection[TupleRow], device: Any, signals: Any) -
             raise RuntimeError(f"ingest refused a simulated message: {item}")
         frames += len(item.frames)
     return frames
+
+
+def _check_stored(
+    conn: psycopg.Connection[TupleRow], walker: str, stored: tuple[datetime, datetime], sent: int
+) -> None:
+    """Fail unless ingest stored every frame it accepted: a key conflict or a duplicate is
+    recorded, not raised, and would leave the benchmark measuring emptier days than it says."""
+    row = conn.execute(
+        "SELECT count(*) FROM walker_frames WHERE device_id = %s AND stored_at BETWEEN %s AND %s",
+        (walker, *stored),
+    ).fetchone()
+    kept = row[0] if row is not None else 0
+    if kept != sent:
+        reasons = conn.execute(
+            "SELECT reason, count(*) FROM ingest_rejects WHERE device_id = %s"
+            " AND received_at BETWEEN %s AND %s GROUP BY reason",
+            (walker, *stored),
+        ).fetchall()
+        raise RuntimeError(
+            f"ingest stored {kept} of the {sent} frames sent for {walker}; rejects: "
+            + (", ".join(f"{reason} {n}" for reason, n in reasons) or "none")
+        )
 
 
 def _copy_day(
@@ -323,6 +352,7 @@ def _runner_pass(settings_values: dict[str, Any]) -> dict[str, Any]:
         "seconds": report.seconds,
         "read_s": report.times.read_s,
         "read_cpu_s": report.times.read_cpu_s,
+        "compute_cpu_s": report.times.compute_cpu_s,
         "compute_s": report.times.compute_s,
         "write_s": report.times.write_s,
         "mark_s": report.times.mark_s,

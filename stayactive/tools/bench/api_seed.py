@@ -117,6 +117,13 @@ def seed_tenant(
             )
             out.device_ids.append(device_id)
             registry.assign_device(conn, tenant_id, device_id, resident_id, admitted, None)
+            # Care consent over every seeded day (the API shows resident-days only under it).
+            conn.execute(
+                """INSERT INTO consents (tenant_id, resident_id, purpose, valid, source)
+                   VALUES (%s, %s, 'care', tstzrange(%s, NULL), 'seed')""",
+                (tenant_id, resident_id, datetime.combine(today - timedelta(days=days + 1),
+                                                          time(0), tz)),
+            )  # fmt: skip
             _status(conn, tenant_id, device_id, now, rng)
             level = float(rng.uniform(600, 2500))
             speed = float(rng.uniform(0.4, 1.0))

@@ -285,10 +285,8 @@ def _where(console: Console, demo: Settings, files: DemoFiles, passwords: dict[s
         table.add_row(user.username, shown, user.description)
     console.print(table)
     api = f"http://127.0.0.1:{demo.api_port}"
-    if supervisor.dashboard_available():
-        console.print(f"dashboard: {supervisor.dashboard_url(demo)}")
-    else:
-        console.print(supervisor.DASHBOARD_MISSING)
+    console.print(f"dashboard: {supervisor.dashboard_url(demo)}   health: "
+                  f"{supervisor.dashboard_url(demo)}/_stcore/health")  # fmt: skip
     console.print(f"API: {api}/api/v1/openapi.json   health: {api}/healthz")
     console.print(f"logs of every process: {files.logs}")
     console.print("the devices' history is on its way; what has arrived can be looked at now")

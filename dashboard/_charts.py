@@ -1,0 +1,314 @@
+"""Altair charts of the dashboard: one colour-blind-safe palette, large type for tablets.
+
+The palette is Okabe & Ito's (2008), safe for the common colour-vision deficiencies; meaning
+never rests on colour alone (days without data are grey *and* hatched-out with a label, the
+0.8 m/s line is dashed and labelled). Data are plain lists of dicts: no pandas needed.
+Numbers on axes use the Norwegian decimal comma and a space between thousands when the
+language is bokmål (Vega's own format gives the English style).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+
+from dashboard._i18n import Lang
+
+#: Okabe-Ito colours.
+BLUE = "#0072B2"
+ORANGE = "#E69F00"
+SKY = "#56B4E9"
+GREEN = "#009E73"
+VERMILLION = "#D55E00"
+PURPLE = "#CC79A7"
+YELLOW = "#F0E442"
+GREY = "#9AA0A6"
+PALETTE = [BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW]
+
+FONT_SIZE = 15
+HEIGHT = 260
+
+Rows = Sequence[dict[str, Any]]
+#: What the chart functions return (Altair's layer() may type as a facet chart).
+AnyChart = alt.Chart | alt.LayerChart | alt.FacetChart
+
+
+def _data(rows: Rows) -> alt.Data:
+    """Inline data for Vega (Altair's ``Data`` constructor is untyped)."""
+    return alt.Data(values=list(rows))  # type: ignore[no-untyped-call]
+
+
+def _label_expr(fmt: str, lang: Lang) -> str:
+    """A Vega label expression that writes numbers the bokmål way (1 234,5)."""
+    base = f"format(datum.value, '{fmt}')"
+    if lang != "nb":
+        return base
+    # Swap separators through a placeholder: ',' → thin space, '.' → ','.
+    return f"replace(replace({base}, /,/g, '\u00a0'), /\\./g, ',')"
+
+
+def _axis(title: str, fmt: str, lang: Lang) -> alt.Axis:
+    return alt.Axis(
+        title=title,
+        labelExpr=_label_expr(fmt, lang),
+        titleFontSize=FONT_SIZE,
+        labelFontSize=FONT_SIZE - 1,
+    )
+
+
+def _date_axis(lang: Lang) -> alt.Axis:
+    return alt.Axis(
+        title=None,
+        format="%d.%m." if lang == "nb" else "%d %b",
+        labelFontSize=FONT_SIZE - 1,
+        labelAngle=0,
+        labelOverlap=True,
+    )
+
+
+def _finish(chart: AnyChart, height: int = HEIGHT) -> AnyChart:
+    done: AnyChart = (
+        chart.properties(height=height)
+        .configure_view(strokeWidth=0)
+        .configure_legend(labelFontSize=FONT_SIZE - 1, titleFontSize=FONT_SIZE, orient="top")
+    )
+    return done
+
+
+def daily_bars(
+    rows: Rows,
+    *,
+    field: str,
+    title: str,
+    no_data_label: str,
+    lang: Lang,
+    color: str = BLUE,
+    level: float | None = None,
+    level_label: str = "",
+    fmt: str = ",.0f",
+) -> AnyChart:
+    """Bars per day of ``field``; days without data as a grey outlined bar labelled
+    ``no_data_label`` (unknown is not zero); an optional dashed line at ``level``."""
+    data = _data(rows)
+    x = alt.X("date:T", axis=_date_axis(lang), timeUnit="yearmonthdate")
+    bars = (
+        alt.Chart(data)
+        .transform_filter(alt.datum.has_data)
+        .mark_bar(color=color, cornerRadiusTopLeft=2, cornerRadiusTopRight=2)
+        .encode(
+            x=x,
+            y=alt.Y(f"{field}:Q", axis=_axis(title, fmt, lang)),
+            tooltip=[alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title=title)],
+        )
+    )
+    # A day without data: a grey tick standing on the zero line, placed in data units
+    # (datum 0 on the bars' own scale) so that it stays on the axis whatever height the chart
+    # gets; a pixel position fell below the axis once the chart was fitted to its container.
+    missing = (
+        alt.Chart(data)
+        .transform_filter(~alt.datum.has_data)
+        .mark_tick(color=GREY, thickness=3, size=14, yOffset=-7, orient="vertical")
+        .encode(
+            # in the middle of its day, where the bar would stand (a tick sits at the start)
+            x=alt.X("date:T", axis=_date_axis(lang), timeUnit="yearmonthdate", bandPosition=0.5),
+            y=alt.datum(0),
+            tooltip=[alt.Tooltip("label:N", title=no_data_label)],
+        )
+    )
+    layers: list[alt.Chart] = [bars, missing]
+    if level is not None:
+        layers.append(
+            alt.Chart(_data([{"y": level, "t": level_label}]))
+            .mark_rule(color=ORANGE, strokeDash=[6, 4], strokeWidth=2)
+            .encode(y="y:Q", tooltip=[alt.Tooltip("t:N", title=" ")])
+        )
+    return _finish(alt.layer(*layers))
+
+
+def gait_speed(
+    rows: Rows,
+    *,
+    title: str,
+    threshold_mps: float,
+    threshold_label: str,
+    markers: Rows,
+    lang: Lang,
+) -> AnyChart:
+    """Daily median gait speed with the community-ambulation line (dashed, labelled) and the
+    days on which a meaningful change from the stay's baseline was reached (``markers``:
+    ``date``, ``speed``, ``label``)."""
+    data = _data([r for r in rows if r.get("gait_speed") is not None])
+    x = alt.X("date:T", axis=_date_axis(lang), timeUnit="yearmonthdate")
+    y_scale = alt.Scale(
+        domain=[0, max(1.2, *(r["gait_speed"] for r in rows if r.get("gait_speed")))]
+    )
+    line = (
+        alt.Chart(data)
+        .mark_line(color=BLUE, strokeWidth=3, point=alt.OverlayMarkDef(color=BLUE, size=60))
+        .encode(
+            x=x,
+            y=alt.Y("gait_speed:Q", scale=y_scale, axis=_axis(title, ".2f", lang)),
+            tooltip=[alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title=title)],
+        )
+    )
+    rule_data = _data([{"y": threshold_mps, "t": threshold_label}])
+    rule = (
+        alt.Chart(rule_data)
+        .mark_rule(color=VERMILLION, strokeDash=[8, 4], strokeWidth=2)
+        .encode(y="y:Q")
+    )
+    rule_text = (
+        alt.Chart(rule_data)
+        .mark_text(align="left", dx=4, dy=-8, color=VERMILLION, fontSize=FONT_SIZE - 1)
+        .encode(y="y:Q", x=alt.value(2), text="t:N")
+    )
+    layers: list[alt.Chart] = [rule, rule_text, line]
+    if markers:
+        marks = _data(markers)
+        layers.append(
+            alt.Chart(marks)
+            .mark_point(shape="diamond", size=260, filled=True, color=GREEN, stroke="#ffffff")
+            .encode(
+                x=alt.X("date:T", timeUnit="yearmonthdate"),
+                y="speed:Q",
+                tooltip=[alt.Tooltip("label:N", title=" ")],
+            )
+        )
+    return _finish(alt.layer(*layers))
+
+
+def bouts_timeline(
+    rows: Rows,
+    *,
+    speed_title: str,
+    lang: Lang,
+) -> AnyChart:
+    """The walking bouts of a day: a bar per bout from start to end (local time of day),
+    its height the bout's speed."""
+    data = _data(rows)
+    chart = (
+        alt.Chart(data)
+        .mark_bar(color=BLUE, opacity=0.85)
+        .encode(
+            x=alt.X(
+                "start:T", axis=alt.Axis(title=None, format="%H:%M", labelFontSize=FONT_SIZE - 1)
+            ),
+            x2="end:T",
+            y=alt.Y("speed:Q", axis=_axis(speed_title, ".2f", lang)),
+            tooltip=[alt.Tooltip("label:N", title=" ")],
+        )
+    )
+    return _finish(chart, height=200)
+
+
+def series_points(
+    rows: Rows,
+    *,
+    field: str,
+    title: str,
+    lang: Lang,
+    color: str = PURPLE,
+    fmt: str = ".1f",
+) -> AnyChart:
+    """Points joined by a thin line (sit-to-stand times and similar sparse measures)."""
+    data = _data([r for r in rows if r.get(field) is not None])
+    chart = (
+        alt.Chart(data)
+        .mark_line(color=color, strokeWidth=2, point=alt.OverlayMarkDef(color=color, size=80))
+        .encode(
+            x=alt.X("date:T", axis=_date_axis(lang), timeUnit="yearmonthdate"),
+            y=alt.Y(f"{field}:Q", axis=_axis(title, fmt, lang)),
+            tooltip=[alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title=title)],
+        )
+    )
+    return _finish(chart, height=200)
+
+
+def survival_curves(
+    rows: Rows,
+    *,
+    x_title: str,
+    y_title: str,
+    group_title: str,
+    lang: Lang,
+) -> AnyChart:
+    """Kaplan-Meier step curves (share still in the stay by day), one colour per group, with
+    the 95 % band where given (``low``/``high``)."""
+    data = _data(rows)
+    scale = alt.Scale(range=[BLUE, ORANGE, GREEN, PURPLE])
+    # The legend in two columns over the plot: one column of four long group names took the
+    # height the curves need (the whole chart, legend included, is fitted to the height). Both
+    # layers carry the same legend (Vega-Lite merges them; None on one would drop it).
+    color = alt.Color(
+        "group:N",
+        title=group_title,
+        scale=scale,
+        legend=alt.Legend(orient="top", direction="horizontal", columns=2, labelLimit=400,
+                          symbolStrokeWidth=4, symbolType="stroke", symbolOpacity=1),
+    )  # fmt: skip
+    x = alt.X("day:Q", axis=_axis(x_title, ",.0f", lang))
+    band = (
+        alt.Chart(data)
+        .transform_filter("isValid(datum.low)")
+        .mark_area(opacity=0.18, interpolate="step-after")
+        .encode(x=x, y="low:Q", y2="high:Q", color=color)
+    )
+    line = (
+        alt.Chart(data)
+        .mark_line(interpolate="step-after", strokeWidth=3)
+        .encode(
+            x=x,
+            y=alt.Y("survival:Q", axis=_axis(y_title, ".0%", lang), scale=alt.Scale(domain=[0, 1])),
+            color=color,
+            strokeDash=alt.StrokeDash("group:N", legend=None),
+            tooltip=[alt.Tooltip("group:N", title=group_title), alt.Tooltip("label:N", title=" ")],
+        )
+    )
+    return _finish(alt.layer(band, line), height=420)
+
+
+def tornado(
+    rows: Rows,
+    *,
+    x_title: str,
+    base: float,
+    lang: Lang,
+    low_label: str,
+    high_label: str,
+) -> AnyChart:
+    """One-way sensitivity: a bar per input from the outcome at its low end to its high end,
+    widest on top, around the base value (vertical rule)."""
+    data = _data(rows)
+    y = alt.Y(
+        "input:N",
+        sort=alt.SortField("width", order="descending"),
+        title=None,
+        axis=alt.Axis(labelFontSize=FONT_SIZE - 1, labelLimit=320),
+    )
+    low = (
+        alt.Chart(data)
+        .mark_bar(color=SKY)
+        .encode(
+            x=alt.X("low_x:Q", axis=_axis(x_title, ",.1f", lang)),
+            x2="base_x:Q",
+            y=y,
+            tooltip=[alt.Tooltip("input:N", title=" "), alt.Tooltip("low_text:N", title=low_label)],
+        )
+    )
+    high = (
+        alt.Chart(data)
+        .mark_bar(color=BLUE)
+        .encode(
+            x="base_x:Q",
+            x2="high_x:Q",
+            y=y,
+            tooltip=[
+                alt.Tooltip("input:N", title=" "),
+                alt.Tooltip("high_text:N", title=high_label),
+            ],
+        )
+    )
+    rule = alt.Chart(_data([{"x": base}])).mark_rule(color="#333333", strokeWidth=2).encode(x="x:Q")
+    return _finish(alt.layer(low, high, rule), height=max(160, 44 * len(rows)))

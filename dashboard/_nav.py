@@ -1,0 +1,74 @@
+"""The menu: which pages a role sees, built on every run (``st.navigation`` + ``st.Page``).
+
+care_staff: ward overview, resident, fleet. finance: the finance report only (aggregates).
+admin: all four. integrator: none (integrators use the API). Hiding is for comfort; the API
+answers 403 to anything outside the role, and the pages show that as a sentence.
+
+Each page is a script in ``dashboard/views/`` (so AppTest can switch to it by path); the
+folder is not called ``pages/``, which Streamlit would take for an old-style multipage app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+from dashboard import _session
+from dashboard.views import account
+
+PageKey = str
+VIEWS = Path(__file__).parent / "views"
+
+#: Pages per role, in menu order.
+ROLE_PAGES: dict[str, tuple[PageKey, ...]] = {
+    "care_staff": ("ward", "resident", "fleet"),
+    "admin": ("ward", "resident", "fleet", "finance"),
+    "finance": ("finance",),
+    "integrator": (),
+}
+
+_PAGES: dict[PageKey, tuple[str, str]] = {
+    "ward": ("nav.ward", ":material/groups:"),
+    "resident": ("nav.resident", ":material/person:"),
+    "fleet": ("nav.fleet", ":material/devices:"),
+    "finance": ("nav.finance", ":material/account_balance:"),
+}
+
+_BUILT = "stayactive_pages"
+
+
+def page(key: PageKey) -> StreamlitPage:
+    """The page ``key`` of this run's menu (to switch to it)."""
+    pages: dict[PageKey, StreamlitPage] = st.session_state[_BUILT]
+    return pages[key]
+
+
+def menu() -> tuple[PageKey, ...]:
+    """The keys of this run's pages (the login page before login)."""
+    pages: dict[PageKey, StreamlitPage] = st.session_state.get(_BUILT, {})
+    return tuple(pages)
+
+
+def build(session: _session.Session) -> StreamlitPage:
+    """The navigation of this run: the login page, or the role's pages and the sidebar."""
+    if not session.logged_in:
+        login = st.Page(VIEWS / "login.py", title=session.t("nav.login"), url_path="login")
+        st.session_state[_BUILT] = {"login": login}
+        return st.navigation([login], position="hidden")
+    keys = ROLE_PAGES.get(session.role or "", ())
+    pages: dict[PageKey, StreamlitPage] = {}
+    for i, key in enumerate(keys):
+        title_key, icon = _PAGES[key]
+        pages[key] = st.Page(
+            VIEWS / f"{key}.py", title=session.t(title_key), icon=icon, url_path=key,
+            default=i == 0,
+        )  # fmt: skip
+    if not pages:
+        pages["none"] = st.Page(
+            VIEWS / "no_pages.py", title=session.t("nav.none"), url_path="none", default=True
+        )
+    st.session_state[_BUILT] = pages
+    account.sidebar(session)
+    return st.navigation(list(pages.values()))

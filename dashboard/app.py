@@ -1,0 +1,28 @@
+"""The Streamlit entry script (``streamlit run dashboard/app.py``; ``stayactive dashboard``).
+
+Each run builds the menu from the logged-in user's role (:mod:`dashboard._nav`); before login
+the only page is the login form. Hiding pages is for comfort: the API enforces every role.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import _nav, _session, _ui
+
+# The pages' modules (Altair, pandas, the analytics constants with scipy behind them) load
+# once per server process, while the login page is shown, not when a nurse opens a page.
+from dashboard.views import finance, fleet, resident, ward  # noqa: F401
+
+st.set_page_config(page_title="StayActive", page_icon=":material/directions_walk:", layout="wide")
+_ui.apply_style()
+
+session = _session.current()
+if session.idle_expired():
+    session.log_out("login.idle_logged_out")
+elif session.logged_in:
+    # A full run is a user's action (a click, a choice); the self-refreshing parts run as
+    # fragments and do not come through here.
+    session.touch()
+
+_nav.build(session).run()

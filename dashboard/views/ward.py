@@ -1,0 +1,262 @@
+"""Ward overview for care staff: who needs someone now, and how everyone is doing today.
+
+Alerts first, ranked by urgency (the API ranks them: not up → declining → no data → device
+offline → battery low); "no data" is drawn apart from "no activity" (a dashed grey card and
+"Ingen data" in the table, never a zero). Below, one row per resident with today's figures
+against their own recent level and a 7-day sparkline. The whole part refreshes itself every
+:attr:`Settings.dashboard_refresh_s` seconds; a row opens the resident page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import streamlit as st
+
+from dashboard import _format, _nav, _session, _ui
+from dashboard._client import JsonObject
+from stayactive.locale_format import format_clock
+from stayactive.settings import get_settings
+
+#: CSS class of an alert card, by kind: urgent, warning, device, no data.
+_CARD = {
+    "not_up_by_hour": "sa-urgent",
+    "declining_3_days": "sa-warn",
+    "no_data": "sa-nodata",
+    "device_offline": "sa-device",
+    "battery_low": "sa-device",
+}
+_ICON = {
+    "not_up_by_hour": ":material/airline_seat_flat:",
+    "declining_3_days": ":material/trending_down:",
+    "no_data": ":material/signal_disconnected:",
+    "device_offline": ":material/wifi_off:",
+    "battery_low": ":material/battery_alert:",
+}
+_TREND = {"improving": "↗", "stable": "→", "declining": "↘", "unknown": ""}
+
+
+def resident_name(row: JsonObject) -> str:
+    """The name care staff know the resident by: the recorded name, else the pseudonym."""
+    return str(row.get("display_name") or row["pseudonym"])
+
+
+def _ward_choice(session: _session.Session) -> JsonObject | None:
+    wards: list[JsonObject] = list((session.me or {}).get("wards", []))
+    if not wards:
+        _ui.empty(session.t("ward.no_wards"))
+        return None
+    ids = [int(w["ward_id"]) for w in wards]
+    if session.ward_id not in ids:
+        session.ward_id = ids[0]
+    if len(wards) > 1:
+        by_id = {int(w["ward_id"]): w for w in wards}
+        chosen = st.selectbox(
+            session.t("ward.choose"),
+            ids,
+            index=ids.index(session.ward_id),
+            format_func=lambda i: f"{by_id[i]['name']} · {by_id[i]['site']}",
+            key="ward_pick",
+        )
+        session.ward_id = int(chosen)
+    return next(w for w in wards if int(w["ward_id"]) == session.ward_id)
+
+
+@st.dialog(" ", width="medium")
+def _handle_dialog(alert: JsonObject, who: str) -> None:
+    session = _session.current()
+    st.subheader(session.t("ward.handle_title"))
+    st.markdown(f"**{who}** — {alert['message']}")
+    note = st.text_area(
+        session.t("ward.handle_note"), placeholder=session.t("ward.handle_placeholder"),
+        max_chars=2000, key=f"note_{alert['alert_id']}",
+    )  # fmt: skip
+    if st.button(session.t("ward.handle_save"), type="primary", width="stretch"):
+        session.touch()
+        done = _ui.fetch(lambda: _session.api().handle_alert(int(alert["alert_id"]), note))
+        if done is not None:
+            st.session_state["ward_toast"] = session.t("ward.handled_toast", who=who)
+            st.rerun()
+
+
+def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
+    rows = overview["residents"]
+    alerts: list[tuple[JsonObject, JsonObject]] = [
+        (a, r) for r in rows for a in r.get("alerts", [])
+    ]
+    open_ = sorted(
+        (p for p in alerts if p[0].get("handled") is None),
+        key=lambda p: (p[0]["urgency"], p[0]["since"]),
+    )
+    handled = [p for p in alerts if p[0].get("handled") is not None]
+    st.subheader(session.t("ward.alerts_title", n=len(open_)))
+    if not open_:
+        st.success(session.t("ward.no_alerts"), icon=":material/check_circle:")
+    now = datetime.now(UTC)
+    for alert, row in open_:
+        who = resident_name(row)
+        room = f" · {session.t('ward.room')} {row['room']}" if row.get("room") else ""
+        since = _format.since(
+            _format.parse_datetime(alert["since"]), session.time_zone, session.lang, now=now
+        )
+        card, action = st.columns([5, 1.3], vertical_alignment="center")
+        with card:
+            st.html(
+                f"<div class='sa-card sa-compact {_CARD.get(alert['kind'], 'sa-warn')}'>"
+                f"<b>{_ui.esc(who)}</b>{_ui.esc(room)} — {_ui.esc(alert['message'])}"
+                f"<span class='sa-muted'> · {_ui.esc(session.t('ward.since', when=since))}"
+                "</span></div>"
+            )
+        with action:
+            if st.button(
+                session.t("ward.handle"), key=f"handle_{alert['alert_id']}",
+                icon=_ICON.get(alert["kind"]), width="stretch",
+            ):  # fmt: skip
+                session.touch()
+                _handle_dialog(alert, who)
+    if handled:
+        with st.expander(session.t("ward.handled_title", n=len(handled))):
+            for alert, row in handled:
+                h = alert["handled"]
+                at = _format.since(
+                    _format.parse_datetime(h["at"]), session.time_zone, session.lang, now=now
+                )
+                note = f": {h['note']}" if h.get("note") else ""
+                st.html(
+                    f"<div class='sa-card sa-handled'><b>{_ui.esc(resident_name(row))}</b> — "
+                    f"{_ui.esc(alert['message'])}<br><span class='sa-muted'>"
+                    f"{_ui.esc(session.t('ward.handled_by', by=h['by'], when=at))}{_ui.esc(note)}"
+                    "</span></div>"
+                )
+
+
+def table_rows(session: _session.Session, overview: JsonObject) -> list[dict[str, Any]]:
+    """The table's rows: text formatted by the API; in the sparkline a day without data is an
+    empty place (height 0: Streamlit's bar column shows the raw list as text when a value is
+    missing, and the column's help says that empty means no data)."""
+    out = []
+    for row in overview["residents"]:
+        today, display, gait = row["today"], row["display"], row["gait"]
+        no_data = not today.get("has_data")
+        kinds = sorted({a["kind"] for a in row.get("alerts", []) if a.get("handled") is None})
+        out.append(
+            {
+                "resident": resident_name(row),
+                "room": row.get("room") or "",
+                "day": row["stay"]["day_of_stay"],
+                "steps": session.t("ward.no_data") if no_data else display["steps"],
+                "level": "" if no_data else display["level"],
+                "walking": "" if no_data else display["walking"],
+                "week": [
+                    p["steps"] if p.get("has_data") and p.get("steps") is not None else 0
+                    for p in row["series"]
+                ],
+                "gait": f"{display['gait_speed']} {_TREND.get(gait.get('trend', ''), '')}".strip(),
+                "last": display["last_activity"],
+                "coverage": display["coverage"],
+                "alerts": ", ".join(session.t(f"alert.{k}") for k in kinds),
+            }
+        )
+    return out
+
+
+def _table(session: _session.Session, overview: JsonObject) -> None:
+    rows = overview["residents"]
+    st.subheader(session.t("ward.residents_title", n=len(rows)))
+    if not rows:
+        _ui.empty(session.t("ward.no_residents"))
+        return
+    t = session.t
+    event = st.dataframe(
+        table_rows(session, overview),
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="ward_table",
+        column_config={
+            "resident": st.column_config.TextColumn(t("ward.col.resident")),
+            "room": st.column_config.TextColumn(t("ward.col.room"), width="small"),
+            "day": st.column_config.NumberColumn(t("ward.col.day"), width="small"),
+            "steps": st.column_config.TextColumn(
+                t("ward.col.steps"), help=t("ward.help.steps"), width="small"
+            ),
+            "level": st.column_config.TextColumn(
+                t("ward.col.level"), help=t("ward.help.level"), width="small"
+            ),
+            "walking": st.column_config.TextColumn(t("ward.col.walking"), width="small"),
+            "week": st.column_config.BarChartColumn(
+                t("ward.col.week"), help=t("ward.help.week"), y_min=0
+            ),
+            "gait": st.column_config.TextColumn(t("ward.col.gait"), help=t("ward.help.gait")),
+            "last": st.column_config.TextColumn(t("ward.col.last"), width="small"),
+            "coverage": st.column_config.TextColumn(
+                t("ward.col.coverage"), help=t("ward.help.coverage")
+            ),
+            "alerts": st.column_config.TextColumn(t("ward.col.alerts"), width="medium"),
+        },
+    )
+    st.caption(t("ward.open_hint"))
+    selected = event.selection.rows if event is not None else []
+    if selected:
+        session.resident_id = int(rows[selected[0]]["resident_id"])
+        session.touch()
+        st.switch_page(_nav.page("resident"))
+
+
+def _metrics(session: _session.Session, overview: JsonObject) -> None:
+    rows = overview["residents"]
+    counts: dict[str, int] = overview.get("alert_counts", {})
+    no_data = sum(1 for r in rows if not r["today"].get("has_data"))
+    cols = st.columns(4)
+    cols[0].metric(session.t("ward.m.residents"), len(rows))
+    cols[1].metric(
+        session.t("ward.m.not_up", hour=overview.get("not_up_by", "")),
+        counts.get("not_up_by_hour", 0),
+    )
+    cols[2].metric(session.t("ward.m.declining"), counts.get("declining_3_days", 0))
+    cols[3].metric(session.t("ward.m.no_data"), no_data)
+
+
+def _live(ward_id: int) -> None:
+    session = _session.current()
+    if session.idle_expired():
+        session.log_out("login.idle_logged_out")
+        st.rerun(scope="app")
+    overview = _ui.fetch(lambda: _session.api().ward_overview(ward_id))
+    if overview is None:
+        return
+    day = _format.parse_date(overview["date"])
+    updated = format_clock(_format.parse_datetime(overview["generated_at"]), session.time_zone)
+    st.caption(
+        session.t(
+            "ward.updated",
+            day=_format.long_date(day, session.lang) if day else "",
+            time=updated,
+            every=get_settings().dashboard_refresh_s,
+        )
+    )
+    _metrics(session, overview)
+    _alert_cards(session, overview)
+    _table(session, overview)
+
+
+def render() -> None:
+    """The page."""
+    session = _session.current()
+    toast = st.session_state.pop("ward_toast", None)
+    if toast:
+        st.toast(toast, icon=":material/check:")
+    ward = _ward_choice(session)
+    if ward is None:
+        return
+    st.title(f"{ward['name']}")
+    st.caption(str(ward["site"]))
+    # Built here, not at import, so the refresh interval follows the settings of this process.
+    live = st.fragment(_live, run_every=get_settings().dashboard_refresh_s)
+    live(int(ward["ward_id"]))
+
+
+if __name__ == "__main__":  # run as a page of st.navigation
+    render()

@@ -1,0 +1,348 @@
+"""Each page for each role, run by AppTest against the real API with a seeded tenant."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from html import escape
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from dashboard import _nav
+from stayactive import db
+from stayactive.locale_format import format_nok
+from tests.dashboard.conftest import APP, NOT_ESTIMABLE, DashWorld, log_in, page_text
+
+
+def _session(at: AppTest):  # type: ignore[no-untyped-def]
+    return at.session_state["stayactive_session"]
+
+
+def test_login_page_is_bokmal_by_default_and_switches_to_english(app: AppTest) -> None:
+    assert [t.label for t in app.text_input] == ["Brukernavn", "Passord"]
+    assert app.button[0].label == "Logg inn"
+    app.button_group[0].set_value("en").run()
+    assert [t.label for t in app.text_input] == ["Username", "Password"]
+    assert not app.exception
+
+
+def test_wrong_password_says_so_without_a_traceback(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"), "not the password at all")
+    assert not app.exception
+    assert any("Feil brukernavn eller passord" in e.value for e in app.error)
+    assert not _session(app).logged_in
+
+
+def test_care_staff_sees_ward_resident_and_fleet_only(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    assert not app.exception
+    assert _nav.ROLE_PAGES["care_staff"] == ("ward", "resident", "fleet")
+    assert tuple(app.session_state["stayactive_pages"]) == ("ward", "resident", "fleet")
+    # The ward overview: one row per resident, names for care staff, figures as text.
+    ward = dash_world.tenant.seeded.ward_ids[0]
+    n = len(dash_world.tenant.seeded.residents_by_ward[ward])
+    assert app.title[0].value == "Korttid 1"
+    assert f"Beboere ({n})" in [s.value for s in app.subheader]
+    table = app.dataframe[0].value
+    assert len(table) == n
+    assert set(table["resident"]) == set(dash_world.tenant.named.values())
+    # Norwegian numbers: "1 234" with a no-break space, or "Ingen data" — never "1,234".
+    for steps in table["steps"]:
+        assert steps == "Ingen data" or re.fullmatch(r"\d{1,3}(\u00a0\d{3})*", steps), steps
+    assert "Helsepersonell" in page_text(app)
+
+
+def test_ward_overview_refreshes_itself(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    assert any("oppdateres av seg selv" in c.value for c in app.caption)
+
+
+def test_resident_page_shows_the_stay(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    _session(app).resident_id = dash_world.tenant.robot_resident
+    app.switch_page("views/resident.py").run()
+    assert not app.exception, app.exception
+    name = dash_world.tenant.named[dash_world.tenant.robot_resident]
+    assert app.title[0].value == name
+    labels = [m.label for m in app.metric]
+    assert "Skritt i dag" in labels and "Ganghastighet" in labels
+    assert "Robotøkter" in labels and "Repetisjoner" in labels
+    text = page_text(app)
+    assert "kan ferdes ute" in text  # the 0.8 m/s line is drawn and labelled
+    assert "dag " in app.caption[0].value and "av oppholdet" in app.caption[0].value
+    # Consent per purpose as the API states it (GET /residents/{id}/consents).
+    assert re.search(r"Oppfølging: \*\*(gitt|ikke gitt|trukket tilbake|utløpt)\*\*", text)
+
+
+def test_fleet_page_names_the_quiet_walker(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    app.switch_page("views/fleet.py").run()
+    assert not app.exception
+    text = page_text(app)
+    quiet = dash_world.tenant.quiet_device
+    assert re.search(rf"Ingen data fra denne rullatoren \({quiet}\) siden \d\d:\d\d", text)
+    assert dash_world.tenant.never_seen_device in text
+    # Messages and rejects per device: the first walker sent three frames a day and had two
+    # malformed messages this morning; the spare never sent anything.
+    table = app.dataframe[0].value.set_index("device")
+    first = dash_world.tenant.seeded.device_ids[0]
+    assert table.loc[first, "messages_24h"] != "\u2013"
+    assert table.loc[first, "rejects"].startswith("2 (")
+    assert table.loc[dash_world.tenant.never_seen_device, "messages_24h"] == "0"
+    assert table.loc[dash_world.tenant.never_seen_device, "rejects"] == "\u2013"
+    app.toggle[0].set_value(True).run()
+    shown = set(app.dataframe[0].value["device"])
+    assert quiet in shown and dash_world.tenant.never_seen_device in shown
+    assert all(p for p in app.dataframe[0].value["problems"])
+
+
+def test_finance_user_sees_only_finance_and_never_a_pseudonym(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    log_in(app, dash_world.user("finance"))
+    assert not app.exception, app.exception
+    assert tuple(app.session_state["stayactive_pages"]) == ("finance",)
+    assert app.title[0].value.startswith("Økonomi")
+    pseudonyms = _pseudonyms(dash_world)
+    for path in ("views/finance.py", "views/ward.py", "views/resident.py", "views/fleet.py"):
+        try:
+            app.switch_page(path).run()
+        except ValueError:
+            continue  # not a page of the finance menu: it cannot be opened at all
+        text = page_text(app)
+        leaked = [p for p in pseudonyms if p in text]
+        assert not leaked, f"{path} shows {leaked[:3]}"
+        names = [n for n in dash_world.tenant.named.values() if n in text]
+        assert not names, f"{path} shows {names}"
+
+
+def test_finance_page_shows_curves_readmissions_and_downloads(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    log_in(app, dash_world.user("finance"))
+    assert not app.exception
+    subheaders = [s.value for s in app.subheader]
+    assert "Andel fortsatt i opphold" in subheaders
+    assert "Reinnleggelser" in subheaders
+    assert "Hva betyr mest for resultatet?" in subheaders
+    assert [b.label for b in app.get("download_button")] == ["Tabeller (CSV)", "Rapport (PDF)"]
+    kinds = [e.type for e in app.main]
+    km = kinds.index("subheader", kinds.index("subheader") + 1)  # after the design's
+    readmissions = kinds.index("subheader", km + 1)
+    assert kinds[km:readmissions].count("vega_lite_chart") == 1  # the curves, then the table
+    assert "Reinnlagt" in _html(app) or "reinnlagt" in _html(app)
+    assert not any("Ingen kurver" in i.value for i in app.info)
+
+
+def _html(at: AppTest) -> str:
+    return "\n".join(str(getattr(e, "proto", "")) for e in at.main if e.type == "html")
+
+
+#: Words of the estimator's and the money model's English: none may reach a bokmål page.
+ENGLISH = ("Not enough", "not enough", "withheld", "suppressed", "Parallel trends", "bed-days",
+           "Value of freed", "Scenario (not stored)", " stays", "NOK", "group ")  # fmt: skip
+
+
+def test_finance_headline_keeps_capacity_and_cash_apart_with_the_draft_reasons(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    log_in(app, dash_world.user("finance"))
+    assert not app.exception
+    html = _html(app)
+    # The draft banner with its reasons comes first; the seeded tenant has one comparison ward.
+    assert html.index("UTKAST – ikke for beslutning") < html.index("Verdi av frigjort kapasitet")
+    assert "Svak sammenligning: antall sammenligningsavdelinger" in html
+    # Capacity (bed-days and NOK with intervals) and cash side by side, P(netto < 0).
+    assert "Frigjort kapasitet:</b>" in html and "døgn/år (95\u00a0% KI" in html
+    assert "mill.\u00a0kr" in html and "Sikker kontanteffekt" in html
+    assert "P(netto &lt; 0) = 0," in html
+    # The design and its decisive assumptions directly under the headline.
+    assert app.subheader[0].value == "Design og avgjørende forutsetninger"
+    texts = "\n".join(m.value for m in app.markdown)
+    assert "Forskjell-i-forskjeller" in texts
+    assert "Frigjort kapasitet er ikke penger i kassen" in texts
+    assert "95\u00a0% KI fra 10\u00a0000 bootstrap-trekninger" in "\n".join(
+        c.value for c in app.caption
+    )
+    # Bokmål throughout: nothing of the report's English reaches the page.
+    shown = page_text(app)
+    found = [w for w in ENGLISH if w in shown]
+    assert not found, found
+
+
+def test_scenario_recomputes_through_the_api_beside_the_published_figures(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    log_in(app, dash_world.user("finance"))
+    published = app.session_state["stayactive_session"].client.savings()["headline"]
+    app.slider(key="sc_uptake_share").set_value(75)
+    app.slider(key="sc_effect_share").set_value(50)
+    app.number_input(key="sc_cost_per_bed_day_nok").set_value(4000)
+    next(b for b in app.button if b.label == "Beregn scenario").click().run()
+    assert not app.exception, app.exception
+    html = _html(app)
+    assert "Scenario: 1\u00a0000 trekninger, ikke for beslutning" in html
+    assert "**Endret:** kostnad per liggedøgn 4\u00a0000\u00a0kr (rapporten: " in "\n".join(
+        m.value for m in app.markdown
+    )
+    table = next(h for h in html.split("<table")[1:] if "<th>Scenario</th>" in h)
+    assert "<th>Hva</th><th>Publisert</th><th>Scenario</th>" in table
+    row = re.search(r"<tr><td>Frigjort kapasitet</td><td>([^<]*)</td><td>([^<]*)</td>", table)
+    assert row is not None
+    assert row.group(1) == escape(published["bed_days_freed"]["text"])
+    assert row.group(2) != row.group(1)
+    # The scenario can be downloaded too; removing it restores the published page.
+    labels = [b.label for b in app.get("download_button")]
+    assert labels == ["Tabeller (CSV)", "Rapport (PDF)", "Scenario (CSV)", "Scenario (PDF)"]
+    next(b for b in app.button if b.label == "Fjern scenarioet").click().run()
+    assert [b.label for b in app.get("download_button")] == ["Tabeller (CSV)", "Rapport (PDF)"]
+
+
+def test_finance_page_in_english(app: AppTest, dash_world: DashWorld) -> None:
+    app.button_group[0].set_value("en").run()
+    log_in(app, dash_world.user("finance"))
+    assert not app.exception
+    html = _html(app)
+    assert "DRAFT – not for decision" in html and "Value of freed capacity" in html
+    assert "P(net &lt; 0) = 0." in html
+    assert app.subheader[0].value == "Design and decisive assumptions"
+
+
+def test_not_estimable_is_shown_honestly(app: AppTest, dash_world: DashWorld) -> None:
+    """A tenant whose evaluation has no programme stays: no figure, the reason in words, the
+    descriptive tables, and no scenario to play with."""
+    log_in(app, dash_world.user("finance", NOT_ESTIMABLE))
+    assert not app.exception
+    html = _html(app)
+    assert "Ingen gevinst er beregnet" in html
+    assert "Effekten kan ikke beregnes: gruppen «avdelinger med utstyr, etter oppstart" in html
+    assert "UTKAST – ikke for beslutning" in html and "Ingen effekt er beregnet" in html
+    assert "Scenarioer krever en effektberegning" in "\n".join(i.value for i in app.info)
+    assert "Reinnleggelser" in [s.value for s in app.subheader]
+    shown = page_text(app)
+    assert not [w for w in ENGLISH if w in shown]
+
+
+def test_admin_sees_all_four_pages(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("admin"))
+    assert not app.exception
+    assert tuple(app.session_state["stayactive_pages"]) == ("ward", "resident", "fleet", "finance")
+
+
+def test_integrator_gets_a_sentence_not_a_page(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("integrator"))
+    assert not app.exception
+    assert any("gjennom API-et" in i.value for i in app.info)
+
+
+def test_logout_ends_the_session_at_the_api(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    client = _session(app).client
+    token = client._token
+    app.sidebar.button[0].click().run()
+    assert not _session(app).logged_in
+    assert any("logget ut" in i.value for i in app.info)
+    import httpx
+
+    r = httpx.get(dash_world.api.url + "/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+
+
+def test_idle_session_is_logged_out(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    session = _session(app)
+    session.last_touch -= 3600  # an hour without a touch
+    app.run()
+    assert not _session(app).logged_in
+    assert any("ikke har vært brukt" in i.value for i in app.info)
+    assert [t.label for t in app.text_input] == ["Brukernavn", "Passord"]
+
+
+def test_a_new_browser_session_asks_for_login_again(app: AppTest, dashboard_env: DashWorld) -> None:
+    log_in(app, dashboard_env.user("care"))
+    assert _session(app).logged_in
+    fresh = AppTest.from_file(app._script_path, default_timeout=60).run()
+    assert [t.label for t in fresh.text_input] == ["Brukernavn", "Passord"]
+
+
+def test_the_api_down_is_a_sentence(app: AppTest, dash_world: DashWorld, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    log_in(app, dash_world.user("care"))
+    _session(app).client._http.base_url = "http://127.0.0.1:9/api/v1"
+    app.run()
+    assert not app.exception
+    assert any("Får ikke kontakt" in e.value for e in app.error)
+
+
+def _pseudonyms(world: DashWorld) -> list[str]:
+    with world.settings and __import__("stayactive").db.connect(world.settings) as conn:
+        return [str(r[0]) for r in conn.execute("SELECT pseudonym FROM residents")]
+
+
+def test_finance_headline_is_the_published_report_of_the_cli(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    """The page shows the figures `stayactive report savings` publishes (10,000 resamples,
+    the same seed), not a figure of its own."""
+    env = {
+        **os.environ,
+        "STAYACTIVE_DATABASE_NAME": dash_world.settings.database_name,
+        "STAYACTIVE_DATABASE_SCHEMA": dash_world.settings.database_schema,
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("stayactive")), "report", "savings",
+         "--tenant", "dash-a", "--format", "json", "--by", "test"],
+        env=env, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    published = json.loads(done.stdout)
+    assert published["n_resamples"] == 10_000
+    head = published["headline"]
+    log_in(app, dash_world.user("finance"))
+    assert not app.exception
+    html = _html(app)
+    capacity, safe = head["capacity_value"], head["safe_cash_effect"]
+    shown = [
+        format_nok(capacity["value"]), capacity["interval_text"], head["bed_days_freed"]["text"],
+        format_nok(safe["value"]), head["cash_effect"]["text"], head["net_value"]["text"],
+    ]  # fmt: skip
+    missing = [s for s in shown if escape(s, quote=False) not in html]
+    assert not missing, missing
+
+
+def _resident_reads(world: DashWorld, resident_id: int) -> dict[str, int]:
+    """Audit rows naming ``resident_id``, per actor."""
+    with db.connect(world.settings) as conn:
+        rows = conn.execute(
+            """SELECT actor, count(*) FROM audit_log
+               WHERE tenant_id = 'dash-a' AND subject_kind = 'resident' AND subject_id = %s
+               GROUP BY actor""",
+            (str(resident_id),),
+        ).fetchall()
+    return {str(actor): int(n) for actor, n in rows}
+
+
+def test_every_resident_read_is_an_audited_call_in_each_session(
+    dashboard_env: DashWorld,
+) -> None:
+    """Nothing resident-level is cached across sessions (st.cache_data would be shared by
+    every user of the server): two sessions opening the same resident make the same audited
+    reads at the API twice."""
+    world = dashboard_env
+    resident = world.tenant.robot_resident
+    grown = []
+    for _ in range(2):
+        before = _resident_reads(world, resident).get(world.user("care"), 0)
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        at.run()
+        log_in(at, world.user("care"))
+        _session(at).resident_id = resident
+        at.switch_page("views/resident.py").run()
+        assert not at.exception, at.exception
+        assert at.title[0].value == world.tenant.named[resident]
+        _session(at).client.close()
+        grown.append(_resident_reads(world, resident).get(world.user("care"), 0) - before)
+    assert grown[0] > 0 and grown[1] == grown[0], grown
