@@ -29,6 +29,9 @@ from stayactive.tools.demo import demo_files
 from tests.fixtures.ingest import IngestProcess, IngestThread, worker_config
 from tests.fixtures.services import DeviceAccount, Schema, Subscriber
 
+#: Shared fixtures of their own modules (the browser tests' headless Chromium).
+pytest_plugins = ["tests.fixtures.browser"]
+
 TEST_DATABASE = "stayactive_test"
 
 

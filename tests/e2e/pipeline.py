@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -17,6 +18,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,10 +42,11 @@ from stayactive.records import import_assignments, import_care_records
 from stayactive.settings import Settings
 from stayactive.supervisor import read_state
 from stayactive.tools.simulation import SITE, create_scenario
+from tests.fixtures.browser import log_in, settled, table_rows, tablet_page
 from tests.fixtures.ingest import clear_retained_status
 from tests.fixtures.messages import example
 from tests.fixtures.services import answers, free_port
-from tests.fixtures.streams import wait_until
+from tests.fixtures.streams import wait_until, wait_while_progressing
 
 TENANT = "e2e"
 WARD = "e2e-k1"
@@ -82,6 +85,7 @@ class Pipeline:
         self.settings = self.settings.model_copy(
             update={
                 "ingest_metrics_port": free_port(), "api_port": free_port(),
+                "dashboard_port": free_port(),
                 "analytics_interval_s": 2.0,
                 # A reboot's first messages are a gap in the ack watermark until this passes.
                 "ack_gap_s": 2.0,
@@ -108,7 +112,10 @@ class Pipeline:
             import_care_records(conn, TENANT, self.workdir / "stays.csv")
             import_assignments(conn, TENANT, self.workdir / "assignments.csv")
             conn.commit()
-        asyncio.run(self._admin())
+        # In a thread of its own: Playwright's sync API (the browser test) runs an event loop
+        # in this one.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, self._admin()).result()
         return self.scenario
 
     async def _admin(self) -> None:
@@ -120,18 +127,28 @@ class Pipeline:
                 conn, TENANT, ADMIN, "admin", auth.hash_password(ADMIN_PASSWORD), []
             )
 
-    def start(self) -> None:
-        """`stayactive run` on this schema; returns when ingest and the API answer."""
+    def start(self, *, dashboard: bool = False) -> None:
+        """`stayactive run` on this schema; returns when ingest and the API (and with
+        ``dashboard``, the dashboard) answer. Without it, the dashboard is not started."""
+        only = ["ingest", "analytics", "api", *(["dashboard"] if dashboard else [])]
         command = [
             sys.executable, "-m", "stayactive", "run", "--log-dir", str(self.logs),
             "--worker-id", self.worker_id, "--share-group", self.share_group,
-            "--end-session-on-exit",
+            "--end-session-on-exit", *(a for name in only for a in ("--only", name)),
         ]  # fmt: skip
         env = {**os.environ, **self.settings.as_environment()}
         self.proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
         wait_until(lambda: answers(self.settings.ingest_metrics_port, "/health"), 90,
                    "ingest healthy")  # fmt: skip
         wait_until(lambda: answers(self.settings.api_port, "/healthz"), 90, "API healthy")
+        if dashboard:
+            wait_until(lambda: answers(self.settings.dashboard_port, "/_stcore/health"), 90,
+                       "dashboard healthy")  # fmt: skip
+
+    @property
+    def dashboard_url(self) -> str:
+        """The supervised dashboard's address."""
+        return f"http://127.0.0.1:{self.settings.dashboard_port}"
 
     def stop(self) -> str:
         """Ctrl-C to the supervisor; its standard error."""
@@ -224,10 +241,14 @@ class Pipeline:
             ).fetchall()
         return {(str(d), int(b), int(s)) for d, b, s in rows}
 
-    def wait_stored(self, timeout_s: float = 120) -> None:
+    def wait_stored(self, stall_s: float = 60.0) -> None:
+        """Until every acknowledged message is stored; fails when none more arrives for
+        ``stall_s`` (a loss), however long a loaded machine takes while they still come."""
         expected = self.pump_log.messages
-        wait_until(lambda: self.stored_keys() >= expected, timeout_s, "every acknowledged "
-                   f"message stored ({len(expected)})")  # fmt: skip
+        wait_while_progressing(
+            lambda: len(expected - self.stored_keys()), stall_s=stall_s,
+            what=f"every acknowledged message stored ({len(expected)})",
+        )  # fmt: skip
 
     def compute(self) -> None:
         """Analytics over everything stored: once the runner's safety lag has passed, one
@@ -279,6 +300,29 @@ class Pipeline:
                 row["gait"]["speed_mps"] if row["gait"]["speed_date"] == day.isoformat() else None
             )
             out[row["pseudonym"]] = DayFigures(int(row["today"]["steps"]), speed)
+        return out
+
+    def dashboard_overview(self, browser: Any, day: date) -> dict[str, DayFigures]:
+        """The ward overview of ``day`` as the dashboard shows it in the browser (logged in as
+        the admin, the table read by its own CSV download): per pseudonym, the steps and the
+        gait speed as printed ("1 925", "0,52 m/s →") turned back into numbers."""
+        context, page = tablet_page(browser)
+        try:
+            log_in(page, f"{self.dashboard_url}/?date={day.isoformat()}", ADMIN, ADMIN_PASSWORD)
+            settled(page, "Trykk på en rad for å åpne beboeren", timeout_s=60)
+            rows = table_rows(page)
+        finally:
+            context.close()
+        out: dict[str, DayFigures] = {}
+        for row in rows:
+            if row["steps"] == "Ingen data":
+                continue
+            speed = re.match(r"(\d+,\d+)\s*m/s", row["gait"])
+            assert speed or not row["gait"], f"gait speed as shown: {row['gait']!r}"
+            out[row["resident"]] = DayFigures(
+                int(re.sub(r"\D", "", row["steps"])),
+                float(speed.group(1).replace(",", ".")) if speed else None,
+            )
         return out
 
     def _token(self) -> str:

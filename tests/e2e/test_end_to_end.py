@@ -1,11 +1,13 @@
-"""End to end on the real services: simulator → broker → ingest → database → analytics → API.
+"""End to end on the real services: simulator → broker → ingest → database → analytics → API →
+dashboard.
 
 One seeded world (two past days, one ward, three walkers and a robot) goes through the whole
 pipeline three times, each time in a schema of its own with the processes run by
 `stayactive run`:
 
 1. clean: no duplicates, outages, reboots or faults. The steps and gait speed the API's ward
-   overview shows for each resident equal the analytics result, which matches the simulator's
+   overview gives for each resident, and the dashboard's ward overview shows in headless
+   Chromium (the last day, ``?date=``), equal the analytics result, which matches the simulator's
    truth within the accuracy targets of docs/metrics.md (steps: mean absolute error ≤ 3 %;
    gait speed: within the bout-speed target, 0.05 m/s);
 2. faulty: 5 % duplicates, three outages and two reboots per device-day, and one of each
@@ -84,16 +86,18 @@ def clean_figures(settings: Settings, tmp_path: Path) -> dict[tuple[str, object]
     return _clean
 
 
-def _run(p: Pipeline, **send: object) -> None:
+def _run(p: Pipeline, *, dashboard: bool = False, **send: object) -> None:
     p.provision()
-    p.start()
+    p.start(dashboard=dashboard)
     p.send(**send)  # type: ignore[arg-type]
     p.wait_stored()
     p.compute()
 
 
-def test_clean_run_api_equals_analytics_equals_truth(pipeline: Pipeline) -> None:
-    _run(pipeline, behaviour=CLEAN, imperfect=NO_IMPERFECTIONS)
+def test_clean_run_dashboard_equals_api_equals_analytics_equals_truth(
+    pipeline: Pipeline, browser: object
+) -> None:
+    _run(pipeline, behaviour=CLEAN, imperfect=NO_IMPERFECTIONS, dashboard=True)
     analytics = pipeline.analytics_days()
     truth = pipeline.truth()
     assert analytics, "no resident-day computed"
@@ -106,6 +110,16 @@ def test_clean_run_api_equals_analytics_equals_truth(pipeline: Pipeline) -> None
         for who, figures in computed.items():
             assert shown[who].steps == figures.steps, (who, day)
             assert shown[who].gait_speed_mps == pytest.approx(figures.gait_speed_mps, abs=5e-3)
+    # The dashboard's ward overview in the browser shows the same, for the last day: steps
+    # exactly, gait speed as printed (two decimals).
+    last = max(d for _, d in analytics)
+    on_page = pipeline.dashboard_overview(browser, last)
+    computed = {p: f for (p, d), f in analytics.items() if d == last}
+    assert set(on_page) == set(computed), (on_page, computed)
+    for who, figures in computed.items():
+        assert on_page[who].steps == figures.steps, who
+        assert figures.gait_speed_mps is not None and on_page[who].gait_speed_mps is not None
+        assert on_page[who].gait_speed_mps == pytest.approx(figures.gait_speed_mps, abs=5e-3)
     # …which matches the simulator's truth within the accuracy targets.
     errors = [abs(analytics[k].steps - t.steps) / t.steps for k, t in truth.items()]
     assert statistics.mean(errors) <= STEPS_MEAN_APE, errors
