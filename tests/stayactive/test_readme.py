@@ -31,3 +31,7 @@ def test_its_first_screen_says_where_to_look_and_who_can_log_in() -> None:
     for user in USERS:
         assert f"`{user.username}`" in screen, user.username
     assert f"{defaults.data_dir}/demo/logins.txt" in screen
+    # One screenshot of the dashboard, and it is there.
+    shot = "docs/images/demo-ward-overview.png"
+    assert f"]({shot})" in screen
+    assert (README.parent / shot).stat().st_size > 10_000
