@@ -145,8 +145,9 @@ def test_duplicates_outages_reboots_and_malformed_messages_change_no_figure(
     assert pipeline.pump_log.duplicates_sent > 0
     faulty = pipeline.analytics_days()
     assert set(faulty) == set(clean)
+    twice = pipeline.frames_stored_twice()
     for key, figures in clean.items():
-        assert faulty[key].steps == figures.steps, key
+        assert faulty[key].steps == figures.steps, (key, f"{twice} frame times stored twice")
         assert faulty[key].gait_speed_mps == pytest.approx(figures.gait_speed_mps, abs=1e-3)
     # Every malformed message rejected with the reason the protocol gives it, and only those.
     wait_until(lambda: pipeline.rejects() == pipeline.injected, 30, "the rejects stored")
