@@ -192,12 +192,8 @@ def test_demo_first_run_second_run_and_a_device_reprovisioned_elsewhere(
     assert me["role"] == "care_staff" and [w["name"] for w in me["wards"]] == ["lassa-k1"]
     finance = api(demo_env, "/me", log_in(demo_env, "okonomi", logins["okonomi"]))
     assert finance["role"] == "finance" and finance["tenant_id"] == TENANT
-    # The dashboard is up (the supervisor waited for Streamlit's health), and what it shows
-    # care staff is populated: the residents' care consent lets analytics compute their days.
+    # The dashboard is up: the supervisor waited for Streamlit's health.
     assert answers(demo_env.dashboard_port, "/_stcore/health")
-    care = log_in(demo_env, "pleier.lassa", logins["pleier.lassa"])
-    ward = api(demo_env, f"/wards/{me['wards'][0]['ward_id']}/overview", care)
-    assert any(p.get("has_data") for r in ward["residents"] for p in r["series"]), ward
     with db.connect(demo) as conn:
         row = conn.execute("SELECT count(*) FROM device_status").fetchone()
         assert row is not None and row[0] > 0  # the devices' history went through ingest
