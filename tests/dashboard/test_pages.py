@@ -96,6 +96,13 @@ def test_an_alert_handled_with_a_note_shows_who_and_the_api_records_it(
     assert recorded["note"] == note
     at = datetime.fromisoformat(recorded["at"])
     assert before - timedelta(seconds=5) <= at <= datetime.now(UTC) + timedelta(seconds=5)
+    # The resident's page lists it among the handled alerts (GET /residents/{id}/alerts).
+    _session(app).resident_id = resident["resident_id"]
+    app.switch_page("views/resident.py").run()
+    assert not app.exception, app.exception
+    text = page_text(app)
+    assert alert["message"] in text and f"håndtert av {dash_world.user('care')}" in text
+    assert note in text
 
 
 def test_ward_overview_refreshes_itself(app: AppTest, dash_world: DashWorld) -> None:
