@@ -37,6 +37,9 @@ _ICON = {
 _TREND = {"improving": "↗", "stable": "→", "declining": "↘", "unknown": ""}
 
 
+_MESSAGE_SAYS_SINCE = frozenset({"no_data", "device_offline"})
+
+
 def resident_name(row: JsonObject) -> str:
     """The name care staff know the resident by: the recorded name, else the pseudonym."""
     return str(row.get("display_name") or row["pseudonym"])
@@ -111,13 +114,17 @@ def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
         since = _format.since(
             _format.parse_datetime(alert["since"]), session.time_zone, session.lang, now=now
         )
+        # The API's message already says since when for these kinds.
+        when = (
+            ""
+            if alert["kind"] in _MESSAGE_SAYS_SINCE
+            else f"<span class='sa-muted'> · {_ui.esc(session.t('ward.since', when=since))}</span>"
+        )
         card, action = st.columns([5, 1.3], vertical_alignment="center")
         with card:
             st.html(
                 f"<div class='sa-card sa-compact {_CARD.get(alert['kind'], 'sa-warn')}'>"
-                f"<b>{_ui.esc(who)}</b>{_ui.esc(room)} — {_ui.esc(alert['message'])}"
-                f"<span class='sa-muted'> · {_ui.esc(session.t('ward.since', when=since))}"
-                "</span></div>"
+                f"<b>{_ui.esc(who)}</b>{_ui.esc(room)} — {_ui.esc(alert['message'])}{when}</div>"
             )
         with action:
             if st.button(
