@@ -60,7 +60,7 @@ from stayactive.records._parse import (
     read_rows,
 )
 from stayactive.records._report import ImportReport
-from stayactive.records._write import write_assignment, write_care_record
+from stayactive.records._write import IMPORT_SOURCE, write_assignment, write_care_record
 from stayactive.registry import DEFAULT_TIME_ZONE, Outcome
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,8 @@ def import_care_records(
     *,
     tenant_name: str | None = None,
     time_zone: str = DEFAULT_TIME_ZONE,
+    actor: str = IMPORT_SOURCE,
+    actor_role: str | None = None,
 ) -> ImportReport:
     """Load a care-record CSV into tenants, sites, wards, residents, stays and consents.
 
@@ -89,6 +91,8 @@ def import_care_records(
         Path of the CSV, or an open text stream.
     tenant_name, time_zone
         Used only when the tenant is created.
+    actor, actor_role
+        Who imports: named in the audit row of a consent the import withdraws.
 
     Returns
     -------
@@ -114,7 +118,9 @@ def import_care_records(
         def write(line: int, row: dict[str, str]) -> Outcome:
             record = parse_care_record(line, row, tz)
             checks.check(record)
-            return write_care_record(conn, tenant, record, report)
+            return write_care_record(
+                conn, tenant, record, report, actor=actor, actor_role=actor_role
+            )
 
         return write
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from stayactive.privacy import count_erased
 from stayactive.records._parse import RowError
 
 
@@ -17,6 +18,8 @@ class ImportReport:
     unchanged: int = 0
     failed: int = 0
     consents_withdrawn: int = 0
+    #: Rows erased per table by the care consents this import withdrew.
+    erased: dict[str, int] = field(default_factory=dict)
     tenant_created: bool = False
     errors: list[RowError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -28,5 +31,7 @@ class ImportReport:
             f"{self.unchanged} unchanged, {self.failed} failed"
         )
         if self.consents_withdrawn:
-            text += f"; {self.consents_withdrawn} imported consents marked withdrawn"
+            text += f"; {self.consents_withdrawn} imported consents withdrawn"
+            if self.erased:
+                text += f" ({count_erased(self.erased)} rows erased)"
         return text

@@ -47,7 +47,7 @@ def test_csv_import_and_reimport(shared_world: World) -> None:
     assert first.status_code == 200, first.text
     assert first.json() | {"notes": []} == {
         "format": "csv", "rows": 2, "created": 2, "updated": 0, "unchanged": 0,
-        "consents_withdrawn": 0, "notes": [],
+        "consents_withdrawn": 0, "erased": {}, "notes": [],
     }  # fmt: skip
     again = _csv(integrator, GOOD).json()
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)

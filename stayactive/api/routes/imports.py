@@ -48,6 +48,9 @@ class ImportResult(BaseModel):
     updated: int
     unchanged: int
     consents_withdrawn: int
+    #: Rows erased per table because the import withdrew care consents (as the withdraw
+    #: route erases; each withdrawal has its own audit row too).
+    erased: dict[str, int] = {}
     notes: list[str]
 
 
@@ -133,6 +136,8 @@ async def import_stays(request: Request, principal: CurrentUser, state: StateDep
             text,
             time_zone=principal.time_zone,
             entry_of_line=entry_of_line,
+            actor=principal.actor,
+            actor_role=principal.role,
         )
         write_audit_sync(
             sync,
@@ -147,6 +152,8 @@ async def import_stays(request: Request, principal: CurrentUser, state: StateDep
                 "rows": report.rows,
                 "created": report.created,
                 "updated": report.updated,
+                "consents_withdrawn": report.consents_withdrawn,
+                "erased": report.erased,
             },
         )
         return ImportResult(
@@ -156,6 +163,7 @@ async def import_stays(request: Request, principal: CurrentUser, state: StateDep
             updated=report.updated,
             unchanged=report.unchanged,
             consents_withdrawn=report.consents_withdrawn,
+            erased=report.erased,
             notes=report.notes,
         )
 
