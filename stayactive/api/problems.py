@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from stayactive.api.models.common import NATIONAL_ID_ERROR
 from stayactive.errors import (
     ConfigurationError,
     ConstraintViolation,
@@ -171,7 +172,11 @@ def install(app: FastAPI) -> None:
         detail = f"{where}: {first.msg}" if first else "the request is not valid"
         if len(errors) > 1:
             detail += f" (and {len(errors) - 1} more)"
-        return problem_response(request, 422, "invalid-request", detail, errors=errors)
+        # A national identity number in a note or a name: the same kind of problem as in an
+        # import (stayactive.api.models.common), so a client handles both alike.
+        national = any(err.get("type") == NATIONAL_ID_ERROR for err in exc.errors())
+        slug = "national-id-refused" if national else "invalid-request"
+        return problem_response(request, 422, slug, detail, errors=errors)
 
     @app.exception_handler(RejectedInput)
     async def _rejected(request: Request, exc: RejectedInput) -> JSONResponse:
