@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from stayactive.api import observe, problems, routes
+from stayactive.api import access_log, observe, problems, routes
 from stayactive.api.deps import API_PREFIX
 from stayactive.api.limits import DEFAULT_LIMIT_BYTES, TELEMETRY_LIMIT_BYTES, BodyLimit
 from stayactive.api.state import lifespan
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     observe.install(app)
+    access_log.install()
     app.add_middleware(
         BodyLimit,
         limits=[
