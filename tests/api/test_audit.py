@@ -54,3 +54,40 @@ def test_audit_log_by_resident_and_user(api_world: World) -> None:
     # Tenant B's admin sees nothing of tenant A's log.
     other = api_world.client("tenant-b-admin").get("/audit", params={"resident": resident})
     assert other.json()["total"] == 0
+
+
+def test_reading_the_audit_log_is_audited(api_world: World, audit_rows) -> None:  # type: ignore[no-untyped-def]
+    """Who looked at a resident is the resident's data: GET /audit (by resident, by user) and
+    GET /audit/flags write an access_log.read row per resident they show."""
+    care = api_world.client("tenant-a-care")
+    w1 = api_world.a.ward_ids[0]
+    first, second = api_world.a.residents_by_ward[w1][:2]
+    care.get(f"/residents/{first}/stays")
+    care.get(f"/residents/{second}/stays")
+    admin = api_world.client("tenant-a-admin")
+    by_resident = admin.get("/audit", params={"resident": first})
+    assert by_resident.status_code == 200
+    # The answer does not list its own row.
+    assert {e["action"] for e in by_resident.json()["items"]} == {"read"}
+    rows = audit_rows(actor="tenant-a-admin", action="access_log.read")
+    assert rows == [
+        ("tenant-a-admin", "admin", "access_log.read", "resident", str(first), "administration",
+         "GET /api/v1/audit"),
+    ]  # fmt: skip
+    by_user = admin.get("/audit", params={"user": "tenant-a-care"})
+    assert by_user.status_code == 200
+    shown = {e["subject_id"] for e in by_user.json()["items"] if e["subject_kind"] == "resident"}
+    assert {str(first), str(second)} <= shown
+    rows = audit_rows(actor="tenant-a-admin", action="access_log.read")
+    assert {r[4] for r in rows[1:]} == shown
+    flags = admin.get("/audit/flags")
+    assert flags.status_code == 200
+    flagged = {r for f in flags.json() for r in f["residents"]}
+    read = audit_rows(
+        actor="tenant-a-admin", action="access_log.read", endpoint="GET /api/v1/audit/flags"
+    )
+    expected = {("resident", r) for r in flagged} or {("audit_log", api_world.a.tenant_id)}
+    assert {(r[3], r[4]) for r in read} == expected
+    # The resident's own access log shows that the admin looked.
+    log = admin.get(f"/audit/residents/{first}/access-log", params={"lang": "en"})
+    assert "tenant-a-admin,admin,access_log.read,GET /api/v1/audit," in log.text
