@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stayactive.api.models.common import NATIONAL_ID_ERROR
 from stayactive.errors import (
+    AuditUnavailable,
     ConfigurationError,
     ConstraintViolation,
     RejectedInput,
@@ -198,6 +199,19 @@ def install(app: FastAPI) -> None:
             503,
             "storage-unavailable",
             "the database cannot be reached right now; retry shortly",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(AuditUnavailable)
+    async def _unaudited(request: Request, exc: AuditUnavailable) -> JSONResponse:
+        # No audit row, no data: the work was rolled back with the row (stayactive.audit).
+        # The same answer as stayactive.api.deps.Auditor gives when its commit fails.
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            request,
+            503,
+            "audit-unavailable",
+            "the request was not served: its audit record could not be written",
             headers={"Retry-After": "5"},
         )
 
