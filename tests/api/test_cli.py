@@ -114,7 +114,7 @@ def test_records_import_is_in_the_residents_access_log(  # type: ignore[no-untyp
     cli("audit", "export", "R-cli-0001", "--tenant", "t-rec", "--out", str(out))
     actions = [line.split(";")[3] for line in out.read_text().splitlines()[1:]]
     assert actions == [
-        "opprettet", "samtykke registrert", "endret", "samtykke trukket tilbake",
+        "opprettet", "samtykke registrert", "samtykke trukket tilbake", "endret",
     ]  # fmt: skip
     with schema.connect() as conn:
         last = conn.execute(
