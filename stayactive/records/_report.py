@@ -8,6 +8,18 @@ from stayactive.privacy import count_erased
 from stayactive.records._parse import RowError
 
 
+@dataclass(frozen=True)
+class ResidentChange:
+    """What one imported row changed for its resident: the stay, and the consents it recorded
+    (purposes). Each becomes an audit row of the resident (a withdrawal is audited by
+    :func:`stayactive.privacy.withdraw_consent`)."""
+
+    resident_id: int
+    external_ref: str
+    stay: str  # "created" or "updated"
+    consents_given: tuple[str, ...] = ()
+
+
 @dataclass
 class ImportReport:
     """What an import did. ``failed`` rows are listed in ``errors``; the others are kept."""
@@ -23,6 +35,8 @@ class ImportReport:
     tenant_created: bool = False
     errors: list[RowError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: One entry per row that created or updated a stay (rows kept only).
+    changes: list[ResidentChange] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line of counts."""

@@ -9,11 +9,16 @@ from fastapi import APIRouter, Request
 from psycopg.rows import TupleRow
 from pydantic import BaseModel
 
-from stayactive.api._audit import write_audit_sync
 from stayactive.api.deps import Allow, CurrentUser, StateDep, endpoint_of
 from stayactive.api.imports import ImportRefused, Problem, decode_csv, import_all_or_nothing
 from stayactive.api.problems import ApiProblem, FieldProblem, problem_responses
-from stayactive.records import BundleRefused, bundle_csv, bundle_rows, csv_national_ids
+from stayactive.records import (
+    BundleRefused,
+    audit_import,
+    bundle_csv,
+    bundle_rows,
+    csv_national_ids,
+)
 
 router = APIRouter(
     prefix="/imports", tags=["imports"], responses=problem_responses(401, 403, 413, 415, 422, 503)
@@ -139,22 +144,16 @@ async def import_stays(request: Request, principal: CurrentUser, state: StateDep
             actor=principal.actor,
             actor_role=principal.role,
         )
-        write_audit_sync(
+        # The file's row and one per resident changed (stay, consent), in the import's
+        # transaction: no audit rows, no import.
+        audit_import(
             sync,
-            principal,
-            action="import",
+            report,
+            tenant=principal.tenant_id,
+            actor=principal.actor,
+            actor_role=principal.role,
             endpoint=endpoint,
-            purpose="administration",
-            subject_kind="stays",
-            subject_ids=[principal.tenant_id],
-            detail={
-                "format": fmt,
-                "rows": report.rows,
-                "created": report.created,
-                "updated": report.updated,
-                "consents_withdrawn": report.consents_withdrawn,
-                "erased": report.erased,
-            },
+            fmt=fmt,
         )
         return ImportResult(
             format=fmt,
