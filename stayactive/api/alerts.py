@@ -304,7 +304,7 @@ async def mark_handled(
         "SELECT not_up_by FROM ward_alert_settings WHERE ward_id = %s", (row[2],)
     )
     setting = await cur.fetchone()
-    hour = setting[0].strftime("%H:%M") if setting else "11:00"
+    hour = (setting[0] if setting else AlertSettings().not_up_by).strftime("%H:%M")
     return _public(row, time_zone, lang, hour)
 
 
