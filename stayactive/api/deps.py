@@ -33,7 +33,7 @@ from stayactive.api._audit import write_audit
 from stayactive.api.problems import ApiProblem, forbidden, not_found
 from stayactive.api.state import ApiState, set_tenant
 from stayactive.auth import Principal
-from stayactive.errors import StorageUnavailable
+from stayactive.errors import AuditUnavailable, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -288,14 +288,9 @@ class Auditor:
             await self.conn.commit()
         except psycopg.Error as exc:
             # Whatever the database said (unavailable, a missing table, no privilege), the
-            # rule is the same: no audit row, no data.
-            log.error("audit row could not be written for %s: %s", endpoint_of(self.request), exc)
-            raise ApiProblem(
-                503,
-                "audit-unavailable",
-                "the request was not served: its audit record could not be written",
-                headers={"Retry-After": "5"},
-            ) from exc
+            # rule is the same: no audit row, no data. The one handler of AuditUnavailable
+            # (stayactive.api.problems) logs it and answers 503.
+            raise AuditUnavailable(f"audit row could not be committed: {exc}") from exc
         self.state.metrics.audit_rows.inc(n)
         # The commit ended the transaction; name the tenant again for what follows.
         await set_tenant(self.conn, self.principal.tenant_id)

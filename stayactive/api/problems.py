@@ -205,7 +205,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AuditUnavailable)
     async def _unaudited(request: Request, exc: AuditUnavailable) -> JSONResponse:
         # No audit row, no data: the work was rolled back with the row (stayactive.audit).
-        # The same answer as stayactive.api.deps.Auditor gives when its commit fails.
         log.error("%s %s: %s", request.method, request.url.path, exc)
         return problem_response(
             request,
