@@ -3,7 +3,8 @@
 DESIGN.md asks for an entry for every read of resident-level data and every change of a
 tenant's evaluation inputs. The table is append-only (a trigger refuses UPDATE, DELETE and
 TRUNCATE); the entry is written on the caller's connection, inside the caller's transaction, so
-it is committed exactly when the work it describes is.
+it is committed exactly when the work it describes is. If it cannot be written, for whatever
+reason, :class:`~stayactive.errors.AuditUnavailable` is raised: no audit row, no work.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
+
+from stayactive.errors import AuditUnavailable
 
 #: Why personal data was read or changed: the consent purposes, and administration.
 Purpose = Literal["care", "evaluation", "open_data", "administration"]
@@ -102,11 +105,14 @@ def record_many(
     """:func:`record` for several subjects at once (one row each); return how many rows."""
     if not subject_ids:
         return 0
-    conn.execute(
-        _INSERT_MANY,
-        _params(tenant, actor, action, subject_kind, subject_ids, purpose, detail, actor_role,
-                endpoint),
-    )  # fmt: skip
+    try:
+        conn.execute(
+            _INSERT_MANY,
+            _params(tenant, actor, action, subject_kind, subject_ids, purpose, detail,
+                    actor_role, endpoint),
+        )  # fmt: skip
+    except psycopg.Error as exc:
+        raise _unavailable(action, exc) from exc
     return len(subject_ids)
 
 
@@ -126,9 +132,20 @@ async def record_many_async(
     """The asynchronous twin of :func:`record_many` (the API's reads)."""
     if not subject_ids:
         return 0
-    await conn.execute(
-        _INSERT_MANY,
-        _params(tenant, actor, action, subject_kind, subject_ids, purpose, detail, actor_role,
-                endpoint),
-    )  # fmt: skip
+    try:
+        await conn.execute(
+            _INSERT_MANY,
+            _params(tenant, actor, action, subject_kind, subject_ids, purpose, detail,
+                    actor_role, endpoint),
+        )  # fmt: skip
+    except psycopg.Error as exc:
+        raise _unavailable(action, exc) from exc
     return len(subject_ids)
+
+
+def _unavailable(action: str, exc: psycopg.Error) -> AuditUnavailable:
+    # Whatever the database said (unavailable, a missing table, no privilege), the rule is the
+    # same, so the error is not classified further (stayactive.db._errors would pass some of
+    # these through as bugs): the caller must not do, or return, what was not audited.
+    primary = exc.diag.message_primary if exc.sqlstate else None
+    return AuditUnavailable(f"the audit row of {action!r} could not be written: {primary or exc}")

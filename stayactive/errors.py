@@ -9,10 +9,13 @@ StayActiveError                 base class: catch this to catch everything of ou
 │   └── ImportInterrupted       retry: an import stopped part-way and was rolled back whole
 ├── RejectedInput               reject and keep: the input is bad; store it for inspection
 │   └── ConstraintViolation     reject: the database refused it (unique, foreign key, overlap, …)
-└── InsufficientData            report "not enough data" instead of a figure
+├── InsufficientData            report "not enough data" instead of a figure
+└── AuditUnavailable            stop: the audit row was not written, so neither was the work
 
 Database errors become these in one place, :mod:`stayactive.db._errors` (``db.translated``,
-``db.is_transient``); nothing else catches a bare ``psycopg.Error``.
+``db.is_transient``); nothing else catches a bare ``psycopg.Error`` but the audit writer
+(:mod:`stayactive.audit`), whose rule is the same whatever the database said: no audit row, no
+work (the API answers 503 ``audit-unavailable``).
 """
 
 from __future__ import annotations
@@ -139,3 +142,8 @@ class InvalidParameter(ConfigurationError, ValueError):
     def __init__(self, name: str, message: str) -> None:
         self.name = name
         super().__init__(message)
+
+
+class AuditUnavailable(StayActiveError):
+    """The audit row could not be written (the database refused it or went away), so the work
+    it describes must not be done: its transaction is rolled back and no data is returned."""

@@ -201,6 +201,14 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1024, description="Largest request body (imports)."
     )
+    api_docs_ui: bool = Field(
+        default=False,
+        description=(
+            "Serve the interactive docs (Swagger UI) at /api/v1/docs. Off by default: the page "
+            "loads its scripts from cdn.jsdelivr.net without integrity checks. The OpenAPI "
+            "document at /api/v1/openapi.json is always served."
+        ),
+    )
     api_pool_max: int = Field(default=10, ge=1, le=100, description="Database connections.")
     api_alerts_interval_s: float = Field(
         default=60.0, ge=0, description="How often the API evaluates every ward's alerts; 0: off."

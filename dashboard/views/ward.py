@@ -38,6 +38,9 @@ _ICON = {
 _TREND = {"improving": "↗", "stable": "→", "declining": "↘", "unknown": ""}
 
 
+_MESSAGE_SAYS_SINCE = frozenset({"no_data", "device_offline"})
+
+
 def resident_name(row: JsonObject) -> str:
     """The name care staff know the resident by: the recorded name, else the pseudonym."""
     return str(row.get("display_name") or row["pseudonym"])
@@ -64,7 +67,17 @@ def _ward_choice(session: _session.Session) -> JsonObject | None:
     return next(w for w in wards if int(w["ward_id"]) == session.ward_id)
 
 
-@st.dialog(" ", width="medium")
+#: Session key of the alert whose "handled" dialog is open. Kept in the session, not only in
+#: the button's click, so that the dialog stays open through a rerun (the page refreshes
+#: itself every minute, and AppTest reruns the whole script) until it is saved or dismissed.
+_HANDLING = "ward_handling"
+
+
+def _close_dialog() -> None:
+    st.session_state.pop(_HANDLING, None)
+
+
+@st.dialog(" ", width="medium", on_dismiss=_close_dialog)
 def _handle_dialog(alert: JsonObject, who: str) -> None:
     session = _session.current()
     st.subheader(session.t("ward.handle_title"))
@@ -77,6 +90,7 @@ def _handle_dialog(alert: JsonObject, who: str) -> None:
         session.touch()
         done = _ui.fetch(lambda: _session.api().handle_alert(int(alert["alert_id"]), note))
         if done is not None:
+            _close_dialog()
             st.session_state["ward_toast"] = session.t("ward.handled_toast", who=who)
             st.rerun()
 
@@ -101,13 +115,17 @@ def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
         since = _format.since(
             _format.parse_datetime(alert["since"]), session.time_zone, session.lang, now=now
         )
+        # The API's message already says since when for these kinds.
+        when = (
+            ""
+            if alert["kind"] in _MESSAGE_SAYS_SINCE
+            else f"<span class='sa-muted'> · {_ui.esc(session.t('ward.since', when=since))}</span>"
+        )
         card, action = st.columns([5, 1.3], vertical_alignment="center")
         with card:
             st.html(
                 f"<div class='sa-card sa-compact {_CARD.get(alert['kind'], 'sa-warn')}'>"
-                f"<b>{_ui.esc(who)}</b>{_ui.esc(room)} — {_ui.esc(alert['message'])}"
-                f"<span class='sa-muted'> · {_ui.esc(session.t('ward.since', when=since))}"
-                "</span></div>"
+                f"<b>{_ui.esc(who)}</b>{_ui.esc(room)} — {_ui.esc(alert['message'])}{when}</div>"
             )
         with action:
             if st.button(
@@ -115,7 +133,13 @@ def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
                 icon=_ICON.get(alert["kind"]), width="stretch",
             ):  # fmt: skip
                 session.touch()
-                _handle_dialog(alert, who)
+                st.session_state[_HANDLING] = alert["alert_id"]
+    handling = st.session_state.get(_HANDLING)
+    pending = [(a, r) for a, r in open_ if a["alert_id"] == handling]
+    if pending:
+        _handle_dialog(pending[0][0], resident_name(pending[0][1]))
+    else:  # handled meanwhile (on another tablet), or no longer open
+        _close_dialog()
     if handled:
         with st.expander(session.t("ward.handled_title", n=len(handled))):
             for alert, row in handled:
@@ -153,14 +177,21 @@ def table_rows(session: _session.Session, overview: JsonObject) -> list[dict[str
     for row in overview["residents"]:
         today, display, gait = row["today"], row["display"], row["gait"]
         no_data = not today.get("has_data")
-        kinds = sorted({a["kind"] for a in row.get("alerts", []) if a.get("handled") is None})
+        # Most urgent first (the API's urgency), each kind once.
+        open_ = sorted(
+            (a for a in row.get("alerts", []) if a.get("handled") is None),
+            key=lambda a: a["urgency"],
+        )
+        kinds = list(dict.fromkeys(a["kind"] for a in open_))
+        steps = display["steps"]
+        if row["level"].get("steps_vs_level") is not None:  # no "(–)" before a level exists
+            steps = f"{steps} ({display['level']})"
         out.append(
             {
                 "resident": resident_name(row),
+                "alerts": ", ".join(session.t(f"alert.{k}") for k in kinds),
                 "room": row.get("room") or "",
-                "day": row["stay"]["day_of_stay"],
-                "steps": session.t("ward.no_data") if no_data else display["steps"],
-                "level": "" if no_data else display["level"],
+                "steps": session.t("ward.no_data") if no_data else steps,
                 "walking": "" if no_data else display["walking"],
                 "week": [
                     p["steps"] if p.get("has_data") and p.get("steps") is not None else 0
@@ -169,7 +200,6 @@ def table_rows(session: _session.Session, overview: JsonObject) -> list[dict[str
                 "gait": f"{display['gait_speed']} {_TREND.get(gait.get('trend', ''), '')}".strip(),
                 "last": display["last_activity"],
                 "coverage": display["coverage"],
-                "alerts": ", ".join(session.t(f"alert.{k}") for k in kinds),
             }
         )
     return out
@@ -189,28 +219,30 @@ def _table(session: _session.Session, overview: JsonObject) -> None:
         on_select="rerun",
         selection_mode="single-row",
         key="ward_table",
+        # Fits a 10-inch tablet held landscape (1280 px) without a sideways scroll; on a
+        # narrower screen the alerts still come right after the name, before the figures.
         column_config={
             "resident": st.column_config.TextColumn(t("ward.col.resident")),
-            "room": st.column_config.TextColumn(t("ward.col.room"), width="small"),
-            "day": st.column_config.NumberColumn(t("ward.col.day"), width="small"),
+            "alerts": st.column_config.TextColumn(
+                t("ward.col.alerts"), help=t("ward.help.alerts"), width=200
+            ),
+            "room": st.column_config.TextColumn(t("ward.col.room"), width=55),
             "steps": st.column_config.TextColumn(
                 t(_today_or("ward.col.steps", "ward.col.steps_on")),
                 help=t("ward.help.steps"),
-                width="small",
+                width=96,
             ),
-            "level": st.column_config.TextColumn(
-                t("ward.col.level"), help=t("ward.help.level"), width="small"
-            ),
-            "walking": st.column_config.TextColumn(t("ward.col.walking"), width="small"),
+            "walking": st.column_config.TextColumn(t("ward.col.walking"), width=64),
             "week": st.column_config.BarChartColumn(
-                t("ward.col.week"), help=t("ward.help.week"), y_min=0
+                t("ward.col.week"), help=t("ward.help.week"), y_min=0, width=80
             ),
-            "gait": st.column_config.TextColumn(t("ward.col.gait"), help=t("ward.help.gait")),
-            "last": st.column_config.TextColumn(t("ward.col.last"), width="small"),
+            "gait": st.column_config.TextColumn(
+                t("ward.col.gait"), help=t("ward.help.gait"), width=96
+            ),
+            "last": st.column_config.TextColumn(t("ward.col.last"), width=72),
             "coverage": st.column_config.TextColumn(
-                t("ward.col.coverage"), help=t("ward.help.coverage")
+                t("ward.col.coverage"), help=t("ward.help.coverage"), width=66
             ),
-            "alerts": st.column_config.TextColumn(t("ward.col.alerts"), width="medium"),
         },
     )
     st.caption(t("ward.open_hint"))

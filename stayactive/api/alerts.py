@@ -242,6 +242,40 @@ async def open_alerts(
     return out
 
 
+async def resident_alerts(
+    conn: _AConn,
+    tenant_id: str,
+    resident_id: int,
+    ward_ids: list[int] | None,
+    time_zone: str,
+    lang: Language,
+    since: datetime,
+) -> list[AlertPublic]:
+    """The resident's alerts opened since ``since`` or still open, newest first; only those
+    raised on ``ward_ids`` when given (care staff see their own wards' alerts)."""
+    cur = await conn.execute(
+        """SELECT a.alert_id, a.resident_id, a.ward_id, a.kind, a.device_id, a.since,
+                  a.resolved_at, a.handled_at, a.handled_by, a.handled_note, a.detail,
+                  coalesce(s.not_up_by, %(default_hour)s)
+           FROM alerts a LEFT JOIN ward_alert_settings s ON s.ward_id = a.ward_id
+           WHERE a.tenant_id = %(t)s AND a.resident_id = %(r)s
+             AND (%(w)s::bigint[] IS NULL OR a.ward_id = ANY(%(w)s))
+             AND (a.since >= %(since)s OR a.resolved_at IS NULL)
+           ORDER BY a.since DESC""",
+        {
+            "t": tenant_id,
+            "r": resident_id,
+            "w": ward_ids,
+            "since": since,
+            "default_hour": AlertSettings().not_up_by,
+        },
+    )
+    return [
+        _public(row[:11], time_zone, lang, row[11].strftime("%H:%M"))
+        for row in await cur.fetchall()
+    ]
+
+
 async def alert_by_id(conn: _AConn, tenant_id: str, alert_id: int) -> tuple[int, int] | None:
     """(ward_id, resident_id) of the tenant's alert, or None."""
     cur = await conn.execute(
@@ -270,7 +304,7 @@ async def mark_handled(
         "SELECT not_up_by FROM ward_alert_settings WHERE ward_id = %s", (row[2],)
     )
     setting = await cur.fetchone()
-    hour = setting[0].strftime("%H:%M") if setting else "11:00"
+    hour = (setting[0] if setting else AlertSettings().not_up_by).strftime("%H:%M")
     return _public(row, time_zone, lang, hour)
 
 

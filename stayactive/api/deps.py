@@ -33,7 +33,7 @@ from stayactive.api._audit import write_audit
 from stayactive.api.problems import ApiProblem, forbidden, not_found
 from stayactive.api.state import ApiState, set_tenant
 from stayactive.auth import Principal
-from stayactive.errors import StorageUnavailable
+from stayactive.errors import AuditUnavailable, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +200,21 @@ async def _ward(
 WardScope = Annotated[WardRef, Depends(_ward)]
 
 
+def ward_scope(principal: Principal) -> list[int] | None:
+    """The wards whose stays bound what the caller sees of a resident, for the SQL tests
+    ``care_scope_covers(resident, wards, day)`` and ``care_scope_overlaps(resident, wards,
+    time)`` (migration 0019); None for roles that are not ward-scoped (all of the tenant).
+
+    The rule (docs/api.md): care staff see a resident's days, bouts, observations and
+    assignments only within the resident's stays on their wards, and lists name only those
+    stays. A resident who moved to another ward keeps the earlier stay's data visible to the
+    first ward's staff, nothing of the new one.
+    """
+    if principal.role in policy.WARD_SCOPED:
+        return sorted(principal.ward_ids)
+    return None
+
+
 @dataclass(frozen=True)
 class ResidentRef:
     """A resident of the caller's tenant whom the caller may see."""
@@ -207,6 +222,8 @@ class ResidentRef:
     resident_id: int
     pseudonym: str
     ward_ids: frozenset[int]
+    #: :func:`ward_scope` of the caller: what of the resident's time they may see.
+    scope_wards: list[int] | None = None
 
 
 async def resident_ref(conn: AConn, principal: Principal, resident_id: int) -> ResidentRef:
@@ -224,7 +241,7 @@ async def resident_ref(conn: AConn, principal: Principal, resident_id: int) -> R
     wards = frozenset(int(w) for w in row[2])
     if principal.role in policy.WARD_SCOPED and not wards & principal.ward_ids:
         raise forbidden(f"resident {resident_id} has no stay on your wards")
-    return ResidentRef(int(row[0]), str(row[1]), wards)
+    return ResidentRef(int(row[0]), str(row[1]), wards, ward_scope(principal))
 
 
 async def _resident(
@@ -271,14 +288,9 @@ class Auditor:
             await self.conn.commit()
         except psycopg.Error as exc:
             # Whatever the database said (unavailable, a missing table, no privilege), the
-            # rule is the same: no audit row, no data.
-            log.error("audit row could not be written for %s: %s", endpoint_of(self.request), exc)
-            raise ApiProblem(
-                503,
-                "audit-unavailable",
-                "the request was not served: its audit record could not be written",
-                headers={"Retry-After": "5"},
-            ) from exc
+            # rule is the same: no audit row, no data. The one handler of AuditUnavailable
+            # (stayactive.api.problems) logs it and answers 503.
+            raise AuditUnavailable(f"audit row could not be committed: {exc}") from exc
         self.state.metrics.audit_rows.inc(n)
         # The commit ended the transaction; name the tenant again for what follows.
         await set_tenant(self.conn, self.principal.tenant_id)

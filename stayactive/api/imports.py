@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg.rows import TupleRow
 
-from stayactive.records import ImportReport, import_care_records
+from stayactive.records import IMPORT_SOURCE, ImportReport, import_care_records
 
 _Conn = psycopg.Connection[TupleRow]
 
@@ -60,11 +60,20 @@ def import_all_or_nothing(
     *,
     time_zone: str,
     entry_of_line: dict[int, int] | None = None,
+    actor: str = IMPORT_SOURCE,
+    actor_role: str | None = None,
 ) -> ImportReport:
     """Import the CSV text in a savepoint; roll it back and raise :class:`ImportRefused` with
     every row problem if any row fails."""
     with conn.transaction():
-        report = import_care_records(conn, tenant_id, io.StringIO(text), time_zone=time_zone)
+        report = import_care_records(
+            conn,
+            tenant_id,
+            io.StringIO(text),
+            time_zone=time_zone,
+            actor=actor,
+            actor_role=actor_role,
+        )
         if report.failed:
             problems = []
             for e in report.errors:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from stayactive.api import observe, problems, routes
+from stayactive.api import access_log, observe, problems, routes
 from stayactive.api.deps import API_PREFIX
 from stayactive.api.limits import DEFAULT_LIMIT_BYTES, TELEMETRY_LIMIT_BYTES, BodyLimit
 from stayactive.api.state import lifespan
@@ -23,11 +23,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The one door for care staff, finance and integrators: see docs/api.md.",
         lifespan=lifespan(settings),
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        # Swagger UI pulls its scripts from a CDN without integrity checks: only on request.
+        docs_url=f"{API_PREFIX}/docs" if settings.api_docs_ui else None,
         redoc_url=None,
     )
     problems.install(app)
     observe.install(app)
+    access_log.install()
     app.add_middleware(
         BodyLimit,
         limits=[

@@ -17,7 +17,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from stayactive.api.models.common import NATIONAL_ID_ERROR
 from stayactive.errors import (
+    AuditUnavailable,
     ConfigurationError,
     ConstraintViolation,
     RejectedInput,
@@ -171,7 +173,11 @@ def install(app: FastAPI) -> None:
         detail = f"{where}: {first.msg}" if first else "the request is not valid"
         if len(errors) > 1:
             detail += f" (and {len(errors) - 1} more)"
-        return problem_response(request, 422, "invalid-request", detail, errors=errors)
+        # A national identity number in a note or a name: the same kind of problem as in an
+        # import (stayactive.api.models.common), so a client handles both alike.
+        national = any(err.get("type") == NATIONAL_ID_ERROR for err in exc.errors())
+        slug = "national-id-refused" if national else "invalid-request"
+        return problem_response(request, 422, slug, detail, errors=errors)
 
     @app.exception_handler(RejectedInput)
     async def _rejected(request: Request, exc: RejectedInput) -> JSONResponse:
@@ -193,6 +199,18 @@ def install(app: FastAPI) -> None:
             503,
             "storage-unavailable",
             "the database cannot be reached right now; retry shortly",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(AuditUnavailable)
+    async def _unaudited(request: Request, exc: AuditUnavailable) -> JSONResponse:
+        # No audit row, no data: the work was rolled back with the row (stayactive.audit).
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            request,
+            503,
+            "audit-unavailable",
+            "the request was not served: its audit record could not be written",
             headers={"Retry-After": "5"},
         )
 

@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 import typer
 
 from stayactive import db
-from stayactive.records import ImportReport, import_assignments, import_care_records
+from stayactive.cli._common import os_user
+from stayactive.records import (
+    ImportReport,
+    audit_import,
+    import_assignments,
+    import_care_records,
+)
 from stayactive.settings import get_settings
 
 app = typer.Typer(help="Stays and consents from the care record system.", no_args_is_help=True)
@@ -44,10 +50,14 @@ def import_(
     if some rows failed.
     """
     settings = get_settings()
+    actor = f"cli:{os_user()}"
     with db.connect(settings) as conn:
         report = import_care_records(
-            conn, tenant, csv_path, tenant_name=tenant_name, time_zone=settings.time_zone
-        )
+            conn, tenant, csv_path, tenant_name=tenant_name, time_zone=settings.time_zone,
+            actor=actor,
+        )  # fmt: skip
+        # Committed with the import: the file's audit row and one per resident changed.
+        audit_import(conn, report, tenant=tenant, actor=actor)
         conn.commit()
         if report.tenant_created:
             typer.echo(f"created tenant {tenant!r}")

@@ -209,6 +209,9 @@ _ACTIONS_NB: Final = {
     "consent.record": "samtykke registrert",
     "consent.withdraw": "samtykke trukket tilbake",
     "access_log.export": "innsynslogg eksportert",
+    "access_log.read": "tilgangslogg lest",
+    "handle-alert": "varsel håndtert",
+    "import": "importert",
 }
 _PURPOSES_NB: Final = {
     "care": "helsehjelp",

@@ -6,7 +6,8 @@ reports apply one definition:
 * ``care_consent_covers(resident, day)`` -- resident-level metrics of a local day may be
   computed only when a care consent that has not been withdrawn is valid during that day;
 * ``consent_status(resident)`` -- per purpose: given, withdrawn, expired, future or none;
-* ``erase_care_data(resident)`` -- what a care withdrawal erases (counts per table).
+* ``erase_care_data_during(resident, time)`` -- what a care withdrawal erases in that time
+  (counts per table); ``erase_care_data(resident)`` is the same for all time (migration 0019).
 
 This module records consents, withdraws them (with the erasure, in the caller's transaction)
 and writes the audit row that says what was erased.
@@ -15,6 +16,7 @@ and writes the audit row that says what was erased.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal, get_args
@@ -73,11 +75,17 @@ class Withdrawal:
     @property
     def rows_erased(self) -> int:
         """All rows erased (the redacted robot events and ended assignments not counted)."""
-        return sum(n for table, n in self.erased.items() if not _is_side_effect(table))
+        return count_erased(self.erased)
 
 
-def _is_side_effect(key: str) -> bool:
-    return key.endswith("_redacted") or key.startswith("device_assignments_")
+def count_erased(erased: Mapping[str, int]) -> int:
+    """The rows erased of an erasure's counts per table (the redacted robot events and the
+    ended or removed assignments, which are changed rather than erased, not counted)."""
+    return sum(
+        n
+        for table, n in erased.items()
+        if not (table.endswith("_redacted") or table.startswith("device_assignments_"))
+    )
 
 
 def set_tenant(conn: _Conn, tenant: str) -> None:
@@ -155,11 +163,16 @@ def withdraw_consent(
     actor: str,
     actor_role: str | None = None,
     endpoint: str | None = None,
+    consent_ids: Sequence[int] | None = None,
 ) -> Withdrawal:
     """Withdraw the resident's consent for ``purpose``, in the caller's transaction.
 
-    1. Every consent of the purpose that is not withdrawn yet gets ``withdrawn_at = now()``.
-    2. For care: ``erase_care_data`` ends the resident's open device assignments and deletes
+    The one owner of erasure: the API's withdraw route, the CLI and a care-record import that
+    marks an imported consent withdrawn all come here.
+
+    1. Every consent of the purpose that is not withdrawn yet gets ``withdrawn_at = now()``
+       (only those of ``consent_ids`` if given: an import withdraws the consent of one stay).
+    2. For care: ``erase_care_data_during`` ends the resident's open device assignments and deletes
        the telemetry attributed to them through their assignments (frames, events, statuses,
        rejects in the assignment ranges; raw rows of the devices outside them stay), every
        derived row (resident-days, trajectories, alerts, to-do marks) and robot events naming
@@ -172,12 +185,14 @@ def withdraw_consent(
     """
     set_tenant(conn, tenant)
     _check_resident(conn, tenant, resident_id)
+    ids = None if consent_ids is None else list(consent_ids)
     # 1. MARK THE CONSENTS
     withdrawn = conn.execute(
         """UPDATE consents SET withdrawn_at = now()
            WHERE tenant_id = %s AND resident_id = %s AND purpose = %s AND withdrawn_at IS NULL
-           RETURNING consent_id""",
-        (tenant, resident_id, purpose),
+             AND (%s::bigint[] IS NULL OR consent_id = ANY(%s::bigint[]))
+           RETURNING consent_id, valid""",
+        (tenant, resident_id, purpose, ids, ids),
     ).fetchall()
     if not withdrawn:
         raise NoConsentToWithdraw(
@@ -186,7 +201,14 @@ def withdraw_consent(
     # 2. ERASE (care only)
     erased: dict[str, int] = {}
     if purpose == "care":
-        row = conn.execute("SELECT erase_care_data(%s)", (resident_id,)).fetchone()
+        if ids is None:
+            row = conn.execute("SELECT erase_care_data(%s)", (resident_id,)).fetchone()
+        else:
+            row = conn.execute(
+                """SELECT erase_care_data_during(%s, (SELECT range_agg(c.valid) FROM consents c
+                                                       WHERE c.consent_id = ANY(%s)))""",
+                (resident_id, [int(r[0]) for r in withdrawn]),
+            ).fetchone()
         counts: dict[str, Any] = row[0] if row and row[0] else {}
         erased = {str(k): int(v) for k, v in sorted(counts.items())}
     result = Withdrawal(resident_id, purpose, len(withdrawn), erased)
@@ -203,6 +225,7 @@ def withdraw_consent(
         detail={
             "purpose": purpose,
             "consent_ids": [int(r[0]) for r in withdrawn],
+            "scope": "all" if ids is None else "consents",
             "erased": erased,
             "rows_erased": result.rows_erased,
             "endpoint": endpoint,

@@ -6,9 +6,11 @@
 through :mod:`stayactive.registry` for tenants, wards, residents, devices and assignments.
 A FHIR R4 Bundle of Patient and Encounter becomes the same rows (:func:`bundle_rows`,
 :func:`bundle_csv`). National identity numbers are recognised (:func:`looks_like_national_id`)
-so that a file holding one is refused before anything is written.
+so that a file holding one is refused before anything is written. :func:`audit_import` writes
+an import's audit rows: the file's, and one per change to a resident (stay, consent).
 """
 
+from stayactive.records._audit import audit_import
 from stayactive.records._fhir import (
     CONSENT_EVALUATION_URL,
     CONSENT_OPEN_DATA_URL,
@@ -39,7 +41,7 @@ from stayactive.records._parse import (
     parse_care_record,
     parse_instant,
 )
-from stayactive.records._report import ImportReport
+from stayactive.records._report import ImportReport, ResidentChange
 from stayactive.records._write import IMPORT_SOURCE, write_assignment, write_care_record
 
 __all__ = [
@@ -58,8 +60,10 @@ __all__ = [
     "EntryProblem",
     "FileChecks",
     "ImportReport",
+    "ResidentChange",
     "RowError",
     "RowProblems",
+    "audit_import",
     "bundle_csv",
     "bundle_rows",
     "csv_national_ids",

@@ -52,6 +52,7 @@ from stayactive.errors import (
 from stayactive.records._parse import (
     ASSIGNMENT_COLUMNS,
     REQUIRED_COLUMNS,
+    CareRecord,
     FileChecks,
     RowError,
     RowProblems,
@@ -59,8 +60,8 @@ from stayactive.records._parse import (
     parse_care_record,
     read_rows,
 )
-from stayactive.records._report import ImportReport
-from stayactive.records._write import write_assignment, write_care_record
+from stayactive.records._report import ImportReport, ResidentChange
+from stayactive.records._write import IMPORT_SOURCE, write_assignment, write_care_record
 from stayactive.registry import DEFAULT_TIME_ZONE, Outcome
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ def import_care_records(
     *,
     tenant_name: str | None = None,
     time_zone: str = DEFAULT_TIME_ZONE,
+    actor: str = IMPORT_SOURCE,
+    actor_role: str | None = None,
 ) -> ImportReport:
     """Load a care-record CSV into tenants, sites, wards, residents, stays and consents.
 
@@ -89,6 +92,8 @@ def import_care_records(
         Path of the CSV, or an open text stream.
     tenant_name, time_zone
         Used only when the tenant is created.
+    actor, actor_role
+        Who imports: named in the audit row of a consent the import withdraws.
 
     Returns
     -------
@@ -114,13 +119,50 @@ def import_care_records(
         def write(line: int, row: dict[str, str]) -> Outcome:
             record = parse_care_record(line, row, tz)
             checks.check(record)
-            return write_care_record(conn, tenant, record, report)
+            before = _imported_consents(conn, tenant, record.resident)
+            outcome = write_care_record(
+                conn, tenant, record, report, actor=actor, actor_role=actor_role
+            )
+            if outcome != "unchanged":
+                report.changes.append(_change(conn, tenant, record, outcome, before))
+            return outcome
 
         return write
 
     _run(conn, source, REQUIRED_COLUMNS, report, prepare)
     logger.info("care-record import for %s: %s", tenant, report.summary())
     return report
+
+
+# The consents this import recorded for a resident (not those recorded by other means): compared
+# before and after a row to name what the row gave, for the resident's audit rows. (What it
+# withdrew is audited by stayactive.privacy.withdraw_consent, the one withdrawal.)
+_IMPORTED_CONSENTS = """
+    SELECT c.consent_id, c.purpose
+    FROM consents c JOIN residents r ON r.tenant_id = c.tenant_id AND r.resident_id = c.resident_id
+    WHERE c.tenant_id = %s AND r.pseudonym = %s AND c.source = %s
+"""
+
+
+def _imported_consents(conn: _Conn, tenant: str, pseudonym: str) -> dict[int, str]:
+    """Consent id -> purpose of the resident's imported consents."""
+    rows = conn.execute(_IMPORTED_CONSENTS, (tenant, pseudonym, IMPORT_SOURCE)).fetchall()
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+def _change(
+    conn: _Conn, tenant: str, record: CareRecord, outcome: Outcome, before: dict[int, str]
+) -> ResidentChange:
+    """What the row just written changed for its resident."""
+    after = _imported_consents(conn, tenant, record.resident)
+    resident_id = registry.find_resident(conn, tenant, record.resident)
+    assert resident_id is not None  # the row was just written
+    return ResidentChange(
+        resident_id=resident_id,
+        external_ref=record.external_ref,
+        stay=outcome,
+        consents_given=tuple(sorted(p for cid, p in after.items() if cid not in before)),
+    )
 
 
 def import_assignments(conn: _Conn, tenant: str, source: Path | TextIO) -> ImportReport:

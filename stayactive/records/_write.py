@@ -9,13 +9,13 @@ alone.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Final, cast
 from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import TupleRow
 
-from stayactive import registry
+from stayactive import privacy, registry
 from stayactive.errors import RejectedInput
 from stayactive.records._parse import CareRecord, RowError, RowProblems, parse_assignment
 from stayactive.records._report import ImportReport
@@ -27,9 +27,21 @@ _Conn = psycopg.Connection[TupleRow]
 IMPORT_SOURCE: Final = "records-import"
 
 
-def write_care_record(conn: _Conn, tenant: str, r: CareRecord, report: ImportReport) -> Outcome:
+def write_care_record(
+    conn: _Conn,
+    tenant: str,
+    r: CareRecord,
+    report: ImportReport,
+    *,
+    actor: str = IMPORT_SOURCE,
+    actor_role: str | None = None,
+) -> Outcome:
     """Write one stay and what belongs to it: its ward and resident (through the registry),
-    admission mobility, a hospital admission after it, and its imported consents."""
+    admission mobility, a hospital admission after it, and its imported consents.
+
+    A consent the extract no longer gives is withdrawn through
+    :func:`stayactive.privacy.withdraw_consent` in the name of ``actor``: for care, that
+    consent's time is erased as by a withdrawal in the API, audited, counted in ``report``."""
     ward = registry.ensure_ward(conn, tenant, r.site, r.ward, r.ward_go_live_on)
     if ward.go_live_changed:
         report.notes.append(f"line {r.line}: ward {r.ward!r} go-live set to {r.ward_go_live_on}")
@@ -75,7 +87,9 @@ def write_care_record(conn: _Conn, tenant: str, r: CareRecord, report: ImportRep
         ("evaluation", r.consent_evaluation),
         ("open_data", r.consent_open_data),
     ):
-        effect = _consent(conn, tenant, resident_id, purpose, wanted, old_admitted, r)
+        effect = _consent(
+            conn, tenant, resident_id, purpose, wanted, old_admitted, r, report, actor, actor_role
+        )
         changed |= effect != ""
         report.consents_withdrawn += effect == "withdrawn"
     if old is None:
@@ -134,6 +148,9 @@ def _consent(
     wanted: bool,
     old_admitted: datetime,
     r: CareRecord,
+    report: ImportReport,
+    actor: str,
+    actor_role: str | None,
 ) -> str:
     """Bring the imported consent of one stay in line with the extract.
 
@@ -148,7 +165,18 @@ def _consent(
     if not wanted:
         if row is None or row[3] is not None:
             return ""
-        conn.execute("UPDATE consents SET withdrawn_at = now() WHERE consent_id = %s", (row[0],))
+        done = privacy.withdraw_consent(
+            conn,
+            tenant=tenant,
+            resident_id=resident_id,
+            purpose=cast(privacy.ConsentPurpose, purpose),
+            actor=actor,
+            actor_role=actor_role,
+            endpoint=f"care-record import, line {r.line}",
+            consent_ids=[int(row[0])],
+        )
+        for table, n in done.erased.items():
+            report.erased[table] = report.erased.get(table, 0) + n
         return "withdrawn"
     if row is not None:
         if row[3] is not None:

@@ -13,6 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import pwd
+import stat
+import sys
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -45,8 +48,27 @@ def prepare_worker(settings: Settings, worker_id: str, *, user: str = SERVICE_US
         }
     )
     ensure_system_user(user)
+    blocked = unreachable_for_others([Path(sys.prefix), Path(__file__)])
+    if blocked is not None:
+        # Dropping root now would leave the worker unable to import the rest of its code (a
+        # checkout in a private folder, e.g. one made by mktemp -d): it keeps root, loudly.
+        log.warning(
+            "ingest keeps running as root: %s (mode %04o) is not reachable by user %r; make the "
+            "checkout world-readable, or run the worker as that user (deploy/systemd)",
+            blocked, stat.S_IMODE(blocked.stat().st_mode), user,
+        )  # fmt: skip
+        return resolved
     drop_privileges(user)
     return resolved
+
+
+def unreachable_for_others(paths: list[Path]) -> Path | None:
+    """The first folder on the way to ``paths`` that other users cannot pass, or None."""
+    for path in paths:
+        for folder in reversed(path.resolve().parents):
+            if not stat.S_IMODE(folder.stat().st_mode) & stat.S_IXOTH:
+                return folder
+    return None
 
 
 def drop_privileges(user: str) -> None:

@@ -16,13 +16,12 @@ import pytest
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-import ingest
 from stayactive import db
 from stayactive.api.serve import RunningApi
 from stayactive.auth import hash_password
 from stayactive.settings import Settings
 from stayactive.tools.bench.api_seed import SeededTenant, seed_tenant
-from tests.fixtures.served import served_schema
+from tests.fixtures.served import remove_broker_accounts, served_schema
 
 PASSWORD = "correct horse battery staple"
 #: Where the schemathesis run leaves its counts for the terminal summary (a config attribute).
@@ -93,15 +92,7 @@ def build_world(settings: Settings, password_hash: str) -> Iterator[World]:
             yield world
         finally:
             world.close()
-            _remove_broker_accounts(served.settings)
-
-
-def _remove_broker_accounts(settings: Settings) -> None:
-    # Devices created through the API got broker accounts; the broker outlives the schema.
-    with db.connect(settings) as conn:
-        ids = [str(r[0]) for r in conn.execute("SELECT device_id FROM device_http_credentials")]
-    if ids:
-        ingest.remove(settings, ids)
+            remove_broker_accounts(served.settings)
 
 
 @pytest.fixture(scope="module")

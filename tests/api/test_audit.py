@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from psycopg import sql
+
 from tests.api.conftest import World
 
 
@@ -54,3 +56,83 @@ def test_audit_log_by_resident_and_user(api_world: World) -> None:
     # Tenant B's admin sees nothing of tenant A's log.
     other = api_world.client("tenant-b-admin").get("/audit", params={"resident": resident})
     assert other.json()["total"] == 0
+
+
+def test_reading_the_audit_log_is_audited(api_world: World, audit_rows) -> None:  # type: ignore[no-untyped-def]
+    """Who looked at a resident is the resident's data: GET /audit (by resident, by user) and
+    GET /audit/flags write an access_log.read row per resident they show."""
+    care = api_world.client("tenant-a-care")
+    w1 = api_world.a.ward_ids[0]
+    first, second = api_world.a.residents_by_ward[w1][:2]
+    care.get(f"/residents/{first}/stays")
+    care.get(f"/residents/{second}/stays")
+    admin = api_world.client("tenant-a-admin")
+    by_resident = admin.get("/audit", params={"resident": first})
+    assert by_resident.status_code == 200
+    # The answer does not list its own row.
+    assert {e["action"] for e in by_resident.json()["items"]} == {"read"}
+    rows = audit_rows(actor="tenant-a-admin", action="access_log.read")
+    assert rows == [
+        ("tenant-a-admin", "admin", "access_log.read", "resident", str(first), "administration",
+         "GET /api/v1/audit"),
+    ]  # fmt: skip
+    by_user = admin.get("/audit", params={"user": "tenant-a-care"})
+    assert by_user.status_code == 200
+    shown = {e["subject_id"] for e in by_user.json()["items"] if e["subject_kind"] == "resident"}
+    assert {str(first), str(second)} <= shown
+    rows = audit_rows(actor="tenant-a-admin", action="access_log.read")
+    assert {r[4] for r in rows[1:]} == shown
+    flags = admin.get("/audit/flags")
+    assert flags.status_code == 200
+    flagged = {r for f in flags.json() for r in f["residents"]}
+    read = audit_rows(
+        actor="tenant-a-admin", action="access_log.read", endpoint="GET /api/v1/audit/flags"
+    )
+    expected = {("resident", r) for r in flagged} or {("audit_log", api_world.a.tenant_id)}
+    assert {(r[3], r[4]) for r in read} == expected
+    # The resident's own access log shows that the admin looked.
+    log = admin.get(f"/audit/residents/{first}/access-log", params={"lang": "en"})
+    assert "tenant-a-admin,admin,access_log.read,GET /api/v1/audit," in log.text
+
+
+def test_reports_and_imports_answer_503_when_the_audit_row_is_refused(  # type: ignore[no-untyped-def]
+    api_world: World, caplog
+) -> None:
+    """The api role may not insert audit rows: every route answers the same 503 problem (the
+    reports and the import, which write their rows on a sync connection, as the reads do),
+    with no data and no traceback in the log."""
+    finance = api_world.client("tenant-a-finance")
+    care = api_world.client("tenant-a-care")
+    integrator = api_world.client("tenant-a-integrator")
+    resident = api_world.a.residents_by_ward[api_world.a.ward_ids[0]][0]
+    role = api_world.settings.database_api_role
+    csv = (
+        "external_ref,resident,birth_year,sex,site,ward,admitted_at,discharged_at,stay_type,"
+        "discharge_destination\n"
+        "S-503,R-503-0001,1939,female,Sykehjem 1,Korttid 1,2026-04-01T10:00:00+02:00,,18,\n"
+    )
+    assert finance.get("/reports/open-data").status_code == 200
+    with api_world.connect() as conn:
+        conn.execute(sql.SQL("REVOKE INSERT ON audit_log FROM {}").format(sql.Identifier(role)))
+    try:
+        answers = {
+            "open-data": finance.get("/reports/open-data"),
+            "stays": finance.get("/reports/stays"),
+            "curves": finance.get("/reports/curves"),
+            "savings": finance.get("/reports/savings", params={"format": "json"}),
+            "import": integrator.post(
+                "/imports/stays", content=csv.encode(), headers={"Content-Type": "text/csv"}
+            ),
+            "read": care.get(f"/residents/{resident}/stays"),
+        }
+    finally:
+        with api_world.connect() as conn:
+            conn.execute(sql.SQL("GRANT INSERT ON audit_log TO {}").format(sql.Identifier(role)))
+    for name, r in answers.items():
+        assert r.status_code == 503, (name, r.status_code, r.text)
+        assert r.json()["type"] == "urn:stayactive:problem:audit-unavailable", name
+        assert r.headers["Retry-After"] == "5"
+    with api_world.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM stays WHERE external_ref = 'S-503'").fetchone()
+    assert row == (0,)  # no audit row, no import
+    assert not [rec for rec in caplog.records if rec.exc_info], "a traceback was logged"

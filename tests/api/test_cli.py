@@ -91,3 +91,34 @@ def test_bootstrap_a_tenant(cli, schema: Schema) -> None:  # type: ignore[no-unt
         actions = [r[0] for r in conn.execute("SELECT action FROM audit_log ORDER BY audit_id")]
     assert actions[:3] == ["tenant.create", "ward.create", "user.create"]
     assert "device.rotate" in actions and "user.disable" in actions
+
+
+def test_records_import_is_in_the_residents_access_log(  # type: ignore[no-untyped-def]
+    cli, schema: Schema, tmp_path
+) -> None:
+    """`stayactive records import` writes the file's audit row and one per resident change;
+    `stayactive audit export` shows them to the resident."""
+    header = (
+        "external_ref,resident,birth_year,sex,site,ward,admitted_at,discharged_at,stay_type,"
+        "discharge_destination,consent_evaluation\n"
+    )
+    row = "S-C1,R-cli-0001,1939,female,Hinna,Korttid 1,2026-04-01T10:00:00+02:00,,18,,{}\n"
+    extract = tmp_path / "stays.csv"
+    extract.write_text(header + row.format("ja"))
+    cli("records", "import", "--tenant", "t-rec", "--csv", str(extract))
+    extract.write_text(header + row.format("nei"))
+    assert "1 imported consents withdrawn" in cli(
+        "records", "import", "--tenant", "t-rec", "--csv", str(extract)
+    )
+    out = tmp_path / "log.csv"
+    cli("audit", "export", "R-cli-0001", "--tenant", "t-rec", "--out", str(out))
+    actions = [line.split(";")[3] for line in out.read_text().splitlines()[1:]]
+    assert actions == [
+        "opprettet", "samtykke registrert", "samtykke trukket tilbake", "endret",
+    ]  # fmt: skip
+    with schema.connect() as conn:
+        last = conn.execute(
+            "SELECT actor, detail->>'consents_withdrawn' FROM audit_log WHERE action = 'import' "
+            "ORDER BY audit_id DESC LIMIT 1"
+        ).fetchone()
+    assert last is not None and last[0].startswith("cli:") and last[1] == "1"

@@ -47,7 +47,7 @@ def test_csv_import_and_reimport(shared_world: World) -> None:
     assert first.status_code == 200, first.text
     assert first.json() | {"notes": []} == {
         "format": "csv", "rows": 2, "created": 2, "updated": 0, "unchanged": 0,
-        "consents_withdrawn": 0, "notes": [],
+        "consents_withdrawn": 0, "erased": {}, "notes": [],
     }  # fmt: skip
     again = _csv(integrator, GOOD).json()
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
@@ -191,3 +191,60 @@ def test_wrong_media_type(shared_world: World) -> None:
         "/imports/stays", content=b"x", headers={"Content-Type": "text/plain"}
     )
     assert r.status_code == 415
+
+
+def test_an_import_leaves_an_audit_row_per_resident_changed(shared_world: World) -> None:
+    """Stays created and updated, consents given and withdrawn by an import are in each
+    resident's own access log; the file's row counts the withdrawn consents."""
+    integrator = shared_world.client("tenant-a-integrator")
+    given = HEADER + (
+        "S-A1,R-aud-0001,1939,female,Sykehjem 1,Korttid 1,2026-04-01T10:00:00+02:00,,18,,ja\n"
+        "S-A2,R-aud-0002,1940,male,Sykehjem 1,Korttid 1,2026-04-02T10:00:00+02:00,,18,,nei\n"
+    )
+    assert _csv(integrator, given).status_code == 200
+    withdrawn = given.replace("18,,ja\n", "18,,nei\n")
+    r = _csv(integrator, withdrawn)
+    assert r.status_code == 200 and r.json()["consents_withdrawn"] == 1, r.text
+    with shared_world.connect() as conn:
+        ids = dict(
+            conn.execute(
+                "SELECT pseudonym, resident_id::text FROM residents "
+                "WHERE pseudonym IN ('R-aud-0001', 'R-aud-0002')"
+            ).fetchall()
+        )
+        logged = conn.execute(
+            """SELECT subject_id, action, detail->>'purpose', detail->>'external_ref', actor,
+                      endpoint
+               FROM audit_log WHERE subject_kind = 'resident' AND subject_id = ANY(%s)
+               ORDER BY audit_id""",
+            (list(ids.values()),),
+        ).fetchall()
+        files = conn.execute(
+            "SELECT detail FROM audit_log WHERE action = 'import' ORDER BY audit_id DESC LIMIT 1"
+        ).fetchone()
+    one, two = ids["R-aud-0001"], ids["R-aud-0002"]
+    endpoint = "POST /api/v1/imports/stays"
+    assert [row[:4] for row in logged] == [
+        (one, "create", None, "S-A1"),
+        (one, "consent.record", "evaluation", "S-A1"),
+        (two, "create", None, "S-A2"),
+        # From the one withdrawal (stayactive.privacy.withdraw_consent), written as the row
+        # is; the import's own rows follow when the file is done.
+        (one, "consent.withdraw", "evaluation", None),
+        (one, "update", None, "S-A1"),
+    ]
+    assert logged[3][4] == "tenant-a-integrator"
+    del logged[3]
+    assert {row[4:] for row in logged} == {("tenant-a-integrator", endpoint)}
+    assert files is not None
+    assert files[0] == {
+        "format": "csv", "rows": 2, "created": 0, "updated": 1, "unchanged": 1, "failed": 0,
+        "consents_withdrawn": 1, "erased": {}, "residents": 1,
+    }  # fmt: skip
+    # The resident's own access log (what `stayactive audit export` writes) shows them.
+    admin = shared_world.client("tenant-a-admin")
+    log = admin.get(f"/audit/residents/{one}/access-log", params={"lang": "en"})
+    assert log.status_code == 200
+    assert [line.split(",")[3] for line in log.text.splitlines()[1:]] == [
+        "create", "consent.record", "consent.withdraw", "update",
+    ]  # fmt: skip

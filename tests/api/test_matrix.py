@@ -78,6 +78,7 @@ OPS: list[Op] = [
     ),
     Op("GET", "/residents/{resident}/days", CARE, target="resident", params=DAYS, audited=True),
     Op("GET", "/residents/{resident}/stays", CARE, target="resident", audited=True),
+    Op("GET", "/residents/{resident}/alerts", CARE, target="resident", audited=True),
     Op(
         "GET", f"/residents/{{resident}}/days/{TODAY.isoformat()}/bouts", CARE,
         target="resident", audited=True,

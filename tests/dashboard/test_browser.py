@@ -25,7 +25,7 @@ from stayactive.api.serve import RunningApi
 from stayactive.auth import hash_password
 from stayactive.settings import Settings
 from tests.dashboard.conftest import PASSWORD
-from tests.fixtures.browser import TABLET, log_in, settled
+from tests.fixtures.browser import SMALL_TABLET, TABLET, log_in, settled
 from tests.fixtures.dashboard_seed import DashboardTenant, seed_dashboard_tenant
 from tests.fixtures.served import served_schema
 
@@ -102,6 +102,35 @@ def _shot(page: object, name: str, height: int = 1500) -> Path:
     return path
 
 
+def _ward_overview_fits(page: Any, viewport: dict[str, int]) -> dict[str, Any]:
+    """At ``viewport``: the alert list and the table's alerts column are visible without a
+    sideways scroll. The table is drawn on a canvas; its accessibility tree holds a header
+    for each column at least partly in view, and its scroller says how wide the whole is."""
+    page.set_viewport_size(viewport)
+    page.wait_for_timeout(600)  # the grid re-lays itself out
+    table = page.evaluate(
+        """() => {
+        const frame = document.querySelector('[data-testid="stDataFrame"]');
+        const scroller = frame.querySelector('.dvn-scroller');
+        const box = frame.getBoundingClientRect();
+        return {
+            headers: [...frame.querySelectorAll('[role=columnheader]')].map(h => h.textContent),
+            scroll_width: scroller.scrollWidth, client_width: scroller.clientWidth,
+            left: box.left, right: box.right,
+        };
+    }"""
+    )
+    cards = [page.locator(".sa-card").nth(i).bounding_box() for i in range(2)]
+    buttons = [page.get_by_role("button", name="Håndtert").nth(i).bounding_box() for i in range(2)]
+    for box in (*cards, *buttons):
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+    assert table["left"] >= 0 and table["right"] <= viewport["width"], table
+    # A column after the alerts is (partly) drawn, so the alerts column is wholly in view.
+    assert table["headers"][:3] == ["Beboer", "Varsler", "Rom"], table
+    page.set_viewport_size(TABLET)
+    return dict(table)
+
+
 def _finance_opened(browser: Any, url: str) -> tuple[Any, Any, float]:
     """A fresh browser context (another person), logged in as finance; the seconds until the
     finance page is settled."""
@@ -136,6 +165,13 @@ def test_care_staff_and_finance_in_the_browser(
     assert "Beboere (25)" in body
     assert any(name in body for name in tenant.named.values())
     assert "Økonomi" not in page.inner_text("[data-testid='stSidebarNav']")
+    # Readable on the tablet: at 1280 × 800 the whole table fits (no sideways scroll); at
+    # 1024 × 768 the alerts still do, right after the name.
+    page.locator("[data-testid='stDataFrame'] canvas").first.wait_for()
+    wide = _ward_overview_fits(page, TABLET)
+    assert wide["scroll_width"] <= wide["client_width"], wide
+    assert "Dekning" in wide["headers"], wide
+    _ward_overview_fits(page, SMALL_TABLET)
     _shot(page, "02-ward-overview")
 
     # An alert marked handled with a note: who and when are recorded and shown.

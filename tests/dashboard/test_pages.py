@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
 
@@ -50,10 +51,58 @@ def test_care_staff_sees_ward_resident_and_fleet_only(app: AppTest, dash_world: 
     table = app.dataframe[0].value
     assert len(table) == n
     assert set(table["resident"]) == set(dash_world.tenant.named.values())
-    # Norwegian numbers: "1 234" with a no-break space, or "Ingen data" — never "1,234".
+    # Norwegian numbers: "1 234" with a no-break space, then the change against the resident's
+    # own level in brackets ("(+5 %)", "(−12 %)"), or "Ingen data" — never "1,234".
     for steps in table["steps"]:
-        assert steps == "Ingen data" or re.fullmatch(r"\d{1,3}(\u00a0\d{3})*", steps), steps
+        assert steps == "Ingen data" or re.fullmatch(
+            r"\d{1,3}(\u00a0\d{3})* \([+\u2212]?\d+\u00a0%\)", steps
+        ), steps
+    # The alerts come right after the name, most urgent first (a tablet shows them unscrolled).
+    assert list(table.columns[:2]) == ["resident", "alerts"]
     assert "Helsepersonell" in page_text(app)
+
+
+def test_an_alert_handled_with_a_note_shows_who_and_the_api_records_it(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    log_in(app, dash_world.user("care"))
+    overview = _session(app).client.ward_overview(dash_world.tenant.seeded.ward_ids[0])
+    alert, resident = next(
+        (a, r) for r in overview["residents"] for a in r["alerts"] if a.get("handled") is None
+    )
+    name = resident.get("display_name") or resident["pseudonym"]
+    note = "Hjulpet opp, gikk en runde i gangen"
+    before = datetime.now(UTC)
+    app.button(key=f"handle_{alert['alert_id']}").click().run()
+    app.text_area(key=f"note_{alert['alert_id']}").input(note)
+    next(b for b in app.button if b.label == "Lagre").click().run()
+    assert not app.exception, app.exception
+    # The page says so, and lists the alert as handled by the logged-in user, with the note.
+    assert any(f"Varselet for {name} er merket som håndtert" in t.value for t in app.toast)
+    handled_html = [
+        str(e.proto) for e in app.main if e.type == "html" and "sa-handled" in str(e.proto)
+    ]
+    shown = next(h for h in handled_html if alert["message"] in h)
+    assert f"håndtert av {dash_world.user('care')}" in shown and note in shown
+    assert f"handle_{alert['alert_id']}" not in [b.key for b in app.button]
+    # Read back through the API (a fresh overview): who, when and the note were recorded.
+    ward = dash_world.tenant.seeded.ward_ids[0]
+    again = _session(app).client.ward_overview(ward)
+    recorded = next(
+        a["handled"] for r in again["residents"] for a in r["alerts"]
+        if a["alert_id"] == alert["alert_id"]
+    )  # fmt: skip
+    assert recorded["by"] == dash_world.user("care")
+    assert recorded["note"] == note
+    at = datetime.fromisoformat(recorded["at"])
+    assert before - timedelta(seconds=5) <= at <= datetime.now(UTC) + timedelta(seconds=5)
+    # The resident's page lists it among the handled alerts (GET /residents/{id}/alerts).
+    _session(app).resident_id = resident["resident_id"]
+    app.switch_page("views/resident.py").run()
+    assert not app.exception, app.exception
+    text = page_text(app)
+    assert alert["message"] in text and f"håndtert av {dash_world.user('care')}" in text
+    assert note in text
 
 
 def test_ward_overview_refreshes_itself(app: AppTest, dash_world: DashWorld) -> None:

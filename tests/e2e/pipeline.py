@@ -317,7 +317,7 @@ class Pipeline:
     def dashboard_overview(self, browser: Any, day: date) -> dict[str, DayFigures]:
         """The ward overview of ``day`` as the dashboard shows it in the browser (logged in as
         the admin, the table read by its own CSV download): per pseudonym, the steps and the
-        gait speed as printed ("1 925", "0,52 m/s →") turned back into numbers."""
+        gait speed as printed ("1 925 (+12 %)", "0,52 m/s →") turned back into numbers."""
         context, page = tablet_page(browser)
         try:
             log_in(page, f"{self.dashboard_url}/?date={day.isoformat()}", ADMIN, ADMIN_PASSWORD)
@@ -332,7 +332,8 @@ class Pipeline:
             speed = re.match(r"(\d+,\d+)\s*m/s", row["gait"])
             assert speed or not row["gait"], f"gait speed as shown: {row['gait']!r}"
             out[row["resident"]] = DayFigures(
-                int(re.sub(r"\D", "", row["steps"])),
+                # "1 925 (+12 %)": the steps, then the change against the resident's own level
+                int(re.sub(r"\D", "", row["steps"].split("(")[0])),
                 float(speed.group(1).replace(",", ".")) if speed else None,
             )
         return out

@@ -7,9 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, Strict, StringConstraints
 
+from stayactive.api.models.common import NoNationalId
 from stayactive.api.models.consents import ConsentSummary
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNationalId
+]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 Pseudonym = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
 #: An id in a request body: an integer (not a boolean or a numeric string).

@@ -53,6 +53,11 @@ class ResidentDaysPublic(BaseModel):
     days_without_care_consent: int = Field(
         default=0, description="Days of the range not shown: no care consent covers them."
     )
+    days_outside_ward_scope: int = Field(
+        default=0,
+        description="Days of the range not shown to care staff: no stay of the resident on "
+        "their wards covers them (always 0 for admins).",
+    )
 
     model_config = {"populate_by_name": True}
 

@@ -15,6 +15,7 @@ from stayactive.api.routes import (
     imports,
     me,
     reports,
+    resident_alerts,
     residents,
     telemetry,
     users,
@@ -30,6 +31,7 @@ api_router.include_router(consents.router)
 api_router.include_router(devices.router)
 api_router.include_router(assignments.router)
 api_router.include_router(alerts.router)
+api_router.include_router(resident_alerts.router)
 api_router.include_router(imports.router)
 api_router.include_router(fhir.router)
 api_router.include_router(telemetry.router)

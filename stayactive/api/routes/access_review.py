@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from stayactive import privacy
 from stayactive.api.deps import MAX_ID, Allow, AuditedRead, StateDep, check_range, resident_ref
 from stayactive.api.problems import problem_responses
+from stayactive.api.routes.audit import audit_log_read
 
 router = APIRouter(
     prefix="/audit",
@@ -70,9 +71,15 @@ async def flags(
 ) -> list[AccessFlagPublic]:
     """Unusual access in the period (local dates; default the last 7 days), by kind and user."""
     p = audited.principal
-    _s, _e, t0, t1 = _period(start, end, p.time_zone, 7)
+    s, e, t0, t1 = _period(start, end, p.time_zone, 7)
     found = await state.in_thread(
         p.tenant_id, lambda sync: privacy.unusual_access(sync, p.tenant_id, t0, t1)
+    )
+    # The flags name residents whose data was read: showing them is audited as well.
+    await audit_log_read(
+        audited,
+        [r for f in found for r in f.residents],
+        {"from": s.isoformat(), "to": e.isoformat(), "flags": len(found)},
     )
     return [
         AccessFlagPublic(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from stayactive.api import alerts, policy
 from stayactive.api.deps import MAX_ID, Allow, AuditedRead, ConnDep
+from stayactive.api.models.common import FreeText
 from stayactive.api.models.overview import AlertPublic
 from stayactive.api.problems import forbidden, not_found, problem_responses
 from stayactive.locale_format import Language
@@ -19,7 +20,11 @@ router = APIRouter(
 
 
 class HandledCreate(BaseModel):
-    note: str = Field(default="", max_length=2000, description="What was done.")
+    note: FreeText = Field(
+        default="",
+        max_length=2000,
+        description="What was done. Never a national identity number (refused with 422).",
+    )
 
 
 @router.post(

@@ -20,6 +20,7 @@ from stayactive.api.deps import (
     StateDep,
     endpoint_of,
     resident_ref,
+    ward_scope,
 )
 from stayactive.api.models.common import Page, page_of
 from stayactive.api.models.registry import AssignmentCreate, AssignmentPublic
@@ -58,7 +59,8 @@ async def list_assignments(
         int | None, Query(ge=1, le=MAX_ID, description="Only this resident.")
     ] = None,
 ) -> Page[AssignmentPublic]:
-    """Assignments, newest first (care staff: of residents with a stay on their wards)."""
+    """Assignments, newest first (care staff: those overlapping a stay of the resident on their
+    wards)."""
     p = audited.principal
     if resident is not None:
         await resident_ref(conn, p, resident)
@@ -68,16 +70,14 @@ async def list_assignments(
             WHERE a.tenant_id = %(t)s
               AND (%(d)s::text IS NULL OR a.device_id = %(d)s)
               AND (%(r)s::bigint IS NULL OR a.resident_id = %(r)s)
-              AND (%(all)s OR EXISTS (SELECT 1 FROM stays s WHERE s.resident_id = a.resident_id
-                                      AND s.ward_id = ANY(%(w)s)))
+              AND care_scope_overlaps(a.resident_id, %(w)s, a.valid)
             ORDER BY lower(a.valid) DESC, a.assignment_id DESC
             LIMIT %(limit)s OFFSET %(offset)s""",
         {
             "t": p.tenant_id,
             "d": device,
             "r": resident,
-            "all": p.role == "admin",
-            "w": list(p.ward_ids),
+            "w": ward_scope(p),
             "limit": page.limit,
             "offset": page.offset,
         },

@@ -1,4 +1,9 @@
-"""``GET /audit``: who read or changed what (admins of the tenant)."""
+"""``GET /audit``: who read or changed what (admins of the tenant).
+
+Reading who looked at a resident is itself a use of that resident's data, so the read is
+audited too (:func:`audit_log_read`): one ``access_log.read`` row per resident the answer is
+about, written after the query (the answer does not list itself) and before it is returned.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from stayactive.api.deps import MAX_ID, Allow, ConnDep, CurrentUser, PageDep, check_range
+from stayactive.api.deps import MAX_ID, Allow, AuditedRead, Auditor, PageDep, check_range
 from stayactive.api.models.common import Page, page_of
 from stayactive.api.problems import problem_responses
 
@@ -33,10 +38,24 @@ class AuditEntry(BaseModel):
     detail: dict[str, Any]
 
 
+async def audit_log_read(audited: Auditor, residents: list[str], detail: dict[str, Any]) -> None:
+    """Audit a read of the audit log: one ``access_log.read`` row per resident it showed, or
+    one row about the tenant's audit log when it showed none (every review stays traceable).
+    Unlike a data read (``read``) it does not count towards the unusual-access flags, so a
+    reviewer's own looking does not flag itself."""
+    kind, ids = (
+        ("resident", sorted(set(residents)))
+        if residents
+        else ("audit_log", [audited.principal.tenant_id])
+    )
+    await audited.record(
+        kind, ids, action="access_log.read", detail=detail, purpose="administration"
+    )
+
+
 @router.get("", response_model=Page[AuditEntry])
 async def audit_log(
-    principal: CurrentUser,
-    conn: ConnDep,
+    audited: AuditedRead,
     page: PageDep,
     resident: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Reads of this resident.")
@@ -51,6 +70,7 @@ async def audit_log(
 ) -> Page[AuditEntry]:
     """The tenant's audit log, newest first, by resident, user and local dates (at most a year
     per call; default the last 30 days)."""
+    principal, conn = audited.principal, audited.conn
     today = dt.datetime.now(dt.UTC).date()
     end = end or today
     start = start or end - dt.timedelta(days=29)
@@ -92,4 +112,13 @@ async def audit_log(
         )
         for r in rows
     ]
+    shown = {e.subject_id for e in items if e.subject_kind == "resident" and e.subject_id}
+    if resident is not None:
+        shown.add(str(resident))  # asked about, even if nobody had looked
+    await audit_log_read(
+        audited,
+        list(shown),
+        {"resident": resident, "user": user, "from": start.isoformat(), "to": end.isoformat(),
+         "entries": len(items)},
+    )  # fmt: skip
     return page_of(items, int(rows[0][10]) if rows else 0, page.limit, page.offset)

@@ -63,7 +63,9 @@ async def observations(
     ] = None,
 ) -> JSONResponse:
     """The resident's daily steps (days with walker data) as R4 Observations, LOINC 41950-7,
-    unit ``/d``, in a searchset Bundle (at most 366 days)."""
+    unit ``/d``, in a searchset Bundle (at most 366 days). The days are those of
+    ``/residents/{id}/days``: covered by care consent and, for care staff, within the
+    resident's stays on their wards."""
     match = _PATIENT.match(patient)
     if match is None:
         raise ApiProblem(422, "invalid-patient", "patient must be Patient/<id> or a resident id")
@@ -80,8 +82,11 @@ async def observations(
     cur = await conn.execute(
         """SELECT day, steps_n, device_id FROM resident_days
            WHERE tenant_id = %s AND resident_id = %s AND day BETWEEN %s AND %s
-             AND walker_data AND steps_n IS NOT NULL ORDER BY day""",
-        (p.tenant_id, resident.resident_id, start, end),
+             AND walker_data AND steps_n IS NOT NULL
+             AND care_consent_covers(resident_id, day)
+             AND care_scope_covers(resident_id, %s, day)
+           ORDER BY day""",
+        (p.tenant_id, resident.resident_id, start, end, resident.scope_wards),
     )
     obs = [
         steps_observation(resident.resident_id, resident.pseudonym, d, int(s), p.time_zone, dev)

@@ -9,11 +9,16 @@ from fastapi import APIRouter, Request
 from psycopg.rows import TupleRow
 from pydantic import BaseModel
 
-from stayactive.api._audit import write_audit_sync
 from stayactive.api.deps import Allow, CurrentUser, StateDep, endpoint_of
 from stayactive.api.imports import ImportRefused, Problem, decode_csv, import_all_or_nothing
 from stayactive.api.problems import ApiProblem, FieldProblem, problem_responses
-from stayactive.records import BundleRefused, bundle_csv, bundle_rows, csv_national_ids
+from stayactive.records import (
+    BundleRefused,
+    audit_import,
+    bundle_csv,
+    bundle_rows,
+    csv_national_ids,
+)
 
 router = APIRouter(
     prefix="/imports", tags=["imports"], responses=problem_responses(401, 403, 413, 415, 422, 503)
@@ -48,6 +53,9 @@ class ImportResult(BaseModel):
     updated: int
     unchanged: int
     consents_withdrawn: int
+    #: Rows erased per table because the import withdrew care consents (as the withdraw
+    #: route erases; each withdrawal has its own audit row too).
+    erased: dict[str, int] = {}
     notes: list[str]
 
 
@@ -133,21 +141,19 @@ async def import_stays(request: Request, principal: CurrentUser, state: StateDep
             text,
             time_zone=principal.time_zone,
             entry_of_line=entry_of_line,
+            actor=principal.actor,
+            actor_role=principal.role,
         )
-        write_audit_sync(
+        # The file's row and one per resident changed (stay, consent), in the import's
+        # transaction: no audit rows, no import.
+        audit_import(
             sync,
-            principal,
-            action="import",
+            report,
+            tenant=principal.tenant_id,
+            actor=principal.actor,
+            actor_role=principal.role,
             endpoint=endpoint,
-            purpose="administration",
-            subject_kind="stays",
-            subject_ids=[principal.tenant_id],
-            detail={
-                "format": fmt,
-                "rows": report.rows,
-                "created": report.created,
-                "updated": report.updated,
-            },
+            fmt=fmt,
         )
         return ImportResult(
             format=fmt,
@@ -156,6 +162,7 @@ async def import_stays(request: Request, principal: CurrentUser, state: StateDep
             updated=report.updated,
             unchanged=report.unchanged,
             consents_withdrawn=report.consents_withdrawn,
+            erased=report.erased,
             notes=report.notes,
         )
 

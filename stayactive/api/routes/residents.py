@@ -39,7 +39,7 @@ from stayactive.api.models.residents import (
     StayPublic,
     TrajectoryPublic,
 )
-from stayactive.api.problems import ApiProblem, problem_responses
+from stayactive.api.problems import ApiProblem, forbidden, problem_responses
 from stayactive.records import looks_like_national_id
 
 router = APIRouter(
@@ -50,8 +50,11 @@ router = APIRouter(
 
 _LIST = """
 SELECT r.resident_id, r.pseudonym, r.birth_year, r.sex,
-       coalesce(array_agg(DISTINCT s.ward_id) FILTER (WHERE s.ward_id IS NOT NULL), '{}'),
-       max(s.stay_id) FILTER (WHERE s.discharged_at IS NULL),
+       coalesce(array_agg(DISTINCT s.ward_id) FILTER (WHERE s.ward_id IS NOT NULL
+                                                    AND (%(all)s OR s.ward_id = ANY(%(w)s))),
+                '{}'),
+       max(s.stay_id) FILTER (WHERE s.discharged_at IS NULL
+                              AND (%(all)s OR s.ward_id = ANY(%(w)s))),
        count(*) OVER (),
        (SELECT jsonb_object_agg(c.purpose, c.status) FROM consent_status(r.resident_id) c)
 FROM residents r LEFT JOIN stays s ON s.resident_id = r.resident_id
@@ -82,7 +85,8 @@ async def list_residents(
     page: PageDep,
     ward: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this ward.")] = None,
 ) -> Page[ResidentPublic]:
-    """Residents with a stay on the caller's wards (admins: all), by pseudonym."""
+    """Residents with a stay on the caller's wards (admins: all), by pseudonym. For care staff
+    ``ward_ids`` and ``current_stay_id`` name only the stays on their wards."""
     p = audited.principal
     cur = await conn.execute(
         _LIST,
@@ -213,21 +217,24 @@ async def resident_days(
 ) -> ResidentDaysPublic:
     """The resident's computed days from ``from`` to ``to`` (inclusive; at most 366 days)."""
     check_range(start, end)
-    # Only days a care consent covers (docs/privacy.md); the others are counted, not shown.
+    # Only days a care consent covers (docs/privacy.md) and, for care staff, days of the
+    # resident's stays on their wards (docs/api.md); the others are counted, not shown.
     cur = await conn.execute(
         f"SELECT {_DAY_COLUMNS} FROM resident_days "
         "WHERE tenant_id = %s AND resident_id = %s AND day BETWEEN %s AND %s "
-        "AND care_consent_covers(resident_id, day) ORDER BY day",
-        (audited.principal.tenant_id, resident.resident_id, start, end),
+        "AND care_consent_covers(resident_id, day) "
+        "AND care_scope_covers(resident_id, %s, day) ORDER BY day",
+        (audited.principal.tenant_id, resident.resident_id, start, end, resident.scope_wards),
     )
     days = [_day_public(r) for r in await cur.fetchall()]
     cur = await conn.execute(
-        """SELECT count(*) FROM generate_series(%s::date, %s::date, interval '1 day') AS d
-           WHERE NOT care_consent_covers(%s, d::date)""",
-        (start, end, resident.resident_id),
+        """SELECT count(*) FILTER (WHERE NOT care_consent_covers(%(r)s, d::date)),
+                  count(*) FILTER (WHERE NOT care_scope_covers(%(r)s, %(w)s, d::date))
+           FROM generate_series(%(from)s::date, %(to)s::date, interval '1 day') AS d""",
+        {"r": resident.resident_id, "w": resident.scope_wards, "from": start, "to": end},
     )
     row = await cur.fetchone()
-    without = int(row[0]) if row else 0
+    without, outside = (int(row[0]), int(row[1])) if row else (0, 0)
     await audited.record(
         "resident",
         [str(resident.resident_id)],
@@ -240,6 +247,7 @@ async def resident_days(
         end=end,
         days=days,
         days_without_care_consent=without,
+        days_outside_ward_scope=outside,
     )
 
 
@@ -333,6 +341,14 @@ async def resident_bouts(
         raise ApiProblem(422, "invalid-date", f"date {date} is out of range (2000-01-01 to today)")
 
     def work(sync: psycopg.Connection[TupleRow]) -> tuple[bool, str | None, list[BoutPublic]]:
+        in_scope = sync.execute(
+            "SELECT care_scope_covers(%s, %s, %s)",
+            (resident.resident_id, resident.scope_wards, date),
+        ).fetchone()
+        if not (in_scope and in_scope[0]):
+            raise forbidden(
+                f"{date} is outside resident {resident.resident_id}'s stays on your wards"
+            )
         covered = sync.execute(
             "SELECT care_consent_covers(%s, %s)", (resident.resident_id, date)
         ).fetchone()

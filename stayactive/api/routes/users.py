@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from stayactive import auth, db
 from stayactive.api.deps import MAX_ID, Allow, AuditedRead, ConnDep
+from stayactive.api.models.common import NoNationalId
 from stayactive.api.models.registry import BodyId
 from stayactive.api.problems import ApiProblem, not_found, problem_responses
 from stayactive.errors import ConstraintViolation
@@ -20,7 +21,7 @@ router = APIRouter(
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 
-Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._@-]{1,127}$")]
+Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._@-]{1,127}$"), NoNationalId]
 
 
 class UserCreate(BaseModel):
@@ -47,7 +48,9 @@ class RoleUpdate(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNationalId
+    ]
 
 
 class ApiKeyPublic(BaseModel):

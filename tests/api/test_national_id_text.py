@@ -1,0 +1,57 @@
+"""A national identity number typed into free text (an alert's note, a ward's or device's
+name, a user name, an API key's name) is refused with 422 ``national-id-refused`` and never
+stored (docs/privacy.md); a note without one is kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import World
+from tests.api.test_imports import _assert_nowhere
+from tests.api.test_overview import _alerts, _setup_conditions
+
+#: Valid check digits, written inside a sentence as a person would.
+NOTE = "pasient 01033810004 ringte"
+NUMBER = "01033810004"
+
+
+def _refused(r: Any, field: str) -> None:
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["type"] == "urn:stayactive:problem:national-id-refused"
+    assert body["errors"][0]["loc"] == ["body", field]
+    assert "fødselsnummer" in body["detail"] and "national identity number" in body["detail"]
+    assert NUMBER not in r.text
+
+
+def test_an_alert_note_with_a_national_id_is_refused(api_world: World) -> None:
+    who = _setup_conditions(api_world)
+    care = api_world.client("tenant-a-care")
+    overview = care.get(f"/wards/{api_world.a.ward_ids[0]}/overview").json()
+    alert_id = _alerts(overview, who["battery"])["battery_low"]["alert_id"]
+    _refused(care.post(f"/alerts/{alert_id}/handled", json={"note": NOTE}), "note")
+    # Written the other ways the check digits allow, too.
+    for written in ("010338 10004", "010338-10004"):
+        _refused(care.post(f"/alerts/{alert_id}/handled", json={"note": written}), "note")
+    _assert_nowhere(api_world, NUMBER)
+    fine = care.post(f"/alerts/{alert_id}/handled", json={"note": "ringte pårørende 12345"})
+    assert fine.status_code == 200 and fine.json()["handled"]["note"] == "ringte pårørende 12345"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/wards", {"site": "Hinna", "name": f"Korttid {NUMBER}"}, "name"),
+        ("/wards", {"site": NUMBER, "name": "Korttid 9"}, "site"),
+        ("/devices", {"device_id": "W-nid-1", "kind": "walker", "serial": NUMBER}, "serial"),
+        ("/users", {"username": NUMBER, "role": "finance", "password": "x" * 16}, "username"),
+        ("/api-keys", {"name": f"nøkkel for {NUMBER}"}, "name"),
+    ],
+)
+def test_names_with_a_national_id_are_refused(
+    shared_world: World, path: str, body: dict[str, Any], field: str
+) -> None:
+    _refused(shared_world.client("tenant-a-admin").post(path, json=body), field)
+    _assert_nowhere(shared_world, NUMBER)
