@@ -353,9 +353,17 @@ class AnalyticsRunner:
             )
 
     def follow(self, stop: Callable[[], bool], interval_s: float = 30.0) -> None:
-        """Run a pass every ``interval_s`` until ``stop`` says so."""
+        """Run a pass every ``interval_s`` until ``stop`` says so. While the database is away
+        a pass fails and the next is tried after the interval: a pass's work is committed per
+        batch, so nothing is lost, and the marks left are computed when it is back."""
         while not stop():
-            self.run_once(stop=stop)
+            try:
+                self.run_once(stop=stop)
+            except Exception as exc:
+                if not db.is_transient(exc):
+                    raise
+                log.warning("analytics pass interrupted (%s); trying again in %.0f s",
+                            str(exc).strip() or type(exc).__name__, interval_s)  # fmt: skip
             deadline = time.monotonic() + interval_s
             while time.monotonic() < deadline and not stop():
                 time.sleep(0.5)

@@ -263,15 +263,16 @@ class Settings(BaseSettings):
         return value.expanduser().resolve()
 
     def as_environment(self) -> dict[str, str]:
-        """These settings as ``STAYACTIVE_*`` variables: a child process given them reads the
-        same settings (unset values are left out)."""
+        """These settings as ``STAYACTIVE_*`` variables: a child process given them (and run
+        in the same folder, for ``.env``) reads the same settings. Unset values are left out,
+        and so are secrets and the database URL (it may hold a password): a child reads those
+        where this process did, so a process that needs none (the dashboard, the simulated
+        devices) is not handed them."""
         out: dict[str, str] = {}
         for name, value in self.model_dump().items():
-            if value is None:
+            if value is None or isinstance(value, SecretStr) or name == "database_url":
                 continue
-            if isinstance(value, SecretStr):
-                text = value.get_secret_value()
-            elif isinstance(value, bool):
+            if isinstance(value, bool):
                 text = "true" if value else "false"
             elif isinstance(value, list | dict | tuple):
                 text = json.dumps(value, default=str)
@@ -374,8 +375,7 @@ class Settings(BaseSettings):
         """The API's base URL as the dashboard calls it (without ``/api/v1``)."""
         if self.dashboard_api_url is not None:
             return self.dashboard_api_url.rstrip("/")
-        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host
-        return f"http://{host}:{self.api_port}"
+        return local_url(self.api_host, self.api_port)
 
     def mqtt_host_port(self) -> tuple[str, int]:
         """Host and port of the broker."""
@@ -389,6 +389,12 @@ class Settings(BaseSettings):
         if self.mqtt_url is None or urlsplit(self.mqtt_url).scheme != "mqtts":
             return None
         return self.mqtt_ca_file or ServicePaths(self.data_dir).mqtt_ca_cert
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL to reach, from this machine, a service bound to ``host`` (loopback for the
+    wildcard addresses)."""
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
 
 
 def _broker_address(url: str) -> tuple[str, int]:

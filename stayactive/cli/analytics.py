@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import date
-from types import FrameType
 
 import typer
 
 from analytics.runner import AnalyticsRunner
+from stayactive.cli._common import stop_on_signals
 from stayactive.settings import get_settings
 
 app = typer.Typer(help="Mobility analytics over the stored device data.", no_args_is_help=True)
@@ -29,14 +27,7 @@ def run(
 ) -> None:
     """Compute what new data, changed assignments or a new metric version touched."""
     since_day = date.fromisoformat(since) if since else None
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        typer.echo("stopping after the resident-day in hand", err=True)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals("stopping after the resident-day in hand")
     runner = AnalyticsRunner(get_settings(), progress=lambda line: typer.echo(line, err=True))
     report = runner.run_once(since=since_day, stop=stop.is_set)
     typer.echo(

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from stayactive import services
-from stayactive.cli.run import stop_on_signals
+from stayactive.cli._common import stop_on_signals
 from stayactive.settings import get_settings
 from stayactive.tools import demo as the_demo
 
@@ -48,7 +48,7 @@ def demo(
     console = Console()
     root = logging.getLogger()
     root.handlers = [RichHandler(console=console, show_path=False)]
-    stop = stop_on_signals()
+    stop = stop_on_signals("stopping the demo")
     code = the_demo.run_demo(settings, config=config, wipe=reset, stop=stop, console=console)
     raise typer.Exit(code)
 
@@ -58,5 +58,5 @@ def devices() -> None:
     """The demo's simulated walkers and robots (a process `stayactive demo` supervises)."""
     settings = the_demo.demo_settings(get_settings())
     files = the_demo.demo_files(settings)
-    stop = stop_on_signals()
+    stop = stop_on_signals("the devices stop")
     the_demo.run_fleet(settings, files, stop=stop.is_set, say=typer.echo)

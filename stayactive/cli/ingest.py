@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from types import FrameType
 
 import typer
 
@@ -17,6 +14,7 @@ from ingest import (
     WorkerConfig,
     serve_metrics,
 )
+from stayactive.cli._common import stop_on_signals
 from stayactive.services.ingest_user import prepare_worker
 from stayactive.settings import default_worker_id, get_settings
 
@@ -87,14 +85,7 @@ def run(
     if metrics_port:
         serve_metrics(metrics, metrics_host, metrics_port, worker.health)
         log.info("metrics on http://%s:%d/metrics, health on /health", metrics_host, metrics_port)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s: finishing the current batch", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals("finishing the current batch")
     try:
         worker.run(stop)
     except IngestFailed as exc:

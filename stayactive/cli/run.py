@@ -3,42 +3,25 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
 
 import typer
 
 from stayactive import supervisor
+from stayactive.cli._common import stop_on_signals
+from stayactive.errors import ServiceError
 from stayactive.paths import ServicePaths
 from stayactive.settings import get_settings
-from stayactive.supervisor._logs import PrivateRotatingFileHandler
 
 app = typer.Typer(help="Run ingest, analytics, the API and the dashboard, supervised.",
                   invoke_without_command=True)  # fmt: skip
 log = logging.getLogger(__name__)
 
 
-def stop_on_signals() -> threading.Event:
-    """An event set by SIGINT or SIGTERM (the supervisor then stops its processes in order)."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s: stopping every process", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    return stop
-
-
 def log_to(directory: Path) -> None:
     """Also write this process's own log lines to ``directory/supervisor.log`` (rotated)."""
     directory.mkdir(parents=True, exist_ok=True)
-    handler = PrivateRotatingFileHandler(
-        directory / "supervisor.log", maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
-    )
+    handler = supervisor.rotated_log(directory / "supervisor.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
 
@@ -60,7 +43,8 @@ def run(
 ) -> None:
     """Start every process, restart a crashed one with back-off, stop all on Ctrl-C/SIGTERM.
 
-    Exits 1 if a process keeps crashing (its log says why)."""
+    Exits 1 if a process keeps crashing before it was ever ready (its log says why); later,
+    one that keeps crashing is restarted at the longest wait and reported."""
     if write_systemd is not None:
         for path in supervisor.write_units(write_systemd, supervisor.systemd_processes()):
             typer.echo(f"wrote {path}")
@@ -76,12 +60,17 @@ def run(
         if unknown:
             raise typer.BadParameter(f"no process named {', '.join(sorted(unknown))}")
         specs = [s for s in specs if s.name in only]
-    stop = stop_on_signals()
-    log_to(directory)
-
-    def ready(sup: supervisor.Supervisor) -> None:
-        names = ", ".join(f"{s.name} (pid {s.pid})" for s in sup.state())
-        typer.echo(f"running: {names}; logs in {directory}; Ctrl-C stops everything", err=True)
-
-    code = supervisor.run_until_stopped(specs, stop, log_dir=directory, on_ready=ready)
-    raise typer.Exit(code)
+    busy = supervisor.busy_ports(settings, specs)
+    if busy:
+        raise ServiceError(
+            f"in use already: {', '.join(busy)}; is another `stayactive run` or `make demo` "
+            "running?"
+        )
+    stop = stop_on_signals("stopping every process")
+    with supervisor.Supervisor(specs, log_dir=directory) as processes:  # refused if one runs
+        log_to(directory)
+        processes.start()
+        if processes.wait_ready(timeout_s=120.0, stop=stop):
+            names = ", ".join(f"{s.name} (pid {s.pid})" for s in processes.state())
+            typer.echo(f"running: {names}; logs in {directory}; Ctrl-C stops everything", err=True)
+        raise typer.Exit(processes.supervise(stop))

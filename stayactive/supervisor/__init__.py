@@ -3,12 +3,15 @@
 It starts each process of a list of :class:`ProcessSpec` (ingest, analytics in follow mode, the
 API, the dashboard: :func:`service_processes`), restarts a crashed one with capped exponential
 back-off (:class:`RestartPolicy`), writes each one's output to a rotated log file, stops them
-all in reverse order on SIGINT/SIGTERM, and gives up with a non-zero exit when one keeps
-crashing. The demo runs the same supervisor with one more process (the simulated devices).
+all in reverse order on SIGINT/SIGTERM. One that keeps crashing is reported and restarted at
+the longest wait for as long as it takes (an outage of the database looks the same).
+The demo runs the same supervisor with one more process (the simulated devices).
 ``deploy/systemd`` runs the same list under systemd (:func:`systemd_units`).
 """
 
+from stayactive.supervisor._logs import rotated_log
 from stayactive.supervisor._processes import (
+    busy_ports,
     dashboard_url,
     service_processes,
     systemd_processes,
@@ -18,7 +21,6 @@ from stayactive.supervisor._supervisor import (
     ProcessState,
     Supervisor,
     read_state,
-    run_until_stopped,
 )
 from stayactive.supervisor._systemd import UnitOptions, systemd_units, write_units
 
@@ -28,9 +30,10 @@ __all__ = [
     "RestartPolicy",
     "Supervisor",
     "UnitOptions",
+    "busy_ports",
     "dashboard_url",
     "read_state",
-    "run_until_stopped",
+    "rotated_log",
     "service_processes",
     "stayactive_command",
     "systemd_processes",

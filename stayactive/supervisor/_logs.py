@@ -20,9 +20,18 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A :class:`~logging.handlers.RotatingFileHandler` whose files are 0640."""
 
     def _open(self):  # type: ignore[no-untyped-def]  # typeshed leaves the stream's type open
-        stream = super()._open()
+        # Made with its mode before the handler opens it: never readable by all, not even
+        # for a moment; an older file keeps its lines and gets the mode.
+        os.close(os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE))
         os.chmod(self.baseFilename, FILE_MODE)
-        return stream
+        return super()._open()
+
+
+def rotated_log(path: Path) -> PrivateRotatingFileHandler:
+    """A handler writing into ``path``, rotated at ``MAX_BYTES`` with ``BACKUPS`` kept."""
+    return PrivateRotatingFileHandler(
+        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+    )
 
 
 def process_log(directory: Path, name: str) -> logging.Logger:
@@ -34,9 +43,7 @@ def process_log(directory: Path, name: str) -> logging.Logger:
     logger.setLevel(logging.INFO)
     path = str(directory / f"{name}.log")
     if not any(getattr(h, "baseFilename", None) == path for h in logger.handlers):
-        handler = PrivateRotatingFileHandler(
-            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
-        )
+        handler = rotated_log(Path(path))
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
     return logger

@@ -6,7 +6,10 @@ and ``deploy/systemd`` is generated from the same list (``stayactive run --write
 
 from __future__ import annotations
 
-from stayactive.settings import Settings, default_worker_id
+import socket
+from collections.abc import Iterable
+
+from stayactive.settings import Settings, default_worker_id, local_url
 from stayactive.supervisor._spec import ProcessSpec, stayactive_command
 
 
@@ -36,7 +39,7 @@ def service_processes(
         ProcessSpec(
             "api",
             stayactive_command("api"),
-            health_url=f"{_local(settings.api_host, settings.api_port)}/healthz",
+            health_url=f"{local_url(settings.api_host, settings.api_port)}/healthz",
         ),
         dashboard_process(settings),
     ]
@@ -44,7 +47,7 @@ def service_processes(
 
 def dashboard_url(settings: Settings) -> str:
     """Where the dashboard answers on this machine."""
-    return _local(settings.dashboard_host, settings.dashboard_port)
+    return local_url(settings.dashboard_host, settings.dashboard_port)
 
 
 def dashboard_process(settings: Settings) -> ProcessSpec:
@@ -56,9 +59,26 @@ def dashboard_process(settings: Settings) -> ProcessSpec:
     )
 
 
-def _local(host: str, port: int) -> str:
-    """The URL to reach a service bound to ``host`` from this machine."""
-    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
+def busy_ports(settings: Settings, specs: Iterable[ProcessSpec]) -> list[str]:
+    """The ports the processes of ``specs`` would listen on that something else holds already
+    (another `stayactive run` or demo, most likely), each as "process (host:port)"."""
+    ports = {
+        "ingest": ("127.0.0.1", settings.ingest_metrics_port),
+        "api": (settings.api_host, settings.api_port),
+        "dashboard": (settings.dashboard_host, settings.dashboard_port),
+    }
+    busy = []
+    for spec in specs:
+        host, port = ports.get(spec.name, ("", 0))
+        if not port:
+            continue
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                busy.append(f"{spec.name} ({host}:{port})")
+    return busy
 
 
 def systemd_processes() -> list[ProcessSpec]:

@@ -42,7 +42,7 @@ class RestartPolicy:
     """How a crashed process is restarted: after ``initial_delay_s``, doubling with each crash
     in a row up to ``max_delay_s``; a process that ran ``stable_after_s`` starts again from the
     initial delay. More than ``max_crashes`` crashes within ``window_s`` is a process that keeps
-    crashing: the supervisor stops everything and exits non-zero."""
+    crashing: it is reported, and restarted at ``max_delay_s`` until it runs stably again."""
 
     initial_delay_s: float = 1.0
     max_delay_s: float = 30.0

@@ -64,6 +64,7 @@ class _Child:
     last_exit: int | None = None
     wanted: bool = False
     reader: threading.Thread | None = None
+    failing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,9 @@ class ProcessState:
 class Supervisor:
     """Runs ``specs`` as child processes; see the module docstring.
 
-    Use :meth:`start` (all or some by name), :meth:`wait_ready`, then :meth:`supervise` to
-    block until ``stop`` is set or a process keeps crashing; :meth:`close` stops everything
+    Making one takes ``log_dir``'s lock (a second supervisor of the same directory is refused
+    before it touches a log). Use :meth:`start` (all or some by name), :meth:`wait_ready`,
+    then :meth:`supervise` to block until ``stop`` is set; :meth:`close` stops everything
     (also on leaving the ``with`` block).
     """
 
@@ -99,13 +101,11 @@ class Supervisor:
         self.log_dir = log_dir
         self.policy = policy or RestartPolicy()
         self._env = dict(os.environ if env is None else env)
+        self._lock_file: IO[str] | None = self._take_lock()
         self._children = {s.name: _Child(s, process_log(log_dir, s.name)) for s in specs}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._stopped = threading.Event()
-        self._failed: str | None = None
         self._thread: threading.Thread | None = None
-        self._lock_file: IO[str] | None = None
 
     # --- control -------------------------------------------------------------------------
 
@@ -122,7 +122,6 @@ class Supervisor:
         if unknown:
             raise ValueError(f"no process named {sorted(unknown)}")
         if self._thread is None:
-            self._take_lock()
             self._thread = threading.Thread(target=self._monitor, name="supervisor", daemon=True)
             with self._lock:
                 self._mark_wanted(wanted)
@@ -158,8 +157,8 @@ class Supervisor:
             while not self._healthy(child):
                 if stop is not None and stop.is_set():
                     return False
-                if self._failed is not None:
-                    raise ServiceError(self._failed)
+                if child.failing is not None:
+                    raise ServiceError(child.failing)
                 if time.monotonic() > deadline:
                     raise ServiceError(
                         f"{child.spec.name} was not ready within {timeout_s:.0f} s; see "
@@ -171,15 +170,15 @@ class Supervisor:
     def supervise(
         self, stop: threading.Event, before_stop: Callable[[Supervisor], None] | None = None
     ) -> int:
-        """Block until ``stop`` is set (0) or a process keeps crashing (1); everything is
-        stopped before this returns, ``before_stop`` (if given) is called first."""
+        """Block until ``stop`` is set; everything is stopped before this returns (0),
+        ``before_stop`` (if given) is called first. A process that keeps crashing is restarted
+        at the longest wait meanwhile (see :attr:`failing`)."""
         while not stop.wait(POLL_S):
-            if self._failed is not None:
-                break
-        if before_stop is not None and self._failed is None:
+            pass
+        if before_stop is not None:
             before_stop(self)
         self.close()
-        return 1 if self._failed is not None else 0
+        return 0
 
     def stop(self, names: Iterable[str]) -> None:
         """Stop the named processes now (SIGTERM, then SIGKILL after their timeout) and do not
@@ -194,9 +193,10 @@ class Supervisor:
                 _terminate(child.spec, proc)
 
     @property
-    def failed(self) -> str | None:
-        """Why the supervisor gave up, or None."""
-        return self._failed
+    def failing(self) -> str | None:
+        """Which process keeps crashing and where its log is (None: none does)."""
+        with self._lock:
+            return next((c.failing for c in self._children.values() if c.failing), None)
 
     def close(self) -> None:
         """Stop every process (reverse order) and release the directory."""
@@ -236,7 +236,6 @@ class Supervisor:
         finally:
             self._stop_all()
             self._write_state()
-            self._stopped.set()
 
     def _step(self, now: float) -> bool:
         changed = False
@@ -245,7 +244,7 @@ class Supervisor:
                 self._exited(child, code, now)
                 changed = True
             due = child.restart_at is not None and now >= child.restart_at
-            if child.wanted and child.proc is None and due and self._failed is None:
+            if child.wanted and child.proc is None and due:
                 self._spawn(child, now)
                 changed = True
         return changed
@@ -258,21 +257,23 @@ class Supervisor:
         if not child.wanted:
             return  # stopped on purpose (:meth:`stop`)
         if ran_s >= self.policy.stable_after_s:
-            child.in_a_row = 0
+            child.in_a_row, child.failing = 0, None
         child.in_a_row += 1
         child.crashes.append(now)
         while child.crashes and child.crashes[0] < now - self.policy.window_s:
             child.crashes.popleft()
+        delay = self.policy.delay_s(child.in_a_row)
         if len(child.crashes) > self.policy.max_crashes:
-            self._failed = (
+            # An outage (the database away for a minute) looks the same as a broken process,
+            # so it is restarted for as long as it takes, at the longest wait, and reported.
+            child.failing = (
                 f"{child.spec.name} keeps crashing ({len(child.crashes)} exits within "
                 f"{self.policy.window_s:.0f} s, the last with code {code}); see "
                 f"{self.log_dir / (child.spec.name + '.log')}"
             )
-            log.error("%s: stopping everything", self._failed)
-            self._stopping.set()
+            child.restart_at = now + self.policy.max_delay_s
+            log.error("%s; restarting in %.0f s", child.failing, self.policy.max_delay_s)
             return
-        delay = self.policy.delay_s(child.in_a_row)
         child.restart_at = now + delay
         log.warning(
             "%s exited with code %s after %.0f s; restarting in %.0f s",
@@ -289,6 +290,7 @@ class Supervisor:
             )  # fmt: skip
         except OSError as exc:
             log.error("%s could not be started: %s", spec.name, exc)
+            child.started_at = now  # it ran for no time: a crash in a row, with back-off
             self._exited(child, 127, now)
             return
         if child.started_at:
@@ -327,7 +329,7 @@ class Supervisor:
 
     # --- files ---------------------------------------------------------------------------
 
-    def _take_lock(self) -> None:
+    def _take_lock(self) -> IO[str]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         handle = (self.log_dir / "supervisor.lock").open("a+")
         try:
@@ -339,14 +341,14 @@ class Supervisor:
                 f"another supervisor (pid {other}) runs these processes ({self.log_dir}); "
                 "stop it first"
             ) from None
-        self._lock_file = handle
+        return handle
 
     def _write_state(self) -> None:
         states = self.state()
         doc: dict[str, Any] = {
             "pid": os.getpid(),
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "failed": self._failed,
+            "failing": [c.failing for c in self._children.values() if c.failing],
             "processes": {
                 s.name: {
                     "pid": s.pid,
@@ -401,28 +403,3 @@ def _read_json(path: Path) -> dict[str, Any]:
 def read_state(log_dir: Path) -> dict[str, Any]:
     """The last state a supervisor wrote into ``log_dir`` (empty if none)."""
     return _read_json(log_dir / "supervisor.json")
-
-
-def run_until_stopped(
-    specs: Sequence[ProcessSpec],
-    stop: threading.Event,
-    *,
-    log_dir: Path,
-    policy: RestartPolicy | None = None,
-    env: dict[str, str] | None = None,
-    ready_timeout_s: float = 120.0,
-    on_ready: Callable[[Supervisor], None] | None = None,
-) -> int:
-    """Start ``specs``, wait until they are ready (``on_ready`` is told), supervise until
-    ``stop`` is set; the exit code of :meth:`Supervisor.supervise`."""
-    with Supervisor(specs, log_dir=log_dir, policy=policy, env=env) as supervisor:
-        supervisor.start()
-        try:
-            ready = supervisor.wait_ready(timeout_s=ready_timeout_s, stop=stop)
-        except ServiceError:
-            if supervisor.failed is None:
-                raise
-            ready = False
-        if ready and on_ready is not None:
-            on_ready(supervisor)
-        return supervisor.supervise(stop)

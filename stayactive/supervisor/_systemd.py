@@ -129,8 +129,9 @@ Description={description}
 PartOf=stayactive.target
 After=network-online.target postgresql.service mosquitto.service
 Wants=network-online.target
-StartLimitIntervalSec=300
-StartLimitBurst=5
+# Never give up for good: the database away for a minute must not leave a unit failed until
+# someone notices (the restarts are in the journal; alert on them there).
+StartLimitIntervalSec=0
 
 [Service]
 User={options.user}
@@ -149,7 +150,7 @@ def service_unit(spec: ProcessSpec, options: UnitOptions) -> str:
     how = f"""\
 Type=simple
 Restart=always
-RestartSec=2
+RestartSec=10
 TimeoutStopSec={spec.stop_timeout_s:.0f}
 KillMode=mixed"""
     description = DESCRIPTIONS.get(spec.name, f"StayActive {spec.name}")

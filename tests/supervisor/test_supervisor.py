@@ -66,25 +66,49 @@ def test_kill_9_of_a_process_restarts_it_and_the_others_keep_running(tmp_path: P
     assert stat.S_IMODE(log.stat().st_mode) == 0o640
 
 
-def test_a_process_that_keeps_crashing_stops_everything_with_exit_code_1(tmp_path: Path) -> None:
+def test_a_process_that_keeps_crashing_is_restarted_at_the_longest_wait_and_reported(
+    tmp_path: Path,
+) -> None:
+    """An outage looks like a broken process: it is restarted for as long as it takes (after
+    the back-off, at the longest wait), reported, and the others go on."""
     specs = [
         ProcessSpec("steady", SLEEPER),
         ProcessSpec("broken", python("import sys; print('no config'); sys.exit(3)")),
     ]
     started = time.monotonic()
+    stop = threading.Event()
     with Supervisor(specs, log_dir=tmp_path, policy=FAST) as sup:
         sup.start()
         wait_until(lambda: pid_of(sup, "steady") is not None, 10, "steady started")
         steady = pid_of(sup, "steady")
         assert steady is not None
-        code = sup.supervise(threading.Event())
-        assert code == 1
-        assert sup.failed is not None and "broken keeps crashing" in sup.failed
-        assert "code 3" in sup.failed
-    # 4 exits with waits of 0.1, 0.2, 0.4 s between them: back-off, not a tight loop
-    assert time.monotonic() - started >= 0.7
+        wait_until(lambda: sup.failing is not None, 10, "broken reported")
+        assert sup.failing is not None and "broken keeps crashing" in sup.failing
+        assert "code 3" in sup.failing
+        assert read_state(tmp_path)["failing"] == [sup.failing]
+        # 4 exits with waits of 0.1, 0.2, 0.4 s between them: back-off, not a tight loop
+        assert time.monotonic() - started >= 0.7
+        runs = (tmp_path / "broken.log").read_text().count("no config")
+        wait_until(
+            lambda: (tmp_path / "broken.log").read_text().count("no config") >= runs + 2, 10,
+            "broken restarted again",
+        )  # fmt: skip
+        assert pid_of(sup, "steady") == steady and alive(steady)
+        threading.Timer(0.3, stop.set).start()
+        assert sup.supervise(stop) == 0
     assert not alive(steady)
-    assert (tmp_path / "broken.log").read_text().count("no config") == FAST.max_crashes + 1
+
+
+def test_a_process_that_keeps_crashing_before_it_is_ready_is_an_error(tmp_path: Path) -> None:
+    """A wrong setting or a port in use: waiting for it to be ready says which and where its
+    log is, rather than waiting out the timeout."""
+    specs = [
+        ProcessSpec("broken", python("import sys; sys.exit(3)"), health_url="http://127.0.0.1:9/")
+    ]
+    with Supervisor(specs, log_dir=tmp_path, policy=FAST) as sup:
+        sup.start()
+        with pytest.raises(ServiceError, match=r"broken keeps crashing.*broken\.log"):
+            sup.wait_ready(timeout_s=30)
 
 
 def test_stop_sends_sigterm_then_kills_a_process_that_ignores_it(tmp_path: Path) -> None:

@@ -83,7 +83,3 @@ class DemoConfig:
     @property
     def wards(self) -> tuple[str, ...]:
         return tuple(w for _, w in WARDS)
-
-    @property
-    def ward_sites(self) -> tuple[tuple[str, str], ...]:
-        return tuple((w, s) for s, w in WARDS)

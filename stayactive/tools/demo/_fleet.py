@@ -43,10 +43,17 @@ MAX_AHEAD = 10_000
 class IngestPace:
     """Keeps the history from running further ahead of ingest than ``max_ahead`` messages:
     the broker acknowledges a message when it has it, long before ingest stored it, so without
-    this the broker's memory would hold the difference (hundreds of megabytes)."""
+    this the broker's memory would hold the difference (hundreds of megabytes). It waits no
+    longer once ``stop`` says so."""
 
-    def __init__(self, pump: Pump, metrics_port: int, max_ahead: int = MAX_AHEAD) -> None:
-        self.pump, self.port, self.max_ahead = pump, metrics_port, max_ahead
+    def __init__(
+        self,
+        pump: Pump,
+        metrics_port: int,
+        stop: Callable[[], bool],
+        max_ahead: int = MAX_AHEAD,
+    ) -> None:
+        self.pump, self.port, self.stop, self.max_ahead = pump, metrics_port, stop, max_ahead
         self._last: float | None = None
         self._received = 0.0
 
@@ -54,6 +61,8 @@ class IngestPace:
         if not self.port:
             return
         while self.pump.log.acknowledged - self._received_now() > self.max_ahead:
+            if self.stop():
+                return
             deadline = time.monotonic() + 0.5
             while time.monotonic() < deadline:
                 self.pump.flush()
@@ -101,6 +110,8 @@ def run_fleet(
             f"the simulated period ended on {datetime.fromtimestamp(world_end_s, UTC):%Y-%m-%d};"
             " `stayactive demo --reset` starts a new one"
         )
+        checkpoint.live = True  # nothing more to send: what is stored is the whole demo
+        checkpoint.save(files)
         while not stop():
             time.sleep(1.0)
         return
@@ -154,7 +165,7 @@ def run_fleet(
         runner.run(
             world, pump, imperfect=runner.Imperfections(), follow=True, since=resumed,
             checkpoint=save, progress=progress, stop=stop,
-            pace=IngestPace(pump, settings.ingest_metrics_port),
+            pace=IngestPace(pump, settings.ingest_metrics_port, stop),
         )  # fmt: skip
     finally:
         pump.close()

@@ -15,8 +15,9 @@ from psycopg import sql
 
 import ingest
 from stayactive import db
+from stayactive.errors import StayActiveError
 from stayactive.settings import Settings
-from stayactive.tools.demo._state import DemoFiles, load_scenario
+from stayactive.tools.demo._state import DemoFiles, ingest_worker_id, load_scenario
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,12 @@ def reset(settings: Settings, files: DemoFiles, say: Callable[[str], None]) -> N
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
     if device_ids:
         ingest.remove(settings, sorted(device_ids))
+    try:
+        # What the broker still holds for the old demo's ingest worker would arrive in the new
+        # demo, whose devices have the same ids.
+        ingest.end_session(settings, ingest_worker_id(settings))
+    except StayActiveError as exc:
+        say(f"the demo's ingest session on the broker was not ended: {exc}")
     for child in files.root.iterdir() if files.root.exists() else ():
         if child.name == "demo.lock":
             continue  # held by this run

@@ -51,6 +51,7 @@ from stayactive.tools.demo._state import (
     DemoRecord,
     FleetCheckpoint,
     demo_files,
+    ingest_worker_id,
     load_logins,
     load_scenario,
 )
@@ -76,11 +77,12 @@ def demo_processes(settings: Settings) -> list[ProcessSpec]:
     """``stayactive run``'s processes on the demo's schema, and the simulated devices last
     (started last, stopped first, so ingest stores what they sent before it stops)."""
     # One worker per demo schema, on a plain subscription (see _fleet: the broker restores it
-    # after a restart, so the devices need not wait for the backend's acknowledgement).
-    worker = f"{settings.database_schema}-ingest-1"
+    # after a restart, so the devices need not wait for the backend's acknowledgement). Its
+    # session stays when it stops: the devices take the broker's PUBACK as final, so what the
+    # broker holds for it must wait for its return (`--reset` ends the session).
     return [
         *supervisor.service_processes(
-            settings, worker_id=worker, share_group="", end_session_on_exit=True
+            settings, worker_id=ingest_worker_id(settings), share_group=""
         ),
         ProcessSpec("devices", stayactive_command("demo", "devices"), stop_timeout_s=60.0),
     ]
@@ -100,13 +102,20 @@ def run_demo(
     files = demo_files(settings)
     demo = demo_settings(settings)
     with files.running():
+        processes_to_run = demo_processes(demo)
+        busy = supervisor.busy_ports(demo, processes_to_run)
+        if busy:
+            raise ServiceError(
+                f"in use already: {', '.join(busy)}; is another `make demo` or `stayactive run` "
+                "running?"
+            )
         if wipe:
             reset(demo, files, console.print)
         first_run = not files.provisioned
         with _progress(console) as progress:
             _phase(progress, f"database schema {demo.database_schema!r}", lambda: db.migrate(demo))
             passwords: dict[str, str] = {}
-            if first_run:
+            if first_run and not stop.is_set():
                 chosen = config or DemoConfig()
                 passwords = _phase(
                     progress, "provisioning Stavanger: 2 sites, 4 wards, devices, people",
@@ -119,9 +128,14 @@ def run_demo(
                 )  # fmt: skip
             else:
                 _check_size(DemoRecord.load(files), config)
-        with Supervisor(
-            demo_processes(demo), log_dir=files.logs, env=_environment(demo)
-        ) as processes:
+        if stop.is_set():  # Ctrl-C while setting up: nothing was started yet
+            console.print("stopped before the processes were started")
+            return 0
+        # Live again only when the devices have sent what they missed while the demo was away.
+        fleet = FleetCheckpoint.load(files)
+        fleet.live = False
+        fleet.save(files)
+        with Supervisor(processes_to_run, log_dir=files.logs, env=_environment(demo)) as processes:
             if _start(console, processes, stop):
                 up_s = time.monotonic() - started
                 _where(console, demo, files, passwords)
@@ -130,10 +144,7 @@ def run_demo(
                     _ready(console, demo, report)
                     if on_ready is not None:
                         on_ready(report)
-            code = processes.supervise(stop, _drain(demo, console))
-            if processes.failed is not None:
-                console.print(f"[red]stopped: {processes.failed}[/red]")
-            return code
+            return processes.supervise(stop, _drain(demo, console))
 
 
 def _start(console: Console, processes: Supervisor, stop: threading.Event) -> bool:
@@ -214,9 +225,9 @@ def _follow_history(
 ) -> bool:
     """Show the devices' history as it goes; True once they are live."""
     task: TaskID | None = None
+    said: set[str] = set()
     while not stop.wait(1.0):
-        if processes.failed is not None:
-            raise ServiceError(processes.failed)
+        _say_failing(progress, processes, said)
         fleet = FleetCheckpoint.load(files)
         if fleet.history_from is not None and fleet.simulated_until is not None:
             total_days = max(1.0, (time.time() - fleet.history_from) / 86400.0)
@@ -235,17 +246,27 @@ def _follow_history(
     return False
 
 
+def _say_failing(progress: Progress, processes: Supervisor, said: set[str]) -> None:
+    """A process that keeps crashing is restarted meanwhile (the database may be back soon):
+    say so, and where its log is, once (``said`` holds what was said)."""
+    failing = processes.failing
+    if failing is not None and failing not in said:
+        said.add(failing)
+        wait_s = processes.policy.max_delay_s
+        progress.console.print(f"[yellow]{failing}; restarted every {wait_s:.0f} s[/yellow]")
+
+
 def _wait_ingest(
     progress: Progress, demo: Settings, processes: Supervisor, stop: threading.Event
 ) -> bool:
     """Wait until ingest has stored what the broker queued for it (its rate falls to the live
     fleet's); True when it has."""
     task = progress.add_task("ingest storing what the broker holds", total=None)
+    said: set[str] = set()
     last: tuple[float, float] | None = None
     quiet = 0
     while not stop.wait(1.0):
-        if processes.failed is not None:
-            raise ServiceError(processes.failed)
+        _say_failing(progress, processes, said)
         now = ingest_counters(demo.ingest_metrics_port)
         if now is not None and last is not None:
             rate = now[0] - last[0]

@@ -28,19 +28,15 @@ from typing import Any
 
 from firmware_sim.scenario_file import Scenario
 from stayactive.errors import ConfigurationError, ServiceError
-from stayactive.paths import ServicePaths
+from stayactive.paths import ServicePaths, write_private
 from stayactive.settings import Settings
 from stayactive.tools.demo._config import USERS, DemoConfig
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    tmp.replace(path)
+def ingest_worker_id(settings: Settings) -> str:
+    """The demo's one ingest worker (per demo schema): its broker session outlives a stop, so
+    what the devices sent meanwhile waits for the next run."""
+    return f"{settings.database_schema}-ingest-1"
 
 
 @dataclass(frozen=True)
