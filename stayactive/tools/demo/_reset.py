@@ -15,7 +15,7 @@ from psycopg import sql
 
 import ingest
 from stayactive import db
-from stayactive.errors import StayActiveError
+from stayactive.errors import ConfigurationError, ServiceError
 from stayactive.settings import Settings
 from stayactive.tools.demo._state import DemoFiles, ingest_worker_id, load_scenario
 
@@ -41,7 +41,9 @@ def reset(settings: Settings, files: DemoFiles, say: Callable[[str], None]) -> N
         # What the broker still holds for the old demo's ingest worker would arrive in the new
         # demo, whose devices have the same ids.
         ingest.end_session(settings, ingest_worker_id(settings))
-    except StayActiveError as exc:
+    except ConfigurationError:
+        pass  # the worker has no broker account: it never ran, it has no session
+    except ServiceError as exc:
         say(f"the demo's ingest session on the broker was not ended: {exc}")
     for child in files.root.iterdir() if files.root.exists() else ():
         if child.name == "demo.lock":
