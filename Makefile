@@ -1,6 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Both set everything up on a fresh
 # Debian 12 machine (as root or with sudo): a virtual environment with the package, then the local
-# TimescaleDB and Mosquitto (`stayactive services up`); the demo then migrates its database.
+# TimescaleDB and Mosquitto (`stayactive services up`); the demo then runs the whole system in a
+# database schema of its own until Ctrl-C (`stayactive demo --reset` starts it clean).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +11,6 @@ SA     := $(BIN)/stayactive
 .PHONY: demo test setup services lint unit clean
 
 demo: services
-	$(SA) db migrate
 	$(SA) demo
 
 # The tests migrate schemas of their own in a database of their own; the demo's is left alone.

@@ -3,7 +3,8 @@
 Incremental: each run marks the resident-days that new raw data (found by the time ingest
 stored it, behind a watermark), a new or corrected device assignment (a trigger marks those),
 or an older metric version touch, and computes just those. A resident-day is computed from its
-own window with context on both sides, so late data simply marks its day again. Results are
+own window with context on both sides, so late data marks again every day that read it (its
+own and, near a midnight, the neighbour that read it as context). Results are
 upserted, so running twice changes nothing; an advisory lock keeps two runners from working at
 once (the second waits its turn, or gives up after ``lock_wait_s``).
 """
@@ -281,7 +282,9 @@ class AnalyticsRunner:
         return report
 
     def _mark(self, conn: psycopg.Connection[TupleRow], since: date | None) -> int:
-        marked = store.mark_new_data(conn, datetime.now(UTC) - self.safety_lag)
+        marked = store.mark_new_data(
+            conn, datetime.now(UTC) - self.safety_lag, timedelta(seconds=CONTEXT_S)
+        )
         marked += store.mark_stale_versions(conn, METRIC_VERSION)
         if since is not None:
             marked += store.mark_since(conn, since)
@@ -350,9 +353,17 @@ class AnalyticsRunner:
             )
 
     def follow(self, stop: Callable[[], bool], interval_s: float = 30.0) -> None:
-        """Run a pass every ``interval_s`` until ``stop`` says so."""
+        """Run a pass every ``interval_s`` until ``stop`` says so. While the database is away
+        a pass fails and the next is tried after the interval: a pass's work is committed per
+        batch, so nothing is lost, and the marks left are computed when it is back."""
         while not stop():
-            self.run_once(stop=stop)
+            try:
+                self.run_once(stop=stop)
+            except Exception as exc:
+                if not db.is_transient(exc):
+                    raise
+                log.warning("analytics pass interrupted (%s); trying again in %.0f s",
+                            str(exc).strip() or type(exc).__name__, interval_s)  # fmt: skip
             deadline = time.monotonic() + interval_s
             while time.monotonic() < deadline and not stop():
                 time.sleep(0.5)

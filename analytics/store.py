@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,9 @@ _Conn = psycopg.Connection[TupleRow]
 DAY_FIELDS = tuple(f.name for f in dataclasses.fields(ResidentDayMetrics) if f.name != "pseudonym")
 #: A status counts as "monitoring" until the next one if they are at most this far apart.
 STATUS_GAP_S = 600.0
+#: Robot events this far either side of a resident-day are read with it (a session that
+#: starts before midnight and the events that close it).
+ROBOT_CONTEXT = timedelta(hours=3)
 
 
 @dataclass(frozen=True)
@@ -62,50 +65,79 @@ def unlock(conn: _Conn, schema: str) -> None:
     conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (f"stayactive-analytics:{schema}",))
 
 
-def mark_new_data(conn: _Conn, until: datetime) -> int:
+def mark_new_data(conn: _Conn, until: datetime, context: timedelta) -> int:
     """Mark the resident-days that raw data stored since the last run touch; move the
-    watermarks to ``until``. Return how many resident-days were marked."""
+    watermarks to ``until``. Return how many resident-days were marked.
+
+    A resident-day is computed from more than its own hours, so data arriving late marks every
+    day that read it: frames starting within ``context`` of the assigned part of the day (the
+    detectors' context on both sides), statuses up to ``STATUS_GAP_S`` before it (the
+    monitored interval they open) and robot events within ``ROBOT_CONTEXT`` of it.
+    """
     marked = 0
     with conn.transaction():
+        # Each source gives, per device or resident, a span of instants it was read for;
+        # the local dates of the span's ends inside an assignment are all the dates it
+        # touches (a span is at most a few hours, so it holds at most one local midnight).
         frames_from = _watermark(conn, "walker_frames")
         # Frames are looked at per device and hour, not one by one: a resident-day holds up
-        # to ~10,000 of them. An hour spans at most one local midnight, so the local dates of
-        # the first and the last instant of its frames inside an assignment (at their time,
-        # and 15 minutes earlier: a bout that starts before midnight is counted on that day)
-        # are all the dates its frames have.
+        # to ~10,000 of them.
         cur = conn.execute(
             """INSERT INTO analytics_dirty (resident_id, day)
                SELECT DISTINCT a.resident_id, (d.t AT TIME ZONE tn.time_zone)::date
-               FROM (SELECT device_id, min(time) AS t0, max(time) AS t1
-                     FROM walker_frames WHERE stored_at > %s AND stored_at <= %s
+               FROM (SELECT device_id, min(time) - %(context)s AS t0, max(time) + %(context)s AS t1
+                     FROM walker_frames WHERE stored_at > %(from)s AND stored_at <= %(until)s
                      GROUP BY device_id, date_bin('1 hour', time, '2000-01-01 00:00Z')) AS f
-               CROSS JOIN LATERAL (VALUES (interval '0'), (interval '15 minutes')) AS back(s)
                JOIN device_assignments a ON a.device_id = f.device_id
-                AND a.valid && tstzrange(f.t0 - back.s, f.t1 - back.s, '[]')
+                AND a.valid && tstzrange(f.t0, f.t1, '[]')
                JOIN tenants tn ON tn.tenant_id = a.tenant_id
-               CROSS JOIN LATERAL (VALUES
-                   (greatest(f.t0 - back.s, lower(a.valid))),
-                   (least(f.t1 - back.s, upper(a.valid) - interval '1 microsecond'))) AS d(t)
+               CROSS JOIN LATERAL (VALUES (greatest(f.t0, lower(a.valid))),
+                   (least(f.t1, upper(a.valid) - interval '1 microsecond'))) AS d(t)
                ON CONFLICT DO NOTHING""",
-            (frames_from, until),
+            {"context": context, "from": frames_from, "until": until},
+        )
+        marked += max(cur.rowcount, 0)
+        statuses_from = _watermark(conn, "device_status")
+        cur = conn.execute(
+            """INSERT INTO analytics_dirty (resident_id, day)
+               SELECT DISTINCT a.resident_id, (d.t AT TIME ZONE tn.time_zone)::date
+               FROM (SELECT device_id, min(time) AS t0,
+                            max(time) + make_interval(secs => %(gap)s) AS t1
+                     FROM device_status WHERE stored_at > %(from)s AND stored_at <= %(until)s
+                     GROUP BY device_id, date_bin('1 hour', time, '2000-01-01 00:00Z')) AS f
+               JOIN device_assignments a ON a.device_id = f.device_id
+                AND a.valid && tstzrange(f.t0, f.t1, '[]')
+               JOIN tenants tn ON tn.tenant_id = a.tenant_id
+               CROSS JOIN LATERAL (VALUES (greatest(f.t0, lower(a.valid))),
+                   (least(f.t1, upper(a.valid) - interval '1 microsecond'))) AS d(t)
+               ON CONFLICT DO NOTHING""",
+            {"gap": STATUS_GAP_S, "from": statuses_from, "until": until},
         )
         marked += max(cur.rowcount, 0)
         events_from = _watermark(conn, "robot_events")
+        # An event counts for the residents it names, and a session's end for everybody its
+        # session named.
         cur = conn.execute(
             """INSERT INTO analytics_dirty (resident_id, day)
-               SELECT DISTINCT r.resident_id, (e.time AT TIME ZONE tn.time_zone)::date
+               SELECT DISTINCT r.resident_id, (d.t AT TIME ZONE tn.time_zone)::date
                FROM robot_events e
                JOIN tenants tn ON tn.tenant_id = e.tenant_id
                JOIN residents r ON r.tenant_id = e.tenant_id
-                 AND (r.pseudonym = e.body->>'participant' OR e.body->'participants' ? r.pseudonym)
-               WHERE e.stored_at > %s AND e.stored_at <= %s
+                 AND (r.pseudonym = e.body->>'participant' OR e.body->'participants' ? r.pseudonym
+                      OR (e.event = 'session_end' AND EXISTS (
+                          SELECT 1 FROM robot_events s
+                          WHERE s.tenant_id = e.tenant_id AND s.session_id = e.session_id
+                            AND (s.body->>'participant' = r.pseudonym
+                                 OR s.body->'participants' ? r.pseudonym))))
+               CROSS JOIN LATERAL (VALUES (e.time - %(context)s), (e.time + %(context)s)) AS d(t)
+               WHERE e.stored_at > %(from)s AND e.stored_at <= %(until)s
                ON CONFLICT DO NOTHING""",
-            (events_from, until),
+            {"context": ROBOT_CONTEXT, "from": events_from, "until": until},
         )
         marked += max(cur.rowcount, 0)
         conn.execute(
             """INSERT INTO analytics_watermark (source, stored_to)
-               VALUES ('walker_frames', %(t)s), ('robot_events', %(t)s)
+               VALUES ('walker_frames', %(t)s), ('robot_events', %(t)s), ('device_status', %(t)s)
                ON CONFLICT (source) DO UPDATE SET stored_to = excluded.stored_to""",
             {"t": until},
         )
@@ -233,11 +265,11 @@ def robot_events(
         """SELECT device_id, event, extract(epoch FROM time)::float8, session_id, body
            FROM robot_events
            WHERE tenant_id = %s
-             AND time >= %s - interval '3 hours' AND time < %s + interval '3 hours'
+             AND time >= %s AND time < %s
              AND (body->>'participant' = %s OR body->'participants' ? %s
                   OR event = 'session_end')
            ORDER BY time""",
-        (tenant_id, start, end, pseudonym, pseudonym),
+        (tenant_id, start - ROBOT_CONTEXT, end + ROBOT_CONTEXT, pseudonym, pseudonym),
     ).fetchall()
     return [RobotEvent.from_body(str(d), e, float(t), str(s), b) for d, e, t, s, b in rows]
 

@@ -82,16 +82,21 @@ class SimDevice:
 
     # --- clock -----------------------------------------------------------------------------
 
-    def clock_offset_s(self, true_s: float) -> float:
-        """Device clock minus true time at ``true_s``; a sync every 6 h brings it near zero."""
-        if self._synced_at_s is None or true_s - self._synced_at_s >= CLOCK_SYNC_INTERVAL_S:
-            self._synced_at_s = true_s
-            self._offset_s = float(self.rng.normal(0.0, 0.02))  # SNTP residual, ~20 ms
-        return self._offset_s + self._drift * (true_s - self._synced_at_s)
+    def clock_offset_s(self, true_s: float, *, sync: bool = True) -> float:
+        """Device clock minus true time at ``true_s``; a sync every 6 h brings it near zero.
 
-    def device_time(self, true_s: float) -> datetime:
+        ``sync=False`` reads the clock without letting a due sync happen: for a timestamp that
+        is not part of the device's own timeline (the last will of a reconnection made at the
+        wall clock while the device replays history), so it cannot change the later ones."""
+        synced = self._synced_at_s
+        if synced is None or (sync and true_s - synced >= CLOCK_SYNC_INTERVAL_S):
+            synced = self._synced_at_s = true_s
+            self._offset_s = float(self.rng.normal(0.0, 0.02))  # SNTP residual, ~20 ms
+        return self._offset_s + self._drift * (true_s - synced)
+
+    def device_time(self, true_s: float, *, sync: bool = True) -> datetime:
         """The device clock's reading at true time ``true_s`` (epoch seconds)."""
-        return datetime.fromtimestamp(true_s + self.clock_offset_s(true_s), UTC)
+        return datetime.fromtimestamp(true_s + self.clock_offset_s(true_s, sync=sync), UTC)
 
     # --- counters --------------------------------------------------------------------------
 
@@ -201,7 +206,7 @@ class SimDevice:
     def will(self, connected_true_s: float) -> Publication:
         """The last will to register when connecting."""
         msg = p.offline_will(
-            self.device_id, self.boot, connected_at=self.device_time(connected_true_s)
+            self.device_id, self.boot, connected_at=self.device_time(connected_true_s, sync=False)
         )
         return Publication(
             p.topic(self.device_id, "status"), p.encode(msg, self.behaviour.encoding), 1, True

@@ -15,11 +15,12 @@ import json
 import ssl
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from firmware_sim import protocol as p
 from firmware_sim.device import Outgoing, SimDevice
-from firmware_sim.transport import Fleet
+from firmware_sim.transport import DevicesRefused, Fleet
 
 RECONNECT_DELAY_S = 0.5
 #: How long a device waits for the backend's ack to cover a message before replaying it.
@@ -31,6 +32,8 @@ class DeliveryLog:
     """What the broker acknowledged, per device."""
 
     messages: set[tuple[str, int, int]] = field(default_factory=set)  # good (device, boot, seq)
+    acknowledged: int = 0  # good messages acknowledged (replays included when keys are not kept)
+    keep_keys: bool = True  # False: counts only, for runs too long to remember every key
     frames: int = 0
     duplicates_sent: int = 0
     reconnects: int = 0
@@ -47,9 +50,14 @@ class DeliveryLog:
         if item.fault is not None:
             self.faults.append((device_id, item.fault))
             return
+        if not self.keep_keys:
+            self.acknowledged += 1
+            self.frames += item.n_frames
+            return
         key = (device_id, item.boot, item.seq)
         if key not in self.messages:
             self.messages.add(key)
+            self.acknowledged += 1
             self.frames += item.n_frames
 
 
@@ -71,10 +79,15 @@ class Pump:
         max_in_flight: int = 50,
         ack_timeout_s: float | None = ACK_TIMEOUT_S,
         tls: ssl.SSLContext | None = None,
+        on_refused: Callable[[dict[str, str]], dict[str, str]] | None = None,
+        keep_keys: bool = True,
     ) -> None:
         self.devices = devices
         self.passwords = passwords
-        self.log = DeliveryLog()
+        #: Given the devices the broker refused ({device: reason}), returns new passwords for
+        #: those it re-provisioned (their accounts were replaced elsewhere, say).
+        self.on_refused = on_refused
+        self.log = DeliveryLog(keep_keys=keep_keys)
         self.fleet: Fleet[Outgoing | _Duplicate] = Fleet(
             host, port, on_delivered=self._delivered, on_message=self._on_message,
             max_in_flight=max_in_flight, tls=tls,
@@ -85,7 +98,31 @@ class Pump:
         self._next_replay_check = 0.0
 
     def connect(self, device_ids: list[str], true_s: float, *, wait: bool = True) -> None:
-        """Connect devices (will registered, own config subscribed) and wait for CONNACK."""
+        """Connect devices (will registered, own config subscribed) and wait for CONNACK.
+
+        A device the broker refuses gets one more try with the password ``on_refused`` gives
+        it; :class:`~firmware_sim.transport.DevicesRefused` names those still refused."""
+        self._open(device_ids, true_s)
+        if not wait:
+            return
+        renewed: set[str] = set()
+        while True:
+            try:
+                self.fleet.wait_connected(device_ids)
+                return
+            except DevicesRefused as refused:
+                if self.on_refused is None or renewed & refused.refused.keys():
+                    raise
+                for device_id in refused.refused:
+                    self.fleet.drop(device_id)
+                passwords = self.on_refused(refused.refused)
+                if set(passwords) != set(refused.refused):
+                    raise
+                self.passwords.update(passwords)
+                renewed |= passwords.keys()
+                self._open(list(passwords), true_s)
+
+    def _open(self, device_ids: list[str], true_s: float) -> None:
         for device_id in device_ids:
             device = self.devices[device_id]
             self.fleet.connect(
@@ -94,8 +131,6 @@ class Pump:
                 will=device.will(true_s),
                 subscribe=(p.topic(device_id, "config"), p.topic(device_id, "ack")),
             )
-        if wait:
-            self.fleet.wait_connected(device_ids)
 
     def offer(self, device_id: str, item: Outgoing) -> None:
         """A device built a message: it waits in the device's buffer until it can go out."""
@@ -120,7 +155,7 @@ class Pump:
                 now = time.monotonic()
                 if self.log.first_publish_s is None:
                     self.log.first_publish_s = now
-                if item.fault is None:
+                if item.fault is None and self.log.keep_keys:
                     self.log.publish_times.setdefault((device_id, item.boot, item.seq), now)
                 sent += 1
         self.fleet.poll(0)

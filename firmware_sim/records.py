@@ -115,6 +115,8 @@ class CareRecordConfig:
         Admissions over the whole timeline on the device wards and on the comparison wards.
     device_wards, comparison_wards, site
         Names.
+    ward_sites
+        (ward, site) pairs for wards at another site than ``site``.
     effect
         The simulator's effect (relative increase of the recovery rate at full adherence).
     seed
@@ -135,6 +137,7 @@ class CareRecordConfig:
     device_wards: tuple[str, ...] = ("ward-a", "ward-b")
     comparison_wards: tuple[str, ...] = ("ward-c",)
     site: str = "site-1"
+    ward_sites: tuple[tuple[str, str], ...] = ()
     effect: float = 0.5
     seed: int = 0
     walkers_per_ward: int | None = None
@@ -165,6 +168,10 @@ class CareRecordConfig:
         local = self.start.astimezone(ZoneInfo(self.tz_name))
         day = local.date() + timedelta(days=self.before_days)
         return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(self.tz_name))
+
+    def site_of(self, ward: str) -> str:
+        """The site ``ward`` belongs to."""
+        return dict(self.ward_sites).get(ward, self.site)
 
     @property
     def extract_at(self) -> datetime:
@@ -262,18 +269,41 @@ def simulate_care_records(config: CareRecordConfig) -> SimulatedRecords:
     return _with_consents(config, stays, assignments)
 
 
-def records_from_world(world: World, *, extract_at: datetime, site: str) -> SimulatedRecords:
-    """The care record of a simulated world's stays (all on device wards, go-live at its start),
-    as extracted at ``extract_at``: what the demo imports next to its devices' data."""
+def records_from_world(
+    world: World,
+    *,
+    extract_at: datetime,
+    site: str,
+    ward_sites: tuple[tuple[str, str], ...] = (),
+    go_live: datetime | None = None,
+) -> SimulatedRecords:
+    """The care record of a simulated world's stays (all on device wards), as extracted at
+    ``extract_at``: what the demo imports next to its devices' data.
+
+    Go-live is the world's start unless ``go_live`` (a local midnight) says later, as when the
+    world runs for a while before the devices come: then stays that ended before it are left
+    out, and residents present on the day get their walker at go-live."""
     cfg = world.config
+    start = go_live or cfg.start
     config = CareRecordConfig(
-        start=cfg.start - timedelta(days=1), before_days=1, after_days=cfg.days,
-        device_wards=cfg.wards, comparison_wards=(), site=site, seed=cfg.seed,
+        start=start - timedelta(days=1), before_days=1,
+        after_days=max(1, cfg.days - (start - cfg.start).days), device_wards=cfg.wards,
+        comparison_wards=(), site=site, ward_sites=ward_sites, seed=cfg.seed,
         walkers_per_ward=cfg.walkers_per_ward, tz_name=cfg.tz_name, extract_on=extract_at,
     )  # fmt: skip
-    stays = sorted((s for s in world.stays if s.admitted_at <= extract_at),
-                   key=lambda s: (s.admitted_at, s.stay_id))  # fmt: skip
-    return _with_consents(config, stays, list(world.assignments))
+    stays = sorted(
+        (
+            s for s in world.stays
+            if s.admitted_at <= extract_at and (s.discharged_at is None or s.discharged_at > start)
+        ),
+        key=lambda s: (s.admitted_at, s.stay_id),
+    )  # fmt: skip
+    assignments = [
+        replace(a, valid_from=max(a.valid_from, start))
+        for a in world.assignments
+        if a.valid_to is None or a.valid_to > start
+    ]
+    return _with_consents(config, stays, assignments)
 
 
 def _with_consents(
@@ -326,7 +356,7 @@ def care_record_rows(records: SimulatedRecords) -> list[dict[str, str]]:
                 "resident": stay.resident.pseudonym,
                 "birth_year": str(stay.resident.birth_year),
                 "sex": "female" if stay.resident.sex == "F" else "male",
-                "site": config.site,
+                "site": config.site_of(stay.ward),
                 "ward": stay.ward,
                 "ward_go_live_on": go_live if stay.ward in config.device_wards else "",
                 "admitted_at": _iso(stay.admitted_at, tz),

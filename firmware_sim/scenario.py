@@ -223,25 +223,56 @@ def run(
     max_backlog: int = 5000,
     progress: Callable[[RunStats], None] | None = None,
     stop: Callable[[], bool] = lambda: False,
+    since: float | None = None,
+    checkpoint: Callable[[float], None] | None = None,
+    checkpoint_interval_s: float = 10.0,
+    pace: Callable[[], None] | None = None,
 ) -> RunStats:
     """Send the world's days through ``pump``: the past as fast as the broker takes it (devices
-    replaying history), then, with ``follow``, the rest of the period at the wall clock."""
+    replaying history), then, with ``follow``, the rest of the period at the wall clock.
+
+    ``since`` (epoch seconds) resumes a run: what the devices did before it is not sent (days
+    before it are not even simulated). ``checkpoint`` is called with a true time up to which
+    every message the run made has been acknowledged by the broker: at the end of each day, in
+    real time at most every ``checkpoint_interval_s`` (when nothing is in flight), and at the
+    end. A run resumed from the last checkpoint sends nothing twice. ``pace`` is called every
+    500 messages and may wait, to keep the run from going faster than the backend stores."""
     stats = RunStats()
     if truth is not None:
         write_truth(truth, world.stay_truth())
-    connected_at = world.config.start.timestamp()
-    pump.connect(list(pump.devices), connected_at)
+    begin = world.config.start.timestamp() if since is None else since
+    pump.connect(list(pump.devices), begin)
     online = dict.fromkeys(pump.devices, True)
+    done_to = begin
+    next_checkpoint = 0.0
     for day in world.local_dates():
         if stop():
+            break
+        day_start_s, day_end_s = local_day_bounds_s(day, world.tz)
+        if day_end_s <= begin:
+            continue
+        if day_start_s > time.time() and not follow:
             break
         if truth is not None:
             write_truth(truth, world.day_truth(day), append=True)
         streams = [_stream(world, d, day, imperfect) for d in pump.devices.values()]
         for true_s, device_id, item in heapq.merge(*streams, key=lambda x: x[0]):
+            if since is not None and true_s <= since:
+                continue  # made before the resumed run: sent by the run before
             if stop() or (true_s > time.time() and not follow):
                 break
-            _sleep_until(true_s, pump)  # returns at once for the past
+            # About to wait for the clock (live): a checkpoint if nothing is in flight.
+            live = checkpoint is not None and true_s > time.time()
+            if live and time.monotonic() >= next_checkpoint and _settled(pump, 2.0):
+                assert checkpoint is not None
+                # Everything before now is sent: the next message lies in the future.
+                done_to = max(done_to, time.time())
+                checkpoint(done_to)
+                next_checkpoint = time.monotonic() + checkpoint_interval_s
+            _sleep_until(true_s, pump, stop)  # returns at once for the past
+            if stop():
+                break
+            done_to = true_s
             if isinstance(item, Control):
                 _control(pump, device_id, item, online, stats)
                 continue
@@ -255,7 +286,12 @@ def run(
                     pump.fleet.poll(0.005)
             elif stats.messages % 50 == 0:
                 pump.flush()
+            if pace is not None and stats.messages % 500 == 0:
+                pace()
         pump.flush()
+        if checkpoint is not None and not stop():
+            pump.drain(timeout_s=600)
+            checkpoint(done_to)
         stats.days += 1
         if progress is not None:
             progress(stats)
@@ -263,6 +299,8 @@ def run(
         if not is_online:
             pump.connect([device_id], time.time())
     pump.drain(timeout_s=600)
+    if checkpoint is not None:
+        checkpoint(done_to)
     return stats
 
 
@@ -291,7 +329,18 @@ def _control(
             pump.connect([device_id], control.true_s)
 
 
-def _sleep_until(true_s: float, pump: Pump) -> None:
-    while (wait := true_s - time.time()) > 0:
+def _settled(pump: Pump, timeout_s: float) -> bool:
+    """Publish until nothing is buffered or in flight; False if that takes over ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while pump.backlog():
+        if time.monotonic() > deadline:
+            return False
+        pump.flush()
+        pump.fleet.poll(0.01)
+    return True
+
+
+def _sleep_until(true_s: float, pump: Pump, stop: Callable[[], bool]) -> None:
+    while (wait := true_s - time.time()) > 0 and not stop():
         pump.flush()
         pump.fleet.poll(min(wait, 0.2))

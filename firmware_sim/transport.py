@@ -52,6 +52,14 @@ class _Link(Generic[T]):
     in_flight: dict[int, T] = field(default_factory=dict)
 
 
+class DevicesRefused(ConnectionRefusedError):
+    """The broker refused some devices' logins; ``refused`` maps each to the broker's reason."""
+
+    def __init__(self, refused: dict[str, str]) -> None:
+        super().__init__(f"the broker refused {refused}")
+        self.refused = refused
+
+
 def raise_open_files_limit() -> None:
     """Lift the soft limit on open files to the hard one: a socket per device adds up."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -152,7 +160,7 @@ class Fleet(Generic[T]):
             pending = [d for d in device_ids if not self._links[d].connected]
             refused = {d: self._links[d].refused for d in pending if self._links[d].refused}
             if refused:
-                raise ConnectionRefusedError(f"the broker refused {refused}")
+                raise DevicesRefused({d: str(r) for d, r in refused.items()})
             if not pending:
                 return
             if time.monotonic() > deadline:

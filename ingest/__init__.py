@@ -41,6 +41,7 @@ from ingest.messages import (
 from ingest.metrics import IngestMetrics
 from ingest.metrics import serve as serve_metrics
 from ingest.registry import DeviceRegistry
+from ingest.sessions import end_session
 from ingest.store import FRAME_COLUMNS
 from ingest.store import claim_keys as claim_message_keys
 from ingest.validate import DeviceInfo, DeviceLookup, validate
@@ -65,6 +66,7 @@ __all__ = [
     "WorkerConfig",
     "claim_message_keys",
     "deactivate",
+    "end_session",
     "ingest_one",
     "issue_certificate",
     "provision",

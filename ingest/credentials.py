@@ -20,6 +20,7 @@ from stayactive.broker_accounts import (
     for_settings,
     refuse_reserved,
 )
+from stayactive.paths import write_private
 from stayactive.registry import NewDevice
 from stayactive.settings import Settings
 
@@ -114,7 +115,4 @@ def write_credentials(path: Path, settings: Settings, passwords: dict[str, str])
     """Write the broker address and device passwords as JSON readable only by the owner."""
     host, port = settings.mqtt_host_port()
     document = {"broker": {"host": host, "port": port}, "devices": passwords}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(document, fh, indent=1)
+    write_private(path, json.dumps(document, indent=1))

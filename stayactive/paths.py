@@ -89,6 +89,16 @@ class ServicePaths:
         return self.root / "secrets"
 
     @property
+    def logs_dir(self) -> Path:
+        """Logs of the processes `stayactive run` supervises."""
+        return self.root / "logs"
+
+    @property
+    def demo_dir(self) -> Path:
+        """Everything of `stayactive demo` besides its database schema and broker accounts."""
+        return self.root / "demo"
+
+    @property
     def build_dir(self) -> Path:
         return self.root / "build"
 
@@ -142,3 +152,14 @@ API_JWT_KEY = "api_jwt_key"
 def mqtt_worker_secret(worker_id: str) -> str:
     """The name of the secret holding ingest worker ``worker_id``'s broker password."""
     return f"mqtt_worker_{worker_id}"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a reader sees the old or the new file, never
+    half of one), readable by the owner only: mode 0600 from the start."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    tmp.replace(path)

@@ -10,6 +10,7 @@ prints as one line.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import socket
 from pathlib import Path
@@ -133,6 +134,25 @@ class Settings(BaseSettings):
         "stepping over it (devices replay uncovered messages well before).",
     )
     time_zone: str = Field(default="Europe/Oslo", description="Default time zone of new tenants.")
+    ingest_metrics_port: int = Field(
+        default=9108,
+        ge=0,
+        le=65535,
+        description="Port of ingest's /metrics and /health under `stayactive run` (0: none).",
+    )
+    analytics_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Pause between passes of `stayactive analytics run --follow`.",
+    )
+    demo_schema: str = Field(
+        default="demo",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="Database schema of `stayactive demo` (its own, so `--reset` can drop it).",
+    )
+    demo_dir: Path | None = Field(
+        default=None, description="State of `stayactive demo`. Unset: DATA_DIR/demo."
+    )
     data_dir: Path = Field(default_factory=_default_data_dir)
     pg_port: int = DEFAULT_PG_PORT
     mqtt_port: int = DEFAULT_MQTT_PORT
@@ -242,6 +262,25 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as ``STAYACTIVE_*`` variables: a child process given them (and run
+        in the same folder, for ``.env``) reads the same settings. Unset values are left out,
+        and so are secrets and the database URL (it may hold a password): a child reads those
+        where this process did, so a process that needs none (the dashboard, the simulated
+        devices) is not handed them."""
+        out: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None or isinstance(value, SecretStr) or name == "database_url":
+                continue
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, list | dict | tuple):
+                text = json.dumps(value, default=str)
+            else:
+                text = str(value)
+            out[f"STAYACTIVE_{name.upper()}"] = text
+        return out
+
     @property
     def uses_local_database(self) -> bool:
         """True when the project-owned PostgreSQL cluster serves the database."""
@@ -336,8 +375,7 @@ class Settings(BaseSettings):
         """The API's base URL as the dashboard calls it (without ``/api/v1``)."""
         if self.dashboard_api_url is not None:
             return self.dashboard_api_url.rstrip("/")
-        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host
-        return f"http://{host}:{self.api_port}"
+        return local_url(self.api_host, self.api_port)
 
     def mqtt_host_port(self) -> tuple[str, int]:
         """Host and port of the broker."""
@@ -351,6 +389,12 @@ class Settings(BaseSettings):
         if self.mqtt_url is None or urlsplit(self.mqtt_url).scheme != "mqtts":
             return None
         return self.mqtt_ca_file or ServicePaths(self.data_dir).mqtt_ca_cert
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL to reach, from this machine, a service bound to ``host`` (loopback for the
+    wildcard addresses)."""
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
 
 
 def _broker_address(url: str) -> tuple[str, int]:

@@ -25,8 +25,12 @@ from stayactive.registry import NewDevice
 from stayactive.services import mosquitto
 from stayactive.services.postgres import ensure_database
 from stayactive.settings import Settings
+from stayactive.tools.demo import demo_files
 from tests.fixtures.ingest import IngestProcess, IngestThread, worker_config
 from tests.fixtures.services import DeviceAccount, Schema, Subscriber
+
+#: Shared fixtures of their own modules (the browser tests' headless Chromium).
+pytest_plugins = ["tests.fixtures.browser"]
 
 TEST_DATABASE = "stayactive_test"
 
@@ -48,6 +52,13 @@ def settings() -> Settings:
             "the services are not running: `make test` starts them, or run "
             f"`stayactive services up` (database: {state.database.error}, "
             f"broker: {state.broker.error})"
+        )
+    demo = demo_files(base).running_elsewhere()
+    if demo is not None:
+        pytest.fail(
+            f"`stayactive demo` is running on these services ({demo}): its devices publish on "
+            "the broker the tests use, and the tests count what arrives. Stop it (Ctrl-C), or "
+            "give the tests services of their own (another STAYACTIVE_DATA_DIR and ports)."
         )
     ensure_database(base, TEST_DATABASE)
     return base

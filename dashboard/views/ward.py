@@ -4,12 +4,13 @@ Alerts first, ranked by urgency (the API ranks them: not up → declining → no
 offline → battery low); "no data" is drawn apart from "no activity" (a dashed grey card and
 "Ingen data" in the table, never a zero). Below, one row per resident with today's figures
 against their own recent level and a 7-day sparkline. The whole part refreshes itself every
-:attr:`Settings.dashboard_refresh_s` seconds; a row opens the resident page.
+:attr:`Settings.dashboard_refresh_s` seconds; a row opens the resident page. ``?date=YYYY-MM-DD``
+in the address shows an earlier day the same way (a link to "how the ward looked on Monday").
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import streamlit as st
@@ -155,6 +156,19 @@ def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
                 )
 
 
+def chosen_day() -> date | None:
+    """The day of ``?date=`` in the address; None (today) when absent or not a date."""
+    try:
+        return _format.parse_date(st.query_params.get("date"))
+    except ValueError:
+        return None
+
+
+def _today_or(today: str, other: str) -> str:
+    """``today`` when the overview is of today (no ``?date=``), else ``other``."""
+    return today if chosen_day() is None else other
+
+
 def table_rows(session: _session.Session, overview: JsonObject) -> list[dict[str, Any]]:
     """The table's rows: text formatted by the API; in the sparkline a day without data is an
     empty place (height 0: Streamlit's bar column shows the raw list as text when a value is
@@ -214,7 +228,9 @@ def _table(session: _session.Session, overview: JsonObject) -> None:
             ),
             "room": st.column_config.TextColumn(t("ward.col.room"), width=55),
             "steps": st.column_config.TextColumn(
-                t("ward.col.steps"), help=t("ward.help.steps"), width=96
+                t(_today_or("ward.col.steps", "ward.col.steps_on")),
+                help=t("ward.help.steps"),
+                width=96,
             ),
             "walking": st.column_config.TextColumn(t("ward.col.walking"), width=64),
             "week": st.column_config.BarChartColumn(
@@ -248,7 +264,7 @@ def _metrics(session: _session.Session, overview: JsonObject) -> None:
         counts.get("not_up_by_hour", 0),
     )
     cols[2].metric(session.t("ward.m.declining"), counts.get("declining_3_days", 0))
-    cols[3].metric(session.t("ward.m.no_data"), no_data)
+    cols[3].metric(session.t(_today_or("ward.m.no_data", "ward.m.no_data_on")), no_data)
 
 
 def _live(ward_id: int) -> None:
@@ -256,7 +272,7 @@ def _live(ward_id: int) -> None:
     if session.idle_expired():
         session.log_out("login.idle_logged_out")
         st.rerun(scope="app")
-    overview = _ui.fetch(lambda: _session.api().ward_overview(ward_id))
+    overview = _ui.fetch(lambda: _session.api().ward_overview(ward_id, chosen_day()))
     if overview is None:
         return
     day = _format.parse_date(overview["date"])

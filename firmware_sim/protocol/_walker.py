@@ -96,7 +96,7 @@ def _samples(values: npt.ArrayLike, decimals: int) -> list[float]:
     # Adding 0.0 turns the -0.0 that rounding produces for tiny negatives into 0.0, so the same
     # reading always encodes to the same bytes.
     rounded = np.round(np.asarray(values, dtype=np.float64), decimals) + 0.0
-    return [float(x) for x in rounded]
+    return list(rounded.tolist())  # Python floats, as float(x) each, in one call
 
 
 def _frame_to_wire(frame: WalkerFrame) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def _frame_to_wire(frame: WalkerFrame) -> dict[str, Any]:
         "odo_r": _samples(odo[:, 1], d["odo"]),
         "force_l": _samples(force[:, 0], d["force"]),
         "force_r": _samples(force[:, 1], d["force"]),
-        "brake": [1 if b else 0 for b in np.asarray(frame.brake).tolist()],
+        "brake": np.asarray(frame.brake, dtype=np.int64).clip(0, 1).tolist(),
     }
 
 

@@ -28,7 +28,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from stayactive.errors import ConfigurationError
-from stayactive.paths import API_JWT_KEY, SecretFileExposed, ServicePaths, check_secret_file
+from stayactive.paths import (
+    API_JWT_KEY,
+    SecretFileExposed,
+    ServicePaths,
+    check_secret_file,
+    write_private,
+)
 from stayactive.settings import Settings
 
 KEYS_FILE = "api_jwt_keys.json"
@@ -153,25 +159,18 @@ def _read(path: Path) -> list[SigningKey]:
 def _write(path: Path, keys: list[SigningKey]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(
+    document = {
+        "keys": [
             {
-                "keys": [
-                    {
-                        "kid": k.kid,
-                        "secret": k.secret,
-                        "created_at": k.created_at.isoformat(),
-                        "retired_at": k.retired_at.isoformat() if k.retired_at else None,
-                    }
-                    for k in keys
-                ]
-            },
-            fh,
-            indent=1,
-        )
-    os.replace(tmp, path)
+                "kid": k.kid,
+                "secret": k.secret,
+                "created_at": k.created_at.isoformat(),
+                "retired_at": k.retired_at.isoformat() if k.retired_at else None,
+            }
+            for k in keys
+        ]
+    }
+    write_private(path, json.dumps(document, indent=1))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from stayactive.cli import (
     records,
     report,
     residents,
+    run,
     services,
     sim,
     tenants,
@@ -44,6 +45,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(validate.app, name="validate")
 app.add_typer(records.app, name="records")
 app.add_typer(report.app, name="report")
+app.add_typer(run.app, name="run")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(tenants.wards_app, name="wards")
 app.add_typer(users.app, name="users")

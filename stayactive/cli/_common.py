@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import getpass
+import signal
+import threading
 from collections.abc import Awaitable, Callable
+from types import FrameType
 from typing import TypeVar
 
 import psycopg
+import typer
 from psycopg.rows import TupleRow
 
 from stayactive import db
 from stayactive.settings import Settings
 
 T = TypeVar("T")
+
+
+def stop_on_signals(doing: str) -> threading.Event:
+    """An event set by the first SIGINT or SIGTERM, saying ``doing`` (what happens now); a
+    second Ctrl-C stops at once (KeyboardInterrupt: what is in hand is not finished)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        again = " (Ctrl-C again stops at once)" if signum == signal.SIGINT else ""
+        typer.echo(f"received {signal.Signals(signum).name}: {doing}{again}", err=True)
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    return stop
 
 
 def os_user() -> str:

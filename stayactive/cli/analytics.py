@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import date
-from types import FrameType
 
 import typer
 
 from analytics.runner import AnalyticsRunner
+from stayactive.cli._common import stop_on_signals
 from stayactive.settings import get_settings
 
 app = typer.Typer(help="Mobility analytics over the stored device data.", no_args_is_help=True)
@@ -21,18 +19,15 @@ def run(
         None, help="Also recompute every stay day since this date (YYYY-MM-DD)."
     ),
     follow: bool = typer.Option(False, help="Keep going: a pass every --interval-s seconds."),
-    interval_s: float = typer.Option(30.0, min=1.0, help="Pause between passes with --follow."),
+    interval_s: float | None = typer.Option(
+        None,
+        min=0.1,
+        help="Pause between passes with --follow [default: STAYACTIVE_ANALYTICS_INTERVAL_S].",
+    ),
 ) -> None:
     """Compute what new data, changed assignments or a new metric version touched."""
     since_day = date.fromisoformat(since) if since else None
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        typer.echo("stopping after the resident-day in hand", err=True)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals("stopping after the resident-day in hand")
     runner = AnalyticsRunner(get_settings(), progress=lambda line: typer.echo(line, err=True))
     report = runner.run_once(since=since_day, stop=stop.is_set)
     typer.echo(
@@ -41,4 +36,4 @@ def run(
         + (f" ({'; '.join(report.skipped)})" if report.skipped else "")
     )
     if follow:
-        runner.follow(stop.is_set, interval_s)
+        runner.follow(stop.is_set, interval_s or get_settings().analytics_interval_s)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from types import FrameType
 
 import typer
 
@@ -17,6 +14,7 @@ from ingest import (
     WorkerConfig,
     serve_metrics,
 )
+from stayactive.cli._common import stop_on_signals
 from stayactive.services.ingest_user import prepare_worker
 from stayactive.settings import default_worker_id, get_settings
 
@@ -61,12 +59,17 @@ def run(
         False, help="End the broker session when stopping (for a worker that runs for a while)."
     ),
     metrics_host: str = typer.Option("127.0.0.1", help="Address of /metrics and /health."),
-    metrics_port: int = typer.Option(9108, help="Port of /metrics and /health (0: none)."),
+    metrics_port: int | None = typer.Option(
+        None,
+        help="Port of /metrics and /health (0: none) [default: STAYACTIVE_INGEST_METRICS_PORT].",
+    ),
 ) -> None:
     """Consume device messages until SIGTERM/SIGINT; the batch in hand is finished first.
 
     As root it switches to the system user `stayactive` once its secrets are read."""
     settings = prepare_worker(get_settings(), worker_id)
+    if metrics_port is None:
+        metrics_port = settings.ingest_metrics_port
     metrics = IngestMetrics()
     config = WorkerConfig(
         client_id=worker_id,
@@ -82,14 +85,7 @@ def run(
     if metrics_port:
         serve_metrics(metrics, metrics_host, metrics_port, worker.health)
         log.info("metrics on http://%s:%d/metrics, health on /health", metrics_host, metrics_port)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s: finishing the current batch", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals("finishing the current batch")
     try:
         worker.run(stop)
     except IngestFailed as exc:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
 
 import typer
 
+from stayactive.cli._common import stop_on_signals
 from stayactive.errors import ConfigurationError
 from stayactive.settings import get_settings
 from stayactive.tools.simulation import RunOptions, create_scenario, run_scenario
@@ -57,13 +55,7 @@ def run(
         outages_per_day=outages_per_day, reboots_per_day=reboots_per_day, follow=follow,
         truth=truth,
     )  # fmt: skip
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals("the devices stop")
     try:
         done = run_scenario(
             scenario, options, say=lambda line: typer.echo(line, err=True), stop=stop.is_set

@@ -252,18 +252,58 @@ def test_packed_read_and_metrics_equal_the_old_ones(legacy_then_packed: Schema) 
         assert sum(m.steps_n or 0 for m, _d in old_metrics.values()) > 100
 
 
-def test_marking_by_the_hour_finds_the_days_frame_by_frame_marking_found(
+def _days_reading(conn: psycopg.Connection[TupleRow], new: str) -> set[tuple[int, date]]:
+    """The resident-days whose read (their assigned hours with the detectors' context on
+    both sides) holds a frame matching the SQL condition ``new``."""
+    out = set()
+    for pseudonym, day in RESIDENT_DAYS:
+        who = _who(conn, pseudonym)
+        for w in _windows(conn, who, day):
+            row = conn.execute(
+                f"SELECT 1 FROM walker_frames WHERE device_id = %s AND time >= %s "
+                f"AND time < %s AND {new} LIMIT 1",
+                (w.device_id, w.start, w.end),
+            ).fetchone()
+            if row:
+                out.add((who.resident_id, day))
+    return out
+
+
+def test_marking_finds_every_day_whose_read_holds_a_new_frame(
     legacy_then_packed: Schema,
 ) -> None:
+    """Marking by the hour marks exactly the resident-days whose read holds a newly stored
+    frame: with every frame new, and with only the minutes before a midnight arriving late
+    (a device's buffer replayed after an outage), which the day after reads as context."""
     db.migrate(legacy_then_packed.settings, schema=legacy_then_packed.name)
+    context = timedelta(seconds=CONTEXT_S)
     with legacy_then_packed.connect() as conn:
-        expected = legacy_marked(conn)
+        expected = _days_reading(conn, "true")
+        assert legacy_marked(conn) == expected  # the frame-by-frame marking of before 0011
         conn.execute("DELETE FROM analytics_dirty")  # what the assignments' trigger marked
-        runner_store.mark_new_data(conn, datetime.now(UTC))
+        runner_store.mark_new_data(conn, datetime.now(UTC), context)
         rows = conn.execute("SELECT resident_id, day FROM analytics_dirty").fetchall()
-    # Bouts across midnight, across an assignment's end and in both 02:30s of autumn.
-    assert {(int(r), d) for r, d in rows} == expected
-    assert len(expected) == 4  # res-2 walked on the autumn day only
+        # Bouts across midnight, across an assignment's end and in both 02:30s of autumn.
+        assert {(int(r), d) for r, d in rows} == expected
+        assert len(expected) == 4  # res-2 walked on the autumn day only
+
+        # The bout that starts at 23:55 and crosses midnight: its first five minutes arrive
+        # after both days were computed. Both days read them; both are marked again.
+        midnight = _local(SPRING + timedelta(days=1), 0, 0)
+        conn.execute("DELETE FROM analytics_dirty")
+        conn.execute("UPDATE walker_frames SET stored_at = '2001-01-01Z'")
+        late = conn.execute(
+            """UPDATE walker_frames SET stored_at = '2001-01-02Z'
+               WHERE time >= %s AND time < %s""",
+            (midnight - timedelta(minutes=5), midnight),
+        ).rowcount
+        assert late > 0
+        runner_store.mark_new_data(conn, datetime(2001, 1, 1, 12, tzinfo=UTC), context)
+        runner_store.mark_new_data(conn, datetime(2001, 1, 3, tzinfo=UTC), context)
+        rows = conn.execute("SELECT resident_id, day FROM analytics_dirty").fetchall()
+        late_days = _days_reading(conn, "stored_at > '2001-01-01 12:00Z'")
+        assert {(int(r), d) for r, d in rows} == late_days
+        assert {d for _r, d in late_days} == {SPRING, SPRING + timedelta(days=1)}
 
 
 def test_ingest_and_array_writers_store_the_same_packed_rows(
@@ -429,3 +469,46 @@ def test_pack_samples_is_sample_major() -> None:
     assert walker_samples.pack_brake([True, False, True]) == b"\x01\x00\x01"
     with pytest.raises(ValueError, match="shape"):
         walker_samples.pack_samples(values.T)
+
+
+def test_a_late_status_or_robot_event_marks_every_day_that_reads_it(
+    legacy_then_packed: Schema,
+) -> None:
+    """A status opens a monitored interval of up to ``STATUS_GAP_S`` (the coverage of the
+    days it reaches), and robot events are read ``ROBOT_CONTEXT`` either side of a day: a
+    late one, just before midnight, marks both days; a session's late end marks the resident
+    its session named."""
+    db.migrate(legacy_then_packed.settings, schema=legacy_then_packed.name)
+    context = timedelta(seconds=CONTEXT_S)
+    before_midnight = _local(SPRING + timedelta(days=1), 0, 0) - timedelta(minutes=5)
+    with legacy_then_packed.connect() as conn:
+        runner_store.mark_new_data(conn, datetime.now(UTC), context)  # everything so far seen
+        conn.execute("DELETE FROM analytics_dirty")
+        res_1 = _who(conn, "res-1").resident_id
+        conn.execute(
+            """INSERT INTO device_status (time, device_id, tenant_id, boot, seq, state,
+                                          received_at)
+               VALUES (%s, 'W-read-2', %s, 1, 9000, 'online', now())""",
+            (before_midnight, TENANT),
+        )
+        runner_store.mark_new_data(conn, datetime.now(UTC), context)
+        marked = conn.execute("SELECT resident_id, day FROM analytics_dirty").fetchall()
+        assert set(marked) == {(res_1, SPRING), (res_1, SPRING + timedelta(days=1))}
+
+        conn.execute("DELETE FROM analytics_dirty")
+        autumn_evening = _local(AUTUMN - timedelta(days=1), 22, 0)
+        conn.execute(
+            """INSERT INTO robot_events (time, device_id, tenant_id, boot, seq, event,
+                                         session_id, body, received_at)
+               VALUES (%(t)s, 'R-1', %(tenant)s, 1, 1, 'session_start', 's-1',
+                       '{"participants": ["res-2"]}', now() - interval '1 day'),
+                      (%(t)s + interval '50 minutes', 'R-1', %(tenant)s, 1, 2, 'session_end',
+                       's-1', '{}', now())""",
+            {"t": autumn_evening, "tenant": TENANT},
+        )
+        conn.execute("UPDATE robot_events SET stored_at = now() - interval '1 day' WHERE seq = 1")
+        runner_store.mark_new_data(conn, datetime.now(UTC), context)
+        marked = conn.execute("SELECT resident_id, day FROM analytics_dirty").fetchall()
+        res_2 = _who(conn, "res-2").resident_id
+        # The session's end (22:50) is read by its own day and the next (within 3 hours).
+        assert set(marked) == {(res_2, AUTUMN - timedelta(days=1)), (res_2, AUTUMN)}

@@ -25,19 +25,12 @@ from stayactive.api.serve import RunningApi
 from stayactive.auth import hash_password
 from stayactive.settings import Settings
 from tests.dashboard.conftest import PASSWORD
+from tests.fixtures.browser import SMALL_TABLET, TABLET, log_in, settled
 from tests.fixtures.dashboard_seed import DashboardTenant, seed_dashboard_tenant
 from tests.fixtures.served import served_schema
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-#: A 10-inch tablet held landscape (CSS pixels), and a smaller, older one.
-TABLET = {"width": 1280, "height": 800}
-SMALL_TABLET = {"width": 1024, "height": 768}
 BUDGET_S = 2.0
 SCENARIO_BUDGET_S = 5.0
 TENANT = "dash-big"
@@ -98,34 +91,6 @@ def dashboard_url(big_world: tuple[RunningApi, DashboardTenant]) -> Iterator[str
         log.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Debian's headless Chromium (no browser download)."""
-    if not CHROMIUM.exists():
-        pytest.fail("no /usr/bin/chromium: `make setup` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _settled(page: object, text: str, timeout_s: float = 30, selector: str = "") -> float:
-    """Seconds until ``text`` (and ``selector``) is visible and Streamlit has finished."""
-    t0 = time.perf_counter()
-    page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout_s * 1000)  # type: ignore[attr-defined]
-    if selector:
-        page.locator(selector).first.wait_for(state="visible", timeout=timeout_s * 1000)  # type: ignore[attr-defined]
-    page.wait_for_function(  # type: ignore[attr-defined]
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-        timeout=timeout_s * 1000,
-    )
-    return time.perf_counter() - t0
-
-
 def _shot(page: object, name: str, height: int = 1500) -> Path:
     """A screenshot of the whole page (Streamlit scrolls inside its own container, so the
     viewport is made tall for the picture and set back after)."""
@@ -166,22 +131,13 @@ def _ward_overview_fits(page: Any, viewport: dict[str, int]) -> dict[str, Any]:
     return dict(table)
 
 
-def _log_in(page: object, url: str, username: str) -> float:
-    page.goto(url + "/")  # type: ignore[attr-defined]
-    page.get_by_label("Brukernavn").fill(username)  # type: ignore[attr-defined]
-    page.get_by_label("Passord").fill(PASSWORD)  # type: ignore[attr-defined]
-    t0 = time.perf_counter()
-    page.get_by_role("button", name="Logg inn").click()  # type: ignore[attr-defined]
-    return t0
-
-
 def _finance_opened(browser: Any, url: str) -> tuple[Any, Any, float]:
     """A fresh browser context (another person), logged in as finance; the seconds until the
     finance page is settled."""
     context = browser.new_context(viewport=TABLET, locale="nb-NO")
     page = context.new_page()
-    t0 = _log_in(page, url, f"{TENANT}-finance")
-    _settled(page, "Rapport (PDF)", timeout_s=120)
+    t0 = log_in(page, url + "/", f"{TENANT}-finance", PASSWORD)
+    settled(page, "Rapport (PDF)", timeout_s=120)
     return context, page, time.perf_counter() - t0
 
 
@@ -202,8 +158,8 @@ def test_care_staff_and_finance_in_the_browser(
     _shot(page, "01-login")
 
     # Care staff: the ward overview.
-    t0 = _log_in(page, dashboard_url, f"{TENANT}-care")
-    _settled(page, "Trykk på en rad for å åpne beboeren")
+    t0 = log_in(page, dashboard_url + "/", f"{TENANT}-care", PASSWORD)
+    settled(page, "Trykk på en rad for å åpne beboeren")
     timings["ward overview (after login)"] = time.perf_counter() - t0
     body = page.inner_text("body")
     assert "Beboere (25)" in body
@@ -223,6 +179,8 @@ def test_care_staff_and_finance_in_the_browser(
     page.get_by_label("Hva ble gjort?").fill("Hjulpet opp, gikk til stua")
     page.get_by_role("button", name="Lagre").click()
     page.get_by_text("er merket som håndtert").first.wait_for(timeout=30_000)
+    # Opened once the rerun after saving is over (a click during it is lost on a busy box).
+    settled(page, "Håndterte varsler (1)")
     page.get_by_text("Håndterte varsler (1)").click()
     handled = page.get_by_text(f"håndtert av {TENANT}-care").first
     handled.wait_for(timeout=30_000)
@@ -231,7 +189,7 @@ def test_care_staff_and_finance_in_the_browser(
     # A resident.
     t0 = time.perf_counter()
     page.get_by_role("link", name="Beboer").click()
-    _settled(page, "Grå markering: ingen data")
+    settled(page, "Grå markering: ingen data")
     timings["resident"] = time.perf_counter() - t0
     body = page.inner_text("body")
     assert "dag " in body and "av oppholdet" in body
@@ -243,7 +201,7 @@ def test_care_staff_and_finance_in_the_browser(
     # The fleet.
     t0 = time.perf_counter()
     page.get_by_role("link", name="Utstyr").click()
-    _settled(page, "Alt utstyr", selector="[data-testid='stDataFrame']")
+    settled(page, "Alt utstyr", selector="[data-testid='stDataFrame']")
     timings["fleet"] = time.perf_counter() - t0
     body = page.inner_text("body")
     assert f"Ingen data fra denne rullatoren ({tenant.quiet_device}) siden" in body
@@ -252,7 +210,7 @@ def test_care_staff_and_finance_in_the_browser(
     # Back to the ward overview: a page switch with the session warm.
     t0 = time.perf_counter()
     page.get_by_role("link", name="Avdelingsoversikt").click()
-    _settled(page, "Trykk på en rad for å åpne beboeren")
+    settled(page, "Trykk på en rad for å åpne beboeren")
     timings["ward overview"] = time.perf_counter() - t0
 
     # Log out: a reload asks for the login again.
@@ -288,7 +246,7 @@ def test_care_staff_and_finance_in_the_browser(
     page.get_by_label("Kostnad per liggedøgn (kr)").fill("3500")
     t0 = time.perf_counter()
     page.get_by_role("button", name="Beregn scenario").click()
-    _settled(page, "ikke for beslutning", selector="text=Publisert og scenario side om side")
+    settled(page, "ikke for beslutning", selector="text=Publisert og scenario side om side")
     timings["finance scenario (1,000 resamples)"] = time.perf_counter() - t0
     page.get_by_text("Publisert og scenario side om side").scroll_into_view_if_needed()
     _shot(page, "07-finance-scenario", height=3000)

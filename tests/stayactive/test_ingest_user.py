@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from tempfile import mkdtemp
 
-from stayactive.services.ingest_user import unreachable_for_others
+from stayactive.services._run import ensure_system_user
+from stayactive.services.ingest_user import SERVICE_USER, unreachable_for_others
 
 
 def test_a_path_under_a_private_folder_is_reported() -> None:
@@ -28,3 +34,22 @@ def test_a_path_under_a_private_folder_is_reported() -> None:
 
 def test_system_folders_are_reachable() -> None:
     assert unreachable_for_others([Path("/usr/bin/env")]) is None
+
+
+def test_the_worker_still_goes_with_its_supervisor_after_giving_up_root() -> None:
+    """The kernel forgets a process's parent-death signal when its user changes; a worker
+    started as root by `stayactive run` asks for it again, so it does not outlive a killed
+    supervisor (holding its metrics port)."""
+    assert os.geteuid() == 0, "the suite runs as root (make test): this checks the switch"
+    ensure_system_user(SERVICE_USER)
+    code = (
+        "import ctypes, signal\n"
+        "from stayactive.services.ingest_user import _parent_death_signal, drop_privileges\n"
+        "ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)\n"
+        f"drop_privileges({SERVICE_USER!r})\n"
+        "import os; print(os.getuid(), _parent_death_signal())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    uid, death_signal = (int(v) for v in done.stdout.split())
+    assert uid == pwd.getpwnam(SERVICE_USER).pw_uid
+    assert death_signal == signal.SIGTERM

@@ -58,3 +58,18 @@ def test_a_good_broker_url_gives_host_and_port() -> None:
     settings = load_settings(mqtt_url="mqtt://broker.example:8883")
     assert settings.mqtt_host_port() == ("broker.example", 8883)
     assert load_settings(mqtt_url="mqtt://broker").mqtt_host_port() == ("broker", 1883)
+
+
+def test_the_environment_for_a_child_carries_no_secret() -> None:
+    """`stayactive run` and the demo hand their settings to every child, the dashboard and
+    the simulated devices too: passwords, keys and the database URL are not among them."""
+    settings = load_settings(
+        api_port="8123",
+        database_url="postgresql://owner:s3cret-url@db.example/stayactive",
+        database_api_password="s3cret-role",
+        api_jwt_key="s3cret-key-" + "x" * 40,
+    )
+    env = settings.as_environment()
+    assert env["STAYACTIVE_API_PORT"] == "8123"
+    assert not any("s3cret" in value for value in env.values()), env
+    assert "STAYACTIVE_DATABASE_URL" not in env
