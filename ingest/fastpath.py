@@ -12,6 +12,10 @@ What msgspec does not check, done here: the constant fields, the device id again
 and the registry, the timestamps' form and window, equal array lengths, and repeated keys
 (msgspec keeps the last of a repeated key; a count of the payload's key tokens tells when that
 could have happened).
+
+JSON's sample arrays are first taken as raw text and parsed into one numpy array in one call
+(:mod:`ingest.sample_arrays`), with their length and range bounds checked there and here;
+when that cannot read them, the typed decoder (lists of bounded floats) decodes the message.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ from typing import Annotated, Any
 import msgspec
 import numpy as np
 
+from ingest import sample_arrays
 from ingest.decode import CBOR_TYPE, JSON_TYPE, Undecodable, decode
 from ingest.messages import FLOAT_CHANNELS, Envelope, Frame, Received, WalkerTelemetry
-from ingest.schema_rules import load_schema
+from ingest.schema_rules import FrameRules, Samples, load_schema
 from ingest.validate import (
     MAX_FUTURE,
     MAX_PAYLOAD_BYTES,
@@ -76,8 +81,9 @@ def _array(node: dict[str, Any], where: str, item: Any) -> Any:
 
 
 @cache
-def _types() -> tuple[type[msgspec.Struct], re.Pattern[str]]:
-    """The telemetry message as msgspec Structs, built from the published schema."""
+def _types(raw_samples: bool = False) -> tuple[type[msgspec.Struct], re.Pattern[str]]:
+    """The telemetry message as msgspec Structs, built from the published schema; with
+    ``raw_samples`` the float arrays are left as their JSON text, checked by the caller."""
     schema = load_schema("walker-telemetry")
     defs = schema["$defs"]
     frame = defs["frame"]
@@ -95,10 +101,13 @@ def _types() -> tuple[type[msgspec.Struct], re.Pattern[str]]:
         ("rate_hz", _number(props["rate_hz"], "rate_hz", float)),
     ]
     for name in FLOAT_CHANNELS:
-        fields.append((name, _array(props[name], name, _number(props[name]["items"], name, float))))
+        typed = _array(props[name], name, _number(props[name]["items"], name, float))
+        fields.append((name, msgspec.Raw if raw_samples else typed))
     fields.append(("brake", _array(brake, "brake", Annotated[int, msgspec.Meta(ge=0, le=1)])))
     assert [n for n, _ in fields] == list(props), "field order as in the schema"
-    frame_struct = msgspec.defstruct("FrameWire", fields, forbid_unknown_fields=True)
+    frame_struct = msgspec.defstruct(
+        "FrameRawWire" if raw_samples else "FrameWire", fields, forbid_unknown_fields=True
+    )
 
     top = schema["properties"]
     assert _checked(top["v"], "v")["$ref"] == "#/$defs/version" and defs["version"]["const"] == 1
@@ -108,7 +117,7 @@ def _types() -> tuple[type[msgspec.Struct], re.Pattern[str]]:
     assert TOPIC.pattern.startswith("^stayactive/v1/(" + defs["deviceId"]["pattern"][1:-1] + ")/")
     assert top["sent_at"]["$ref"] == "#/$defs/timestamp"
     message_struct = msgspec.defstruct(
-        "TelemetryWire",
+        "TelemetryRawWire" if raw_samples else "TelemetryWire",
         [
             ("v", int),
             ("type", str),
@@ -125,8 +134,8 @@ def _types() -> tuple[type[msgspec.Struct], re.Pattern[str]]:
 
 
 @cache
-def _decoder() -> msgspec.json.Decoder[Any]:
-    return msgspec.json.Decoder(_types()[0])
+def _decoder(raw_samples: bool = False) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(_types(raw_samples)[0])
 
 
 def _keys_per_message(n_frames: int) -> int:
@@ -153,9 +162,13 @@ def accept(
         return None
     payload = message.payload
     kind = _kind(payload, message.content_type)
+    samples: Samples | None = None
     try:
         if kind == JSON_TYPE:
-            wire = _decoder().decode(payload)
+            wire = _decoder(raw_samples=True).decode(payload)
+            samples = _raw_samples(wire)
+            if samples is None:
+                wire = _decoder().decode(payload)
         elif kind == CBOR_TYPE:
             wire = msgspec.convert(decode(payload, message.content_type), _types()[0])
         else:
@@ -182,21 +195,13 @@ def accept(
         return None
     times = [t for t in starts if t is not None]
     newest, oldest = max(sent_at, *times), min(sent_at, *times)
-    # One array for all the frames' samples, (frames, channels, samples), filled from one
-    # iterator (half the time of numpy walking nested lists). Every array of every frame must
-    # have the same length: frames of different lengths are legal, and left to the exact path,
-    # which is slower but right.
-    arrays = [array for f in wire.frames for array in _channels(f)]
-    n = len(arrays[0]) if arrays else 0
-    if (
-        not arrays
-        or any(len(a) != n for a in arrays)
-        or any(len(f.brake) != n for f in wire.frames)
-    ):
+    # One array for all the frames' samples, (frames, channels, samples). Every array of
+    # every frame must have the same length: frames of different lengths are legal, and left
+    # to the exact path, which is slower but right.
+    if samples is None:
+        samples = _typed_samples(wire)
+    if samples is None or any(len(f.brake) != samples.shape[2] for f in wire.frames):
         return None
-    samples = np.fromiter(
-        itertools.chain.from_iterable(arrays), np.float64, len(arrays) * n
-    ).reshape(len(wire.frames), len(FLOAT_CHANNELS), n)
     brakes = np.array([f.brake for f in wire.frames], dtype=np.bool_)
     frames = [
         Frame(t0, f.rate_hz, samples[i], brakes[i])
@@ -215,6 +220,31 @@ def accept(
         payload_sha256=message.payload_sha256(),
     )
     return WalkerTelemetry(envelope, frames)
+
+
+def _raw_samples(wire: Any) -> Samples | None:
+    """The sample arrays of a message decoded with ``raw_samples``, checked against the
+    schema's sizes and bounds as the typed decoder checks them, or None."""
+    rules = FrameRules.load()
+    flat = sample_arrays.parse([a for f in wire.frames for a in _channels(f)], rules.n_samples)
+    if flat is None:
+        return None
+    samples = flat.reshape(len(wire.frames), len(FLOAT_CHANNELS), -1)
+    if not ((samples >= rules.low) & (samples <= rules.high)).all():
+        return None
+    return samples
+
+
+def _typed_samples(wire: Any) -> Samples | None:
+    """The sample arrays of a message decoded with typed lists (already within the schema's
+    sizes and bounds), filled from one iterator: half the time of numpy walking nested lists."""
+    arrays = [array for f in wire.frames for array in _channels(f)]
+    n = len(arrays[0]) if arrays else 0
+    if not arrays or any(len(a) != n for a in arrays):
+        return None
+    return np.fromiter(itertools.chain.from_iterable(arrays), np.float64, len(arrays) * n).reshape(
+        len(wire.frames), len(FLOAT_CHANNELS), n
+    )
 
 
 def _kind(payload: bytes, content_type: str | None) -> str | None:
