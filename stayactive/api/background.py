@@ -54,11 +54,17 @@ async def precompute_reports(state: ApiState, within_s: float) -> int:
     """Compute every tenant's current published savings report, per language, whose data
     version has no entry in the cache or whose entry expires within ``within_s``; the key is
     the one a request now would use (``GET /reports/savings`` without ``as_of``). Return how
-    many were computed."""
+    many were computed. One tenant's failure is logged and does not keep the next tenants'
+    reports from being computed (their readers would otherwise wait for every pass)."""
     computed = 0
     for tenant_id, time_zone in await _tenants(state):
         for language in PRECOMPUTE_LANGUAGES:
-            if await _precompute(state, tenant_id, time_zone, language, within_s):
+            try:
+                made = await _precompute(state, tenant_id, time_zone, language, within_s)
+            except Exception:  # the report fails on request too; the next pass tries again
+                log.exception("savings report of %s (%s) not computed ahead", tenant_id, language)
+                continue
+            if made:
                 computed += 1
                 log.info("savings report of %s (%s) computed ahead", tenant_id, language)
     return computed
