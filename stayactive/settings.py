@@ -219,6 +219,13 @@ class Settings(BaseSettings):
         description="How long a published savings report is served from memory at most (it is "
         "recomputed at once when its data change); 0: never cached.",
     )
+    api_report_precompute_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often the API looks at every tenant's published savings report and "
+        "computes it ahead, in both languages, when its data changed or it is about to expire, "
+        "so that a reader finds it ready; 0: off (computed on the first request).",
+    )
 
     # The dashboard (docs/dashboard.md): a Streamlit app that talks to the API over HTTP only.
     dashboard_host: str = Field(

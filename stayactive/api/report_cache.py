@@ -10,7 +10,11 @@ parameter set or design gives a new version and so a new report. Entries also ex
 ``ttl_s`` (telemetry that decides whether a recent stay counts as a programme stay is not in
 the digest), and the least recently used go first beyond ``max_entries``.
 
-Concurrent requests for one key compute it once: the others wait for the first.
+Concurrent requests for one key compute it once: the others wait for the first. The API also
+computes the current reports ahead, in the background (:mod:`stayactive.api.background`): a
+changed data version or an entry about to expire is computed again while the old entry is
+still served, so a reader's first request after new data finds the report ready. A report
+says when it was computed (``analysis_at``, ``generated_at``), whichever way it was made.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from stayactive.reports import SavingsReport
 
@@ -35,6 +40,22 @@ class ReportKey:
     day: date
     n_resamples: int
     data_version: str
+
+    @classmethod
+    def of(
+        cls,
+        tenant_id: str,
+        *,
+        language: str,
+        as_of: date | None,
+        analysis_at: datetime,
+        time_zone: str,
+        n_resamples: int,
+        data_version: str,
+    ) -> ReportKey:
+        """The key of a report analysed at ``analysis_at`` (its day in the tenant's zone)."""
+        day = analysis_at.astimezone(ZoneInfo(time_zone)).date()
+        return cls(tenant_id, language, as_of, day, n_resamples, data_version)
 
 
 @dataclass
@@ -62,6 +83,11 @@ class ReportCache:
         self._entries.move_to_end(key)
         return entry.report
 
+    def due(self, key: ReportKey, within_s: float) -> bool:
+        """Whether ``key`` has no entry that stays fresh for ``within_s`` more seconds."""
+        entry = self._entries.get(key)
+        return entry is None or time.monotonic() - entry.made_at > self.ttl_s - within_s
+
     async def get_or_compute(
         self, key: ReportKey, compute: Callable[[], Awaitable[SavingsReport]]
     ) -> tuple[SavingsReport, bool]:
@@ -72,14 +98,36 @@ class ReportCache:
         cached = self._fresh(key)
         if cached is not None:
             return cached, True
+        return await self._computed(key, compute, reuse_fresh=True)
+
+    async def refresh(
+        self, key: ReportKey, compute: Callable[[], Awaitable[SavingsReport]], within_s: float
+    ) -> bool:
+        """Compute ``key`` again unless it stays fresh for ``within_s`` (the entry, if any, is
+        served meanwhile); return whether it computed. A request for the key waits for it."""
+        if self.ttl_s <= 0 or not self.due(key, within_s):
+            return False
+        _, hit = await self._computed(key, compute, reuse_fresh=False, within_s=within_s)
+        return not hit
+
+    async def _computed(
+        self,
+        key: ReportKey,
+        compute: Callable[[], Awaitable[SavingsReport]],
+        *,
+        reuse_fresh: bool,
+        within_s: float = 0.0,
+    ) -> tuple[SavingsReport, bool]:
         lock = self._locks.setdefault(key, asyncio.Lock())
         try:
             async with lock:
+                # Another computation of the key may have finished while this one waited.
                 cached = self._fresh(key)
-                if cached is not None:
+                if cached is not None and (reuse_fresh or not self.due(key, within_s)):
                     return cached, True
                 report = await compute()
                 self._entries[key] = _Entry(report, time.monotonic())
+                self._entries.move_to_end(key)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
                 return report, False

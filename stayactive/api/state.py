@@ -168,20 +168,26 @@ def lifespan(
     @contextlib.asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
         # Imported here: the background work uses the alert rules, which build on this module.
-        from stayactive.api.background import alert_loop
+        from stayactive.api.background import alert_loop, report_loop
 
         async with open_state(settings) as state:
             app.state.api = state
             stop = asyncio.Event()
-            task = None
+            tasks = []
             if settings.api_alerts_interval_s > 0:
-                task = asyncio.create_task(alert_loop(state, settings.api_alerts_interval_s, stop))
+                tasks.append(
+                    asyncio.create_task(alert_loop(state, settings.api_alerts_interval_s, stop))
+                )
+            if settings.api_report_precompute_s > 0 and settings.api_report_cache_s > 0:
+                tasks.append(
+                    asyncio.create_task(report_loop(state, settings.api_report_precompute_s, stop))
+                )
             log.info("API ready (schema %s)", settings.database_schema)
             try:
                 yield
             finally:
                 stop.set()
-                if task is not None:
+                for task in tasks:
                     await task
 
     return run

@@ -99,19 +99,17 @@ async def savings(
     """The finance report: headline box, decisive assumptions, design, LOS, destinations,
     readmissions, effect, NOK with 95 % intervals, budget impact, sensitivity, parameters.
     Small cells are suppressed. Computed once per tenant, language, day and data version and
-    then served from memory (``Cache-Status: stayactive-api; hit``)."""
+    then served from memory (``Cache-Status: stayactive-api; hit``); the current report is
+    computed ahead in the background when its data change (``api_report_precompute_s``), so a
+    first request usually finds it ready. ``analysis_at`` says when it was computed."""
     _check_as_of(as_of)
     analysis_at = _analysis_at(as_of, principal.time_zone)
     tenant = principal.tenant_id
     version = await state.in_thread(tenant, lambda c: report_source.data_version(c, tenant))
-    key = ReportKey(
-        tenant_id=tenant,
-        language=lang,
-        as_of=as_of,
-        day=analysis_at.astimezone(ZoneInfo(principal.time_zone)).date(),
-        n_resamples=resamples,
-        data_version=version,
-    )
+    key = ReportKey.of(
+        tenant, language=lang, as_of=as_of, analysis_at=analysis_at,
+        time_zone=principal.time_zone, n_resamples=resamples, data_version=version,
+    )  # fmt: skip
 
     async def compute() -> SavingsReport:
         return await state.in_thread(
