@@ -26,7 +26,7 @@ def test_the_readme_starts_with_the_two_commands() -> None:
 def test_its_first_screen_says_where_to_look_and_who_can_log_in() -> None:
     screen = "\n".join(README.read_text().splitlines()[:FIRST_SCREEN])
     defaults = Settings.model_construct()
-    assert f"http://127.0.0.1:{defaults.api_port}/api/v1/docs" in screen
+    assert f"http://127.0.0.1:{defaults.api_port}/api/v1/openapi.json" in screen
     assert "http://127.0.0.1:8501" in screen  # the dashboard's default port
     for user in USERS:
         assert f"`{user.username}`" in screen, user.username
