@@ -76,44 +76,9 @@ def mark_new_data(conn: _Conn, until: datetime, context: timedelta) -> int:
     """
     marked = 0
     with conn.transaction():
-        # Each source gives, per device or resident, a span of instants it was read for;
-        # the local dates of the span's ends inside an assignment are all the dates it
-        # touches (a span is at most a few hours, so it holds at most one local midnight).
-        frames_from = _watermark(conn, "walker_frames")
-        # Frames are looked at per device and hour, not one by one: a resident-day holds up
-        # to ~10,000 of them.
-        cur = conn.execute(
-            """INSERT INTO analytics_dirty (resident_id, day)
-               SELECT DISTINCT a.resident_id, (d.t AT TIME ZONE tn.time_zone)::date
-               FROM (SELECT device_id, min(time) - %(context)s AS t0, max(time) + %(context)s AS t1
-                     FROM walker_frames WHERE stored_at > %(from)s AND stored_at <= %(until)s
-                     GROUP BY device_id, date_bin('1 hour', time, '2000-01-01 00:00Z')) AS f
-               JOIN device_assignments a ON a.device_id = f.device_id
-                AND a.valid && tstzrange(f.t0, f.t1, '[]')
-               JOIN tenants tn ON tn.tenant_id = a.tenant_id
-               CROSS JOIN LATERAL (VALUES (greatest(f.t0, lower(a.valid))),
-                   (least(f.t1, upper(a.valid) - interval '1 microsecond'))) AS d(t)
-               ON CONFLICT DO NOTHING""",
-            {"context": context, "from": frames_from, "until": until},
-        )
-        marked += max(cur.rowcount, 0)
-        statuses_from = _watermark(conn, "device_status")
-        cur = conn.execute(
-            """INSERT INTO analytics_dirty (resident_id, day)
-               SELECT DISTINCT a.resident_id, (d.t AT TIME ZONE tn.time_zone)::date
-               FROM (SELECT device_id, min(time) AS t0,
-                            max(time) + make_interval(secs => %(gap)s) AS t1
-                     FROM device_status WHERE stored_at > %(from)s AND stored_at <= %(until)s
-                     GROUP BY device_id, date_bin('1 hour', time, '2000-01-01 00:00Z')) AS f
-               JOIN device_assignments a ON a.device_id = f.device_id
-                AND a.valid && tstzrange(f.t0, f.t1, '[]')
-               JOIN tenants tn ON tn.tenant_id = a.tenant_id
-               CROSS JOIN LATERAL (VALUES (greatest(f.t0, lower(a.valid))),
-                   (least(f.t1, upper(a.valid) - interval '1 microsecond'))) AS d(t)
-               ON CONFLICT DO NOTHING""",
-            {"gap": STATUS_GAP_S, "from": statuses_from, "until": until},
-        )
-        marked += max(cur.rowcount, 0)
+        marked += _mark_device_spans(conn, "walker_frames", context, context, until)
+        gap = timedelta(seconds=STATUS_GAP_S)
+        marked += _mark_device_spans(conn, "device_status", timedelta(0), gap, until)
         events_from = _watermark(conn, "robot_events")
         # An event counts for the residents it names, and a session's end for everybody its
         # session named.
@@ -142,6 +107,33 @@ def mark_new_data(conn: _Conn, until: datetime, context: timedelta) -> int:
             {"t": until},
         )
     return marked
+
+
+def _mark_device_spans(
+    conn: _Conn, table: str, before: timedelta, after: timedelta, until: datetime
+) -> int:
+    """Mark the resident-days that rows of ``table`` stored since its watermark touch: each
+    row is read for the instants from ``before`` ahead of its time to ``after`` behind it,
+    inside the assignments of its device. Rows are looked at per device and hour, not one by
+    one (a resident-day holds up to ~10,000 frames); an hour's span holds at most one local
+    midnight, so the local dates of its ends are all the dates it touches."""
+    cur = conn.execute(
+        sql.SQL(
+            """INSERT INTO analytics_dirty (resident_id, day)
+               SELECT DISTINCT a.resident_id, (d.t AT TIME ZONE tn.time_zone)::date
+               FROM (SELECT device_id, min(time) - %(before)s AS t0, max(time) + %(after)s AS t1
+                     FROM {table} WHERE stored_at > %(from)s AND stored_at <= %(until)s
+                     GROUP BY device_id, date_bin('1 hour', time, '2000-01-01 00:00Z')) AS f
+               JOIN device_assignments a ON a.device_id = f.device_id
+                AND a.valid && tstzrange(f.t0, f.t1, '[]')
+               JOIN tenants tn ON tn.tenant_id = a.tenant_id
+               CROSS JOIN LATERAL (VALUES (greatest(f.t0, lower(a.valid))),
+                   (least(f.t1, upper(a.valid) - interval '1 microsecond'))) AS d(t)
+               ON CONFLICT DO NOTHING"""
+        ).format(table=sql.Identifier(table)),
+        {"before": before, "after": after, "from": _watermark(conn, table), "until": until},
+    )
+    return max(cur.rowcount, 0)
 
 
 def _watermark(conn: _Conn, source: str) -> datetime:
