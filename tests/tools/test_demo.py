@@ -168,6 +168,9 @@ def last_seen_after(settings: Settings, token: str, moment: datetime) -> datetim
     return newest if newest > moment else None
 
 
+# Two runs, then up to a status interval (5 min) for a live message and again for a status
+# after the first run's checkpoint: more than the suite's 300 s per test on a slow day.
+@pytest.mark.timeout(900)
 def test_demo_first_run_second_run_and_a_device_reprovisioned_elsewhere(
     demo_env: Settings,
 ) -> None:
