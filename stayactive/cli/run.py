@@ -9,7 +9,6 @@ import typer
 
 from stayactive import supervisor
 from stayactive.cli._common import stop_on_signals
-from stayactive.errors import ServiceError
 from stayactive.paths import ServicePaths
 from stayactive.settings import get_settings
 
@@ -60,12 +59,7 @@ def run(
         if unknown:
             raise typer.BadParameter(f"no process named {', '.join(sorted(unknown))}")
         specs = [s for s in specs if s.name in only]
-    busy = supervisor.busy_ports(settings, specs)
-    if busy:
-        raise ServiceError(
-            f"in use already: {', '.join(busy)}; is another `stayactive run` or `make demo` "
-            "running?"
-        )
+    supervisor.refuse_busy_ports(specs)
     stop = stop_on_signals("stopping every process")
     with supervisor.Supervisor(specs, log_dir=directory) as processes:  # refused if one runs
         log_to(directory)

@@ -11,8 +11,8 @@ The demo runs the same supervisor with one more process (the simulated devices).
 
 from stayactive.supervisor._logs import rotated_log
 from stayactive.supervisor._processes import (
-    busy_ports,
     dashboard_url,
+    refuse_busy_ports,
     service_processes,
     systemd_processes,
 )
@@ -30,9 +30,9 @@ __all__ = [
     "RestartPolicy",
     "Supervisor",
     "UnitOptions",
-    "busy_ports",
     "dashboard_url",
     "read_state",
+    "refuse_busy_ports",
     "rotated_log",
     "service_processes",
     "stayactive_command",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
+from stayactive.errors import ServiceError
 from stayactive.settings import Settings, default_worker_id, local_url
 from stayactive.supervisor._spec import ProcessSpec, stayactive_command
 
@@ -59,26 +61,27 @@ def dashboard_process(settings: Settings) -> ProcessSpec:
     )
 
 
-def busy_ports(settings: Settings, specs: Iterable[ProcessSpec]) -> list[str]:
-    """The ports the processes of ``specs`` would listen on that something else holds already
-    (another `stayactive run` or demo, most likely), each as "process (host:port)"."""
-    ports = {
-        "ingest": ("127.0.0.1", settings.ingest_metrics_port),
-        "api": (settings.api_host, settings.api_port),
-        "dashboard": (settings.dashboard_host, settings.dashboard_port),
-    }
+def refuse_busy_ports(specs: Iterable[ProcessSpec]) -> None:
+    """Raise :class:`~stayactive.errors.ServiceError` naming each port a process of ``specs``
+    would answer on (its health URL) that something else holds already: another `stayactive
+    run` or demo, most likely."""
     busy = []
     for spec in specs:
-        host, port = ports.get(spec.name, ("", 0))
-        if not port:
+        if spec.health_url is None:
             continue
+        url = urlsplit(spec.health_url)
+        host, port = url.hostname or "127.0.0.1", url.port
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                probe.bind((host, port))
+                probe.bind((host, port or 0))
             except OSError:
                 busy.append(f"{spec.name} ({host}:{port})")
-    return busy
+    if busy:
+        raise ServiceError(
+            f"in use already: {', '.join(busy)}; is another `stayactive run` or `make demo` "
+            "running?"
+        )
 
 
 def systemd_processes() -> list[ProcessSpec]:

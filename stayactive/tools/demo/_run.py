@@ -37,7 +37,7 @@ from rich.table import Table
 
 from analytics.runner import AnalyticsRunner
 from stayactive import db, supervisor
-from stayactive.errors import ConfigurationError, ServiceError
+from stayactive.errors import ConfigurationError
 from stayactive.settings import Settings
 from stayactive.supervisor import ProcessSpec, Supervisor, stayactive_command
 from stayactive.tools.demo import _queries
@@ -103,12 +103,7 @@ def run_demo(
     demo = demo_settings(settings)
     with files.running():
         processes_to_run = demo_processes(demo)
-        busy = supervisor.busy_ports(demo, processes_to_run)
-        if busy:
-            raise ServiceError(
-                f"in use already: {', '.join(busy)}; is another `make demo` or `stayactive run` "
-                "running?"
-            )
+        supervisor.refuse_busy_ports(processes_to_run)
         if wipe:
             reset(demo, files, console.print)
         first_run = not files.provisioned
