@@ -10,7 +10,6 @@ by root.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import pwd
@@ -21,6 +20,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from stayactive.errors import ConfigurationError
+from stayactive.parent_death import parent_death_signal, set_parent_death_signal
 from stayactive.services import mosquitto
 from stayactive.services._run import ensure_system_user
 from stayactive.settings import Settings
@@ -28,16 +28,6 @@ from stayactive.settings import Settings
 log = logging.getLogger(__name__)
 
 SERVICE_USER = "stayactive"
-
-_PR_SET_PDEATHSIG, _PR_GET_PDEATHSIG = 1, 2
-_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
-
-
-def _parent_death_signal() -> int:
-    """The signal this process gets when its parent dies (0: none), ``prctl(2)``."""
-    value = ctypes.c_int(0)
-    _PRCTL(_PR_GET_PDEATHSIG, ctypes.byref(value), 0, 0, 0)
-    return value.value
 
 
 def prepare_worker(settings: Settings, worker_id: str, *, user: str = SERVICE_USER) -> Settings:
@@ -87,14 +77,14 @@ def drop_privileges(user: str) -> None:
     entry = pwd.getpwnam(user)
     # The kernel forgets the signal a process asked for at its parent's death when its user
     # changes: asked again below, so a supervised worker still goes with its supervisor.
-    death_signal, parent = _parent_death_signal(), os.getppid()
+    death_signal, parent = parent_death_signal(), os.getppid()
     os.setgroups([])
     os.setgid(entry.pw_gid)
     os.setuid(entry.pw_uid)
     if os.geteuid() == 0 or os.getuid() == 0:
         raise ConfigurationError(f"could not give up root for {user!r}")
     if death_signal:
-        _PRCTL(_PR_SET_PDEATHSIG, death_signal, 0, 0, 0)
+        set_parent_death_signal(death_signal)
         if os.getppid() != parent:  # the parent died in between: nobody would signal
             os.kill(os.getpid(), death_signal)
     log.info("running as %s (uid %d), not root", user, entry.pw_uid)

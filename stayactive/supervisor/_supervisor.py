@@ -16,8 +16,8 @@ directory.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -35,20 +35,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from stayactive.errors import ServiceError
+from stayactive.parent_death import set_parent_death_signal
 from stayactive.supervisor._logs import close_process_log, process_log
 from stayactive.supervisor._spec import ProcessSpec, RestartPolicy
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.2
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> Callable[[], None]:
-    """A ``preexec_fn`` asking the kernel to send SIGTERM when the parent thread ends (resolved
-    here, in the parent, so the child only makes one system call between fork and exec)."""
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+#: A child's ``preexec_fn``: SIGTERM when the thread that started it ends (one system call
+#: between fork and exec, the library resolved here, in the parent).
+_DIE_WITH_PARENT = functools.partial(set_parent_death_signal, signal.SIGTERM)
 
 
 @dataclass
@@ -286,7 +282,7 @@ class Supervisor:
             proc = subprocess.Popen(
                 spec.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, env={**self._env, **spec.env},
-                start_new_session=True, preexec_fn=_die_with_parent(),
+                start_new_session=True, preexec_fn=_DIE_WITH_PARENT,
             )  # fmt: skip
         except OSError as exc:
             log.error("%s could not be started: %s", spec.name, exc)

@@ -43,11 +43,12 @@ def test_the_worker_still_goes_with_its_supervisor_after_giving_up_root() -> Non
     assert os.geteuid() == 0, "the suite runs as root (make test): this checks the switch"
     ensure_system_user(SERVICE_USER)
     code = (
-        "import ctypes, signal\n"
-        "from stayactive.services.ingest_user import _parent_death_signal, drop_privileges\n"
-        "ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)\n"
+        "import os, signal\n"
+        "from stayactive.parent_death import parent_death_signal, set_parent_death_signal\n"
+        "from stayactive.services.ingest_user import drop_privileges\n"
+        "set_parent_death_signal(signal.SIGTERM)\n"
         f"drop_privileges({SERVICE_USER!r})\n"
-        "import os; print(os.getuid(), _parent_death_signal())\n"
+        "print(os.getuid(), parent_death_signal())\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     uid, death_signal = (int(v) for v in done.stdout.split())
