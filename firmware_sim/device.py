@@ -75,8 +75,14 @@ class SimDevice:
     _drift: float = 0.0
     _synced_at_s: float | None = None
     _battery_state: tuple[float | None, str] = (None, "sleeping")
+    #: A stream of its own for the imperfections (lost PUBACKs, faults), spawned from ``rng``
+    #: without drawing from it: asking whether a PUBACK was lost, which the transport does at
+    #: its own pace, must not move the clock's sync residuals, so a run with imperfections
+    #: sends the same samples at the same times as one without.
+    _mishaps: np.random.Generator = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._mishaps = self.rng.spawn(1)[0]
         self._drift = float(self.rng.normal(0.0, self.behaviour.clock_drift_ppm)) * 1e-6
         self._offset_s = float(self.rng.normal(0.0, 0.5))  # before the first sync
 
@@ -112,7 +118,7 @@ class SimDevice:
     def _out(self, true_s: float, msg: dict[str, Any], kind: str, n_frames: int = 0) -> Outgoing:
         channel = p.channel_of(msg)
         retain = channel == "status"
-        if self.behaviour.fault_rate and self.rng.random() < self.behaviour.fault_rate:
+        if self.behaviour.fault_rate and self._mishaps.random() < self.behaviour.fault_rate:
             fault = self._fault(true_s, msg)
             if fault is not None:
                 return fault
@@ -123,7 +129,7 @@ class SimDevice:
     def _fault(self, true_s: float, msg: dict[str, Any]) -> Outgoing | None:
         """The message turned into one of the faults that apply to it (None if none does)."""
         kinds = list(self.behaviour.fault_kinds)
-        self.rng.shuffle(kinds)
+        self._mishaps.shuffle(kinds)
         for name in kinds:
             try:
                 case = faults.FAULTS[name](msg, self.behaviour.encoding)
@@ -254,5 +260,5 @@ class SimDevice:
         """Whether the message just delivered goes out once more (its PUBACK was lost)."""
         return (
             bool(self.behaviour.duplicate_rate)
-            and self.rng.random() < self.behaviour.duplicate_rate
+            and self._mishaps.random() < self.behaviour.duplicate_rate
         )

@@ -275,17 +275,17 @@ class Pipeline:
             ).fetchall()
         return Counter({str(r): int(n) for r, n in rows})
 
-    def frames_stored_twice(self) -> int:
-        """Walker frames of the tenant whose (device, time) is stored more than once: the same
-        samples under two keys (what a replay under a new boot would be); for a failure's
-        message."""
+    def frame_times(self) -> Counter[tuple[str, datetime]]:
+        """How often each (device, time) of the tenant's walker frames is stored: the data as
+        stored, whatever boot and sequence number carried it (a replay under a new key would
+        count 2)."""
         with db.connect(self.settings) as conn:
-            row = conn.execute(
-                """SELECT count(*) FROM (SELECT 1 FROM walker_frames WHERE tenant_id = %s
-                   GROUP BY device_id, time HAVING count(*) > 1) AS twice""",
+            rows = conn.execute(
+                "SELECT device_id, time, count(*) FROM walker_frames WHERE tenant_id = %s "
+                "GROUP BY device_id, time",
                 (TENANT,),
-            ).fetchone()
-        return int(row[0]) if row else 0
+            ).fetchall()
+        return Counter({(str(d), t): int(n) for d, t, n in rows})
 
     def analytics_days(self) -> dict[tuple[str, date], DayFigures]:
         """The analytics result: steps and median gait speed per resident-day with data."""

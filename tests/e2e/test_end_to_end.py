@@ -25,7 +25,10 @@ import os
 import signal
 import statistics
 import time
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -65,11 +68,20 @@ def pipeline(
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
 
 
-_clean: dict[tuple[str, object], DayFigures] = {}
+@dataclass(frozen=True)
+class CleanRun:
+    """What the clean run stored and computed."""
+
+    figures: dict[tuple[str, date], DayFigures]
+    frame_times: Counter[tuple[str, datetime]]
 
 
-def clean_figures(settings: Settings, tmp_path: Path) -> dict[tuple[str, object], DayFigures]:
-    """The clean run's analytics result (run once, shared by the tests of this module)."""
+_clean: list[CleanRun] = []
+
+
+def clean_run(settings: Settings, tmp_path: Path) -> CleanRun:
+    """The clean run's frames and analytics result (run once, shared by the tests of this
+    module)."""
     if not _clean:
         name = f"e2e_clean_{os.getpid()}"
         mine = settings.model_copy(update={"database_schema": name})
@@ -78,12 +90,12 @@ def clean_figures(settings: Settings, tmp_path: Path) -> dict[tuple[str, object]
         (tmp_path / "clean").mkdir()
         try:
             _run(clean, behaviour=CLEAN, imperfect=NO_IMPERFECTIONS)
-            _clean.update(clean.analytics_days())
+            _clean.append(CleanRun(clean.analytics_days(), clean.frame_times()))
         finally:
             clean.close()
             with db.connect(settings, schema="public", autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
-    return _clean
+    return _clean[0]
 
 
 def _run(p: Pipeline, *, dashboard: bool = False, **send: object) -> None:
@@ -141,7 +153,7 @@ def test_clean_run_dashboard_equals_api_equals_analytics_equals_truth(
 def test_duplicates_outages_reboots_and_malformed_messages_change_no_figure(
     pipeline: Pipeline, settings: Settings, tmp_path: Path
 ) -> None:
-    clean = clean_figures(settings, tmp_path)
+    clean = clean_run(settings, tmp_path)
     _run(
         pipeline, behaviour=DeviceBehaviour(duplicate_rate=0.05),
         imperfect=runner.Imperfections(outages_per_day=3.0, reboots_per_day=2.0),
@@ -150,11 +162,12 @@ def test_duplicates_outages_reboots_and_malformed_messages_change_no_figure(
     stats = pipeline.stats
     assert stats is not None and stats.outages > 0 and stats.reboots > 0
     assert pipeline.pump_log.duplicates_sent > 0
+    # The same samples at the same times: the imperfections change the delivery, not the data.
+    assert pipeline.frame_times() == clean.frame_times
     faulty = pipeline.analytics_days()
-    assert set(faulty) == set(clean)
-    twice = pipeline.frames_stored_twice()
-    for key, figures in clean.items():
-        assert faulty[key].steps == figures.steps, (key, f"{twice} frame times stored twice")
+    assert set(faulty) == set(clean.figures)
+    for key, figures in clean.figures.items():
+        assert faulty[key].steps == figures.steps, key
         assert faulty[key].gait_speed_mps == pytest.approx(figures.gait_speed_mps, abs=1e-3)
     # Every malformed message rejected with the reason the protocol gives it, and only those.
     wait_until(lambda: pipeline.rejects() == pipeline.injected, 30, "the rejects stored")
@@ -164,7 +177,7 @@ def test_duplicates_outages_reboots_and_malformed_messages_change_no_figure(
 def test_kill_9_of_ingest_and_broker_and_database_restarts_change_no_figure(
     pipeline: Pipeline, settings: Settings, tmp_path: Path
 ) -> None:
-    clean = clean_figures(settings, tmp_path)
+    clean = clean_run(settings, tmp_path)
     paths = paths_for(pipeline.settings)
     chaos: list[str] = []
 
@@ -184,9 +197,10 @@ def test_kill_9_of_ingest_and_broker_and_database_restarts_change_no_figure(
 
     _run(pipeline, behaviour=CLEAN, imperfect=NO_IMPERFECTIONS, meanwhile=meanwhile)
     assert chaos == ["ingest killed", "broker restarted", "database restarted"]
+    assert pipeline.frame_times() == clean.frame_times
     after = pipeline.analytics_days()
-    assert set(after) == set(clean)
-    for key, figures in clean.items():
+    assert set(after) == set(clean.figures)
+    for key, figures in clean.figures.items():
         assert after[key].steps == figures.steps, key
         assert after[key].gait_speed_mps == pytest.approx(figures.gait_speed_mps, abs=1e-6)
     assert pipeline.rejects() == {}
