@@ -53,11 +53,13 @@ def dashboard_url(settings: Settings) -> str:
 
 
 def dashboard_process(settings: Settings) -> ProcessSpec:
-    """``stayactive dashboard``, ready when Streamlit's health endpoint answers."""
+    """``stayactive dashboard``, ready when Streamlit's health endpoint answers; confined (it
+    holds no secret: it logs users in at the API)."""
     return ProcessSpec(
         "dashboard",
         stayactive_command("dashboard"),
         health_url=f"{dashboard_url(settings)}/_stcore/health",
+        confined=True,
     )
 
 

@@ -23,6 +23,11 @@ class ProcessSpec:
         Variables set for this process on top of the supervisor's environment.
     stop_timeout_s
         How long the process may take to stop after SIGTERM before it is killed.
+    confined
+        The process needs no secret and no file of the data directory (the dashboard, which
+        only calls the API): its systemd unit reads a settings file of its own instead of the
+        shared one, which holds the database and broker passwords, and cannot see the data
+        directory, where the secrets folder is.
     """
 
     name: str
@@ -30,6 +35,7 @@ class ProcessSpec:
     health_url: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     stop_timeout_s: float = 30.0
+    confined: bool = False
 
 
 def stayactive_command(*args: str) -> tuple[str, ...]:

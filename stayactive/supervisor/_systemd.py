@@ -65,7 +65,7 @@ class UnitOptions:
 _HARDENING = """\
 NoNewPrivileges=yes
 ProtectSystem=strict
-ReadWritePaths={data_dir}
+{data_dir_access}
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
@@ -119,9 +119,25 @@ _HEADER = (
 
 
 def _service(
-    description: str, args: Sequence[str], options: UnitOptions, how: str, instance_env: str = ""
-) -> str:
+    description: str, args: Sequence[str], options: UnitOptions, how: str, instance_env: str = "",
+    *, confined: bool = False, name: str = "",
+) -> str:  # fmt: skip
     command = shlex.join([str(options.executable), *args])
+    if confined:
+        # A settings file of its own (no passwords in it; '-': absent means the defaults), no
+        # view of the data directory (the secrets folder), and a home in its private /tmp: the
+        # service user's home is the data directory.
+        environment = (
+            f"EnvironmentFile=-{options.environment_file.parent / f'{name}.env'}\n"
+            "Environment=HOME=/tmp"
+        )
+        data_dir_access = f"InaccessiblePaths={options.data_dir}"
+    else:
+        environment = (
+            f"EnvironmentFile={options.environment_file}{instance_env}\n"
+            f"Environment=STAYACTIVE_DATA_DIR={options.data_dir}"
+        )
+        data_dir_access = f"ReadWritePaths={options.data_dir}"
     return f"""\
 {_HEADER}
 [Unit]
@@ -137,11 +153,10 @@ StartLimitIntervalSec=0
 User={options.user}
 Group={options.user}
 WorkingDirectory={options.prefix}
-EnvironmentFile={options.environment_file}{instance_env}
-Environment=STAYACTIVE_DATA_DIR={options.data_dir}
+{environment}
 ExecStart={command}
 {how}
-{_HARDENING.format(data_dir=options.data_dir)}
+{_HARDENING.format(data_dir_access=data_dir_access)}
 """
 
 
@@ -161,7 +176,10 @@ KillMode=mixed"""
         own = options.environment_file.parent / f"{spec.name}-%i.env"
         instance_env = f"\nEnvironmentFile=-{own}"
         description = f"{description} (worker %i)"
-    body = _service(description, stayactive_args(spec), options, how, instance_env)
+    body = _service(
+        description, stayactive_args(spec), options, how, instance_env,
+        confined=spec.confined, name=spec.name,
+    )  # fmt: skip
     default = "DefaultInstance=1\n" if is_template(spec) else ""
     return f"{body}\n[Install]\nWantedBy=stayactive.target\n{default}"
 

@@ -45,7 +45,18 @@ def test_one_unit_per_supervised_process_running_the_same_command() -> None:
         if name.endswith(".service"):
             text = units[name]
             assert "User=stayactive" in text and "NoNewPrivileges=yes" in text
-            assert "ProtectSystem=strict" in text and "ReadWritePaths=/var/lib/stayactive" in text
+            assert "ProtectSystem=strict" in text
+            if name == "stayactive-dashboard.service":
+                continue
+            assert "ReadWritePaths=/var/lib/stayactive" in text
+            assert "EnvironmentFile=/etc/stayactive/stayactive.env" in text
+    # The dashboard holds no secret: a settings file of its own, not the shared one with the
+    # passwords, and no view of the data directory, where the secrets folder is.
+    dashboard = units["stayactive-dashboard.service"]
+    assert "EnvironmentFile=-/etc/stayactive/dashboard.env" in dashboard
+    assert "stayactive.env" not in dashboard and "STAYACTIVE_DATA_DIR" not in dashboard
+    assert "InaccessiblePaths=/var/lib/stayactive" in dashboard
+    assert "ReadWritePaths" not in dashboard
     target = units["stayactive.target"]
     started = {name.replace("@.", "@1.") for name in processes}
     assert all(name in target for name in started) and "stayactive-maintain.timer" in target
