@@ -14,6 +14,7 @@ import typer
 from psycopg.rows import TupleRow
 
 from stayactive import db
+from stayactive.records import NATIONAL_ID_IN_TEXT, looks_like_national_id
 from stayactive.settings import Settings
 
 T = TypeVar("T")
@@ -33,6 +34,14 @@ def stop_on_signals(doing: str) -> threading.Event:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     return stop
+
+
+def no_national_id(value: str) -> str:
+    """A typer callback for text a person types (a name, a serial): refused, before anything is
+    stored, if it holds a national identity number (docs/privacy.md), as the API refuses it."""
+    if looks_like_national_id(value):
+        raise typer.BadParameter(NATIONAL_ID_IN_TEXT)
+    return value
 
 
 def os_user() -> str:

@@ -47,6 +47,19 @@ def ingest(
         f"keys       claiming (device, boot, seq) in message_keys took "
         f"{100 * f['key_share_of_commit']:.0f} % of the commit time while draining",
     ]
+    if "cpu_us_per_frame" in f:
+        cost = ", ".join(
+            f"{name} {us:.1f} µs ({f['cores_used'][name]:.2f} cores)"
+            for name, us in f["cpu_us_per_frame"].items()
+        )
+        lines += [
+            f"cpu        per frame while draining: {cost}",
+            f"bounds     at these costs: {f['one_worker_core_frames_per_s']:8.0f} frames/s if "
+            "each worker has one core to itself; "
+            f"{f['machine_cores_frames_per_s']:.0f} frames/s if the machine's "
+            f"{f['cores']} cores did nothing else; 0.70 of the raw COPY is "
+            f"{0.7 * f['raw_copy_frames_per_s']:.0f}",
+        ]
     typer.echo("\n".join(lines))
     if as_json:
         typer.echo(json.dumps(figures))

@@ -7,7 +7,7 @@ import typer
 from psycopg.rows import TupleRow
 
 from stayactive import audit, auth, db
-from stayactive.cli._common import os_user
+from stayactive.cli._common import no_national_id, os_user
 from stayactive.errors import ConfigurationError
 from stayactive.registry import NewDevice
 from stayactive.settings import get_settings
@@ -39,10 +39,14 @@ def _print_secret(secret: auth.DeviceSecret) -> None:
 
 @app.command("add")
 def add(
-    device_id: str = typer.Argument(..., help="Device id (letters, digits, '-', '_')."),
+    device_id: str = typer.Argument(
+        ..., help="Device id (letters, digits, '-', '_').", callback=no_national_id
+    ),
     tenant: str = typer.Option(..., "--tenant"),
     kind: str = typer.Option(..., "--kind", help="walker or robot."),
-    serial: str = typer.Option(..., "--serial", help="The vendor's serial number."),
+    serial: str = typer.Option(
+        ..., "--serial", help="The vendor's serial number.", callback=no_national_id
+    ),
     ward: int | None = typer.Option(None, "--ward", help="Ward id the device belongs to."),
 ) -> None:
     """Register a device and create its broker account; prints its password once."""

@@ -10,7 +10,7 @@ import typer
 from psycopg.rows import TupleRow
 
 from stayactive import audit, auth, db
-from stayactive.cli._common import os_user, with_async_conn
+from stayactive.cli._common import no_national_id, os_user, with_async_conn
 from stayactive.errors import ConfigurationError, ConstraintViolation
 from stayactive.settings import get_settings
 
@@ -49,7 +49,7 @@ async def _audit(
 
 @app.command("add")
 def add(
-    username: str = typer.Argument(..., help="Login name (lower case)."),
+    username: str = typer.Argument(..., help="Login name (lower case).", callback=no_national_id),
     tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
     role: str = typer.Option(..., "--role", help="admin, care_staff, finance or integrator."),
     ward: list[str] = typer.Option(
@@ -227,7 +227,12 @@ def list_(tenant: str | None = typer.Option(None, "--tenant", help="Only this te
 @keys_app.command("add")
 def add_key(
     tenant: str = typer.Option(..., "--tenant"),
-    name: str = typer.Option(..., "--name", help="What the key is for, e.g. 'care-record sync'."),
+    name: str = typer.Option(
+        ...,
+        "--name",
+        help="What the key is for, e.g. 'care-record sync'.",
+        callback=no_national_id,
+    ),
 ) -> None:
     """Create an integrator key (imports only); prints it once."""
 

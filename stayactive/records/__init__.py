@@ -23,6 +23,7 @@ from stayactive.records._fhir import (
 )
 from stayactive.records._import import import_assignments, import_care_records
 from stayactive.records._national_id import (
+    NATIONAL_ID_IN_TEXT,
     NATIONAL_ID_SYSTEMS,
     csv_national_ids,
     is_national_id,
@@ -50,6 +51,7 @@ __all__ = [
     "CONSENT_OPEN_DATA_URL",
     "IMPORT_SOURCE",
     "KPR_SERVICE_TYPE_SYSTEM",
+    "NATIONAL_ID_IN_TEXT",
     "NATIONAL_ID_SYSTEMS",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",

@@ -35,6 +35,15 @@ def _check_digit(digits: list[int], weights: tuple[int, ...]) -> int | None:
     return None if rest == 10 else rest
 
 
+#: Why a text a person typed was refused: bokmål first, English after (the value itself is
+#: never repeated). The API and the admin commands give it.
+NATIONAL_ID_IN_TEXT = (
+    "ser ut som et norsk fødselsnummer eller D-nummer, som aldri lagres; ingenting ble lagret "
+    "(looks like a Norwegian national identity number, which is never stored; nothing was "
+    "stored)"
+)
+
+
 def is_national_id(digits: str) -> bool:
     """True if ``digits`` is 11 digits with both modulo-11 check digits valid."""
     if len(digits) != 11 or not digits.isdigit():

@@ -93,6 +93,34 @@ def test_bootstrap_a_tenant(cli, schema: Schema) -> None:  # type: ignore[no-unt
     assert "device.rotate" in actions and "user.disable" in actions
 
 
+def test_a_national_id_typed_into_an_admin_command_is_refused_and_nothing_stored(  # type: ignore[no-untyped-def]
+    cli, schema: Schema
+) -> None:
+    number = "15076500565"  # a published example with valid check digits, nobody's
+    cli("tenants", "add", "t-fnr", "--name", "Fnr kommune")
+    cli("wards", "add", "--tenant", "t-fnr", "--site", "Hinna", "--ward", "Korttid 1")
+    password = "a long password here\n"
+    refused = [
+        ("tenants", "add", "t-fnr2", "--name", f"Ola {number}"),
+        ("wards", "add", "--tenant", "t-fnr", "--site", "Hinna", "--ward",
+         f"{number[:6]} {number[6:]}"),
+        ("users", "add", number, "--tenant", "t-fnr", "--role", "admin", "--password-stdin"),
+        ("devices", "add", "W-fnr-1", "--tenant", "t-fnr", "--kind", "walker", "--serial",
+         f"{number[:6]}-{number[6:]}"),
+        ("apikeys", "add", "--tenant", "t-fnr", "--name", f"sync for {number}"),
+    ]  # fmt: skip
+    for args in refused:
+        out = cli(*args, stdin=password, ok=False)
+        assert "fødselsnummer" in out and "national identity number" in out, (args, out)
+        assert number not in out.replace(" ", "").replace("-", ""), args  # never repeated
+    with schema.connect() as conn:
+        stored = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+            for table in ("tenants", "wards", "users", "devices", "api_keys")
+        }
+    assert stored == {"tenants": 1, "wards": 1, "users": 0, "devices": 0, "api_keys": 0}
+
+
 def test_records_import_is_in_the_residents_access_log(  # type: ignore[no-untyped-def]
     cli, schema: Schema, tmp_path
 ) -> None:

@@ -7,18 +7,13 @@ from typing import Annotated, Generic, TypeVar
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from stayactive.records import looks_like_national_id
+from stayactive.records import NATIONAL_ID_IN_TEXT, looks_like_national_id
 
 T = TypeVar("T")
 
 #: The validation error type of a national identity number in free text; the problem handler
 #: answers it as ``national-id-refused``, as the import and ``POST /residents`` do.
 NATIONAL_ID_ERROR = "national_id"
-NATIONAL_ID_IN_TEXT = (
-    "ser ut som et norsk fødselsnummer eller D-nummer, som aldri lagres; ingenting ble lagret "
-    "(looks like a Norwegian national identity number, which is never stored; nothing was "
-    "stored)"
-)
 
 
 def _no_national_id(value: str) -> str:
