@@ -183,7 +183,8 @@ def remove_worker_account(settings: Settings, worker_id: str) -> None:
     path.unlink(missing_ok=True)
 
 
-def _pid(paths: ServicePaths) -> int | None:
+def broker_pid(paths: ServicePaths) -> int | None:
+    """The broker's process id, or None when it is not running."""
     try:
         pid = int(paths.mqtt_pid.read_text().strip())
     except (FileNotFoundError, ValueError):
@@ -202,12 +203,12 @@ def _pid(paths: ServicePaths) -> int | None:
 
 def is_running(paths: ServicePaths) -> bool:
     """True when the broker's process is alive."""
-    return _pid(paths) is not None
+    return broker_pid(paths) is not None
 
 
 def running_binary(paths: ServicePaths) -> Path | None:
     """The executable of the running broker (to see whether it is the one we built)."""
-    pid = _pid(paths)
+    pid = broker_pid(paths)
     if pid is None:
         return None
     try:
@@ -250,12 +251,12 @@ def ensure_roles(settings: Settings) -> None:
 
 def stop(paths: ServicePaths) -> None:
     """Stop the broker; it saves its persistence file on the way out."""
-    pid = _pid(paths)
+    pid = broker_pid(paths)
     if pid is None:
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 15
-    while _pid(paths) is not None:
+    while broker_pid(paths) is not None:
         if time.monotonic() > deadline:
             raise ServiceError(f"Mosquitto (pid {pid}) did not stop within 15 s")
         time.sleep(0.1)

@@ -107,6 +107,15 @@ log_line_prefix = '%m [%p] %q%u@%d '
 """
 
 
+def postmaster_pid(paths: ServicePaths) -> int | None:
+    """The process id of the cluster's postmaster from its ``postmaster.pid`` (None when the
+    file is absent or unreadable to this user); its backends are its children."""
+    try:
+        return int((paths.pg_data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def is_running(paths: ServicePaths) -> bool:
     """True when the cluster's postmaster is alive."""
     if not (paths.pg_data / "PG_VERSION").exists():

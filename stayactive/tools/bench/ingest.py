@@ -6,7 +6,8 @@ Four measurements in one run, on one machine:
    given seconds; committed frames/s, publish-to-commit latency per message (from each row's
    ``stored_at`` and the message's send time), messages lost and rows duplicated.
 2. **Capacity**: a backlog queued at the broker while the workers are stopped, drained by them
-   as fast as they go.
+   as fast as they go; meanwhile the CPU per frame of the workers, the local database and the
+   broker (:mod:`stayactive.tools.bench.cpu`), and the rates those costs allow.
 3. **Floor**: the same backlog drained by a naive consumer (one transaction per message).
 4. **Ceiling**: the database work ingest cannot avoid, with nothing else: the same rows, by
    binary COPY into an empty hypertable like ``walker_frames``, each batch of the worker's size
@@ -44,8 +45,9 @@ from ingest import FRAME_COLUMNS, WorkerConfig, claim_message_keys
 from stayactive import db, registry, services
 from stayactive.mqtt import new_client
 from stayactive.registry import NewDevice
-from stayactive.services import mosquitto
+from stayactive.services import mosquitto, postgres
 from stayactive.settings import Settings
+from stayactive.tools.bench.cpu import cpu_used, read_cpu
 from stayactive.tools.bench.naive import NaiveConsumer
 
 log = logging.getLogger(__name__)
@@ -113,11 +115,19 @@ def run(settings: Settings, config: IngestBenchConfig, progress: Progress) -> di
         for proc in workers:
             _stop(proc)
         backlog = _publish_backlog(fleet, load, seq, config.backlog_messages)
-        workers = [_start_worker(bench, i, ports[i]) for i in range(config.workers)]
         with db.connect(bench, autocommit=True) as conn:
             before = _stored_count(conn)
+            workers = [_start_worker(bench, i, ports[i]) for i in range(config.workers)]
+            # CPU from the moment the workers answer (their start-up is not ingest's work) to
+            # the last commit, against the messages committed in between.
+            _wait_healthy(ports, settle_s=0.0)
+            groups = _cpu_groups(settings, workers)
+            start, at_start = read_cpu(groups), _stored_count(conn)
             _wait_stored(conn, before + len(backlog.acked), progress)
+            used = cpu_used(start, read_cpu(groups))
+            drained = (_stored_count(conn) - at_start) * FRAMES_PER_MESSAGE
             figures["max_frames_per_s"] = _drain_rate(conn, backlog)
+        figures.update(_cpu_figures(*used, drained, config.workers))
         # The cost of the (device, boot, seq) key table: its share of the time to commit.
         key_s = sum(_scrape(port, "stayactive_ingest_key_seconds_sum") for port in ports)
         commit_s = sum(_scrape(port, "stayactive_ingest_commit_seconds_sum") for port in ports)
@@ -204,14 +214,46 @@ def _get(url: str) -> tuple[int, str]:
         return 0, ""
 
 
-def _wait_healthy(ports: list[int]) -> None:
+def _wait_healthy(ports: list[int], settle_s: float = 0.5) -> None:
+    """Until every worker answers ``/health``, then ``settle_s`` for its SUBACK."""
     deadline = time.monotonic() + 60
     for i, port in enumerate(ports):
         while _get(f"http://127.0.0.1:{port}/health")[0] != 200:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"ingest worker {i} did not become healthy within 60 s")
-            time.sleep(0.2)
-    time.sleep(0.5)  # SUBACK
+            time.sleep(0.05)
+    time.sleep(settle_s)
+
+
+def _cpu_groups(settings: Settings, workers: list[subprocess.Popen[bytes]]) -> dict[str, list[int]]:
+    """The processes whose CPU the capacity phase reads: the workers, and the local database
+    cluster and broker where this machine runs them (an external one is not measured)."""
+    paths = services.paths_for(settings)
+    groups = {"ingest": [w.pid for w in workers]}
+    postmaster = postgres.postmaster_pid(paths) if settings.uses_local_database else None
+    broker = mosquitto.broker_pid(paths) if settings.uses_local_broker else None
+    groups.update({"database": [postmaster]} if postmaster else {})
+    groups.update({"broker": [broker]} if broker else {})
+    return groups
+
+
+def _cpu_figures(
+    used_s: dict[str, float], wall_s: float, frames: int, workers: int
+) -> dict[str, Any]:
+    """CPU per frame of each process group while draining, and the rates those costs bound:
+    one worker's interpreter lock allows at most one core of its own Python (the few parts
+    that release the lock aside), and the machine's cores carry at most all groups' CPU."""
+    if frames <= 0 or wall_s <= 0:
+        return {}
+    per_frame_us = {name: 1e6 * cpu / frames for name, cpu in used_s.items()}
+    cores = os.cpu_count() or 1
+    return {
+        "cpu_us_per_frame": per_frame_us,
+        "cores_used": {name: cpu / wall_s for name, cpu in used_s.items()},
+        "cores": cores,
+        "one_worker_core_frames_per_s": workers * 1e6 / per_frame_us["ingest"],
+        "machine_cores_frames_per_s": cores * 1e6 / sum(per_frame_us.values()),
+    }
 
 
 def _scrape(port: int, name: str) -> float:
