@@ -25,9 +25,9 @@ class ProcessSpec:
         How long the process may take to stop after SIGTERM before it is killed.
     confined
         The process needs no secret and no file of the data directory (the dashboard, which
-        only calls the API): its systemd unit reads a settings file of its own instead of the
-        shared one, which holds the database and broker passwords, and cannot see the data
-        directory, where the secrets folder is.
+        only calls the API): its systemd unit runs it as a user of its own, with a settings
+        file of its own instead of the shared one (which holds the database and broker
+        passwords), and without a view of the data directory, where the secrets folder is.
     """
 
     name: str

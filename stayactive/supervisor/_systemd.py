@@ -124,15 +124,22 @@ def _service(
 ) -> str:  # fmt: skip
     command = shlex.join([str(options.executable), *args])
     if confined:
-        # A settings file of its own (no passwords in it; '-': absent means the defaults), no
-        # view of the data directory (the secrets folder), and a home in its private /tmp: the
-        # service user's home is the data directory.
+        # A user of its own that systemd makes for the run (it cannot read the shared settings
+        # file, 0640 root:stayactive, nor, with ProtectProc=invisible, the other units'
+        # /proc/PID/environ), a settings file of its own (no passwords in it; '-': absent
+        # means the defaults), no view of the data directory (the secrets folder) or the
+        # shared settings, and /tmp (private) as home and working directory, so that no
+        # `.env` in the checkout is read.
+        who = f"DynamicUser=yes\nUser={options.user}-{name}"
+        where = "/tmp"
         environment = (
             f"EnvironmentFile=-{options.environment_file.parent / f'{name}.env'}\n"
             "Environment=HOME=/tmp"
         )
-        data_dir_access = f"InaccessiblePaths={options.data_dir}"
+        data_dir_access = f"InaccessiblePaths=-{options.data_dir} -{options.environment_file}"
     else:
+        who = f"User={options.user}\nGroup={options.user}"
+        where = str(options.prefix)
         environment = (
             f"EnvironmentFile={options.environment_file}{instance_env}\n"
             f"Environment=STAYACTIVE_DATA_DIR={options.data_dir}"
@@ -150,9 +157,8 @@ Wants=network-online.target
 StartLimitIntervalSec=0
 
 [Service]
-User={options.user}
-Group={options.user}
-WorkingDirectory={options.prefix}
+{who}
+WorkingDirectory={where}
 {environment}
 ExecStart={command}
 {how}

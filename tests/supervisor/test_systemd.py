@@ -44,19 +44,24 @@ def test_one_unit_per_supervised_process_running_the_same_command() -> None:
     for name in units:
         if name.endswith(".service"):
             text = units[name]
-            assert "User=stayactive" in text and "NoNewPrivileges=yes" in text
-            assert "ProtectSystem=strict" in text
+            assert "NoNewPrivileges=yes" in text and "ProtectSystem=strict" in text
+            assert "ProtectProc=invisible" in text
             if name == "stayactive-dashboard.service":
                 continue
-            assert "ReadWritePaths=/var/lib/stayactive" in text
+            assert "User=stayactive\n" in text and "ReadWritePaths=/var/lib/stayactive" in text
             assert "EnvironmentFile=/etc/stayactive/stayactive.env" in text
-    # The dashboard holds no secret: a settings file of its own, not the shared one with the
-    # passwords, and no view of the data directory, where the secrets folder is.
+    # The dashboard holds no secret: a user of its own (so neither the shared settings file
+    # nor the other units' /proc/PID/environ is readable to it), a settings file of its own,
+    # no view of the data directory (the secrets folder) or the shared settings, and no
+    # working directory whose `.env` it would read.
     dashboard = units["stayactive-dashboard.service"]
+    assert "DynamicUser=yes\nUser=stayactive-dashboard\n" in dashboard
+    assert "User=stayactive\n" not in dashboard and "Group=stayactive" not in dashboard
     assert "EnvironmentFile=-/etc/stayactive/dashboard.env" in dashboard
-    assert "stayactive.env" not in dashboard and "STAYACTIVE_DATA_DIR" not in dashboard
-    assert "InaccessiblePaths=/var/lib/stayactive" in dashboard
-    assert "ReadWritePaths" not in dashboard
+    assert "EnvironmentFile=/etc/stayactive/stayactive.env" not in dashboard
+    assert "STAYACTIVE_DATA_DIR" not in dashboard and "ReadWritePaths" not in dashboard
+    assert "InaccessiblePaths=-/var/lib/stayactive -/etc/stayactive/stayactive.env" in dashboard
+    assert "WorkingDirectory=/tmp\n" in dashboard
     target = units["stayactive.target"]
     started = {name.replace("@.", "@1.") for name in processes}
     assert all(name in target for name in started) and "stayactive-maintain.timer" in target
