@@ -17,7 +17,9 @@ wards_app = typer.Typer(help="Sites and wards of a tenant.", no_args_is_help=Tru
 
 @app.command("add")
 def add(
-    tenant_id: str = typer.Argument(..., help="Id: 2-63 lower-case letters, digits or '-'."),
+    tenant_id: str = typer.Argument(
+        ..., help="Id: 2-63 lower-case letters, digits or '-'.", callback=no_national_id
+    ),
     name: str = typer.Option(..., "--name", help="Name shown to people.", callback=no_national_id),
     time_zone: str | None = typer.Option(
         None, "--time-zone", help="IANA time zone (default STAYACTIVE_TIME_ZONE)."

@@ -102,6 +102,7 @@ def test_a_national_id_typed_into_an_admin_command_is_refused_and_nothing_stored
     password = "a long password here\n"
     refused = [
         ("tenants", "add", "t-fnr2", "--name", f"Ola {number}"),
+        ("tenants", "add", number, "--name", "Fnr"),
         ("wards", "add", "--tenant", "t-fnr", "--site", "Hinna", "--ward",
          f"{number[:6]} {number[6:]}"),
         ("users", "add", number, "--tenant", "t-fnr", "--role", "admin", "--password-stdin"),

@@ -28,11 +28,19 @@ def _stat_fields(pid: int) -> list[str] | None:
     return text[text.rindex(")") + 2 :].split()
 
 
+def readable(pid: int) -> bool:
+    """Whether this user can read the CPU time of ``pid`` (it exists, and ``/proc`` is not
+    mounted to hide it)."""
+    return _stat_fields(pid) is not None
+
+
 def tree_cpu_s(root: int) -> float:
-    """CPU seconds of ``root`` and its children: the root's own and its reaped children's time
-    (``utime stime cutime cstime``), plus each living child's own. A child that ends between two
-    readings moves from the second term into the first, so differences stay right (PostgreSQL's
-    backends are children of the postmaster)."""
+    """CPU seconds of ``root`` and its direct children: the root's own and its reaped
+    children's time (``utime stime cutime cstime``), plus each living child's own. A child that
+    ends between two readings moves from the second term into the first, so differences stay
+    right for direct children (PostgreSQL's backends are children of the postmaster); a
+    grandchild counts only once its parent is reaped, and a child reaped during the scan is
+    missed by that one reading."""
     fields = _stat_fields(root)
     if fields is None:
         return 0.0

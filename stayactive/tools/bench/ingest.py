@@ -47,7 +47,7 @@ from stayactive.mqtt import new_client
 from stayactive.registry import NewDevice
 from stayactive.services import mosquitto, postgres
 from stayactive.settings import Settings
-from stayactive.tools.bench.cpu import cpu_used, read_cpu
+from stayactive.tools.bench.cpu import cpu_used, read_cpu, readable
 from stayactive.tools.bench.naive import NaiveConsumer
 
 log = logging.getLogger(__name__)
@@ -227,13 +227,15 @@ def _wait_healthy(ports: list[int], settle_s: float = 0.5) -> None:
 
 def _cpu_groups(settings: Settings, workers: list[subprocess.Popen[bytes]]) -> dict[str, list[int]]:
     """The processes whose CPU the capacity phase reads: the workers, and the local database
-    cluster and broker where this machine runs them (an external one is not measured)."""
+    cluster and broker where this machine runs them and this user can read their CPU time (an
+    external or hidden one is left out, never counted as free)."""
     paths = services.paths_for(settings)
     groups = {"ingest": [w.pid for w in workers]}
     postmaster = postgres.postmaster_pid(paths) if settings.uses_local_database else None
     broker = mosquitto.broker_pid(paths) if settings.uses_local_broker else None
-    groups.update({"database": [postmaster]} if postmaster else {})
-    groups.update({"broker": [broker]} if broker else {})
+    for name, pid in (("database", postmaster), ("broker", broker)):
+        if pid is not None and readable(pid):
+            groups[name] = [pid]
     return groups
 
 
@@ -242,11 +244,14 @@ def _cpu_figures(
 ) -> dict[str, Any]:
     """CPU per frame of each process group while draining, and the rates those costs bound:
     one worker's interpreter lock allows at most one core of its own Python (the few parts
-    that release the lock aside), and the machine's cores carry at most all groups' CPU."""
+    that release the lock aside), and the cores this process may run on carry at most all
+    groups' CPU. The CPU window runs from the workers' ``/health`` to the end of the wait for
+    the last commit, a little longer than the drain rate's first-to-last commit, so the cores
+    used read a little low."""
     if frames <= 0 or wall_s <= 0:
         return {}
     per_frame_us = {name: 1e6 * cpu / frames for name, cpu in used_s.items()}
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0))
     return {
         "cpu_us_per_frame": per_frame_us,
         "cores_used": {name: cpu / wall_s for name, cpu in used_s.items()},
