@@ -81,21 +81,32 @@ def mark_new_data(conn: _Conn, until: datetime, context: timedelta) -> int:
         marked += _mark_device_spans(conn, "device_status", timedelta(0), gap, until)
         events_from = _watermark(conn, "robot_events")
         # An event counts for the residents it names, and a session's end for everybody its
-        # session named.
+        # session named. Set-based, pseudonyms joined by equality: testing every resident
+        # against every event (with a scan of the session's events for each pair) passed the
+        # statement timeout at the demo's size (13,000 events, 700 residents).
         cur = conn.execute(
-            """INSERT INTO analytics_dirty (resident_id, day)
+            """WITH new AS (
+                   SELECT tenant_id, session_id, event, time, body FROM robot_events
+                   WHERE stored_at > %(from)s AND stored_at <= %(until)s
+               ), naming AS (
+                   SELECT tenant_id, time, body FROM new
+                   UNION ALL
+                   SELECT e.tenant_id, e.time, s.body FROM new e
+                   JOIN robot_events s ON s.tenant_id = e.tenant_id AND s.session_id = e.session_id
+                   WHERE e.event = 'session_end'
+               )
+               INSERT INTO analytics_dirty (resident_id, day)
                SELECT DISTINCT r.resident_id, (d.t AT TIME ZONE tn.time_zone)::date
-               FROM robot_events e
-               JOIN tenants tn ON tn.tenant_id = e.tenant_id
-               JOIN residents r ON r.tenant_id = e.tenant_id
-                 AND (r.pseudonym = e.body->>'participant' OR e.body->'participants' ? r.pseudonym
-                      OR (e.event = 'session_end' AND EXISTS (
-                          SELECT 1 FROM robot_events s
-                          WHERE s.tenant_id = e.tenant_id AND s.session_id = e.session_id
-                            AND (s.body->>'participant' = r.pseudonym
-                                 OR s.body->'participants' ? r.pseudonym))))
-               CROSS JOIN LATERAL (VALUES (e.time - %(context)s), (e.time + %(context)s)) AS d(t)
-               WHERE e.stored_at > %(from)s AND e.stored_at <= %(until)s
+               FROM naming b
+               CROSS JOIN LATERAL (
+                   SELECT b.body->>'participant'
+                   UNION ALL
+                   SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(b.body->'participants')
+                       = 'array' THEN b.body->'participants' ELSE '[]'::jsonb END)
+               ) AS p(pseudonym)
+               JOIN residents r ON r.tenant_id = b.tenant_id AND r.pseudonym = p.pseudonym
+               JOIN tenants tn ON tn.tenant_id = b.tenant_id
+               CROSS JOIN LATERAL (VALUES (b.time - %(context)s), (b.time + %(context)s)) AS d(t)
                ON CONFLICT DO NOTHING""",
             {"context": ROBOT_CONTEXT, "from": events_from, "until": until},
         )

@@ -512,3 +512,16 @@ def test_a_late_status_or_robot_event_marks_every_day_that_reads_it(
         res_2 = _who(conn, "res-2").resident_id
         # The session's end (22:50) is read by its own day and the next (within 3 hours).
         assert set(marked) == {(res_2, AUTUMN - timedelta(days=1)), (res_2, AUTUMN)}
+
+        # An exercise names its one participant: a late one at noon marks that day only.
+        conn.execute("DELETE FROM analytics_dirty")
+        conn.execute(
+            """INSERT INTO robot_events (time, device_id, tenant_id, boot, seq, event,
+                                         session_id, body, received_at)
+               VALUES (%s, 'R-1', %s, 1, 3, 'exercise', 's-2', '{"participant": "res-1"}',
+                       now())""",
+            (_local(AUTUMN, 12, 0), TENANT),
+        )
+        runner_store.mark_new_data(conn, datetime.now(UTC), context)
+        marked = conn.execute("SELECT resident_id, day FROM analytics_dirty").fetchall()
+        assert set(marked) == {(res_1, AUTUMN)}
