@@ -78,7 +78,10 @@ def check_login(
 ) -> None:
     """Connect and disconnect; raise :class:`ServiceError` saying why a login failed.
 
-    ``client_id`` defaults to a fresh one; an account bound to a client id needs that one."""
+    ``client_id`` defaults to a fresh one; an account bound to a client id needs that one. The
+    login leaves no session behind: it starts clean, with no session expiry (MQTT 5: the new
+    session ends with the connection), so with a client id that had a session it ends that
+    one and drops what the broker queued for it (:func:`ingest.end_session`)."""
     result: dict[str, ReasonCode] = {}
     done = threading.Event()
 
@@ -95,7 +98,7 @@ def check_login(
     )
     client.on_connect = on_connect
     try:
-        client.connect(host, port, keepalive=10)
+        client.connect(host, port, keepalive=10, clean_start=True)
     except OSError as exc:
         raise ServiceError(f"cannot reach the MQTT broker at {host}:{port}: {exc}") from exc
     client.loop_start()
