@@ -18,7 +18,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from ingest import WorkerConfig
+from ingest import WorkerConfig, end_session
 from stayactive import db, registry, services
 from stayactive.mqtt import new_client
 from stayactive.registry import NewDevice
@@ -230,7 +230,7 @@ def ingest_process(schema: Schema, tmp_path: Path) -> Iterator[Callable[..., Ing
     for running, _config in made:
         running.kill()
     for _running, config in made:
-        IngestThread(schema.settings, config).forget_session()
+        end_session(schema.settings, config.client_id)
     for client_id in {config.client_id for _running, config in made}:
         mosquitto.remove_worker_account(schema.settings, client_id)
 
