@@ -66,7 +66,7 @@ def new_client(
     return client
 
 
-def check_login(
+def connack(
     host: str,
     port: int,
     username: str,
@@ -75,13 +75,14 @@ def check_login(
     timeout_s: float = 5,
     client_id: str | None = None,
     ca_file: Path | None = None,
-) -> None:
-    """Connect and disconnect; raise :class:`ServiceError` saying why a login failed.
+) -> ReasonCode:
+    """Connect, wait for the broker's CONNACK and disconnect; return its reason code. Raise
+    :class:`ServiceError` when the broker cannot be reached or does not answer in time.
 
-    ``client_id`` defaults to a fresh one; an account bound to a client id needs that one. The
-    login leaves no session behind: it starts clean, with no session expiry (MQTT 5: the new
-    session ends with the connection), so with a client id that had a session it ends that
-    one and drops what the broker queued for it (:func:`ingest.end_session`)."""
+    ``client_id`` defaults to a fresh one. The login leaves no session behind: it starts clean,
+    with no session expiry (MQTT 5: the new session ends with the connection), so with a client
+    id that had a session it takes over that client's connection, ends its session and drops
+    what the broker queued for it (:func:`ingest.end_session`)."""
     result: dict[str, ReasonCode] = {}
     done = threading.Event()
 
@@ -105,11 +106,28 @@ def check_login(
     try:
         if not done.wait(timeout_s):
             raise ServiceError(
-                f"the MQTT broker at {host}:{port} did not answer CONNECT in {timeout_s} s"
+                f"the MQTT broker at {host}:{port} did not answer CONNACK in {timeout_s} s"
             )
-        reason = result["reason"]
-        if reason.is_failure:
-            raise ServiceError(f"the MQTT broker at {host}:{port} refused {username!r}: {reason}")
+        return result["reason"]
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def check_login(
+    host: str,
+    port: int,
+    username: str,
+    password: str,
+    *,
+    timeout_s: float = 5,
+    client_id: str | None = None,
+    ca_file: Path | None = None,
+) -> None:
+    """Log in and out as :func:`connack` does; raise :class:`ServiceError` saying why a login
+    failed. An account bound to a client id needs that one."""
+    reason = connack(
+        host, port, username, password, timeout_s=timeout_s, client_id=client_id, ca_file=ca_file
+    )
+    if reason.is_failure:
+        raise ServiceError(f"the MQTT broker at {host}:{port} refused {username!r}: {reason}")

@@ -45,7 +45,9 @@ def status() -> None:
     broker = state.broker
     where = "local" if state.broker_local else "external"
     health = "healthy" if broker.running else f"DOWN  {broker.error}"
-    typer.echo(f"mosquitto    {where:8}  port {broker.port}  {health}  Mosquitto {broker.version}")
+    version = f"Mosquitto {broker.version}" if broker.version else "version not known (external)"
+    note = f"  ({broker.note})" if broker.note else ""
+    typer.echo(f"mosquitto    {where:8}  port {broker.port}  {health}  {version}{note}")
     if not state.healthy:
         raise typer.Exit(1)
 

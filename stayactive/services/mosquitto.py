@@ -22,7 +22,7 @@ from pathlib import Path
 from stayactive.broker_accounts import check_account_name, dynsec
 from stayactive.broker_accounts import local_ca as tls
 from stayactive.errors import ConfigurationError, ServiceError
-from stayactive.mqtt import check_login
+from stayactive.mqtt import check_login, connack
 from stayactive.paths import MQTT_ADMIN_PASSWORD, ServicePaths, mqtt_worker_secret
 from stayactive.services import mosquitto_build
 from stayactive.services._run import give_to, run
@@ -44,6 +44,7 @@ class MosquittoStatus:
     port: int
     version: str | None = None
     error: str | None = None
+    note: str | None = None
 
 
 def _server_user() -> str | None:
@@ -269,8 +270,8 @@ def _port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def status(settings: Settings) -> MosquittoStatus:
-    """Log in to see that the broker answers: the local one with the admin account, an
-    external one with the ingest worker's account."""
+    """Log in to see that the broker answers: the local one with the admin account on both
+    listeners, an external one as :func:`_external_status` says."""
     host, port = settings.mqtt_host_port()
     ver: str | None = None
     try:
@@ -290,10 +291,24 @@ def status(settings: Settings) -> MosquittoStatus:
                 ca_file=paths.mqtt_ca_cert,
             )  # fmt: skip
         else:
-            username, password = settings.ingest_credentials(default_worker_id())
-            check_login(
-                host, port, username, password, client_id=username, ca_file=settings.mqtt_tls_ca()
-            )
+            return _external_status(settings, host, port)
     except (OSError, ConfigurationError, ServiceError) as exc:
         return MosquittoStatus(running=False, port=port, version=ver, error=str(exc))
     return MosquittoStatus(running=True, port=port, version=ver)
+
+
+def _external_status(settings: Settings, host: str, port: int) -> MosquittoStatus:
+    """The broker answers MQTT: a CONNACK to the ingest account under a client id of the
+    check's own. Under a worker's id the login would take over that worker's connection and end
+    its session; an account bound to its worker's id is refused under another one, and that
+    refusal is the broker's answer too (Mosquitto says "Not authorized" for any refused login,
+    so it cannot tell a wrong password from a wrong id: the worker checks its login at start)."""
+    username, password = settings.ingest_credentials(default_worker_id())
+    reason = connack(host, port, username, password, ca_file=settings.mqtt_tls_ca())
+    note = None
+    if reason.is_failure:
+        note = (
+            f"answers; refused {username!r} under the check's own client id ({reason}), "
+            "as it should when the account is bound to its worker's id"
+        )
+    return MosquittoStatus(running=True, port=port, note=note)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from stayactive import services
+from stayactive.mqtt import new_client
 from stayactive.settings import Settings
 from tests.fixtures.services import DeviceAccount
+from tests.fixtures.streams import wait_until
 
 CLI = [sys.executable, "-m", "stayactive"]
 
@@ -69,6 +72,37 @@ def test_external_servers_skip_the_local_ones(
     assert not state.database_local and not state.broker_local
     assert not (tmp_path / "unused" / "postgres").exists()
     assert not (tmp_path / "unused" / "mosquitto").exists()
+
+
+def test_external_broker_status_leaves_the_worker_connected(
+    settings: Settings, tmp_path: Path, service_account: Callable[[], DeviceAccount]
+) -> None:
+    """Checking an external broker must not log in under the worker's client id: that login
+    would take over the worker's connection and end its session."""
+    host, port = settings.mqtt_host_port()
+    svc = service_account()
+    external = Settings(
+        database_url=settings.dsn(),
+        mqtt_url=f"mqtt://{host}:{port}",
+        mqtt_ingest_username=svc.device_id,
+        mqtt_ingest_password=svc.password,
+        data_dir=tmp_path / "unused",
+    )
+    dropped = threading.Event()
+    worker = new_client(svc.device_id, svc.device_id, svc.password)
+    worker.on_disconnect = lambda *args: dropped.set()
+    worker.connect(host, port, clean_start=True)
+    worker.loop_start()
+    try:
+        wait_until(worker.is_connected, 5, "the worker's connection")
+        state = services.status(external)
+        assert state.broker.running, state.broker.error
+        assert "refused" in (state.broker.note or "")  # bound to the worker's id
+        assert not dropped.wait(1), "the status check took over the worker's connection"
+        assert worker.is_connected()
+    finally:
+        worker.disconnect()
+        worker.loop_stop()
 
 
 def test_status_exits_non_zero_when_a_service_is_unreachable(tmp_path: Path) -> None:
