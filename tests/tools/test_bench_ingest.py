@@ -1,15 +1,20 @@
-"""The ingest benchmark's ceiling replays exactly the rows ingest wrote, message by message."""
+"""The ingest benchmark: its ceiling replays exactly the rows ingest wrote, message by message,
+and it refuses a backlog the broker would not queue."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from firmware_sim.loadgen import FRAMES_PER_MESSAGE, TelemetryLoad
 from ingest import fastpath, store
 from ingest.copy_binary import stream
 from ingest.messages import Received
 from ingest.validate import DeviceInfo
-from stayactive.tools.bench.ingest import _rows_by_message
+from stayactive.errors import ConfigurationError
+from stayactive.settings import Settings
+from stayactive.tools.bench.ingest import _check_backlog_fits, _rows_by_message
 
 
 def test_a_copy_stream_splits_into_each_message_s_rows() -> None:
@@ -29,3 +34,17 @@ def test_a_copy_stream_splits_into_each_message_s_rows() -> None:
     assert list(split) == list(rows)  # in the order of the stream
     assert {key: b"".join(message) for key, message in split.items()} == rows
     assert all(len(message) == FRAMES_PER_MESSAGE for message in split.values())
+
+
+def test_a_backlog_beyond_the_broker_s_queue_is_refused_before_anything_runs() -> None:
+    # Beyond max_queued_bytes the broker acknowledges and drops: the run waited 300 s for
+    # messages that were never queued, and then measured fewer than asked.
+    load = TelemetryLoad(seed=1)
+    size = len(load.message("bench-size", 1, 1, datetime.now(UTC)))
+    settings = Settings(mqtt_max_queued_bytes=1000 * size + size // 2)
+    _check_backlog_fits(settings, load, 1000)
+    with pytest.raises(ConfigurationError, match=r"--backlog 1001 does not fit.*at most 1000"):
+        _check_backlog_fits(settings, load, 1001)
+    few = Settings(mqtt_max_queued_messages=500)
+    with pytest.raises(ConfigurationError, match="at most 500"):
+        _check_backlog_fits(few, load, 501)

@@ -43,6 +43,7 @@ from firmware_sim.loadgen import FRAMES_PER_MESSAGE, TelemetryLoad
 from firmware_sim.transport import Fleet, Publication
 from ingest import FRAME_COLUMNS, WorkerConfig, claim_message_keys
 from stayactive import db, registry, services
+from stayactive.errors import ConfigurationError
 from stayactive.mqtt import new_client
 from stayactive.registry import NewDevice
 from stayactive.services import mosquitto, postgres
@@ -86,11 +87,12 @@ Progress = Callable[[str], None]
 
 def run(settings: Settings, config: IngestBenchConfig, progress: Progress) -> dict[str, Any]:
     """Run all four measurements; return the figures (also the JSON of ``--json``)."""
+    load = TelemetryLoad(seed=1)
+    _check_backlog_fits(settings, load, config.backlog_messages)
     bench = settings.model_copy(update={"database_schema": SCHEMA})
     _fresh_schema(bench)
     passwords = _register(bench, config.devices)
     host, port = settings.mqtt_host_port()
-    load = TelemetryLoad(seed=1)
     seq = dict.fromkeys(passwords, 0)
     fleet: Fleet[tuple[str, int]] = Fleet(host, port, max_in_flight=20)
     ports = [_free_port() for _ in range(config.workers)]
@@ -313,6 +315,21 @@ def _send(
     payload = load.message(device_id, 1, key[1], datetime.now(UTC))
     fleet.publish(device_id, Publication(f"stayactive/v1/{device_id}/telemetry", payload), key)
     return key
+
+
+def _check_backlog_fits(settings: Settings, load: TelemetryLoad, n: int) -> None:
+    """Refuse a backlog the local broker would not queue for the stopped workers' session:
+    beyond its limits it drops messages, and the run would wait for acknowledgements that
+    never come."""
+    size = len(load.message("bench-size", 1, 1, datetime.now(UTC)))
+    limit = min(settings.mqtt_max_queued_bytes // size, settings.mqtt_max_queued_messages)
+    if n > limit:
+        raise ConfigurationError(
+            f"--backlog {n} does not fit the broker's queue for one session: {n} messages of "
+            f"{size / 1024:.1f} KiB against max_queued_bytes {settings.mqtt_max_queued_bytes} "
+            f"and max_queued_messages {settings.mqtt_max_queued_messages}; at most {limit}, "
+            "or raise STAYACTIVE_MQTT_MAX_QUEUED_BYTES and run `stayactive services up`"
+        )
 
 
 def _publish_backlog(
