@@ -8,6 +8,7 @@ process's user changes.
 from __future__ import annotations
 
 import ctypes
+import signal
 
 _PR_SET_PDEATHSIG, _PR_GET_PDEATHSIG = 1, 2
 _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
@@ -23,3 +24,8 @@ def parent_death_signal() -> int:
     value = ctypes.c_int(0)
     _PRCTL(_PR_GET_PDEATHSIG, ctypes.byref(value), 0, 0, 0)
     return value.value
+
+
+def die_with_parent() -> None:
+    """SIGTERM when the parent ends: a ``preexec_fn`` for children that must not outlive it."""
+    set_parent_death_signal(signal.SIGTERM)

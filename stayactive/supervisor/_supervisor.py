@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import json
 import logging
 import os
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from stayactive.errors import ServiceError
-from stayactive.parent_death import set_parent_death_signal
+from stayactive.parent_death import die_with_parent
 from stayactive.supervisor._logs import close_process_log, process_log
 from stayactive.supervisor._spec import ProcessSpec, RestartPolicy
 
@@ -44,7 +43,6 @@ log = logging.getLogger(__name__)
 POLL_S = 0.2
 #: A child's ``preexec_fn``: SIGTERM when the thread that started it ends (one system call
 #: between fork and exec, the library resolved here, in the parent).
-_DIE_WITH_PARENT = functools.partial(set_parent_death_signal, signal.SIGTERM)
 
 
 @dataclass
@@ -282,7 +280,7 @@ class Supervisor:
             proc = subprocess.Popen(
                 spec.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, env={**self._env, **spec.env},
-                start_new_session=True, preexec_fn=_DIE_WITH_PARENT,
+                start_new_session=True, preexec_fn=die_with_parent,
             )  # fmt: skip
         except OSError as exc:
             log.error("%s could not be started: %s", spec.name, exc)

@@ -1,9 +1,15 @@
 """The ingest benchmark: its ceiling replays exactly the rows ingest wrote, message by message,
-and it refuses a backlog the broker would not queue."""
+it refuses a backlog the broker would not queue, and its workers end with it."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +21,7 @@ from ingest.validate import DeviceInfo
 from stayactive.errors import ConfigurationError
 from stayactive.settings import Settings
 from stayactive.tools.bench.ingest import _check_backlog_fits, _rows_by_message
+from tests.fixtures.streams import wait_until
 
 
 def test_a_copy_stream_splits_into_each_message_s_rows() -> None:
@@ -48,3 +55,42 @@ def test_a_backlog_beyond_the_broker_s_queue_is_refused_before_anything_runs() -
     few = Settings(mqtt_max_queued_messages=500)
     with pytest.raises(ConfigurationError, match="at most 500"):
         _check_backlog_fits(few, load, 501)
+
+
+def _workers_of(bench_pid: int) -> list[int]:
+    """Pids of benchmark ingest workers whose parent is ``bench_pid``, or that lost it."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if b"bench-ingest-0" in cmdline and ppid in (bench_pid, 1):
+            found.append(int(proc.name))
+    return found
+
+
+def test_a_benchmark_stopped_by_a_signal_leaves_no_worker_behind(settings: Settings) -> None:
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "stayactive", "bench", "ingest", "--devices", "2",
+         "--seconds", "60", "--rate", "10", "--backlog", "100"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    workers: list[int] = []
+    try:
+        wait_until(lambda: bool(_workers_of(bench.pid)), 60, "the benchmark's worker")
+        workers = _workers_of(bench.pid)
+        bench.terminate()  # Python's default: no finally, no clean-up
+        bench.wait(10)
+        wait_until(
+            lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), 10, "no worker"
+        )
+    finally:
+        bench.kill()
+        bench.wait(10)
+        for pid in workers:  # when the test fails: no orphan for the rest of the suite
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

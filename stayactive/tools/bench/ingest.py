@@ -45,6 +45,7 @@ from ingest import FRAME_COLUMNS, WorkerConfig, claim_message_keys
 from stayactive import db, registry, services
 from stayactive.errors import ConfigurationError
 from stayactive.mqtt import new_client
+from stayactive.parent_death import die_with_parent
 from stayactive.registry import NewDevice
 from stayactive.services import mosquitto, postgres
 from stayactive.settings import Settings
@@ -195,7 +196,15 @@ def _start_worker(bench: Settings, index: int, port: int) -> subprocess.Popen[by
         "--worker-id", f"bench-ingest-{index}", "--share-group", "bench",
         "--session-expiry-s", "600", "--metrics-port", str(port),
     ]  # fmt: skip
-    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A benchmark stopped by a signal runs no clean-up: its workers must not stay behind,
+    # draining the share group of the next run.
+    return subprocess.Popen(
+        argv,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
