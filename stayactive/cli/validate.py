@@ -113,7 +113,7 @@ def savings(
         )  # fmt: skip
         typer.echo(
             f"{'scenario':<20} {'design':<26} {'expect':<8} {'truth':>6} {'coverage (95% CI)':>19} "
-            f"{'rel bias':>8} {'spread/CI':>9} {'flagged':>7}  result"
+            f"{'rel bias':>8} {'spread/CI':>9} {'flagged':>7} {'silent':>6}  result"
         )
         for r in found:
             cov = (
@@ -125,7 +125,8 @@ def savings(
             ratio = "—" if r.n_estimated < 2 else f"{r.spread_to_interval:.2f}"
             typer.echo(
                 f"{r.scenario:<20} {r.design:<26} {r.expectation:<8} {r.truth:>6.3f} {cov:>19} "
-                f"{rel:>8} {ratio:>9} {r.flagged:>7.0%}  " + ("pass" if r.passed() else "FAIL")
+                f"{rel:>8} {ratio:>9} {r.flagged:>7.0%} {r.silent_miss:>6.0%}  "
+                + ("pass" if r.passed() else "FAIL")
             )
         money = run_money_check(seed_list, effect=effect, n_resamples=resamples)
         typer.echo(

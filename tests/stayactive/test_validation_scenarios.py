@@ -14,6 +14,7 @@ from stayactive.tools.validation.scenarios import (
     SCENARIOS,
     records_from_evaluation,
     run_scenarios,
+    silent_misses,
 )
 
 
@@ -36,6 +37,17 @@ def test_a_new_comparison_ward_is_refused_and_the_historical_design_still_works(
     historical = by_design["historical"]
     assert historical.n_estimated == 1
     assert truths["new-comparison-ward"].bed_days_avoided_per_stay > 1.0
+
+
+def test_a_silent_miss_is_an_interval_off_the_truth_that_nothing_flagged() -> None:
+    rows = [
+        ("trend", "historical", (3.0, 2.0, 4.0), False),  # missed, silent
+        ("trend", "historical", (3.0, 2.0, 4.0), True),  # missed, flagged
+        ("trend", "historical", (1.5, 0.5, 2.5), False),  # covered
+        ("trend", "historical", None, True),  # refused: a flag
+    ]
+    assert silent_misses(rows, truth=1.0) == 1
+    assert silent_misses(rows, truth=2.2) == 0  # inside both unflagged intervals
 
 
 def test_coverage_interval_is_clopper_pearson() -> None:
@@ -68,4 +80,5 @@ def test_cli_json_keeps_the_headline_and_adds_scenarios() -> None:
         "difference-in-differences",
     ) in rows
     for r in last["scenarios"]:
-        assert {"coverage", "bias", "flagged"} <= set(r)
+        assert {"coverage", "bias", "flagged", "silent_miss"} <= set(r)
+        assert 0.0 <= r["silent_miss"] <= 1.0 - r["flagged"] + 1e-12

@@ -257,6 +257,12 @@ class ScenarioResult:
             return self.coverage >= NULL_COVERAGE_MIN
         return self.coverage >= EFFECT_COVERAGE_MIN and abs(self.relative_bias) < RELATIVE_BIAS_MAX
 
+    def misses(self) -> int:
+        """Seeds whose interval did not cover the truth."""
+        return sum(
+            not lo <= self.truth <= hi for lo, hi in zip(self.lows, self.highs, strict=True)
+        )
+
     def coverage_interval(self) -> tuple[float, float]:
         """Clopper-Pearson 95% interval of the coverage."""
         n = len(self.seeds)
@@ -276,6 +282,8 @@ class ScenarioResult:
             "coverage_ci": list(self.coverage_interval()),
             "spread_to_interval": self.spread_to_interval,
             "flagged": len(self.failed_seeds) / max(len(self.seeds) + len(self.failed_seeds), 1),
+            # no checks run in the textbook world: every miss is silent
+            "silent_miss": self.misses() / max(len(self.seeds) + len(self.failed_seeds), 1),
             "design": self.design,
             "effect": self.effect,
             "truth_bed_days_avoided_per_stay": self.truth,

@@ -20,6 +20,10 @@ Coverage comes with a Clopper-Pearson 95% interval, and the spread-to-interval r
 standard deviation of the estimates over seeds divided by the mean half-width of the interval
 over 1.96: near 1 when the intervals are as wide as the estimates really spread.
 
+"Silent misses" is the share of seeds in which the design's interval missed the truth and no
+check of an assumption flagged it (a refusal counts as a flag): how often a reader would be
+misled without a warning. It is reported beside every expectation, with no pass criterion.
+
 The money check simulates a municipality with known costs: the capacity value per year of its
 programme stays (stays x uptake x (bed-days + municipal readmission bed-days avoided) x cost)
 is known from the paired truth, and the money layer's interval, fed with each seed's effect
@@ -194,6 +198,7 @@ class ScenarioDesignResult:
     mc_se: float
     spread_to_interval: float
     flagged: float
+    silent_miss: float
 
     def passed(self) -> bool:
         """Whether the design did what the scenario expects of it (module docstring)."""
@@ -225,6 +230,7 @@ class ScenarioDesignResult:
             "mc_se_of_mean": self.mc_se,
             "spread_to_interval": self.spread_to_interval,
             "flagged": self.flagged,
+            "silent_miss": self.silent_miss,
             "passed": self.passed(),
         }
 
@@ -237,8 +243,10 @@ def summarise(
     n_seeds: int,
     outcomes: Sequence[tuple[float, float, float]],
     flagged: int,
+    silent_misses: int,
 ) -> ScenarioDesignResult:
-    """Coverage (with its interval), bias, spread-to-interval ratio and flag rate."""
+    """Coverage (with its interval), bias, spread-to-interval ratio, flag rate and the share
+    of silent misses (``silent_misses`` of ``n_seeds``)."""
     n = len(outcomes)
     covered = sum(lo <= truth <= hi for _, lo, hi in outcomes)
     estimates = [v for v, _, _ in outcomes]
@@ -260,6 +268,7 @@ def summarise(
         mc_se=statistics.stdev(estimates) / math.sqrt(n) if n > 1 else math.nan,
         spread_to_interval=spread_to_interval(estimates, [hi - lo for _, lo, hi in outcomes]),
         flagged=flagged / n_seeds if n_seeds else math.nan,
+        silent_miss=silent_misses / n_seeds if n_seeds else math.nan,
     )
 
 
@@ -290,6 +299,15 @@ def _one_seed(
             flagged = any(c.status == "flag" for c in checks.checks)
             out.append((scenario.name, design.value, (bed.value, bed.low, bed.high), flagged))
     return out
+
+
+def silent_misses(rows: Sequence[_Outcome], truth: float) -> int:
+    """Seeds whose interval missed ``truth`` while nothing flagged (a refusal is a flag)."""
+    return sum(
+        not flagged and not interval[1] <= truth <= interval[2]
+        for _, _, interval, flagged in rows
+        if interval is not None
+    )
 
 
 def run_scenarios(
@@ -327,7 +345,10 @@ def run_scenarios(
             outcomes = [o[2] for o in rows if o[2] is not None]
             flagged = sum(o[3] for o in rows)
             truth = truths[s.name].bed_days_avoided_per_stay
-            results.append(summarise(s.name, d, expected[d], truth, len(seeds), outcomes, flagged))
+            silent = silent_misses(rows, truth)
+            results.append(
+                summarise(s.name, d, expected[d], truth, len(seeds), outcomes, flagged, silent)
+            )
     return tuple(results), truths
 
 
@@ -356,6 +377,7 @@ class MoneyCheck:
             "relative_bias": self.relative_bias,
             "n_seeds": self.n_seeds,
             "flagged": 0.0,
+            "silent_miss": 1.0 - self.coverage,  # the money layer runs no checks
             "passed": self.passed(),
         }
 
