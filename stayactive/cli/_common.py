@@ -6,6 +6,7 @@ import getpass
 import signal
 import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from types import FrameType
 from typing import TypeVar
 
@@ -14,6 +15,7 @@ import typer
 from psycopg.rows import TupleRow
 
 from stayactive import db
+from stayactive.errors import ConfigurationError
 from stayactive.records import NATIONAL_ID_IN_TEXT, looks_like_national_id
 from stayactive.settings import Settings
 
@@ -42,6 +44,26 @@ def no_national_id(value: str) -> str:
     if looks_like_national_id(value):
         raise typer.BadParameter(NATIONAL_ID_IN_TEXT)
     return value
+
+
+def named(value: str) -> str:
+    """A typer callback for a name or serial a person types: refused when blank (the database
+    would refuse it with a less helpful message), then as :func:`no_national_id`."""
+    if not value.strip():
+        raise typer.BadParameter("must not be empty")
+    return no_national_id(value)
+
+
+def write_output(path: Path, content: str | bytes) -> None:
+    """Write a file the operator asked for (``--out``); a path that cannot be written is an
+    error of the command line, said in one line, not a traceback."""
+    try:
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def os_user() -> str:

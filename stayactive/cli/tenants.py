@@ -7,7 +7,7 @@ from datetime import date
 import typer
 
 from stayactive import audit, db, registry
-from stayactive.cli._common import no_national_id, os_user
+from stayactive.cli._common import named, no_national_id, os_user
 from stayactive.errors import ConfigurationError
 from stayactive.settings import get_settings
 
@@ -20,7 +20,7 @@ def add(
     tenant_id: str = typer.Argument(
         ..., help="Id: 2-63 lower-case letters, digits or '-'.", callback=no_national_id
     ),
-    name: str = typer.Option(..., "--name", help="Name shown to people.", callback=no_national_id),
+    name: str = typer.Option(..., "--name", help="Name shown to people.", callback=named),
     time_zone: str | None = typer.Option(
         None, "--time-zone", help="IANA time zone (default STAYACTIVE_TIME_ZONE)."
     ),
@@ -61,9 +61,9 @@ def list_() -> None:
 def add_ward(
     tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
     site: str = typer.Option(
-        ..., "--site", help="Site (nursing home) name; created if new.", callback=no_national_id
+        ..., "--site", help="Site (nursing home) name; created if new.", callback=named
     ),
-    ward: str = typer.Option(..., "--ward", help="Ward name.", callback=no_national_id),
+    ward: str = typer.Option(..., "--ward", help="Ward name.", callback=named),
     go_live_on: str | None = typer.Option(
         None, "--go-live-on", help="YYYY-MM-DD: the day devices came into use on the ward."
     ),

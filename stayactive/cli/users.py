@@ -10,7 +10,7 @@ import typer
 from psycopg.rows import TupleRow
 
 from stayactive import audit, auth, db
-from stayactive.cli._common import no_national_id, os_user, with_async_conn
+from stayactive.cli._common import named, no_national_id, os_user, with_async_conn
 from stayactive.errors import ConfigurationError, ConstraintViolation
 from stayactive.settings import get_settings
 
@@ -22,7 +22,10 @@ _AConn = psycopg.AsyncConnection[TupleRow]
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            password = sys.stdin.readline().rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            raise ConfigurationError("the password on stdin is not UTF-8 text") from exc
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
@@ -230,8 +233,8 @@ def add_key(
     name: str = typer.Option(
         ...,
         "--name",
-        help="What the key is for, e.g. 'care-record sync'.",
-        callback=no_national_id,
+        help="What the key is for, e.g. 'care-record sync' (at most 100 characters).",
+        callback=named,
     ),
 ) -> None:
     """Create an integrator key (imports only); prints it once."""
@@ -243,6 +246,10 @@ def add_key(
         except ConstraintViolation as exc:
             if exc.kind == "foreign_key":
                 raise ConfigurationError(f"unknown tenant {tenant!r}") from exc
+            if exc.kind == "check":
+                raise ConfigurationError(
+                    f"a key name has at most 100 characters, not {len(name)}"
+                ) from exc
             raise ConfigurationError(f"{tenant} has a key named {name!r} already") from exc
 
     key_id, key = asyncio.run(with_async_conn(get_settings(), work))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -30,9 +30,15 @@ def ensure_tenant(
 ) -> bool:
     """Create the tenant unless it exists (an existing one is left as it is); True if created.
 
-    Raises :class:`ConfigurationError` for an invalid tenant id.
+    Raises :class:`ConfigurationError` for an invalid tenant id or an unknown time zone.
     """
     check_tenant_id(tenant_id)
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(
+            f"unknown time zone {time_zone!r}: give an IANA name such as 'Europe/Oslo'"
+        ) from exc
     cur = conn.execute(
         "INSERT INTO tenants (tenant_id, name, time_zone) VALUES (%s, %s, %s) "
         "ON CONFLICT (tenant_id) DO NOTHING",
