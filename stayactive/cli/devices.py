@@ -6,7 +6,7 @@ import psycopg
 import typer
 from psycopg.rows import TupleRow
 
-from stayactive import audit, auth, db
+from stayactive import audit, auth, db, registry
 from stayactive.cli._common import named, no_national_id, os_user
 from stayactive.errors import ConfigurationError
 from stayactive.registry import NewDevice
@@ -101,6 +101,7 @@ def deactivate(
 def list_(tenant: str = typer.Option(..., "--tenant")) -> None:
     """The tenant's devices: kind, serial, ward, state, last seen."""
     with db.connect(get_settings()) as conn:
+        registry.require_tenant(conn, tenant)
         rows = conn.execute(
             """SELECT d.device_id, d.kind, d.serial, d.ward_id, d.active, l.last_seen_at, l.state,
                       l.battery_pct

@@ -8,7 +8,6 @@ import typer
 
 from stayactive import audit, db, registry
 from stayactive.cli._common import named, no_national_id, os_user
-from stayactive.errors import ConfigurationError
 from stayactive.settings import get_settings
 
 app = typer.Typer(help="Tenants (municipalities, buyers).", no_args_is_help=True)
@@ -74,8 +73,7 @@ def add_ward(
     except ValueError as exc:
         raise typer.BadParameter(f"--go-live-on {go_live_on!r} is not YYYY-MM-DD") from exc
     with db.connect(get_settings()) as conn:
-        if conn.execute("SELECT 1 FROM tenants WHERE tenant_id = %s", (tenant,)).fetchone() is None:
-            raise ConfigurationError(f"unknown tenant {tenant!r}: `stayactive tenants add` first")
+        registry.require_tenant(conn, tenant)
         ward_id = registry.ensure_ward(conn, tenant, site, ward, go_live).ward_id
         audit.record(
             conn,
@@ -95,6 +93,7 @@ def add_ward(
 def list_wards(tenant: str = typer.Option(..., "--tenant", help="Tenant id.")) -> None:
     """The tenant's wards with their ids."""
     with db.connect(get_settings()) as conn:
+        registry.require_tenant(conn, tenant)
         rows = conn.execute(
             """SELECT w.ward_id, s.name, w.name, w.go_live_on FROM wards w
                JOIN sites s ON s.site_id = w.site_id WHERE w.tenant_id = %s

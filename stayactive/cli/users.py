@@ -9,7 +9,7 @@ import psycopg
 import typer
 from psycopg.rows import TupleRow
 
-from stayactive import audit, auth, db
+from stayactive import audit, auth, db, registry
 from stayactive.cli._common import named, no_national_id, os_user, with_async_conn
 from stayactive.errors import ConfigurationError, ConstraintViolation
 from stayactive.settings import get_settings
@@ -33,6 +33,11 @@ def _read_password(from_stdin: bool) -> str:
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
     return password
+
+
+def _require_tenant(tenant: str) -> None:
+    with db.connect(get_settings()) as conn:
+        registry.require_tenant(conn, tenant)
 
 
 async def _audit(
@@ -216,6 +221,8 @@ async def _user(conn: _AConn, name: str) -> tuple[int, str]:
 @app.command("list")
 def list_(tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant.")) -> None:
     """Users with role, wards, state and last login."""
+    if tenant is not None:
+        _require_tenant(tenant)
     rows = asyncio.run(with_async_conn(get_settings(), lambda c: auth.list_users(c, tenant)))
     for u in rows:
         last = u.last_login_at.isoformat(timespec="minutes") if u.last_login_at else "never"
@@ -260,6 +267,7 @@ def add_key(
 @keys_app.command("list")
 def list_keys(tenant: str = typer.Option(..., "--tenant")) -> None:
     """The tenant's keys (never the secrets)."""
+    _require_tenant(tenant)
     rows = asyncio.run(with_async_conn(get_settings(), lambda c: auth.list_api_keys(c, tenant)))
     for k in rows:
         state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"

@@ -47,6 +47,13 @@ def ensure_tenant(
     return cur.rowcount == 1
 
 
+def require_tenant(conn: _Conn, tenant_id: str) -> None:
+    """Raise :class:`ConfigurationError` unless the tenant exists (a mistyped ``--tenant``
+    would otherwise list nothing and look like a tenant without rows)."""
+    if conn.execute("SELECT 1 FROM tenants WHERE tenant_id = %s", (tenant_id,)).fetchone() is None:
+        raise ConfigurationError(f"unknown tenant {tenant_id!r}: `stayactive tenants add` first")
+
+
 def tenant_time_zone(conn: _Conn, tenant_id: str) -> ZoneInfo:
     """The tenant's time zone, in which its days are counted.
 

@@ -206,6 +206,13 @@ def test_mistyped_input_is_a_one_line_error_and_nothing_is_stored(  # type: igno
     )
     assert "cannot write" in cli(*export, str(tmp_path / "no-such-dir" / "log.csv"), ok=False)
     assert "cannot write" in cli(*export, str(tmp_path), ok=False)
+    assert "--to must be after --from" in cli(
+        "residents", "consent", "R-bad-0001", "--tenant", "t-bad", "--purpose", "care",
+        "--from", "2026-02-01", "--to", "2026-01-01", ok=False,
+    )  # fmt: skip
+    # A mistyped tenant is said, not listed as a tenant without rows.
+    for listing in ("wards", "devices", "apikeys", "users"):
+        assert "unknown tenant 't-typo'" in cli(listing, "list", "--tenant", "t-typo", ok=False)
     with schema.connect() as conn:
         stored = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
