@@ -5,7 +5,8 @@ from __future__ import annotations
 import getpass
 import signal
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TypeVar
@@ -54,16 +55,24 @@ def named(value: str) -> str:
     return no_national_id(value)
 
 
-def write_output(path: Path, content: str | bytes) -> None:
-    """Write a file the operator asked for (``--out``); a path that cannot be written is an
-    error of the command line, said in one line, not a traceback."""
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Around writing what the operator asked for at ``path`` (``--out``): a path that cannot be
+    written (no such directory, a directory, a file where a directory should be, no space) is
+    an error of the command line, said in one line, not a traceback."""
     try:
+        yield
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def write_output(path: Path, content: str | bytes) -> None:
+    """Write ``content`` to the file ``path`` (text as UTF-8), as :func:`writing` says."""
+    with writing(path):
         if isinstance(content, bytes):
             path.write_bytes(content)
         else:
             path.write_text(content, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def os_user() -> str:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from stayactive import db, registry
-from stayactive.cli._common import write_output
+from stayactive.cli._common import write_output, writing
 from stayactive.errors import ConfigurationError
 from stayactive.reports.savings_store import (
     change_parameters,
@@ -263,5 +263,6 @@ def open_data_(
         time_zone = registry.tenant_time_zone(conn, tenant).key
         table = open_data(conn, tenant, actor=by, analysis_at=_as_of(as_of, time_zone))
         conn.commit()
-    csv_path, md_path = write_open_data(table, out)
+    with writing(out):
+        csv_path, md_path = write_open_data(table, out)
     typer.echo(f"wrote {csv_path} ({len(table.rows)} rows) and {md_path}")

@@ -233,3 +233,7 @@ def test_a_report_to_a_path_that_cannot_be_written_is_a_one_line_error(  # type:
     said = cli("report", "savings", "--tenant", "t-out", "--resamples", "100", "--out", str(out),
                ok=False)  # fmt: skip
     assert f"cannot write {out}: No such file or directory" in said
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    said = cli("report", "open-data", "--tenant", "t-out", "--out", str(a_file), ok=False)
+    assert f"cannot write {a_file}: File exists" in said
