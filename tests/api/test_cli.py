@@ -225,7 +225,7 @@ def test_mistyped_input_is_a_one_line_error_and_nothing_is_stored(  # type: igno
     assert exports == (0,)  # an export that was not written is not logged as one
 
 
-def test_a_report_to_a_path_that_cannot_be_written_is_a_one_line_error(  # type: ignore[no-untyped-def]
+def test_an_output_path_that_cannot_be_written_is_a_one_line_error(  # type: ignore[no-untyped-def]
     cli, tmp_path
 ) -> None:
     cli("tenants", "add", "t-out", "--name", "Out kommune")
@@ -237,3 +237,9 @@ def test_a_report_to_a_path_that_cannot_be_written_is_a_one_line_error(  # type:
     a_file.write_text("")
     said = cli("report", "open-data", "--tenant", "t-out", "--out", str(a_file), ok=False)
     assert f"cannot write {a_file}: File exists" in said
+    small = ("--before-days", "1", "--after-days", "1", "--device-ward-stays", "1",
+             "--comparison-ward-stays", "1")  # fmt: skip
+    said = cli("records", "simulate", "--out", str(a_file), *small, ok=False)
+    assert f"cannot write {a_file}: File exists" in said
+    said = cli("records", "simulate", "--out", str(tmp_path), "--start", "1. mars", ok=False)
+    assert "--start '1. mars' is not YYYY-MM-DD" in said
