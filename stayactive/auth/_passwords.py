@@ -31,11 +31,16 @@ def _dummy_hash() -> str:
 
 def check_password_rules(password: str) -> None:
     """Raise ValueError if ``password`` is too short or too long (NIST SP 800-63B: length,
-    not composition rules)."""
+    not composition rules), or not text that can be hashed (undecodable bytes read from a
+    terminal or pipe arrive as lone surrogates, which have no UTF-8 form)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise ValueError(f"a password has at most {MAX_PASSWORD_LENGTH} characters")
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a password must be UTF-8 text") from None
 
 
 def hash_password(password: str) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import getpass
 import signal
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import TypeVar
 
@@ -14,6 +16,7 @@ import typer
 from psycopg.rows import TupleRow
 
 from stayactive import db
+from stayactive.errors import ConfigurationError
 from stayactive.records import NATIONAL_ID_IN_TEXT, looks_like_national_id
 from stayactive.settings import Settings
 
@@ -42,6 +45,34 @@ def no_national_id(value: str) -> str:
     if looks_like_national_id(value):
         raise typer.BadParameter(NATIONAL_ID_IN_TEXT)
     return value
+
+
+def named(value: str) -> str:
+    """A typer callback for a name or serial a person types: refused when blank (the database
+    would refuse it with a less helpful message), then as :func:`no_national_id`."""
+    if not value.strip():
+        raise typer.BadParameter("must not be empty")
+    return no_national_id(value)
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Around writing what the operator asked for at ``path`` (``--out``): a path that cannot be
+    written (no such directory, a directory, a file where a directory should be, no space) is
+    an error of the command line, said in one line, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def write_output(path: Path, content: str | bytes) -> None:
+    """Write ``content`` to the file ``path`` (text as UTF-8), as :func:`writing` says."""
+    with writing(path):
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
 
 
 def os_user() -> str:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from stayactive import audit, db, privacy, registry
-from stayactive.cli._common import os_user
+from stayactive.cli._common import os_user, write_output
 from stayactive.cli.residents import resident_by_ref
 from stayactive.settings import get_settings
 
@@ -18,10 +18,19 @@ app = typer.Typer(
 )
 
 
+def _local_date(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option} {text!r} is not YYYY-MM-DD") from exc
+
+
 def _bounds(tz: str, start: str | None, end: str | None, days: int) -> tuple[datetime, datetime]:
     zone = ZoneInfo(tz)
-    last = date.fromisoformat(end) if end else datetime.now(zone).date()
-    first = date.fromisoformat(start) if start else last - timedelta(days=days - 1)
+    last = _local_date("--to", end) if end else datetime.now(zone).date()
+    first = _local_date("--from", start) if start else last - timedelta(days=days - 1)
+    if first > last:
+        raise typer.BadParameter(f"--from {first} is after --to {last}")
     return datetime.combine(first, time(0), zone), datetime.combine(
         last + timedelta(days=1), time(0), zone
     )
@@ -67,6 +76,6 @@ def export(
             subject_kind="resident", subject_id=str(resident_id), purpose="administration",
             detail={"entries": len(entries), "file": out.name},
         )  # fmt: skip
-        out.write_text(privacy.access_log_csv(entries, tz, "nb" if lang == "nb" else "en"))
+        write_output(out, privacy.access_log_csv(entries, tz, "nb" if lang == "nb" else "en"))
         conn.commit()
     typer.echo(f"{len(entries)} entries written to {out}")

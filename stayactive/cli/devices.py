@@ -6,8 +6,8 @@ import psycopg
 import typer
 from psycopg.rows import TupleRow
 
-from stayactive import audit, auth, db
-from stayactive.cli._common import no_national_id, os_user
+from stayactive import audit, auth, db, registry
+from stayactive.cli._common import named, no_national_id, os_user
 from stayactive.errors import ConfigurationError
 from stayactive.registry import NewDevice
 from stayactive.settings import get_settings
@@ -44,9 +44,7 @@ def add(
     ),
     tenant: str = typer.Option(..., "--tenant"),
     kind: str = typer.Option(..., "--kind", help="walker or robot."),
-    serial: str = typer.Option(
-        ..., "--serial", help="The vendor's serial number.", callback=no_national_id
-    ),
+    serial: str = typer.Option(..., "--serial", help="The vendor's serial number.", callback=named),
     ward: int | None = typer.Option(None, "--ward", help="Ward id the device belongs to."),
 ) -> None:
     """Register a device and create its broker account; prints its password once."""
@@ -103,6 +101,7 @@ def deactivate(
 def list_(tenant: str = typer.Option(..., "--tenant")) -> None:
     """The tenant's devices: kind, serial, ward, state, last seen."""
     with db.connect(get_settings()) as conn:
+        registry.require_tenant(conn, tenant)
         rows = conn.execute(
             """SELECT d.device_id, d.kind, d.serial, d.ward_id, d.active, l.last_seen_at, l.state,
                       l.battery_pct

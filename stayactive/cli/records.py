@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from stayactive import db
-from stayactive.cli._common import os_user
+from stayactive.cli._common import os_user, writing
 from stayactive.records import (
     ImportReport,
     audit_import,
@@ -89,14 +89,19 @@ def simulate(
     from stayactive.tools.simulation import write_care_record_extract
 
     tz = ZoneInfo(get_settings().time_zone)
-    extract = write_care_record_extract(
-        out,
-        start=datetime.fromisoformat(start).replace(tzinfo=tz),
-        before_days=before_days,
-        after_days=after_days,
-        device_ward_stays=device_ward_stays,
-        comparison_ward_stays=comparison_ward_stays,
-        effect=effect,
-        seed=seed,
-    )
+    try:
+        first_day = datetime.fromisoformat(start).replace(tzinfo=tz)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--start {start!r} is not YYYY-MM-DD") from exc
+    with writing(out):
+        extract = write_care_record_extract(
+            out,
+            start=first_day,
+            before_days=before_days,
+            after_days=after_days,
+            device_ward_stays=device_ward_stays,
+            comparison_ward_stays=comparison_ward_stays,
+            effect=effect,
+            seed=seed,
+        )
     typer.echo(extract.summary())

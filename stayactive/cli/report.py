@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from stayactive import db, registry
+from stayactive.cli._common import write_output, writing
 from stayactive.errors import ConfigurationError
 from stayactive.reports.savings_store import (
     change_parameters,
@@ -104,14 +105,14 @@ def savings(
         from stayactive.reports.pdf import render_pdf
 
         path = out or Path(f"savings-{tenant}.pdf")
-        path.write_bytes(render_pdf(report))
+        write_output(path, render_pdf(report))
         typer.echo(f"wrote {path} ({report.status})")
     else:
         text = render_json(report) + "\n" if fmt is Format.JSON else render_csv(report)
         if out is None:
             sys.stdout.write(text)
         else:
-            out.write_text(text, encoding="utf-8")
+            write_output(out, text)
             typer.echo(f"wrote {out} ({report.status})")
     for message in report.messages:
         typer.secho(message, err=True, fg=typer.colors.YELLOW)
@@ -262,5 +263,6 @@ def open_data_(
         time_zone = registry.tenant_time_zone(conn, tenant).key
         table = open_data(conn, tenant, actor=by, analysis_at=_as_of(as_of, time_zone))
         conn.commit()
-    csv_path, md_path = write_open_data(table, out)
+    with writing(out):
+        csv_path, md_path = write_open_data(table, out)
     typer.echo(f"wrote {csv_path} ({len(table.rows)} rows) and {md_path}")

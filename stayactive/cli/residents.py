@@ -60,6 +60,8 @@ def consent(
     valid_to: datetime | None = typer.Option(None, "--to", help="When it ends (open if absent)."),
 ) -> None:
     """Record a consent (audited)."""
+    if valid_to is not None and valid_to.astimezone() <= valid_from.astimezone():
+        raise typer.BadParameter("--to must be after --from")
     with db.connect(get_settings()) as conn, db.translated():
         consent_id = privacy.record_consent(
             conn,

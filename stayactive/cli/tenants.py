@@ -7,8 +7,7 @@ from datetime import date
 import typer
 
 from stayactive import audit, db, registry
-from stayactive.cli._common import no_national_id, os_user
-from stayactive.errors import ConfigurationError
+from stayactive.cli._common import named, no_national_id, os_user
 from stayactive.settings import get_settings
 
 app = typer.Typer(help="Tenants (municipalities, buyers).", no_args_is_help=True)
@@ -20,7 +19,7 @@ def add(
     tenant_id: str = typer.Argument(
         ..., help="Id: 2-63 lower-case letters, digits or '-'.", callback=no_national_id
     ),
-    name: str = typer.Option(..., "--name", help="Name shown to people.", callback=no_national_id),
+    name: str = typer.Option(..., "--name", help="Name shown to people.", callback=named),
     time_zone: str | None = typer.Option(
         None, "--time-zone", help="IANA time zone (default STAYACTIVE_TIME_ZONE)."
     ),
@@ -61,9 +60,9 @@ def list_() -> None:
 def add_ward(
     tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
     site: str = typer.Option(
-        ..., "--site", help="Site (nursing home) name; created if new.", callback=no_national_id
+        ..., "--site", help="Site (nursing home) name; created if new.", callback=named
     ),
-    ward: str = typer.Option(..., "--ward", help="Ward name.", callback=no_national_id),
+    ward: str = typer.Option(..., "--ward", help="Ward name.", callback=named),
     go_live_on: str | None = typer.Option(
         None, "--go-live-on", help="YYYY-MM-DD: the day devices came into use on the ward."
     ),
@@ -74,8 +73,7 @@ def add_ward(
     except ValueError as exc:
         raise typer.BadParameter(f"--go-live-on {go_live_on!r} is not YYYY-MM-DD") from exc
     with db.connect(get_settings()) as conn:
-        if conn.execute("SELECT 1 FROM tenants WHERE tenant_id = %s", (tenant,)).fetchone() is None:
-            raise ConfigurationError(f"unknown tenant {tenant!r}: `stayactive tenants add` first")
+        registry.require_tenant(conn, tenant)
         ward_id = registry.ensure_ward(conn, tenant, site, ward, go_live).ward_id
         audit.record(
             conn,
@@ -95,6 +93,7 @@ def add_ward(
 def list_wards(tenant: str = typer.Option(..., "--tenant", help="Tenant id.")) -> None:
     """The tenant's wards with their ids."""
     with db.connect(get_settings()) as conn:
+        registry.require_tenant(conn, tenant)
         rows = conn.execute(
             """SELECT w.ward_id, s.name, w.name, w.go_live_on FROM wards w
                JOIN sites s ON s.site_id = w.site_id WHERE w.tenant_id = %s

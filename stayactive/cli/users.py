@@ -9,8 +9,8 @@ import psycopg
 import typer
 from psycopg.rows import TupleRow
 
-from stayactive import audit, auth, db
-from stayactive.cli._common import no_national_id, os_user, with_async_conn
+from stayactive import audit, auth, db, registry
+from stayactive.cli._common import named, no_national_id, os_user, with_async_conn
 from stayactive.errors import ConfigurationError, ConstraintViolation
 from stayactive.settings import get_settings
 
@@ -22,7 +22,10 @@ _AConn = psycopg.AsyncConnection[TupleRow]
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            password = sys.stdin.readline().rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            raise ConfigurationError("the password on stdin is not UTF-8 text") from exc
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
@@ -30,6 +33,11 @@ def _read_password(from_stdin: bool) -> str:
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
     return password
+
+
+def _require_tenant(tenant: str) -> None:
+    with db.connect(get_settings()) as conn:
+        registry.require_tenant(conn, tenant)
 
 
 async def _audit(
@@ -213,6 +221,8 @@ async def _user(conn: _AConn, name: str) -> tuple[int, str]:
 @app.command("list")
 def list_(tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant.")) -> None:
     """Users with role, wards, state and last login."""
+    if tenant is not None:
+        _require_tenant(tenant)
     rows = asyncio.run(with_async_conn(get_settings(), lambda c: auth.list_users(c, tenant)))
     for u in rows:
         last = u.last_login_at.isoformat(timespec="minutes") if u.last_login_at else "never"
@@ -230,8 +240,8 @@ def add_key(
     name: str = typer.Option(
         ...,
         "--name",
-        help="What the key is for, e.g. 'care-record sync'.",
-        callback=no_national_id,
+        help="What the key is for, e.g. 'care-record sync' (at most 100 characters).",
+        callback=named,
     ),
 ) -> None:
     """Create an integrator key (imports only); prints it once."""
@@ -243,6 +253,10 @@ def add_key(
         except ConstraintViolation as exc:
             if exc.kind == "foreign_key":
                 raise ConfigurationError(f"unknown tenant {tenant!r}") from exc
+            if exc.kind == "check":
+                raise ConfigurationError(
+                    f"a key name has at most 100 characters, not {len(name)}"
+                ) from exc
             raise ConfigurationError(f"{tenant} has a key named {name!r} already") from exc
 
     key_id, key = asyncio.run(with_async_conn(get_settings(), work))
@@ -253,6 +267,7 @@ def add_key(
 @keys_app.command("list")
 def list_keys(tenant: str = typer.Option(..., "--tenant")) -> None:
     """The tenant's keys (never the secrets)."""
+    _require_tenant(tenant)
     rows = asyncio.run(with_async_conn(get_settings(), lambda c: auth.list_api_keys(c, tenant)))
     for k in rows:
         state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"

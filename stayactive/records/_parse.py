@@ -254,7 +254,14 @@ def parse_care_record(line: int, row: dict[str, str], tz: ZoneInfo) -> CareRecor
 
 def read_rows(stream: TextIO, required: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """CSV rows with their line numbers; comma or semicolon separated (Excel in Norway)."""
-    text = stream.read()
+    try:
+        text = stream.read()
+    except UnicodeDecodeError as exc:
+        # The API's import says the same (stayactive.api.imports); a spreadsheet saved as
+        # "CSV" rather than "CSV UTF-8" writes Windows-1252 bytes.
+        raise ConfigurationError(
+            f"the CSV is not UTF-8 (byte {exc.object[exc.start]:#04x}): save it as UTF-8 CSV"
+        ) from exc
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)

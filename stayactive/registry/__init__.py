@@ -36,6 +36,7 @@ from stayactive.registry._tenants import (
     EnsuredWard,
     ensure_tenant,
     ensure_ward,
+    require_tenant,
     tenant_time_zone,
 )
 
@@ -60,6 +61,7 @@ __all__ = [
     "is_device_id",
     "is_pseudonym",
     "is_tenant_id",
+    "require_tenant",
     "set_device_active",
     "tenant_time_zone",
     "upsert_assignment",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -30,15 +30,28 @@ def ensure_tenant(
 ) -> bool:
     """Create the tenant unless it exists (an existing one is left as it is); True if created.
 
-    Raises :class:`ConfigurationError` for an invalid tenant id.
+    Raises :class:`ConfigurationError` for an invalid tenant id or an unknown time zone.
     """
     check_tenant_id(tenant_id)
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(
+            f"unknown time zone {time_zone!r}: give an IANA name such as 'Europe/Oslo'"
+        ) from exc
     cur = conn.execute(
         "INSERT INTO tenants (tenant_id, name, time_zone) VALUES (%s, %s, %s) "
         "ON CONFLICT (tenant_id) DO NOTHING",
         (tenant_id, name, time_zone),
     )
     return cur.rowcount == 1
+
+
+def require_tenant(conn: _Conn, tenant_id: str) -> None:
+    """Raise :class:`ConfigurationError` unless the tenant exists (a mistyped ``--tenant``
+    would otherwise list nothing and look like a tenant without rows)."""
+    if conn.execute("SELECT 1 FROM tenants WHERE tenant_id = %s", (tenant_id,)).fetchone() is None:
+        raise ConfigurationError(f"unknown tenant {tenant_id!r}: `stayactive tenants add` first")
 
 
 def tenant_time_zone(conn: _Conn, tenant_id: str) -> ZoneInfo:

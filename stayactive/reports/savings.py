@@ -167,7 +167,9 @@ def _parameters(
 ) -> tuple[ParameterSet, str]:
     """The parameters of this report and a label of their version."""
     ps = stored.parameters
-    if loaded.stays_last_year is not None and ps.stays_per_year.needs_confirmation:
+    # No stay in the year before the as-of date (an as-of long after the extract) counts
+    # nothing: the stored value stands, still to be confirmed.
+    if loaded.stays_last_year and ps.stays_per_year.needs_confirmation:
         counted = dataclasses.replace(
             ps.stays_per_year,
             value=float(loaded.stays_last_year),

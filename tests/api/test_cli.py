@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 import ingest
 from stayactive.cli import app
+from stayactive.errors import StayActiveError
 from stayactive.settings import get_settings
 from tests.api.broker import accepts
 from tests.fixtures.services import Schema
@@ -26,12 +27,17 @@ def cli(schema: Schema, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     get_settings.cache_clear()
     runner = CliRunner()
 
-    def run(*args: str, stdin: str = "", ok: bool = True) -> str:
+    def run(*args: str, stdin: str | bytes = "", ok: bool = True) -> str:
         result = runner.invoke(app, list(args), input=stdin)
         if ok:
             assert result.exit_code == 0, (result.output, result.exception)
             return result.stdout
         assert result.exit_code != 0, result.output
+        # A refusal is ours (the console script prints "error: …", exit 1) or a usage error
+        # (exit 2), never an exception the console script would show as a traceback.
+        assert result.exception is None or isinstance(
+            result.exception, StayActiveError | SystemExit
+        ), (args, result.output, result.exc_info)
         return result.output + str(result.exception or "")
 
     yield run
@@ -151,3 +157,89 @@ def test_records_import_is_in_the_residents_access_log(  # type: ignore[no-untyp
             "ORDER BY audit_id DESC LIMIT 1"
         ).fetchone()
     assert last is not None and last[0].startswith("cli:") and last[1] == "1"
+
+
+def test_mistyped_input_is_a_one_line_error_and_nothing_is_stored(  # type: ignore[no-untyped-def]
+    cli, schema: Schema, tmp_path
+) -> None:
+    """What a new operator mistypes on day one (a time zone, an empty name, a spreadsheet saved
+    in the wrong encoding, a date, an output path) is refused with its reason, never a
+    traceback, and nothing of it is stored."""
+    assert "unknown time zone 'Mars/Olympus'" in cli(
+        "tenants", "add", "t-bad", "--name", "Bad", "--time-zone", "Mars/Olympus", ok=False
+    )
+    cli("tenants", "add", "t-bad", "--name", "Bad kommune")
+    empty = [
+        ("tenants", "add", "t-bad2", "--name", " "),
+        ("wards", "add", "--tenant", "t-bad", "--site", "", "--ward", "Korttid 1"),
+        ("wards", "add", "--tenant", "t-bad", "--site", "Hinna", "--ward", ""),
+        ("devices", "add", "W-bad-1", "--tenant", "t-bad", "--kind", "walker", "--serial", ""),
+        ("apikeys", "add", "--tenant", "t-bad", "--name", ""),
+    ]  # fmt: skip
+    for args in empty:
+        assert "must not be empty" in cli(*args, ok=False), args
+    assert "at most 100 characters, not 101" in cli(
+        "apikeys", "add", "--tenant", "t-bad", "--name", "k" * 101, ok=False
+    )
+    assert "not UTF-8 text" in cli(
+        "users", "add", "p-bad", "--tenant", "t-bad", "--role", "admin", "--password-stdin",
+        stdin=b"\xff\xfe a long password here\n", ok=False,
+    )  # fmt: skip
+    extract = tmp_path / "stays.csv"
+    extract.write_bytes(
+        b"external_ref,resident,site,ward,admitted_at,stay_type\nS-1,R-\xf8,a,b,,18\n"
+    )
+    assert "the CSV is not UTF-8 (byte 0xf8)" in cli(
+        "records", "import", "--tenant", "t-bad", "--csv", str(extract), ok=False
+    )
+    extract.write_text(
+        "external_ref,resident,site,ward,admitted_at,stay_type\n"
+        "S-1,R-bad-0001,Hinna,Korttid 1,2026-04-01T10:00:00+02:00,18\n"
+    )
+    cli("records", "import", "--tenant", "t-bad", "--csv", str(extract))
+    export = ("audit", "export", "R-bad-0001", "--tenant", "t-bad", "--out")
+    assert "--from '2026-99-01' is not YYYY-MM-DD" in cli(
+        *export, str(tmp_path / "log.csv"), "--from", "2026-99-01", ok=False
+    )
+    assert "--from 2026-05-01 is after --to 2026-01-01" in cli(
+        *export, str(tmp_path / "log.csv"), "--from", "2026-05-01", "--to", "2026-01-01", ok=False
+    )
+    assert "cannot write" in cli(*export, str(tmp_path / "no-such-dir" / "log.csv"), ok=False)
+    assert "cannot write" in cli(*export, str(tmp_path), ok=False)
+    assert "--to must be after --from" in cli(
+        "residents", "consent", "R-bad-0001", "--tenant", "t-bad", "--purpose", "care",
+        "--from", "2026-02-01", "--to", "2026-01-01", ok=False,
+    )  # fmt: skip
+    # A mistyped tenant is said, not listed as a tenant without rows.
+    for listing in ("wards", "devices", "apikeys", "users"):
+        assert "unknown tenant 't-typo'" in cli(listing, "list", "--tenant", "t-typo", ok=False)
+    with schema.connect() as conn:
+        stored = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+            for table in ("tenants", "devices", "api_keys", "users")
+        }
+        exports = conn.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'access_log.export'"
+        ).fetchone()
+    assert stored == {"tenants": 1, "devices": 0, "api_keys": 0, "users": 0}
+    assert exports == (0,)  # an export that was not written is not logged as one
+
+
+def test_an_output_path_that_cannot_be_written_is_a_one_line_error(  # type: ignore[no-untyped-def]
+    cli, tmp_path
+) -> None:
+    cli("tenants", "add", "t-out", "--name", "Out kommune")
+    out = tmp_path / "no-such-dir" / "savings.json"
+    said = cli("report", "savings", "--tenant", "t-out", "--resamples", "100", "--out", str(out),
+               ok=False)  # fmt: skip
+    assert f"cannot write {out}: No such file or directory" in said
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    said = cli("report", "open-data", "--tenant", "t-out", "--out", str(a_file), ok=False)
+    assert f"cannot write {a_file}: File exists" in said
+    small = ("--before-days", "1", "--after-days", "1", "--device-ward-stays", "1",
+             "--comparison-ward-stays", "1")  # fmt: skip
+    said = cli("records", "simulate", "--out", str(a_file), *small, ok=False)
+    assert f"cannot write {a_file}: File exists" in said
+    said = cli("records", "simulate", "--out", str(tmp_path), "--start", "1. mars", ok=False)
+    assert "--start '1. mars' is not YYYY-MM-DD" in said

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -324,3 +324,21 @@ def test_difference_in_differences_report(
     balance = report.table("balance")
     assert sum(c.startswith("standardisert forskjell etter") for c in balance.columns) == 3
     assert any("Parallel trends" in a for a in report.assumptions)
+
+
+def test_report_as_of_more_than_a_year_after_the_last_stay(
+    conn: psycopg.Connection[TupleRow], seeded: Callable[..., SeededTenant]
+) -> None:
+    """No stay admitted in the year before the as-of date is no count of stays per year: the
+    report keeps the parameter it has (it was `stays_per_year must be > 0, got 0`, an error
+    the finance reader cannot act on)."""
+    tenant = seeded(device_ward_stays=40, comparison_ward_stays=0)
+    report = build_savings_report(
+        conn,
+        "stavanger",
+        actor="test",
+        analysis_at=tenant.extract_at + timedelta(days=800),
+        n_resamples=RESAMPLES,
+    )
+    assert report.status != "no data"
+    assert report.parameter_values["stays_per_year"] > 0
