@@ -259,9 +259,7 @@ class ScenarioResult:
 
     def misses(self) -> int:
         """Seeds whose interval did not cover the truth."""
-        return sum(
-            not lo <= self.truth <= hi for lo, hi in zip(self.lows, self.highs, strict=True)
-        )
+        return sum(not lo <= self.truth <= hi for lo, hi in zip(self.lows, self.highs, strict=True))
 
     def coverage_interval(self) -> tuple[float, float]:
         """Clopper-Pearson 95% interval of the coverage."""
