@@ -54,18 +54,22 @@ def test_status_reports_versions_and_licence(settings: Settings) -> None:
     assert "healthy" in broker_line and "Mosquitto 2." in broker_line
 
 
-def test_external_servers_skip_the_local_ones(
-    settings: Settings, tmp_path: Path, service_account: Callable[[], DeviceAccount]
-) -> None:
+def _external(settings: Settings, svc: DeviceAccount, tmp_path: Path) -> Settings:
+    """The test's own servers, given as external ones, with ``svc`` as the ingest account."""
     host, port = settings.mqtt_host_port()
-    svc = service_account()
-    external = Settings(
+    return Settings(
         database_url=settings.dsn(),
         mqtt_url=f"mqtt://{host}:{port}",
         mqtt_ingest_username=svc.device_id,
         mqtt_ingest_password=svc.password,
         data_dir=tmp_path / "unused",
     )
+
+
+def test_external_servers_skip_the_local_ones(
+    settings: Settings, tmp_path: Path, service_account: Callable[[], DeviceAccount]
+) -> None:
+    external = _external(settings, service_account(), tmp_path)
     services.up(external)
     state = services.status(external)
     assert state.healthy
@@ -81,13 +85,7 @@ def test_external_broker_status_leaves_the_worker_connected(
     would take over the worker's connection and end its session."""
     host, port = settings.mqtt_host_port()
     svc = service_account()
-    external = Settings(
-        database_url=settings.dsn(),
-        mqtt_url=f"mqtt://{host}:{port}",
-        mqtt_ingest_username=svc.device_id,
-        mqtt_ingest_password=svc.password,
-        data_dir=tmp_path / "unused",
-    )
+    external = _external(settings, svc, tmp_path)
     dropped = threading.Event()
     worker = new_client(svc.device_id, svc.device_id, svc.password)
     worker.on_disconnect = lambda *args: dropped.set()
