@@ -310,10 +310,10 @@ def _in_bounds(index: int, frame: dict[str, Any], samples: Samples) -> None:
     bad = ~((samples >= rules.low) & (samples <= rules.high))  # NaN fails both comparisons
     if bad.any():
         channel, i = (int(x) for x in np.argwhere(bad)[0])
-        name = FLOAT_CHANNELS[channel]
+        name, value = FLOAT_CHANNELS[channel], float(samples[channel, i])
         raise _Invalid(
             "value_out_of_range",
-            f"frames/{index}/{name}/{i} = {samples[channel, i]!r} outside {rules.bounds[name]}",
+            f"frames/{index}/{name}/{i} = {value!r} outside {rules.bounds[name]}",
         )
 
 

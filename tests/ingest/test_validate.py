@@ -115,6 +115,15 @@ def test_nan_in_cbor_status_is_out_of_range() -> None:
     assert isinstance(outcome, Reject) and outcome.reason == "value_out_of_range"
 
 
+def test_out_of_range_sample_detail_names_the_plain_number() -> None:
+    # The detail is for operators: a numpy repr (np.float64(200.0)) is noise to them.
+    msg = good_telemetry()
+    msg["frames"][1]["acc_x"][3] = 200.0
+    outcome = check("stayactive/v1/W-0001/telemetry", json.dumps(msg).encode())
+    assert isinstance(outcome, Reject) and outcome.reason == "value_out_of_range"
+    assert outcome.detail == "frames/1/acc_x/3 = 200.0 outside (-160.0, 160.0)"
+
+
 def test_too_old_rep_time_is_rejected() -> None:
     msg = json.loads((EXAMPLES / "robot-exercise.json").read_text())
     msg["rep_times"][0] = "2024-01-01T10:00:00.000Z"
