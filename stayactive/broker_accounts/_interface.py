@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from stayactive.errors import ConfigurationError
@@ -54,7 +54,7 @@ class DeviceCertificate:
 
     device_id: str
     cert_pem: bytes
-    key_pem: bytes
+    key_pem: bytes = field(repr=False)  # a repr lands in logs and tracebacks
     ca_pem: bytes
     not_after: dt.datetime
 

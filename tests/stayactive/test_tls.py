@@ -91,6 +91,16 @@ def test_a_device_certificate_names_the_device_and_is_for_clients(tmp_path: Path
     assert b"PRIVATE KEY" in issued.key_pem
 
 
+def test_a_device_certificate_does_not_print_its_private_key(tmp_path: Path) -> None:
+    # A repr ends up in logs and tracebacks; the key must only ever be written to its file.
+    ca = LocalCA(ServicePaths(tmp_path))
+    ca.ensure(NAMES)
+    issued = ca.issue_client("W-0001")
+    shown = repr(issued) + str(issued)
+    assert "W-0001" in shown
+    assert "PRIVATE KEY" not in shown and issued.key_pem.decode() not in shown
+
+
 def test_no_device_certificate_without_a_ca(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="services up"):
         LocalCA(ServicePaths(tmp_path)).issue_client("W-0001")
