@@ -35,6 +35,7 @@ from ingest.decode import CBOR_TYPE, JSON_TYPE, Undecodable, decode
 from ingest.messages import FLOAT_CHANNELS, Envelope, Frame, Received, WalkerTelemetry
 from ingest.schema_rules import FrameRules, Samples, load_schema
 from ingest.validate import (
+    KIND_OF_TYPE,
     MAX_FUTURE,
     MAX_PAYLOAD_BYTES,
     PROTOCOL_VERSION,
@@ -184,7 +185,7 @@ def accept(
     ):
         return None
     device = lookup(device_id)
-    if device is None or not device.active:
+    if device is None or not device.active or device.kind != KIND_OF_TYPE[MESSAGE_TYPE]:
         return None
     pattern = _types()[1]
     sent_at = _time(wire.sent_at, pattern)

@@ -14,6 +14,7 @@ CHECKED: Final = (
     "wrong_channel",
     "unknown_device",
     "inactive_device",
+    "wrong_device_kind",
     "schema_invalid",
     "array_length_mismatch",
     "value_out_of_range",

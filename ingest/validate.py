@@ -49,6 +49,8 @@ CHANNEL_OF_TYPE = {
     "status": "status",
     "config": "config",
 }
+#: The kind of device that sends each type (status: every kind).
+KIND_OF_TYPE = {"walker.telemetry": "walker", "robot.event": "robot"}
 _TIME_FIELDS = ("sent_at", "at", "t0", "started_at", "ended_at")
 _ENVELOPE = ("v", "type", "device_id", "boot", "seq")
 _CHECKED_BY_NUMPY = frozenset((*FLOAT_CHANNELS, "brake"))
@@ -195,7 +197,14 @@ def _validate(
         raise _Invalid("unknown_device", f"device {topic_device!r} is not registered")
     if not device.active:
         raise _Invalid("inactive_device", f"device {topic_device!r} is not active")
-    # 8-10. structure, array lengths, ranges
+    # 8. a robot's telemetry would be stored as a walker's, a walker's event as a robot's
+    sender = KIND_OF_TYPE.get(message_type)
+    if sender is not None and device.kind != sender:
+        raise _Invalid(
+            "wrong_device_kind",
+            f"a {message_type} message from {topic_device!r}, registered as a {device.kind}",
+        )
+    # 9-11. structure, array lengths, ranges
     structure, full = validators(message_type)
     range_error = _first_error(full, doc)
     if range_error is not None:  # the second pass tells a structure error from a range error
@@ -213,9 +222,9 @@ def _validate(
     _finite(doc)
     for i, (frame, values) in enumerate(zip(frames, arrays, strict=True)):
         _in_bounds(i, frame, values)
-    # 11. what the schema allows but the storage types cannot hold
+    # 12. what the schema allows but the storage types cannot hold
     _storable(doc)
-    # 12-13. timestamps
+    # 13-14. timestamps
     times = [_parse_time(t) for t in _timestamps(doc)]
     _check_times(times, message.received_at, retention)
 

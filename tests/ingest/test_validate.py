@@ -80,6 +80,21 @@ def test_unknown_and_inactive_devices() -> None:
         assert isinstance(outcome, Reject) and outcome.reason == reason
 
 
+def test_a_message_of_another_kind_of_device_is_refused() -> None:
+    # A robot's walker.telemetry was stored as walker frames of the robot.
+    for name, sender in (("walker-telemetry.json", "R-0001"), ("robot-exercise.json", "W-0001")):
+        msg = json.loads((EXAMPLES / name).read_text())
+        msg["device_id"] = sender
+        outcome = check(p.topic_of(msg), json.dumps(msg).encode())
+        assert isinstance(outcome, Reject), outcome
+        assert outcome.reason == "wrong_device_kind", outcome.detail
+        assert sender in outcome.detail
+    for sender in ("W-0001", "R-0001"):  # status comes from either kind
+        msg = json.loads((EXAMPLES / "status.json").read_text())
+        msg["device_id"] = sender
+        assert isinstance(check(p.topic_of(msg), json.dumps(msg).encode()), Status)
+
+
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
