@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 
 from ingest.decode import Undecodable, decode
 from ingest.messages import (
@@ -251,8 +251,28 @@ def _first_error(validator: Draft202012Validator, doc: dict[str, Any]) -> str | 
     error = next(iter(validator.iter_errors(doc)), None)
     if error is None:
         return None
+    error = _selected_branch(error)
     where = "/".join(str(p) for p in error.absolute_path) or "(message)"
+    if error.validator == "oneOf":  # its message repeats the whole message, pseudonyms and all
+        return f"{where}: matches none of the schemas of its event kind"
     return f"{where}: {error.message}"[:500]
+
+
+def _selected_branch(error: ValidationError) -> ValidationError:
+    """For a failed ``oneOf`` over event kinds, the first error of the one branch whose
+    ``event`` matched (what is wrong with the message as the kind it says it is); else
+    ``error`` itself."""
+    if error.validator != "oneOf" or not error.context:
+        return error
+    branches: dict[object, list[ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    chosen = [
+        errors
+        for errors in branches.values()
+        if not any(list(e.relative_path) == ["event"] for e in errors)
+    ]
+    return _selected_branch(chosen[0][0]) if len(chosen) == 1 else error
 
 
 def _frame_structure(index: int, frame: Any) -> None:

@@ -80,6 +80,19 @@ def test_unknown_and_inactive_devices() -> None:
         assert isinstance(outcome, Reject) and outcome.reason == reason
 
 
+def test_a_robot_event_reject_says_what_is_wrong_with_its_kind() -> None:
+    # The detail was the oneOf's "{whole message} is not valid under any of the given schemas".
+    sit = json.loads((EXAMPLES / "robot-sit-to-stand-test.json").read_text())
+    sit["rep_times"] = sit["rep_times"][:4]
+    start = json.loads((EXAMPLES / "robot-session-start.json").read_text())
+    start["participants"] = [start["participants"][0]] * 2
+    for msg, where in ((sit, "rep_times: "), (start, "participants: ")):
+        outcome = check(p.topic_of(msg), json.dumps(msg).encode())
+        assert isinstance(outcome, Reject) and outcome.reason == "schema_invalid"
+        assert outcome.detail.startswith(where), outcome.detail
+        assert "not valid under any of the given schemas" not in outcome.detail
+
+
 def test_a_message_of_another_kind_of_device_is_refused() -> None:
     # A robot's walker.telemetry was stored as walker frames of the robot.
     for name, sender in (("walker-telemetry.json", "R-0001"), ("robot-exercise.json", "W-0001")):
