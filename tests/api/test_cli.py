@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -243,3 +244,28 @@ def test_an_output_path_that_cannot_be_written_is_a_one_line_error(  # type: ign
     assert f"cannot write {a_file}: File exists" in said
     said = cli("records", "simulate", "--out", str(tmp_path), "--start", "1. mars", ok=False)
     assert "--start '1. mars' is not YYYY-MM-DD" in said
+
+
+def test_report_as_of_out_of_range_is_refused_as_the_api_refuses_it(  # type: ignore[no-untyped-def]
+    cli,
+) -> None:
+    """`report savings|open-data --as-of` keeps to the API's range (2000-01-01 to today): a
+    date in the future or before 2000 is a one-line usage error, not a report."""
+    cli("tenants", "add", "t-asof", "--name", "As-of kommune")
+    future = (date.today() + timedelta(days=30)).isoformat()
+    refused = [
+        ("savings", future),
+        ("savings", "1999-12-31"),
+        ("open-data", f"{future}T10:00"),
+        ("savings", "1999-12-31T23:00"),
+    ]
+    for command, as_of in refused:
+        result = CliRunner().invoke(
+            app, ["report", command, "--tenant", "t-asof", "--as-of", as_of]
+        )
+        assert result.exit_code == 2, (command, as_of, result.output)
+        assert "is out of range (2000-01-01 to today)" in result.output, result.output
+    assert '"tenant"' in cli(
+        "report", "savings", "--tenant", "t-asof", "--resamples", "100",
+        "--as-of", date.today().isoformat(),
+    )  # fmt: skip
