@@ -269,3 +269,23 @@ def test_report_as_of_out_of_range_is_refused_as_the_api_refuses_it(  # type: ig
         "report", "savings", "--tenant", "t-asof", "--resamples", "100",
         "--as-of", date.today().isoformat(),
     )  # fmt: skip
+
+
+def test_users_set_wards_keeps_care_staff_with_a_ward(  # type: ignore[no-untyped-def]
+    cli, schema: Schema
+) -> None:
+    """`users set-wards` without --ward is refused for care staff, as `users add` refuses it,
+    and says how to take the user's access away instead; the wards stay as they were."""
+    cli("tenants", "add", "t-scope", "--name", "Scope kommune")
+    out = cli("wards", "add", "--tenant", "t-scope", "--site", "Hinna", "--ward", "Korttid 1")
+    ward_id = re.search(r"ward (\d+):", out).group(1)  # type: ignore[union-attr]
+    cli("users", "add", "scope-nurse", "--tenant", "t-scope", "--role", "care_staff", "--ward",
+        ward_id, "--password-stdin", stdin="a long password here\n")  # fmt: skip
+    cli("users", "add", "scope-finance", "--tenant", "t-scope", "--role", "finance",
+        "--password-stdin", stdin="a long password here\n")  # fmt: skip
+    said = cli("users", "set-wards", "scope-nurse", ok=False)
+    assert "care staff need at least one --ward" in said
+    assert "stayactive users disable scope-nurse" in said
+    assert re.search(rf"scope-nurse\s+care_staff\s+wards {ward_id}\s", cli("users", "list"))
+    # Other roles have no ward scope to keep.
+    assert "wards none" in cli("users", "set-wards", "scope-finance")
