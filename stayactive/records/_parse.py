@@ -292,6 +292,14 @@ def read_rows(stream: TextIO, required: Iterable[str]) -> Iterator[tuple[int, di
         yield reader.line_num, {k: v for k, v in row.items() if isinstance(k, str)}
 
 
+def check_columns(path: Path, required: Iterable[str]) -> None:
+    """Refuse a file that the import would refuse before its first row (not UTF-8, a required
+    column missing), without writing anything: so that a command importing several files can
+    check them all first. Raises :class:`ConfigurationError` as :func:`read_rows` does."""
+    with open_source(path) as stream:
+        next(read_rows(stream, required), None)
+
+
 class open_source:
     """A context manager giving a text stream for a path (opened) or a stream (left open)."""
 

@@ -289,3 +289,29 @@ def test_users_set_wards_keeps_care_staff_with_a_ward(  # type: ignore[no-untype
     assert re.search(rf"scope-nurse\s+care_staff\s+wards {ward_id}\s", cli("users", "list"))
     # Other roles have no ward scope to keep.
     assert "wards none" in cli("users", "set-wards", "scope-finance")
+
+
+def test_records_import_with_a_bad_assignments_header_writes_nothing(  # type: ignore[no-untyped-def]
+    cli, schema: Schema, tmp_path
+) -> None:
+    """Both files' headers are checked before anything is written: an assignments file that
+    lacks a column refuses the whole import, and the stays file's good rows are not kept."""
+    extract = tmp_path / "stays.csv"
+    extract.write_text(
+        "external_ref,resident,site,ward,admitted_at,stay_type\n"
+        "S-H1,R-head-0001,Hinna,Korttid 1,2026-04-01T10:00:00+02:00,18\n"
+    )
+    assignments = tmp_path / "assignments.csv"
+    assignments.write_text(
+        "device,kind,resident,from,to\nW-head-1,walker,R-head-0001,2026-04-01T10:00:00+02:00,\n"
+    )
+    said = cli("records", "import", "--tenant", "t-head", "--csv", str(extract),
+               "--assignments", str(assignments), ok=False)  # fmt: skip
+    assert "lacks the column(s) device_id, valid_from, valid_to" in said
+    assert str(assignments) in said
+    with schema.connect() as conn:
+        written = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+            for table in ("tenants", "stays", "residents", "audit_log")
+        }
+    assert written == {"tenants": 0, "stays": 0, "residents": 0, "audit_log": 0}
