@@ -10,9 +10,13 @@ import typer
 
 from stayactive import db
 from stayactive.cli._common import os_user, writing
+from stayactive.errors import ConfigurationError
 from stayactive.records import (
+    ASSIGNMENT_COLUMNS,
+    REQUIRED_COLUMNS,
     ImportReport,
     audit_import,
+    check_columns,
     import_assignments,
     import_care_records,
 )
@@ -46,9 +50,18 @@ def import_(
 ) -> None:
     """Load stays, residents, wards and consents; bad rows are listed, good rows kept.
 
-    Idempotent on external_ref: importing the same extract again changes nothing. Exit code 2
-    if some rows failed.
+    Idempotent on external_ref: importing the same extract again changes nothing. Both files'
+    headers are checked first and both are written in one transaction: a refused file leaves
+    nothing of either. Exit code 2 if some rows failed.
     """
+    # Both files are checked before anything is written, and written in one transaction: a
+    # refused file (or the database going away) leaves nothing of either behind.
+    for path, columns in ((csv_path, REQUIRED_COLUMNS), (assignments, ASSIGNMENT_COLUMNS)):
+        if path is not None:
+            try:
+                check_columns(path, columns)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"{path}: {exc}; nothing was imported") from exc
     settings = get_settings()
     actor = f"cli:{os_user()}"
     with db.connect(settings) as conn:
@@ -58,17 +71,14 @@ def import_(
         )  # fmt: skip
         # Committed with the import: the file's audit row and one per resident changed.
         audit_import(conn, report, tenant=tenant, actor=actor)
+        assigned = None if assignments is None else import_assignments(conn, tenant, assignments)
         conn.commit()
-        if report.tenant_created:
-            typer.echo(f"created tenant {tenant!r}")
-        _print_report("stays", report)
-        failed = report.failed
-        if assignments is not None:
-            assigned = import_assignments(conn, tenant, assignments)
-            conn.commit()
-            _print_report("assignments", assigned)
-            failed += assigned.failed
-    if failed:
+    if report.tenant_created:
+        typer.echo(f"created tenant {tenant!r}")
+    _print_report("stays", report)
+    if assigned is not None:
+        _print_report("assignments", assigned)
+    if report.failed or (assigned is not None and assigned.failed):
         raise typer.Exit(2)
 
 

@@ -13,7 +13,8 @@ import typer
 
 from stayactive import db, registry
 from stayactive.cli._common import write_output, writing
-from stayactive.errors import ConfigurationError
+from stayactive.errors import ConfigurationError, InvalidParameter
+from stayactive.reports.as_of import check_as_of
 from stayactive.reports.savings_store import (
     change_parameters,
     choose_design,
@@ -45,18 +46,26 @@ def _user() -> str:
 
 
 def _as_of(text: str | None, time_zone: str) -> datetime:
-    """Now, an ISO date-time, or a date meaning "through the end of that local day"."""
+    """Now, an ISO date-time, or a date meaning "through the end of that local day"; the
+    local day must be in the range the API allows too (:func:`check_as_of`)."""
     if text is None:
         return datetime.now(UTC)
     tz = ZoneInfo(time_zone)
     try:
         if len(text.strip()) <= 10:
-            day = date.fromisoformat(text.strip()) + timedelta(days=1)
-            return datetime.combine(day, datetime.min.time(), tzinfo=tz).astimezone(UTC)
-        parsed = datetime.fromisoformat(text.strip())
+            day = date.fromisoformat(text.strip())
+            at = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+        else:
+            parsed = datetime.fromisoformat(text.strip())
+            at = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+            day = at.astimezone(tz).date()
     except ValueError as exc:
         raise typer.BadParameter(f"--as-of {text!r} is not a date or date-time") from exc
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(UTC)
+    try:
+        check_as_of(day)
+    except InvalidParameter as exc:
+        raise typer.BadParameter(f"--as-of {exc}") from exc
+    return at.astimezone(UTC)
 
 
 @app.command()

@@ -55,6 +55,15 @@ async def _audit(
     )
 
 
+_WARDS_NEEDED = "care staff need at least one --ward"
+
+
+def _has_wards_for(role: str, wards: list[str]) -> bool:
+    """Whether ``wards`` is a scope ``role`` may have: care staff see only the residents of
+    their wards, so a care-staff user without a ward would be an account that shows nothing."""
+    return role != "care_staff" or bool(wards)
+
+
 @app.command("add")
 def add(
     username: str = typer.Argument(..., help="Login name (lower case).", callback=no_national_id),
@@ -70,8 +79,8 @@ def add(
     """Create a user. Care staff need at least one --ward."""
     if role not in auth.ROLES:
         raise typer.BadParameter(f"--role {role!r}: use one of {', '.join(auth.ROLES)}")
-    if role == "care_staff" and not ward:
-        raise typer.BadParameter("care staff need at least one --ward")
+    if not _has_wards_for(role, ward):
+        raise typer.BadParameter(_WARDS_NEEDED)
     password_hash = auth.hash_password(_read_password(password_stdin))
     name = username.strip().lower()
 
@@ -106,7 +115,7 @@ def _change(username: str, action: str, change: str) -> None:
     name = username.strip().lower()
 
     async def work(conn: _AConn) -> None:
-        user_id, tenant = await _user(conn, name)
+        user_id, tenant, _ = await _user(conn, name)
         if action == "passwd":
             await auth.set_password(conn, user_id, change)
         else:
@@ -152,7 +161,7 @@ def set_role(
     name = username.strip().lower()
 
     async def work(conn: _AConn) -> str:
-        user_id, tenant = await _user(conn, name)
+        user_id, tenant, _ = await _user(conn, name)
         old = await auth.set_role(conn, user_id, role)
         await _audit(conn, tenant, "user.set-role", name, {"role": role, "previous": old})
         return str(old)
@@ -168,11 +177,17 @@ def set_wards(
         [], "--ward", help="A ward in the user's scope (id, name or site/ward); repeat."
     ),
 ) -> None:
-    """Replace the wards in a user's scope (audited)."""
+    """Replace the wards in a user's scope (audited). Care staff keep at least one --ward;
+    `users disable` takes a user's access away."""
     name = username.strip().lower()
 
     async def work(conn: _AConn) -> list[int]:
-        user_id, tenant = await _user(conn, name)
+        user_id, tenant, role = await _user(conn, name)
+        if not _has_wards_for(role, ward):
+            raise ConfigurationError(
+                f"{_WARDS_NEEDED}; to take {name!r}'s access away, run "
+                f"`stayactive users disable {name}`"
+            )
         try:
             ward_ids = await auth.resolve_wards(conn, tenant, ward)
         except LookupError as exc:
@@ -210,12 +225,15 @@ def expire(
     )
 
 
-async def _user(conn: _AConn, name: str) -> tuple[int, str]:
-    cur = await conn.execute("SELECT user_id, tenant_id FROM users WHERE username = %s", (name,))
+async def _user(conn: _AConn, name: str) -> tuple[int, str, str]:
+    """The user's id, tenant and role."""
+    cur = await conn.execute(
+        "SELECT user_id, tenant_id, role FROM users WHERE username = %s", (name,)
+    )
     row = await cur.fetchone()
     if row is None:
         raise ConfigurationError(f"no user {name!r}")
-    return int(row[0]), str(row[1])
+    return int(row[0]), str(row[1]), str(row[2])
 
 
 @app.command("list")

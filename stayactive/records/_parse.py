@@ -101,6 +101,13 @@ class CareRecord:
     consent_care: bool = False
 
 
+#: What a date-time in an extract looks like (docs/operations.md, "Stays file").
+_NOT_A_DATE_TIME: Final = (
+    "{value!r} is not an ISO 8601 date-time: give it with a UTC offset "
+    "(2026-03-01T10:15:00+01:00) or as local time (2026-03-01 10:15)"
+)
+
+
 def parse_instant(text: str, tz: ZoneInfo) -> datetime:
     """An ISO 8601 date-time with offset, or a local wall-clock time of ``tz``, as UTC.
 
@@ -111,12 +118,12 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
         a daylight-saving change.
     """
     value = text.strip()
-    if len(value) <= 10:
-        raise ValueError(f"{value!r} needs a time of day, e.g. 2026-03-01T10:15")
+    if _is_date(value):  # it would parse as its midnight, which the extract did not say
+        raise ValueError(f"{value!r} needs a time of day, e.g. {value}T10:15")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not an ISO 8601 date-time") from exc
+        raise ValueError(_NOT_A_DATE_TIME.format(value=value)) from exc
     if parsed.tzinfo is not None:
         return parsed.astimezone(UTC)
     early, late = parsed.replace(tzinfo=tz, fold=0), parsed.replace(tzinfo=tz, fold=1)
@@ -131,6 +138,14 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
             f"local time {value} occurs twice in {tz.key} (clocks went back); give the UTC offset"
         )
     return early.astimezone(UTC)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _flag(text: str) -> bool:
@@ -275,6 +290,14 @@ def read_rows(stream: TextIO, required: Iterable[str]) -> Iterator[tuple[int, di
         )
     for row in reader:
         yield reader.line_num, {k: v for k, v in row.items() if isinstance(k, str)}
+
+
+def check_columns(path: Path, required: Iterable[str]) -> None:
+    """Refuse a file that the import would refuse before its first row (not UTF-8, a required
+    column missing), without writing anything: so that a command importing several files can
+    check them all first. Raises :class:`ConfigurationError` as :func:`read_rows` does."""
+    with open_source(path) as stream:
+        next(read_rows(stream, required), None)
 
 
 class open_source:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -243,3 +244,74 @@ def test_an_output_path_that_cannot_be_written_is_a_one_line_error(  # type: ign
     assert f"cannot write {a_file}: File exists" in said
     said = cli("records", "simulate", "--out", str(tmp_path), "--start", "1. mars", ok=False)
     assert "--start '1. mars' is not YYYY-MM-DD" in said
+
+
+def test_report_as_of_out_of_range_is_refused_as_the_api_refuses_it(  # type: ignore[no-untyped-def]
+    cli,
+) -> None:
+    """`report savings|open-data --as-of` keeps to the API's range (2000-01-01 to today): a
+    date in the future or before 2000 is a one-line usage error, not a report."""
+    cli("tenants", "add", "t-asof", "--name", "As-of kommune")
+    future = (date.today() + timedelta(days=30)).isoformat()
+    refused = [
+        ("savings", future),
+        ("savings", "1999-12-31"),
+        ("open-data", f"{future}T10:00"),
+        ("savings", "1999-12-31T23:00"),
+    ]
+    for command, as_of in refused:
+        result = CliRunner().invoke(
+            app, ["report", command, "--tenant", "t-asof", "--as-of", as_of]
+        )
+        assert result.exit_code == 2, (command, as_of, result.output)
+        assert "is out of range (2000-01-01 to today)" in result.output, result.output
+    assert '"tenant"' in cli(
+        "report", "savings", "--tenant", "t-asof", "--resamples", "100",
+        "--as-of", date.today().isoformat(),
+    )  # fmt: skip
+
+
+def test_users_set_wards_keeps_care_staff_with_a_ward(  # type: ignore[no-untyped-def]
+    cli, schema: Schema
+) -> None:
+    """`users set-wards` without --ward is refused for care staff, as `users add` refuses it,
+    and says how to take the user's access away instead; the wards stay as they were."""
+    cli("tenants", "add", "t-scope", "--name", "Scope kommune")
+    out = cli("wards", "add", "--tenant", "t-scope", "--site", "Hinna", "--ward", "Korttid 1")
+    ward_id = re.search(r"ward (\d+):", out).group(1)  # type: ignore[union-attr]
+    cli("users", "add", "scope-nurse", "--tenant", "t-scope", "--role", "care_staff", "--ward",
+        ward_id, "--password-stdin", stdin="a long password here\n")  # fmt: skip
+    cli("users", "add", "scope-finance", "--tenant", "t-scope", "--role", "finance",
+        "--password-stdin", stdin="a long password here\n")  # fmt: skip
+    said = cli("users", "set-wards", "scope-nurse", ok=False)
+    assert "care staff need at least one --ward" in said
+    assert "stayactive users disable scope-nurse" in said
+    assert re.search(rf"scope-nurse\s+care_staff\s+wards {ward_id}\s", cli("users", "list"))
+    # Other roles have no ward scope to keep.
+    assert "wards none" in cli("users", "set-wards", "scope-finance")
+
+
+def test_records_import_with_a_bad_assignments_header_writes_nothing(  # type: ignore[no-untyped-def]
+    cli, schema: Schema, tmp_path
+) -> None:
+    """Both files' headers are checked before anything is written: an assignments file that
+    lacks a column refuses the whole import, and the stays file's good rows are not kept."""
+    extract = tmp_path / "stays.csv"
+    extract.write_text(
+        "external_ref,resident,site,ward,admitted_at,stay_type\n"
+        "S-H1,R-head-0001,Hinna,Korttid 1,2026-04-01T10:00:00+02:00,18\n"
+    )
+    assignments = tmp_path / "assignments.csv"
+    assignments.write_text(
+        "device,kind,resident,from,to\nW-head-1,walker,R-head-0001,2026-04-01T10:00:00+02:00,\n"
+    )
+    said = cli("records", "import", "--tenant", "t-head", "--csv", str(extract),
+               "--assignments", str(assignments), ok=False)  # fmt: skip
+    assert "lacks the column(s) device_id, valid_from, valid_to" in said
+    assert str(assignments) in said
+    with schema.connect() as conn:
+        written = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+            for table in ("tenants", "stays", "residents", "audit_log")
+        }
+    assert written == {"tenants": 0, "stays": 0, "residents": 0, "audit_log": 0}

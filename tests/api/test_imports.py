@@ -57,7 +57,11 @@ def test_csv_import_and_reimport(shared_world: World) -> None:
 def test_a_bad_row_refuses_the_whole_file(shared_world: World) -> None:
     integrator = shared_world.client("tenant-a-integrator")
     before = _stays(shared_world)
-    bad = GOOD + "S-3,R-imp-0003,1940,female,Sykehjem 1,Korttid 1,2026-03-05T10:00,,21,,\n"
+    bad = (
+        GOOD
+        + "S-3,R-imp-0003,1940,female,Sykehjem 1,Korttid 1,2026-03-05T10:00,,21,,\n"
+        + "S-4,R-imp-0004,1940,female,Sykehjem 1,Korttid 1,notadate,,18,,\n"
+    )
     r = _csv(integrator, bad)
     assert r.status_code == 422
     body = r.json()
@@ -65,6 +69,12 @@ def test_a_bad_row_refuses_the_whole_file(shared_world: World) -> None:
     assert {
         "loc": ["line", 4, "stay_type"],
         "msg": "'21' is not a KPR short-term stay code (18, 19, 20)",
+    } in body["errors"]
+    # The same words as the command line's import (one parser of date-times).
+    assert {
+        "loc": ["line", 5, "admitted_at"],
+        "msg": "'notadate' is not an ISO 8601 date-time: give it with a UTC offset "
+        "(2026-03-01T10:15:00+01:00) or as local time (2026-03-01 10:15)",
     } in body["errors"]
     assert "nothing of it was written" in body["detail"]
     assert _stays(shared_world) == before

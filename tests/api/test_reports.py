@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -196,6 +197,16 @@ def test_scenario_refuses_what_is_not_a_scenario(
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert detail in r.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/reports/savings", "/reports/open-data", "/reports/curves"])
+def test_as_of_outside_2000_to_today_is_refused(finance_world: FinanceWorld, path: str) -> None:
+    """The range the command line keeps to as well (stayactive.reports.as_of)."""
+    client = finance_world.client("fin-a-finance")
+    for as_of in ((date.today() + timedelta(days=30)).isoformat(), "1999-12-31"):
+        r = client.get(path, params={"as_of": as_of})
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"] == f"as_of {as_of} is out of range (2000-01-01 to today)"
 
 
 def test_scenario_is_for_finance_and_admin_only(finance_world: FinanceWorld) -> None:

@@ -148,9 +148,13 @@ def test_parse_instant() -> None:
         2026, 3, 1, 9, 15, tzinfo=UTC
     )
     assert parse_instant("2026-07-01 10:15", OSLO) == datetime(2026, 7, 1, 8, 15, tzinfo=UTC)
-    for bad in ("2026-03-01", "yesterday"):
-        with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="needs a time of day"):
+        parse_instant("2026-03-01", OSLO)
+    # Not a date at all: said so, with the documented forms, not "needs a time of day".
+    for bad in ("yesterday", "notadate", "x", "2026-99-01"):
+        with pytest.raises(ValueError, match="is not an ISO 8601 date-time") as refused:
             parse_instant(bad, OSLO)
+        assert "2026-03-01T10:15:00+01:00" in str(refused.value)
 
 
 def test_rows_contradicting_each_other_and_missing_columns(
@@ -183,11 +187,18 @@ def test_assignments_import(conn: psycopg.Connection[TupleRow]) -> None:
             "valid_from": "2026-03-10T13:00:00+01:00",
             "valid_to": "",
         },
-        {"device_id": "walker-a-02", "kind": "walker", "resident": "R-9999", "valid_from": "x"},
+        {
+            "device_id": "walker-a-02",
+            "kind": "walker",
+            "resident": "R-9999",
+            "valid_from": "notadate",
+        },
     ]
     report = import_assignments(conn, "stavanger", csv_text(columns, rows))
     assert (report.created, report.failed) == (1, 1)
     assert {e.field for e in report.errors} == {"resident", "valid_from"}
+    (bad_from,) = [e for e in report.errors if e.field == "valid_from"]
+    assert "'notadate' is not an ISO 8601 date-time" in bad_from.reason, bad_from
     rows[0]["valid_to"] = "2026-03-20T11:00:00+01:00"
     again = import_assignments(conn, "stavanger", csv_text(columns, rows[:1]))
     assert again.updated == 1

@@ -21,6 +21,7 @@ from stayactive.api.report_cache import ReportKey
 from stayactive.errors import InvalidParameter
 from stayactive.locale_format import Language
 from stayactive.reports import SavingsReport, render_csv, render_json, report_to_dict
+from stayactive.reports.as_of import check_as_of
 from stayactive.reports.open_data import COLUMNS
 from stayactive.reports.savings import PUBLISHED_RESAMPLES
 
@@ -45,10 +46,12 @@ def _analysis_at(as_of: date | None, time_zone: str) -> datetime:
 
 
 def _check_as_of(as_of: date | None) -> None:
-    if as_of is not None and not date(2000, 1, 1) <= as_of <= date.today() + timedelta(days=1):
-        raise ApiProblem(
-            422, "invalid-date", f"as_of {as_of} is out of range (2000-01-01 to today)"
-        )
+    if as_of is None:
+        return
+    try:
+        check_as_of(as_of)
+    except InvalidParameter as exc:
+        raise ApiProblem(422, "invalid-date", f"as_of {exc}") from exc
 
 
 _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
