@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from types import FrameType
 from typing import TypeVar
@@ -53,6 +54,14 @@ def named(value: str) -> str:
     if not value.strip():
         raise typer.BadParameter("must not be empty")
     return no_national_id(value)
+
+
+def day_option(option: str, text: str) -> date:
+    """The date an operator gave as ``option`` (YYYY-MM-DD); a usage error saying so if not."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option} {text!r} is not YYYY-MM-DD") from exc
 
 
 @contextmanager

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import typer
 
 from stayactive import audit, db, privacy, registry
-from stayactive.cli._common import os_user, write_output
+from stayactive.cli._common import day_option, os_user, write_output
 from stayactive.cli.residents import resident_by_ref
 from stayactive.settings import get_settings
 
@@ -18,17 +18,10 @@ app = typer.Typer(
 )
 
 
-def _local_date(option: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{option} {text!r} is not YYYY-MM-DD") from exc
-
-
 def _bounds(tz: str, start: str | None, end: str | None, days: int) -> tuple[datetime, datetime]:
     zone = ZoneInfo(tz)
-    last = _local_date("--to", end) if end else datetime.now(zone).date()
-    first = _local_date("--from", start) if start else last - timedelta(days=days - 1)
+    last = day_option("--to", end) if end else datetime.now(zone).date()
+    first = day_option("--from", start) if start else last - timedelta(days=days - 1)
     if first > last:
         raise typer.BadParameter(f"--from {first} is after --to {last}")
     return datetime.combine(first, time(0), zone), datetime.combine(

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from stayactive import db
-from stayactive.cli._common import os_user, writing
+from stayactive.cli._common import day_option, os_user, writing
 from stayactive.errors import ConfigurationError
 from stayactive.records import (
     ASSIGNMENT_COLUMNS,
@@ -99,10 +99,7 @@ def simulate(
     from stayactive.tools.simulation import write_care_record_extract
 
     tz = ZoneInfo(get_settings().time_zone)
-    try:
-        first_day = datetime.fromisoformat(start).replace(tzinfo=tz)
-    except ValueError as exc:
-        raise typer.BadParameter(f"--start {start!r} is not YYYY-MM-DD") from exc
+    first_day = datetime.combine(day_option("--start", start), datetime.min.time(), tzinfo=tz)
     with writing(out):
         extract = write_care_record_extract(
             out,

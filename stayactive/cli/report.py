@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from stayactive import db, registry
-from stayactive.cli._common import write_output, writing
+from stayactive.cli._common import day_option, write_output, writing
 from stayactive.errors import ConfigurationError, InvalidParameter
 from stayactive.reports.as_of import check_as_of
 from stayactive.reports.savings_store import (
@@ -185,7 +185,7 @@ def parameters(
                 values,
                 source=source or (note if (beds_closed or beds_open) and not values else ""),
                 created_by=by,
-                as_of=date.fromisoformat(as_of) if as_of else None,
+                as_of=day_option("--as-of", as_of) if as_of else None,
                 ranges=ranges,
                 confirmed=not unconfirmed,
                 beds_closed=True if beds_closed is not None else (False if beds_open else None),

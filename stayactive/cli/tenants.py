@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import typer
 
 from stayactive import audit, db, registry
-from stayactive.cli._common import named, no_national_id, os_user
+from stayactive.cli._common import day_option, named, no_national_id, os_user
 from stayactive.settings import get_settings
 
 app = typer.Typer(help="Tenants (municipalities, buyers).", no_args_is_help=True)
@@ -68,10 +66,7 @@ def add_ward(
     ),
 ) -> None:
     """Create a ward (and its site); prints the ward id."""
-    try:
-        go_live = date.fromisoformat(go_live_on) if go_live_on else None
-    except ValueError as exc:
-        raise typer.BadParameter(f"--go-live-on {go_live_on!r} is not YYYY-MM-DD") from exc
+    go_live = day_option("--go-live-on", go_live_on) if go_live_on else None
     with db.connect(get_settings()) as conn:
         registry.require_tenant(conn, tenant)
         ward_id = registry.ensure_ward(conn, tenant, site, ward, go_live).ward_id

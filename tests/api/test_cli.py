@@ -271,6 +271,24 @@ def test_report_as_of_out_of_range_is_refused_as_the_api_refuses_it(  # type: ig
     )  # fmt: skip
 
 
+def test_a_date_option_that_is_not_a_date_is_a_usage_error(  # type: ignore[no-untyped-def]
+    cli,
+) -> None:
+    """Every YYYY-MM-DD option says so in one line; `report parameters --as-of bad` was a
+    ValueError traceback."""
+    cli("tenants", "add", "t-dates", "--name", "Dato kommune")
+    for args in (
+        ["report", "parameters", "--tenant", "t-dates", "--set", "cost_per_bed_day_nok=3000",
+         "--source", "test", "--as-of", "bad"],
+        ["wards", "add", "--tenant", "t-dates", "--site", "S", "--ward", "W",
+         "--go-live-on", "2026-13-01"],
+        ["audit", "flags", "--tenant", "t-dates", "--from", "yesterday"],
+    ):  # fmt: skip
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, (args, result.output, result.exception)
+        assert "is not YYYY-MM-DD" in result.output, result.output
+
+
 def test_users_set_wards_keeps_care_staff_with_a_ward(  # type: ignore[no-untyped-def]
     cli, schema: Schema
 ) -> None:
