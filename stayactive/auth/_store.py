@@ -18,6 +18,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from stayactive.auth._principal import Principal, Role
+from stayactive.errors import StayActiveError
 
 _AConn = psycopg.AsyncConnection[TupleRow]
 
@@ -88,6 +89,28 @@ async def resolve_wards(conn: _AConn, tenant_id: str, refs: list[str]) -> list[i
     return out
 
 
+class WardsNeeded(StayActiveError):
+    """A care-staff user without a ward: care staff see only their wards' residents, so the
+    account would show nothing (take a user's access away by disabling it)."""
+
+
+def check_scope(role: str, n_wards: int) -> None:
+    """Raise :class:`WardsNeeded` if ``role`` may not have a scope of ``n_wards`` wards."""
+    if role == "care_staff" and n_wards == 0:
+        raise WardsNeeded("care staff need at least one ward")
+
+
+async def _role_and_wards(conn: _AConn, user_id: int) -> tuple[str, int] | None:
+    cur = await conn.execute(
+        """SELECT u.role, count(s.ward_id) FROM users u
+           LEFT JOIN user_ward_scope s ON s.user_id = u.user_id
+           WHERE u.user_id = %s GROUP BY u.role""",
+        (user_id,),
+    )
+    row = await cur.fetchone()
+    return None if row is None else (str(row[0]), int(row[1]))
+
+
 async def add_user(
     conn: _AConn,
     tenant_id: str,
@@ -96,7 +119,9 @@ async def add_user(
     password_hash: str,
     ward_ids: list[int],
 ) -> int:
-    """Create a user with its ward scope; return the id (IntegrityError if the name is taken)."""
+    """Create a user with its ward scope; return the id (IntegrityError if the name is taken,
+    :class:`WardsNeeded` for care staff without a ward)."""
+    check_scope(role, len(set(ward_ids)))
     cur = await conn.execute(
         """INSERT INTO users (tenant_id, username, role, password_hash)
            VALUES (%s, %s, %s, %s) RETURNING user_id""",
@@ -110,7 +135,10 @@ async def add_user(
 
 
 async def set_wards(conn: _AConn, tenant_id: str, user_id: int, ward_ids: list[int]) -> None:
-    """Replace the user's ward scope."""
+    """Replace the user's ward scope (:class:`WardsNeeded` if care staff would have none)."""
+    current = await _role_and_wards(conn, user_id)
+    if current is not None:
+        check_scope(current[0], len(set(ward_ids)))
     await conn.execute("DELETE FROM user_ward_scope WHERE user_id = %s", (user_id,))
     async with conn.cursor() as cur:
         await cur.executemany(
@@ -163,7 +191,11 @@ async def set_password(conn: _AConn, user_id: int, password_hash: str) -> None:
 
 async def set_role(conn: _AConn, user_id: int, role: Role) -> Role | None:
     """Change a user's role (effective on their next request: every request reads it); return
-    the previous role, None if there is no such user."""
+    the previous role, None if there is no such user. :class:`WardsNeeded` for care staff
+    without a ward."""
+    current = await _role_and_wards(conn, user_id)
+    if current is not None:
+        check_scope(role, current[1])
     cur = await conn.execute(
         """UPDATE users u SET role = %s FROM users old
            WHERE u.user_id = %s AND old.user_id = u.user_id RETURNING old.role""",

@@ -58,12 +58,6 @@ async def _audit(
 _WARDS_NEEDED = "care staff need at least one --ward"
 
 
-def _has_wards_for(role: str, wards: list[str]) -> bool:
-    """Whether ``wards`` is a scope ``role`` may have: care staff see only the residents of
-    their wards, so a care-staff user without a ward would be an account that shows nothing."""
-    return role != "care_staff" or bool(wards)
-
-
 @app.command("add")
 def add(
     username: str = typer.Argument(..., help="Login name (lower case).", callback=no_national_id),
@@ -79,8 +73,10 @@ def add(
     """Create a user. Care staff need at least one --ward."""
     if role not in auth.ROLES:
         raise typer.BadParameter(f"--role {role!r}: use one of {', '.join(auth.ROLES)}")
-    if not _has_wards_for(role, ward):
-        raise typer.BadParameter(_WARDS_NEEDED)
+    try:
+        auth.check_scope(role, len(ward))
+    except auth.WardsNeeded as exc:
+        raise typer.BadParameter(_WARDS_NEEDED) from exc
     password_hash = auth.hash_password(_read_password(password_stdin))
     name = username.strip().lower()
 
@@ -162,7 +158,12 @@ def set_role(
 
     async def work(conn: _AConn) -> str:
         user_id, tenant, _ = await _user(conn, name)
-        old = await auth.set_role(conn, user_id, role)
+        try:
+            old = await auth.set_role(conn, user_id, role)
+        except auth.WardsNeeded as exc:
+            raise ConfigurationError(
+                f"{exc}: give {name!r} a ward first (`stayactive users set-wards {name} --ward …`)"
+            ) from exc
         await _audit(conn, tenant, "user.set-role", name, {"role": role, "previous": old})
         return str(old)
 
@@ -182,17 +183,18 @@ def set_wards(
     name = username.strip().lower()
 
     async def work(conn: _AConn) -> list[int]:
-        user_id, tenant, role = await _user(conn, name)
-        if not _has_wards_for(role, ward):
-            raise ConfigurationError(
-                f"{_WARDS_NEEDED}; to take {name!r}'s access away, run "
-                f"`stayactive users disable {name}`"
-            )
+        user_id, tenant, _ = await _user(conn, name)
         try:
             ward_ids = await auth.resolve_wards(conn, tenant, ward)
         except LookupError as exc:
             raise ConfigurationError(str(exc)) from exc
-        await auth.set_wards(conn, tenant, user_id, ward_ids)
+        try:
+            await auth.set_wards(conn, tenant, user_id, ward_ids)
+        except auth.WardsNeeded as exc:
+            raise ConfigurationError(
+                f"{_WARDS_NEEDED}; to take {name!r}'s access away, run "
+                f"`stayactive users disable {name}`"
+            ) from exc
         await _audit(conn, tenant, "user.set-wards", name, {"ward_ids": ward_ids})
         return ward_ids
 

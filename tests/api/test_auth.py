@@ -139,3 +139,19 @@ def test_api_key_imports_only(api_world: World) -> None:
     with api_world.connect() as conn:
         stored = conn.execute("SELECT secret_sha256 FROM api_keys").fetchall()
     assert key.encode() not in b"".join(bytes(s[0]) for s in stored)
+
+
+def test_care_staff_keep_a_ward_through_wards_and_role_changes(api_world: World) -> None:
+    # PUT /users/{id}/wards [] left a care-staff user with no wards, and a user without wards
+    # could be made care staff; POST /users alone refused it.
+    admin = api_world.client("tenant-a-admin")
+    users = {u["username"]: u for u in admin.get("/users").json()}
+    care, finance = users["tenant-a-care"], users["tenant-a-finance"]
+    assert care["ward_ids"] and not finance["ward_ids"]
+    emptied = admin.put(f"/users/{care['user_id']}/wards", json={"ward_ids": []})
+    assert emptied.status_code == 422 and emptied.json()["type"].endswith("wards-needed")
+    made_care = admin.put(f"/users/{finance['user_id']}/role", json={"role": "care_staff"})
+    assert made_care.status_code == 422 and made_care.json()["type"].endswith("wards-needed")
+    after = {u["username"]: u for u in admin.get("/users").json()}
+    assert after["tenant-a-care"]["ward_ids"] == care["ward_ids"]
+    assert after["tenant-a-finance"]["role"] == "finance"

@@ -307,6 +307,10 @@ def test_users_set_wards_keeps_care_staff_with_a_ward(  # type: ignore[no-untype
     assert re.search(rf"scope-nurse\s+care_staff\s+wards {ward_id}\s", cli("users", "list"))
     # Other roles have no ward scope to keep.
     assert "wards none" in cli("users", "set-wards", "scope-finance")
+    # … but a user without wards does not become care staff.
+    said = cli("users", "set-role", "scope-finance", "--role", "care_staff", ok=False)
+    assert "give 'scope-finance' a ward first" in said
+    assert re.search(r"scope-finance\s+finance\s", cli("users", "list"))
 
 
 def test_records_import_with_a_bad_assignments_header_writes_nothing(  # type: ignore[no-untyped-def]
