@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +14,7 @@ import typer
 from stayactive import db, registry
 from stayactive.cli._common import day_option, write_output, writing
 from stayactive.errors import ConfigurationError, InvalidParameter
-from stayactive.reports.as_of import check_as_of
+from stayactive.reports.as_of import check_as_of, end_of_local_day
 from stayactive.reports.savings_store import (
     change_parameters,
     choose_design,
@@ -54,7 +54,7 @@ def _as_of(text: str | None, time_zone: str) -> datetime:
     try:
         if len(text.strip()) <= 10:
             day = date.fromisoformat(text.strip())
-            at = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+            at = end_of_local_day(day, time_zone)
         else:
             parsed = datetime.fromisoformat(text.strip())
             at = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from stayactive.errors import InvalidParameter
 
@@ -25,3 +26,9 @@ def check_as_of(day: date) -> None:
     """
     if not EARLIEST_AS_OF <= day <= date.today() + timedelta(days=1):
         raise InvalidParameter("as_of", f"{day} is out of range ({EARLIEST_AS_OF} to today)")
+
+
+def end_of_local_day(day: date, time_zone: str) -> datetime:
+    """The instant (UTC) a report "as of ``day``" is made at: the end of that day in the
+    tenant's time zone, so that the whole day's data count."""
+    return datetime.combine(day + timedelta(days=1), time(0), ZoneInfo(time_zone)).astimezone(UTC)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import psycopg
 from fastapi import APIRouter, Query, Response
@@ -21,7 +20,7 @@ from stayactive.api.report_cache import ReportKey
 from stayactive.errors import InvalidParameter
 from stayactive.locale_format import Language
 from stayactive.reports import SavingsReport, render_csv, render_json, report_to_dict
-from stayactive.reports.as_of import check_as_of
+from stayactive.reports.as_of import check_as_of, end_of_local_day
 from stayactive.reports.open_data import COLUMNS
 from stayactive.reports.savings import PUBLISHED_RESAMPLES
 
@@ -41,8 +40,7 @@ AsOf = Annotated[
 def _analysis_at(as_of: date | None, time_zone: str) -> datetime:
     if as_of is None:
         return datetime.now(UTC)
-    tz = ZoneInfo(time_zone)
-    return datetime.combine(as_of + timedelta(days=1), time(0), tz).astimezone(UTC)
+    return end_of_local_day(as_of, time_zone)
 
 
 def _check_as_of(as_of: date | None) -> None:
