@@ -229,14 +229,20 @@ class Pump:
         """Messages waiting in buffers plus those sent and not yet acknowledged."""
         return sum(len(d.buffer) for d in self.devices.values()) + self.fleet.in_flight()
 
+    def sendable(self) -> int:
+        """Messages that can go out now: buffered by devices that are connected (or coming
+        back) plus those in flight. An offline device keeps its buffer until it is back."""
+        reachable = (
+            d
+            for d in self.devices
+            if self.fleet.is_connected(d) or d in self._reconnecting or d in self.fleet.lost()
+        )
+        return sum(len(self.devices[d].buffer) for d in reachable) + self.fleet.in_flight()
+
     def drain(self, timeout_s: float = 60.0) -> None:
         """Publish until every connected device's buffer is empty and acknowledged."""
         deadline = time.monotonic() + timeout_s
-        while any(
-            self.devices[d].buffer or self.fleet.in_flight()
-            for d in self.devices
-            if self.fleet.is_connected(d) or d in self._reconnecting or d in self.fleet.lost()
-        ):
+        while self.sendable():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.backlog()} messages still waiting after {timeout_s} s")
             self.flush()

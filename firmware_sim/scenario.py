@@ -330,9 +330,11 @@ def _control(
 
 
 def _settled(pump: Pump, timeout_s: float) -> bool:
-    """Publish until nothing is buffered or in flight; False if that takes over ``timeout_s``."""
+    """Publish until nothing that can go out is buffered or in flight; False if that takes
+    over ``timeout_s``. A device in an outage (up to 3 hours) keeps its buffer: waiting for it
+    held the checkpoint, and a demo's readiness, until the outage ended."""
     deadline = time.monotonic() + timeout_s
-    while pump.backlog():
+    while pump.sendable():
         if time.monotonic() > deadline:
             return False
         pump.flush()

@@ -54,6 +54,9 @@ def test_counts_continuity_duplicates_and_replay(
         pump.offer(flaky, item)
     pump.flush()
     buffered = len(devices[flaky].buffer)
+    # An offline device's buffer waits for it: nothing of it can go out now (the demo's
+    # checkpoint and readiness waited for the end of such an outage).
+    assert buffered > 0 and pump.backlog() == buffered and pump.sendable() == 0
     pump.connect([flaky], now_s)  # back: replay, oldest first
     pump.drain()
     pump.close()
