@@ -14,6 +14,7 @@ import numpy as np
 from firmware_sim import protocol as p
 from firmware_sim.device import DeviceBehaviour, SimDevice
 from firmware_sim.pump import Pump
+from firmware_sim.scenario import _settled
 from firmware_sim.transport import Fleet, Publication
 from stayactive import services
 from stayactive.settings import Settings
@@ -57,6 +58,7 @@ def test_counts_continuity_duplicates_and_replay(
     # An offline device's buffer waits for it: nothing of it can go out now (the demo's
     # checkpoint and readiness waited for the end of such an outage).
     assert buffered > 0 and pump.backlog() == buffered and pump.sendable() == 0
+    assert _settled(pump, 0.5)  # the runner may checkpoint: what can go out, went out
     pump.connect([flaky], now_s)  # back: replay, oldest first
     pump.drain()
     pump.close()
