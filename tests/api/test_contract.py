@@ -88,8 +88,8 @@ def test_fhir_observations_are_valid_r4(shared_world: World) -> None:
             d.isoformat(): s
             for d, s in conn.execute(
                 "SELECT day, steps_n FROM resident_days WHERE resident_id = %s AND day >= %s "
-                "AND walker_data AND steps_n IS NOT NULL",
-                (resident, today - timedelta(days=9)),
+                "AND day <= %s AND walker_data AND steps_n IS NOT NULL",
+                (resident, today - timedelta(days=9), today),
             )
         }
     seen = {}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from stayactive import registry
 from stayactive.api.models.overview import URGENCY
 from tests.api.conftest import World
 
@@ -15,9 +16,10 @@ def _setup_conditions(world: World) -> dict[str, int]:
     r_not_up, r_battery, r_offline = a.residents_by_ward[w1]
     r_no_data = a.residents_by_ward[w2][0]
     device = dict(zip(a.resident_ids, a.device_ids, strict=True))
-    today = date.today()
     now = datetime.now(UTC)
     with world.connect() as conn:
+        # The tenant's today, as the overview counts it (not the machine's UTC date).
+        today = now.astimezone(registry.tenant_time_zone(conn, a.tenant_id)).date()
         conn.execute(
             "INSERT INTO ward_alert_settings (ward_id, tenant_id, not_up_by) "
             "VALUES (%s, %s, '00:00')",
@@ -128,7 +130,8 @@ def test_overview_figures_and_formatting(api_world: World) -> None:
     ward = api_world.a.ward_ids[0]
     nb = care.get(f"/wards/{ward}/overview").json()
     en = care.get(f"/wards/{ward}/overview", params={"lang": "en"}).json()
-    today = date.today()
+    with api_world.connect() as conn:  # the tenant's today, not the machine's UTC date
+        today = datetime.now(registry.tenant_time_zone(conn, api_world.a.tenant_id)).date()
     for row_nb, row_en in zip(nb["residents"], en["residents"], strict=True):
         assert [p["date"] for p in row_nb["series"]] == [
             (today - timedelta(days=6 - i)).isoformat() for i in range(7)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -71,7 +72,9 @@ async def audit_log(
     """The tenant's audit log, newest first, by resident, user and local dates (at most a year
     per call; default the last 30 days)."""
     principal, conn = audited.principal, audited.conn
-    today = dt.datetime.now(dt.UTC).date()
+    # The tenant's today: the dates are its local dates (in UTC, the hour after a Norwegian
+    # midnight still fell on the day before, and the newest rows were left out).
+    today = dt.datetime.now(ZoneInfo(principal.time_zone)).date()
     end = end or today
     start = start or end - dt.timedelta(days=29)
     check_range(start, end)
