@@ -85,7 +85,9 @@ def test_a_process_that_keeps_crashing_is_restarted_at_the_longest_wait_and_repo
         wait_until(lambda: sup.failing is not None, 10, "broken reported")
         assert sup.failing is not None and "broken keeps crashing" in sup.failing
         assert "code 3" in sup.failing
-        assert read_state(tmp_path)["failing"] == [sup.failing]
+        # The state file follows the attribute a moment later (written by the supervising loop).
+        failing = sup.failing
+        wait_until(lambda: read_state(tmp_path)["failing"] == [failing], 5, "failing in the state")
         # 4 exits with waits of 0.1, 0.2, 0.4 s between them: back-off, not a tight loop
         assert time.monotonic() - started >= 0.7
         runs = (tmp_path / "broken.log").read_text().count("no config")
