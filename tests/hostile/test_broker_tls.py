@@ -3,7 +3,6 @@ what a device with a client certificate may do, and the simulator → ingest pat
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
 import threading
@@ -29,7 +28,7 @@ from stayactive.paths import ServicePaths
 from stayactive.services import mosquitto
 from stayactive.settings import Settings
 from tests.fixtures.ingest import IngestThread, count, stored_messages, worker_config
-from tests.fixtures.messages import example
+from tests.fixtures.messages import status_payload
 from tests.fixtures.services import DeviceAccount, Schema, Subscriber
 from tests.fixtures.streams import make_pump, offer_walks, wait_until
 
@@ -133,10 +132,6 @@ _MQTT_CONNECT = bytes.fromhex("100d00044d5154540402003c000178")
 _REFUSED = ("unknown ca", "certificate required", "EOF occurred", "reset by peer")
 
 
-def _status(device_id: str, seq: int) -> bytes:
-    return json.dumps(example("status.json", device_id, seq=seq, now=datetime.now(UTC))).encode()
-
-
 def test_a_client_that_does_not_trust_the_local_ca_is_refused(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -207,10 +202,10 @@ def test_a_device_with_a_certificate_is_itself_and_nobody_else(
         device = _Device(settings, settings.mqtt_cert_port, context, client_id=asked)
         tls_devices.append(device)
         assert device.connected.wait(5) and device.connack == "Success"
-        assert device.publish(f"stayactive/v1/{account.device_id}/status", _status(
+        assert device.publish(f"stayactive/v1/{account.device_id}/status", status_payload(
             account.device_id, 1)) == 0  # fmt: skip
         assert device.publish(
-            f"stayactive/v1/{other.device_id}/status", _status(other.device_id, 1)
+            f"stayactive/v1/{other.device_id}/status", status_payload(other.device_id, 1)
         ) == NOT_AUTHORIZED  # fmt: skip
     assert not kicked.wait(1), "the service account lost its session"
     watched.disconnect()
@@ -250,13 +245,13 @@ def test_a_deactivated_certificate_device_keeps_no_rights(
     tls_devices.append(again)
     assert again.connected.wait(5)
     topic = f"stayactive/v1/{account.device_id}/status"
-    assert again.publish(topic, _status(account.device_id, 2)) == NOT_AUTHORIZED
+    assert again.publish(topic, status_payload(account.device_id, 2)) == NOT_AUTHORIZED
     assert [m for m in sub.messages if m.topic == topic] == []
     accounts.set_enabled(account.device_id, True)  # and back: the role returns
     third = _Device(settings, settings.mqtt_cert_port, context, client_id=account.device_id)
     tls_devices.append(third)
     assert third.connected.wait(5)
-    assert third.publish(topic, _status(account.device_id, 3)) == 0
+    assert third.publish(topic, status_payload(account.device_id, 3)) == 0
 
 
 def test_simulator_to_ingest_over_tls_loses_nothing(
@@ -289,7 +284,7 @@ def test_simulator_to_ingest_over_tls_loses_nothing(
         assert device.connected.wait(5)
         before = count(conn, "device_status", device_id=cert_device)
         topic = f"stayactive/v1/{cert_device}/status"
-        assert device.publish(topic, _status(cert_device, 10**6)) == 0  # a seq of its own
+        assert device.publish(topic, status_payload(cert_device, 10**6)) == 0  # a seq of its own
         wait_until(lambda: count(conn, "device_status", device_id=cert_device) == before + 1, 30)
     finally:
         running.stop()

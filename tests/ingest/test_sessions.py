@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -12,14 +10,14 @@ from psycopg.rows import TupleRow
 
 from ingest import SESSION_NEVER_EXPIRES, end_session
 from tests.fixtures.ingest import IngestThread
-from tests.fixtures.messages import example
+from tests.fixtures.messages import status_payload
 from tests.fixtures.services import DeviceAccount, Schema
 from tests.fixtures.streams import wait_until
 
 
 def _status(client: mqtt.Client, device: str, seq: int) -> None:
-    msg = example("status.json", device, seq=seq, now=datetime.now(UTC))
-    client.publish(f"stayactive/v1/{device}/status", json.dumps(msg), qos=1).wait_for_publish(10)
+    payload = status_payload(device, seq)
+    client.publish(f"stayactive/v1/{device}/status", payload, qos=1).wait_for_publish(10)
 
 
 def test_ending_a_workers_session_drops_what_the_broker_queued_for_it(
