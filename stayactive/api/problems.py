@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stayactive.api.models.common import NATIONAL_ID_ERROR
+from stayactive.auth import WardsNeeded
 from stayactive.errors import (
     AuditUnavailable,
     ConfigurationError,
@@ -184,6 +185,12 @@ def install(app: FastAPI) -> None:
         # Also a value the database cannot store (a NUL character, a number out of range),
         # translated by stayactive.db.
         return problem_response(request, 422, exc.reason.replace("_", "-"), exc.detail)
+
+    @app.exception_handler(WardsNeeded)
+    async def _wards_needed(request: Request, exc: WardsNeeded) -> JSONResponse:
+        # The auth store keeps care staff with a ward on every path that sets role or wards.
+        detail = f"{exc} in ward_ids; to take a user's access away, disable it"
+        return problem_response(request, 422, "wards-needed", detail)
 
     @app.exception_handler(ConfigurationError)
     async def _config(request: Request, exc: ConfigurationError) -> JSONResponse:

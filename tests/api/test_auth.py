@@ -152,6 +152,12 @@ def test_care_staff_keep_a_ward_through_wards_and_role_changes(api_world: World)
     assert emptied.status_code == 422 and emptied.json()["type"].endswith("wards-needed")
     made_care = admin.put(f"/users/{finance['user_id']}/role", json={"role": "care_staff"})
     assert made_care.status_code == 422 and made_care.json()["type"].endswith("wards-needed")
+    created = admin.post(
+        "/users",
+        json={"username": "no-ward-care", "role": "care_staff", "password": "long enough pw 1"},
+    )
+    assert created.status_code == 422 and created.json()["type"].endswith("wards-needed")
     after = {u["username"]: u for u in admin.get("/users").json()}
+    assert "no-ward-care" not in after
     assert after["tenant-a-care"]["ward_ids"] == care["ward_ids"]
     assert after["tenant-a-finance"]["role"] == "finance"

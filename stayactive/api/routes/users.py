@@ -117,7 +117,6 @@ async def list_users(audited: AuditedRead, conn: ConnDep) -> list[UserPublic]:
 async def create_user(body: UserCreate, audited: AuditedRead, conn: ConnDep) -> UserPublic:
     """Create a user of the tenant (care staff need at least one ward)."""
     p = audited.principal
-    _check_scope(body.role, len(set(body.ward_ids)))
     await _check_wards(conn, p.tenant_id, body.ward_ids)
     password_hash = await anyio.to_thread.run_sync(auth.hash_password, body.password)
     try:
@@ -135,16 +134,6 @@ async def create_user(body: UserCreate, audited: AuditedRead, conn: ConnDep) -> 
         detail={"role": body.role, "ward_ids": body.ward_ids},
     )
     return await _user(conn, p.tenant_id, user_id)
-
-
-def _check_scope(role: str, n_wards: int) -> None:
-    """422 ``wards-needed`` for a care-staff user without a ward (:func:`auth.check_scope`)."""
-    try:
-        auth.check_scope(role, n_wards)
-    except auth.WardsNeeded as exc:
-        raise ApiProblem(
-            422, "wards-needed", f"{exc} in ward_ids; to take a user's access away, disable it"
-        ) from exc
 
 
 async def _set_active(
@@ -177,7 +166,6 @@ async def set_user_wards(
     """Replace the wards in the user's scope."""
     p = audited.principal
     user = await _user(conn, p.tenant_id, user_id)
-    _check_scope(user.role, len(set(body.ward_ids)))
     await _check_wards(conn, p.tenant_id, body.ward_ids)
     await auth.set_wards(conn, p.tenant_id, user_id, body.ward_ids)
     await audited.record(
@@ -195,7 +183,6 @@ async def set_user_role(
     user = await _user(conn, p.tenant_id, user_id)
     if user.user_id == p.user_id and body.role != "admin":
         raise ApiProblem(422, "cannot-demote-self", "an admin cannot take their own admin role")
-    _check_scope(body.role, len(user.ward_ids))
     previous = await auth.set_role(conn, user_id, body.role)
     await audited.record(
         "user",
