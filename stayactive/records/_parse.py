@@ -18,7 +18,7 @@ from typing import Final, Literal, TextIO
 from zoneinfo import ZoneInfo
 
 from stayactive.errors import ConfigurationError
-from stayactive.registry import is_device_id, is_pseudonym
+from stayactive.registry import check_go_live, is_device_id, is_pseudonym
 
 #: Columns every care-record extract must have.
 REQUIRED_COLUMNS: Final = (
@@ -194,8 +194,12 @@ def parse_care_record(line: int, row: dict[str, str], tz: ZoneInfo) -> CareRecor
     if get("ward_go_live_on"):
         try:
             go_live = date.fromisoformat(get("ward_go_live_on"))
+            check_go_live(go_live)
         except ValueError:
             bad("ward_go_live_on", f"{get('ward_go_live_on')!r} is not a date (YYYY-MM-DD)")
+        except ConfigurationError as exc:
+            bad("ward_go_live_on", str(exc))
+            go_live = None
     admitted_at = discharged_at = hospital_at = None
     for name in ("admitted_at", "discharged_at", "hospital_admission_at"):
         if not get(name):

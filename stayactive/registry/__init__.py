@@ -34,6 +34,7 @@ from stayactive.registry._residents import (
 from stayactive.registry._tenants import (
     DEFAULT_TIME_ZONE,
     EnsuredWard,
+    check_go_live,
     ensure_tenant,
     ensure_ward,
     require_tenant,
@@ -50,6 +51,7 @@ __all__ = [
     "NewDevice",
     "Outcome",
     "assign_device",
+    "check_go_live",
     "check_tenant_id",
     "create_resident",
     "delete_assignment",

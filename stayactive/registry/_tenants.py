@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
@@ -15,6 +16,10 @@ from stayactive.registry._ids import check_tenant_id
 _Conn = psycopg.Connection[TupleRow]
 
 DEFAULT_TIME_ZONE = "Europe/Oslo"
+#: The earliest go-live day a ward may have: before it, no stay of the care records can lie.
+EARLIEST_GO_LIVE: Final = date(2000, 1, 1)
+#: How far ahead a go-live may be planned.
+GO_LIVE_AHEAD: Final = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,20 @@ def tenant_time_zone(conn: _Conn, tenant_id: str) -> ZoneInfo:
     return ZoneInfo(str(row[0]))
 
 
+def check_go_live(day: date) -> None:
+    """Refuse a ward's go-live ``day`` before :data:`EARLIEST_GO_LIVE` or more than a year
+    ahead (:data:`GO_LIVE_AHEAD`): a typing slip such as 0001-01-01 or 2205-03-01 would
+    otherwise put every stay of the ward before or after go-live and say nothing.
+
+    Raises :class:`ConfigurationError` saying the range.
+    """
+    latest = date.today() + GO_LIVE_AHEAD
+    if not EARLIEST_GO_LIVE <= day <= latest:
+        raise ConfigurationError(
+            f"go-live {day} is out of range ({EARLIEST_GO_LIVE} to {latest}, a year ahead)"
+        )
+
+
 def ensure_ward(
     conn: _Conn, tenant_id: str, site: str, ward: str, go_live_on: date | None = None
 ) -> EnsuredWard:
@@ -74,8 +93,11 @@ def ensure_ward(
 
     ``go_live_on`` is the day devices came into use on the ward. A date sets it on an existing
     ward too (``go_live_changed`` says whether that changed anything); None leaves an existing
-    ward's as it is, and creates a ward without devices (a comparison ward).
+    ward's as it is, and creates a ward without devices (a comparison ward). A go-live out
+    of range is refused (:func:`check_go_live`).
     """
+    if go_live_on is not None:
+        check_go_live(go_live_on)
     conn.execute(
         "INSERT INTO sites (tenant_id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
         (tenant_id, site),

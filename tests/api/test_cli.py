@@ -289,6 +289,22 @@ def test_a_date_option_that_is_not_a_date_is_a_usage_error(  # type: ignore[no-u
         assert "is not YYYY-MM-DD" in result.output, result.output
 
 
+def test_a_go_live_out_of_range_is_refused(  # type: ignore[no-untyped-def]
+    cli, schema: Schema
+) -> None:
+    """`wards add --go-live-on 0001-01-01` made a ward whose every stay came after go-live; a
+    go-live before 2000 or more than a year ahead is refused in one line, and no ward made."""
+    cli("tenants", "add", "t-golive", "--name", "Golive kommune")
+    for day in ("0001-01-01", (date.today() + timedelta(days=400)).isoformat()):
+        said = cli("wards", "add", "--tenant", "t-golive", "--site", "S", "--ward", "W",
+                   "--go-live-on", day, ok=False)  # fmt: skip
+        assert f"go-live {day} is out of range (2000-01-01 to" in said, said
+    assert cli("wards", "list", "--tenant", "t-golive").strip() == ""
+    out = cli("wards", "add", "--tenant", "t-golive", "--site", "S", "--ward", "W",
+              "--go-live-on", (date.today() + timedelta(days=30)).isoformat())  # fmt: skip
+    assert "go-live" in out  # a go-live planned a month ahead is fine
+
+
 def test_users_set_wards_keeps_care_staff_with_a_ward(  # type: ignore[no-untyped-def]
     cli, schema: Schema
 ) -> None:

@@ -50,6 +50,17 @@ def test_request_size_limits(shared_world: World) -> None:
     assert ok.status_code == 422  # read whole, refused for its content, not its size
 
 
+def test_a_ward_go_live_out_of_range_is_refused(shared_world: World) -> None:
+    """POST /wards with go_live_on 0001-01-01 made the ward; it is 422 now, naming the range."""
+    admin = shared_world.client("tenant-a-admin")
+    for day in ("0001-01-01", (date.today() + timedelta(days=400)).isoformat()):
+        r = admin.post("/wards", json={"site": "Golive", "name": f"W {day}", "go_live_on": day})
+        assert r.status_code == 422, r.text
+        assert f"go-live {day} is out of range" in r.json()["detail"]
+    names = {w["name"] for w in admin.get("/wards").json()}
+    assert not any(n.startswith("W ") for n in names)
+
+
 def test_ranges_and_pages(shared_world: World) -> None:
     care = shared_world.client("tenant-a-care")
     resident = shared_world.a.residents_by_ward[shared_world.a.ward_ids[0]][0]

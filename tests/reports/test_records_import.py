@@ -87,6 +87,21 @@ def test_good_rows_are_kept_and_bad_rows_reported_with_line_field_and_reason(
     assert count(conn, "stay_admission_mobility") == 3
 
 
+def test_a_go_live_out_of_range_is_a_row_error(conn: psycopg.Connection[TupleRow]) -> None:
+    """A go-live such as 0001-01-01 (a slip) put every stay of its ward "after" go-live; it is
+    now that row's error, naming the range, and the ward is not created."""
+    rows = [
+        stay("S-1"),
+        stay("S-2", resident="R-0002", ward="ward-x", ward_go_live_on="0001-01-01"),
+    ]
+    report = import_care_records(conn, "stavanger", csv_text(COLUMNS, rows))
+    assert (report.rows, report.created, report.failed) == (2, 1, 1)
+    (error,) = report.errors
+    assert (error.line, error.field) == (3, "ward_go_live_on")
+    assert "out of range (2000-01-01 to" in error.reason, error.reason
+    assert conn.execute("SELECT 1 FROM wards WHERE name = 'ward-x'").fetchone() is None
+
+
 def test_import_is_idempotent_and_updates_changed_rows(
     conn: psycopg.Connection[TupleRow],
 ) -> None:

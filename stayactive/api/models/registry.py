@@ -32,7 +32,9 @@ class WardCreate(BaseModel):
     site: Name
     name: Name
     go_live_on: dt.date | None = Field(
-        default=None, description="The day devices came into use; null for comparison wards."
+        default=None,
+        description="The day devices came into use (2000-01-01 to a year ahead); null for "
+        "comparison wards.",
     )
 
 
