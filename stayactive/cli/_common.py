@@ -19,6 +19,7 @@ from psycopg.rows import TupleRow
 from stayactive import db
 from stayactive.errors import ConfigurationError
 from stayactive.records import NATIONAL_ID_IN_TEXT, looks_like_national_id
+from stayactive.registry import NAME_CONTROL_CHARACTER, is_plain_name
 from stayactive.settings import Settings
 
 T = TypeVar("T")
@@ -50,9 +51,12 @@ def no_national_id(value: str) -> str:
 
 def named(value: str) -> str:
     """A typer callback for a name or serial a person types: refused when blank (the database
-    would refuse it with a less helpful message), then as :func:`no_national_id`."""
+    would refuse it with a less helpful message) or when it holds a control character (a line
+    break would split every list that prints it), then as :func:`no_national_id`."""
     if not value.strip():
         raise typer.BadParameter("must not be empty")
+    if not is_plain_name(value):
+        raise typer.BadParameter(NAME_CONTROL_CHARACTER)
     return no_national_id(value)
 
 

@@ -18,7 +18,13 @@ from typing import Final, Literal, TextIO
 from zoneinfo import ZoneInfo
 
 from stayactive.errors import ConfigurationError
-from stayactive.registry import check_go_live, is_device_id, is_pseudonym
+from stayactive.registry import (
+    NAME_CONTROL_CHARACTER,
+    check_go_live,
+    is_device_id,
+    is_plain_name,
+    is_pseudonym,
+)
 
 #: Columns every care-record extract must have.
 REQUIRED_COLUMNS: Final = (
@@ -190,6 +196,8 @@ def parse_care_record(line: int, row: dict[str, str], tz: ZoneInfo) -> CareRecor
     for name in ("site", "ward"):
         if not get(name):
             bad(name, "is empty")
+        elif not is_plain_name(get(name)):
+            bad(name, NAME_CONTROL_CHARACTER)
     go_live: date | None = None
     if get("ward_go_live_on"):
         try:

@@ -15,10 +15,12 @@ from stayactive.registry._devices import (
 )
 from stayactive.registry._ids import (
     DEVICE_ID_PATTERN,
+    NAME_CONTROL_CHARACTER,
     PSEUDONYM_PATTERN,
     TENANT_ID_PATTERN,
     check_tenant_id,
     is_device_id,
+    is_plain_name,
     is_pseudonym,
     is_tenant_id,
 )
@@ -44,6 +46,7 @@ from stayactive.registry._tenants import (
 __all__ = [
     "DEFAULT_TIME_ZONE",
     "DEVICE_ID_PATTERN",
+    "NAME_CONTROL_CHARACTER",
     "PSEUDONYM_PATTERN",
     "TENANT_ID_PATTERN",
     "DeviceKind",
@@ -61,6 +64,7 @@ __all__ = [
     "ensure_ward",
     "find_resident",
     "is_device_id",
+    "is_plain_name",
     "is_pseudonym",
     "is_tenant_id",
     "require_tenant",

@@ -16,6 +16,12 @@ TENANT_ID_PATTERN: Final = r"[a-z0-9][a-z0-9-]{1,62}"
 #: A resident's pseudonym (never a name or a national identity number).
 PSEUDONYM_PATTERN: Final = r"[A-Za-z0-9_-]{4,64}"
 
+#: What a name people read (a tenant's, a site's, a ward's, a serial) must not hold: a control
+#: character such as a line break, a tab or NUL breaks every list and report line that prints it.
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: The error of such a name, for every interface that takes one.
+NAME_CONTROL_CHARACTER: Final = "must not hold a control character (a line break, a tab)"
+
 _DEVICE_ID: Final = re.compile(DEVICE_ID_PATTERN)
 _TENANT_ID: Final = re.compile(TENANT_ID_PATTERN)
 _PSEUDONYM: Final = re.compile(PSEUDONYM_PATTERN)
@@ -34,6 +40,11 @@ def is_tenant_id(text: str) -> bool:
 def is_pseudonym(text: str) -> bool:
     """True when ``text`` is a valid resident pseudonym."""
     return _PSEUDONYM.fullmatch(text) is not None
+
+
+def is_plain_name(text: str) -> bool:
+    """True when ``text`` holds no control character (:data:`NAME_CONTROL_CHARACTER`)."""
+    return _CONTROL.search(text) is None
 
 
 def check_tenant_id(tenant_id: str) -> str:

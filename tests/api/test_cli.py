@@ -289,6 +289,20 @@ def test_a_date_option_that_is_not_a_date_is_a_usage_error(  # type: ignore[no-u
         assert "is not YYYY-MM-DD" in result.output, result.output
 
 
+def test_a_name_with_a_line_break_is_refused(  # type: ignore[no-untyped-def]
+    cli, schema: Schema
+) -> None:
+    """`tenants add --name $'Oslo\nkommune'` made a tenant whose `tenants list` line broke in
+    two; a control character in a name is a usage error, and nothing is made."""
+    said = cli("tenants", "add", "t-line", "--name", "Oslo\nkommune", ok=False)
+    assert "must not hold a control character" in said, said
+    assert "t-line" not in cli("tenants", "list")
+    cli("tenants", "add", "t-line", "--name", "Oslo kommune")
+    said = cli("wards", "add", "--tenant", "t-line", "--site", "S\tø", "--ward", "W", ok=False)
+    assert "must not hold a control character" in said, said
+    assert cli("wards", "list", "--tenant", "t-line").strip() == ""
+
+
 def test_a_go_live_out_of_range_is_refused(  # type: ignore[no-untyped-def]
     cli, schema: Schema
 ) -> None:

@@ -61,6 +61,17 @@ def test_a_ward_go_live_out_of_range_is_refused(shared_world: World) -> None:
     assert not any(n.startswith("W ") for n in names)
 
 
+def test_a_name_with_a_control_character_is_refused(shared_world: World) -> None:
+    """A ward or site name with a line break or NUL was stored and split every list printing
+    it; it is 422 naming the field, and nothing is made."""
+    admin = shared_world.client("tenant-a-admin")
+    for body in ({"site": "Linje", "name": "Korttid\n2"}, {"site": "Linje\x00", "name": "K"}):
+        r = admin.post("/wards", json=body)
+        assert r.status_code == 422, r.text
+        assert "must not hold a control character" in r.text
+    assert "Linje" not in {w["site"] for w in admin.get("/wards").json()}
+
+
 def test_ranges_and_pages(shared_world: World) -> None:
     care = shared_world.client("tenant-a-care")
     resident = shared_world.a.residents_by_ward[shared_world.a.ward_ids[0]][0]

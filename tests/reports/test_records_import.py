@@ -102,6 +102,17 @@ def test_a_go_live_out_of_range_is_a_row_error(conn: psycopg.Connection[TupleRow
     assert conn.execute("SELECT 1 FROM wards WHERE name = 'ward-x'").fetchone() is None
 
 
+def test_a_ward_name_with_a_control_character_is_a_row_error(
+    conn: psycopg.Connection[TupleRow],
+) -> None:
+    rows = [stay("S-1"), stay("S-2", resident="R-0002", ward="ward\ty")]
+    report = import_care_records(conn, "stavanger", csv_text(COLUMNS, rows))
+    assert (report.created, report.failed) == (1, 1)
+    (error,) = report.errors
+    assert (error.line, error.field) == (3, "ward"), error
+    assert "control character" in error.reason
+
+
 def test_import_is_idempotent_and_updates_changed_rows(
     conn: psycopg.Connection[TupleRow],
 ) -> None:

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from stayactive.records import NATIONAL_ID_IN_TEXT, looks_like_national_id
+from stayactive.registry import NAME_CONTROL_CHARACTER, is_plain_name
 
 T = TypeVar("T")
 
@@ -28,6 +29,17 @@ def _no_national_id(value: str) -> str:
 #: number (:func:`stayactive.records.looks_like_national_id`).
 NoNationalId = AfterValidator(_no_national_id)
 FreeText = Annotated[str, NoNationalId]
+
+
+def _plain_name(value: str) -> str:
+    if not is_plain_name(value):
+        raise PydanticCustomError("control_character", NAME_CONTROL_CHARACTER)
+    return value
+
+
+#: A name people read (a site, a ward, a serial): no control character, such as a line break
+#: (:func:`stayactive.registry.is_plain_name`).
+PlainName = AfterValidator(_plain_name)
 
 
 class Page(BaseModel, Generic[T]):

@@ -7,11 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, Strict, StringConstraints
 
-from stayactive.api.models.common import NoNationalId
+from stayactive.api.models.common import NoNationalId, PlainName
 from stayactive.api.models.consents import ConsentSummary
 
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNationalId
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    PlainName,
+    NoNationalId,
 ]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 Pseudonym = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
