@@ -96,7 +96,13 @@ def savings(
         lang = check_language(language)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    from stayactive.reports.savings import check_overrides
+
     overrides = {k: _number(v, k) for k, v in _pairs(scenario, "--scenario").items()}
+    try:
+        check_overrides(overrides)
+    except InvalidParameter as exc:
+        raise typer.BadParameter(f"--scenario {exc}") from exc
     with db.connect(get_settings()) as conn:
         time_zone = registry.tenant_time_zone(conn, tenant).key
         report = build_savings_report(

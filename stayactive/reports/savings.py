@@ -58,6 +58,7 @@ from analytics.stays import (
     parameter_draws,
 )
 from analytics.stays.errors import InvalidParameter
+from analytics.stays.parameters import check_value
 from analytics.stays.store import LoadedStays, load_stays
 from stayactive import audit
 from stayactive.locale_format import Language, check_language, format_number, format_percent
@@ -160,6 +161,21 @@ def _design_basis(
     return basis, ""
 
 
+def check_overrides(overrides: Mapping[str, float]) -> None:
+    """Refuse a scenario's override that is not a parameter or whose value that parameter
+    cannot take, before anything is read or computed.
+
+    Raises :class:`InvalidParameter` naming the first such override (for an unknown name, with
+    the names there are).
+    """
+    for name, value in overrides.items():
+        if name not in PARAMETER_UNITS:
+            raise InvalidParameter(
+                name, f"unknown parameter {name!r}; known: {', '.join(PARAMETER_UNITS)}"
+            )
+        check_value(name, value)
+
+
 def _parameters(
     stored: StoredParameterSet,
     loaded: LoadedStays,
@@ -183,10 +199,9 @@ def _parameters(
             needs_confirmation=False,
         )
         ps = dataclasses.replace(ps, stays_per_year=counted)
+    check_overrides(overrides)
     changed: dict[str, Parameter] = {}
     for name, value in overrides.items():
-        if name not in PARAMETER_UNITS:
-            raise InvalidParameter(name, f"unknown parameter {name!r}")
         old = getattr(ps, name)
         inside = (old.low is None or old.low <= value) and (old.high is None or value <= old.high)
         changed[name] = dataclasses.replace(

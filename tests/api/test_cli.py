@@ -289,6 +289,21 @@ def test_a_date_option_that_is_not_a_date_is_a_usage_error(  # type: ignore[no-u
         assert "is not YYYY-MM-DD" in result.output, result.output
 
 
+def test_a_bad_scenario_is_refused_before_anything_is_read(  # type: ignore[no-untyped-def]
+    cli,
+) -> None:
+    """`report savings --scenario` with a name that is no parameter, or a value out of its
+    range, was refused only after the stays were loaded; it is a usage error now, said before
+    the tenant is even looked up (this tenant does not exist)."""
+    for pair, said in (
+        ("cost_per_bed_day=3000", "unknown parameter 'cost_per_bed_day'; known: "),
+        ("uptake_share=1,5", "uptake_share must be a share between 0 and 1"),
+    ):
+        out = cli("report", "savings", "--tenant", "t-nowhere", "--scenario", pair, ok=False)
+        assert f"--scenario {said}" in out, out
+        assert "unknown tenant" not in out
+
+
 def test_a_name_with_a_line_break_is_refused(  # type: ignore[no-untyped-def]
     cli, schema: Schema
 ) -> None:

@@ -183,7 +183,7 @@ def test_scenario_recomputes_with_the_readers_values(finance_world: FinanceWorld
 @pytest.mark.parametrize(
     ("body", "detail"),
     [
-        ({"overrides": {"cost_per_bed_day": 3000}}, "unknown parameter(s) cost_per_bed_day"),
+        ({"overrides": {"cost_per_bed_day": 3000}}, "unknown parameter 'cost_per_bed_day'; known:"),
         ({"overrides": {"uptake_share": 1.5}}, "uptake_share must be a share between 0 and 1"),
         ({"effect_share": 3}, "effect_share"),
         ({"resamples": 10_000}, "resamples"),

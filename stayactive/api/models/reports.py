@@ -7,7 +7,8 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from analytics.stays import PARAMETER_UNITS
-from stayactive.reports.savings import MAX_EFFECT_SHARE
+from analytics.stays.errors import InvalidParameter
+from stayactive.reports.savings import MAX_EFFECT_SHARE, check_overrides
 
 #: Resamples of a scenario: enough for a stable picture while the reader moves a slider; a
 #: published figure needs 10,000 (the report says "UTKAST" with fewer).
@@ -53,12 +54,9 @@ class ScenarioRequest(BaseModel):
     @field_validator("overrides")
     @classmethod
     def _known_parameters(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(PARAMETER_UNITS))
-        if unknown:
-            raise ValueError(
-                f"unknown parameter(s) {', '.join(unknown)}; known: {', '.join(PARAMETER_UNITS)}"
-            )
-        for name, x in value.items():
-            if x != x or x in (float("inf"), float("-inf")):
-                raise ValueError(f"{name} must be a finite number")
+        # Before any stay is read: a name that is no parameter, or a value out of its range.
+        try:
+            check_overrides(value)
+        except InvalidParameter as exc:
+            raise ValueError(str(exc)) from exc
         return value
