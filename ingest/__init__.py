@@ -13,7 +13,7 @@ worker's threads) are ingest's own business and may change:
   :class:`Status` or a :class:`Reject` out); :class:`DeviceRegistry` caches the lookups.
 * :data:`FRAME_COLUMNS` and :func:`claim_message_keys`: the columns ingest writes to
   ``walker_frames`` and its key claim, for the benchmark's ceiling (the same database work).
-* :func:`provision`, :func:`rotate`, :func:`deactivate`, :func:`remove`,
+* :func:`provision`, :func:`rotate`, :func:`remove`,
   :func:`issue_certificate` and :func:`write_credentials`: register devices and give each a
   broker account (and, if wanted, a client certificate) through a ``BrokerAccounts``
   (``stayactive.broker_accounts``; ``for_settings(settings)`` is the settings' broker's).
@@ -21,7 +21,6 @@ worker's threads) are ingest's own business and may change:
 
 from ingest.consumer import IngestFailed, IngestWorker
 from ingest.credentials import (
-    deactivate,
     issue_certificate,
     provision,
     remove,
@@ -65,7 +64,6 @@ __all__ = [
     "WalkerTelemetry",
     "WorkerConfig",
     "claim_message_keys",
-    "deactivate",
     "end_session",
     "ingest_one",
     "issue_certificate",

@@ -73,13 +73,6 @@ def rotate(accounts: BrokerAccounts, device_id: str) -> str:
     return password
 
 
-def deactivate(accounts: BrokerAccounts, device_id: str) -> None:
-    """Refuse every further login of ``device_id`` and close its open connection (a device
-    with a client certificate may still complete CONNECT but has no rights left)."""
-    accounts.set_enabled(device_id, False)
-    log.info("disabled the broker account of %s", device_id)
-
-
 def issue_certificate(
     accounts: BrokerAccounts, device_id: str, *, directory: Path | None = None
 ) -> DeviceCertificate:

@@ -22,7 +22,7 @@ import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 from psycopg.rows import TupleRow
 
-from ingest.credentials import deactivate, provision, rotate
+from ingest.credentials import provision, rotate
 from stayactive import services
 from stayactive.broker_accounts import RESERVED_NAMES, AccountConflict
 from stayactive.errors import ServiceError
@@ -179,7 +179,7 @@ def test_a_deactivated_device_is_kicked_and_cannot_log_in(
     dropped = threading.Event()
     client.on_disconnect = lambda *_a: dropped.set()
     client.reconnect_delay_set(60, 60)
-    deactivate(services.broker_accounts(settings), me)
+    services.broker_accounts(settings).set_enabled(me, False)
     assert dropped.wait(5), "the open connection was not closed"
     _close(client)
     host, port = settings.mqtt_host_port()
