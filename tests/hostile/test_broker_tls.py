@@ -222,13 +222,18 @@ def test_a_device_with_a_certificate_is_itself_and_nobody_else(
         issue_certificate(accounts, "stayactive-admin")
 
 
+@pytest.mark.parametrize("how", ["disabled", "deleted"])
 def test_a_deactivated_certificate_device_keeps_no_rights(
     settings: Settings,
     device_account: Callable[[], DeviceAccount],
     ingest_subscriber: Callable[[str], Subscriber],
     cert_files: Callable[[DeviceCertificate], ssl.SSLContext],
     tls_devices: list[_Device],
+    how: str,
 ) -> None:
+    """The account disabled (the interface's ``set_enabled``) or deleted (what `devices
+    deactivate` and the API do, ``ingest.credentials.remove``): the device with a client
+    certificate is closed out, and what it publishes after is refused."""
     account = device_account()
     accounts = services.broker_accounts(settings)
     context = cert_files(issue_certificate(accounts, account.device_id))
@@ -236,7 +241,10 @@ def test_a_deactivated_certificate_device_keeps_no_rights(
     device = _Device(settings, settings.mqtt_cert_port, context, client_id=account.device_id)
     tls_devices.append(device)
     assert device.connected.wait(5)
-    accounts.set_enabled(account.device_id, False)
+    if how == "disabled":
+        accounts.set_enabled(account.device_id, False)
+    else:
+        remove(settings, [account.device_id], accounts=accounts)
     assert device.disconnected.wait(5), "the open connection was not closed"
     device.close()
     # Mosquitto 2.0.21 lets a certificate through CONNECT without asking the plugin, so the
@@ -247,39 +255,12 @@ def test_a_deactivated_certificate_device_keeps_no_rights(
     topic = f"stayactive/v1/{account.device_id}/status"
     assert again.publish(topic, status_payload(account.device_id, 2)) == NOT_AUTHORIZED
     assert [m for m in sub.messages if m.topic == topic] == []
-    accounts.set_enabled(account.device_id, True)  # and back: the role returns
-    third = _Device(settings, settings.mqtt_cert_port, context, client_id=account.device_id)
-    tls_devices.append(third)
-    assert third.connected.wait(5)
-    assert third.publish(topic, status_payload(account.device_id, 3)) == 0
-
-
-def test_a_certificate_device_deactivated_as_the_product_does_keeps_no_rights(
-    settings: Settings,
-    device_account: Callable[[], DeviceAccount],
-    ingest_subscriber: Callable[[str], Subscriber],
-    cert_files: Callable[[DeviceCertificate], ssl.SSLContext],
-    tls_devices: list[_Device],
-) -> None:
-    """`devices deactivate` (and the API's) deletes the broker account
-    (``ingest.credentials.remove``); a device with a client certificate is closed out then too,
-    and what it publishes after is refused."""
-    account = device_account()
-    accounts = services.broker_accounts(settings)
-    context = cert_files(issue_certificate(accounts, account.device_id))
-    sub = ingest_subscriber("stayactive/v1/+/status")
-    device = _Device(settings, settings.mqtt_cert_port, context, client_id=account.device_id)
-    tls_devices.append(device)
-    assert device.connected.wait(5)
-    remove(settings, [account.device_id], accounts=accounts)
-    assert device.disconnected.wait(5), "the open connection was not closed"
-    device.close()
-    again = _Device(settings, settings.mqtt_cert_port, context, client_id=account.device_id)
-    tls_devices.append(again)
-    topic = f"stayactive/v1/{account.device_id}/status"
-    if again.connected.wait(5):
-        assert again.publish(topic, status_payload(account.device_id, 2)) == NOT_AUTHORIZED
-    assert [m for m in sub.messages if m.topic == topic] == []
+    if how == "disabled":
+        accounts.set_enabled(account.device_id, True)  # and back: the role returns
+        third = _Device(settings, settings.mqtt_cert_port, context, client_id=account.device_id)
+        tls_devices.append(third)
+        assert third.connected.wait(5)
+        assert third.publish(topic, status_payload(account.device_id, 3)) == 0
 
 
 def test_simulator_to_ingest_over_tls_loses_nothing(
