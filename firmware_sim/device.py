@@ -25,6 +25,9 @@ from firmware_sim.world.signals import SignalChunk
 FIRMWARE = {"walker": "walker-fw 2.4.1", "robot": "robot-fw 1.9.0"}
 #: Messages a device keeps while offline; when full, the oldest telemetry goes first (protocol).
 BUFFER_LIMIT = 20_000
+#: What a full buffer gives up first (docs/protocol.md, "Buffer and replay"): telemetry, then a
+#: status (the next one supersedes it), then anything but robot events, which go last.
+_DROP_FIRST = ("telemetry", "status", "fault")
 CLOCK_SYNC_INTERVAL_S = 6 * 3600.0
 
 
@@ -221,10 +224,12 @@ class SimDevice:
     # --- offline buffer --------------------------------------------------------------------
 
     def keep(self, item: Outgoing) -> None:
-        """Buffer a message while offline; when full, the oldest telemetry is dropped first."""
+        """Buffer a message while offline; when full, the oldest message of the first kind in
+        :data:`_DROP_FIRST` goes (robot events last)."""
         if len(self.buffer) >= BUFFER_LIMIT:
-            for i, old in enumerate(self.buffer):
-                if old.kind == "telemetry":
+            for kind in _DROP_FIRST:
+                i = next((i for i, old in enumerate(self.buffer) if old.kind == kind), None)
+                if i is not None:
                     del self.buffer[i]
                     break
             else:
