@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from stayactive.api import access_log, observe, problems, routes
 from stayactive.api.deps import API_PREFIX
+from stayactive.api.headers import SecurityHeaders
 from stayactive.api.limits import DEFAULT_LIMIT_BYTES, TELEMETRY_LIMIT_BYTES, BodyLimit
 from stayactive.api.state import lifespan
 from stayactive.settings import Settings, get_settings
@@ -38,6 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         default_bytes=DEFAULT_LIMIT_BYTES,
     )
+    # Outermost, so the body limit's 413 and every problem answer carry them too.
+    app.add_middleware(SecurityHeaders)
     app.include_router(routes.api_router, prefix=API_PREFIX)
     app.include_router(routes.ops_router)
     return app

@@ -2,6 +2,9 @@
 
 Steps of :func:`log_in`:
 
+0. A name that looks like a national identity number (someone typed their fødselsnummer, as
+   they would for BankID) is refused as a failed login at once: no account can have one (user
+   names refuse them), and neither the throttle table nor the log may keep it.
 1. Take the account name's throttle row (logins of one name run one at a time). If the name is
    locked, refuse with :class:`AccountLocked` without checking the password.
 2. Verify the password: against the user's argon2 hash, or a dummy hash when there is no such
@@ -24,6 +27,7 @@ from psycopg.rows import TupleRow
 
 from stayactive.auth import _store
 from stayactive.auth._passwords import verify_password
+from stayactive.records import looks_like_national_id
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,10 @@ async def log_in(
         must commit even then.
     """
     name = username.strip().lower()
+    # 0. NEVER STORED NOR LOGGED (docs/privacy.md): not counted either, as no account has it
+    if looks_like_national_id(name):
+        log.info("login: refused a name that looks like a national identity number (not kept)")
+        raise LoginFailed("wrong username or password")
     # 1. THE THROTTLE ROW
     throttle = await _store.lock_throttle(conn, name, FAILURE_WINDOW_S)
     if throttle.locked_for_s > 0:

@@ -1,6 +1,7 @@
 """A national identity number typed into free text (an alert's note, a ward's or device's
 name, a user name, an API key's name) is refused with 422 ``national-id-refused`` and never
-stored (docs/privacy.md); a note without one is kept."""
+stored (docs/privacy.md); a note without one is kept. Typed as a login's user name, it fails the
+login and is neither kept in the throttle table nor logged."""
 
 from __future__ import annotations
 
@@ -55,3 +56,21 @@ def test_names_with_a_national_id_are_refused(
 ) -> None:
     _refused(shared_world.client("tenant-a-admin").post(path, json=body), field)
     _assert_nowhere(shared_world, NUMBER)
+
+
+def test_a_national_id_typed_as_login_name_is_neither_stored_nor_logged(
+    shared_world: World,
+    caplog,  # type: ignore[no-untyped-def]
+) -> None:
+    # People who log in with BankID elsewhere type their fødselsnummer into the user name field;
+    # the failed login must not keep it in the throttle table or write it to the API's log.
+    anonymous = shared_world.client()
+    with caplog.at_level("INFO", logger="stayactive"):
+        for written in (NUMBER, "010338 10004", f" {NUMBER} "):
+            r = anonymous.post("/auth/token", data={"username": written, "password": "x" * 16})
+            assert r.status_code == 401, r.text
+            assert r.json()["type"] == "urn:stayactive:problem:login-failed"
+            assert NUMBER not in r.text
+    assert not any("01033810004" in rec.getMessage() for rec in caplog.records)
+    assert not any("010338 10004" in rec.getMessage() for rec in caplog.records)
+    _assert_nowhere(shared_world, "10004")

@@ -99,6 +99,27 @@ def test_api_cannot_change_or_remove_audit_rows(world: World, as_role: RoleConn)
     _denied(api, "SELECT count(*) FROM schema_migrations")
 
 
+def test_api_cannot_backdate_or_number_its_audit_rows(world: World, as_role: RoleConn) -> None:
+    # A service role that could choose `at` (or the id) could slip a row into the past, where a
+    # reviewer of last month's log would find it; the log's times are the database's own.
+    api = as_role("api", "tenant-a")
+    row = api.execute(
+        """INSERT INTO audit_log (at, tenant_id, actor, action, subject_kind, subject_id, purpose)
+           VALUES ('2020-01-01T00:00:00Z', 'tenant-a', 'test', 'read', 'resident', '1', 'care')
+           RETURNING at, at = now()"""
+    ).fetchone()
+    assert row is not None and row[1] is True, row
+    newest = api.execute("SELECT max(audit_id) FROM audit_log").fetchone()
+    assert newest is not None
+    chosen = int(newest[0]) + 1000
+    row = api.execute(
+        """INSERT INTO audit_log (audit_id, tenant_id, actor, action) OVERRIDING SYSTEM VALUE
+           VALUES (%s, 'tenant-a', 'test', 'read') RETURNING audit_id""",
+        (chosen,),
+    ).fetchone()
+    assert row is not None and row[0] != chosen
+
+
 def test_reporting_reads_and_writes_nothing(world: World, as_role: RoleConn) -> None:
     reporting = as_role("reporting")
     assert reporting.execute("SELECT count(*) FROM stays").fetchone()[0] > 0  # type: ignore[index]
