@@ -91,6 +91,16 @@ def test_ranges_and_pages(shared_world: World) -> None:
     assert admin.get("/devices", params={"limit": 501}).status_code == 422
 
 
+def test_fhir_dates_that_are_not_days_are_422(shared_world: World) -> None:
+    care = shared_world.client("tenant-a-care")
+    resident = shared_world.a.residents_by_ward[shared_world.a.ward_ids[0]][0]
+    for value in ("2026-02-30", "ge2026-13-01", "gt9999-12-31", "lt0001-01-01"):
+        r = care.get("/fhir/Observation", params={"patient": f"Patient/{resident}", "date": value})
+        assert r.status_code == 422, (value, r.text)
+        assert r.json()["type"] == "urn:stayactive:problem:invalid-date", value
+        assert "calendar day" in r.json()["detail"], value
+
+
 def test_fhir_observations_are_valid_r4(shared_world: World) -> None:
     care = shared_world.client("tenant-a-care")
     resident = shared_world.a.residents_by_ward[shared_world.a.ward_ids[0]][0]
