@@ -312,6 +312,23 @@ class PageParams:
     limit: int
     offset: int
 
+    async def fetch(
+        self, conn: AConn, query: str, args: dict[str, Any], *, total_at: int
+    ) -> tuple[list[TupleRow], int]:
+        """This page's rows of ``query`` and the number of rows in all pages.
+
+        ``query`` ends in ``LIMIT %(limit)s OFFSET %(offset)s`` and has ``count(*) OVER ()``
+        in column ``total_at``. A page past the end has no row to carry that count, so the
+        first row is read for it: the total stays the same whatever the offset.
+        """
+        cur = await conn.execute(query, {**args, "limit": self.limit, "offset": self.offset})
+        rows = await cur.fetchall()
+        if not rows and self.offset > 0:
+            cur = await conn.execute(query, {**args, "limit": 1, "offset": 0})
+            first = await cur.fetchone()
+            return rows, int(first[total_at]) if first is not None else 0
+        return rows, int(rows[0][total_at]) if rows else 0
+
 
 async def _page(
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 100,

@@ -68,7 +68,8 @@ async def list_devices(
     ward: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[DevicePublic]:
     """The tenant's devices (care staff: of their wards), by id."""
-    cur = await conn.execute(
+    rows, total = await page.fetch(
+        conn,
         f"""SELECT {_DEVICE}, count(*) OVER () FROM devices d
             WHERE d.tenant_id = %(t)s AND (NOT %(scoped)s OR d.ward_id = ANY(%(w)s))
               AND (%(ward)s::bigint IS NULL OR d.ward_id = %(ward)s)
@@ -78,12 +79,9 @@ async def list_devices(
             "scoped": _scoped(principal),
             "w": list(principal.ward_ids),
             "ward": ward,
-            "limit": page.limit,
-            "offset": page.offset,
         },
+        total_at=7,
     )
-    rows = await cur.fetchall()
-    total = int(rows[0][7]) if rows else 0
     return page_of([_device_public(r) for r in rows], total, page.limit, page.offset)
 
 

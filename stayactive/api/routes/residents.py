@@ -88,19 +88,12 @@ async def list_residents(
     """Residents with a stay on the caller's wards (admins: all), by pseudonym. For care staff
     ``ward_ids`` and ``current_stay_id`` name only the stays on their wards."""
     p = audited.principal
-    cur = await conn.execute(
+    rows, total = await page.fetch(
+        conn,
         _LIST,
-        {
-            "t": p.tenant_id,
-            "all": p.role == "admin",
-            "w": list(p.ward_ids),
-            "ward": ward,
-            "limit": page.limit,
-            "offset": page.offset,
-        },
+        {"t": p.tenant_id, "all": p.role == "admin", "w": list(p.ward_ids), "ward": ward},
+        total_at=6,
     )
-    rows = await cur.fetchall()
-    total = int(rows[0][6]) if rows else 0
     items = [_resident_public(r) for r in rows]
     await audited.record("resident", [str(i.resident_id) for i in items], detail={"list": True})
     return page_of(items, total, page.limit, page.offset)
