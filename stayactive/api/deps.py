@@ -215,6 +215,13 @@ def ward_scope(principal: Principal) -> list[int] | None:
     return None
 
 
+def check_ward_filter(principal: Principal, ward: int | None) -> None:
+    """403 when care staff filter a list (``?ward=``) by a ward outside their scope, as a path
+    naming the ward answers: an empty list would read as "nobody on that ward"."""
+    if ward is not None and principal.role in policy.WARD_SCOPED and ward not in principal.ward_ids:
+        raise forbidden(f"ward {ward} is not one of your wards")
+
+
 @dataclass(frozen=True)
 class ResidentRef:
     """A resident of the caller's tenant whom the caller may see."""

@@ -109,6 +109,22 @@ def test_a_page_past_the_end_keeps_the_total(shared_world: World) -> None:
         )
 
 
+def test_care_staff_filtering_by_another_ward_get_403(shared_world: World) -> None:
+    # /fleet said so; /residents and /devices answered an empty list, "nobody on that ward".
+    care = shared_world.client("tenant-a-care")
+    own, other = shared_world.a.ward_ids[0], shared_world.a.ward_ids[1]
+    for path in ("/residents", "/devices", "/fleet"):
+        r = care.get(path, params={"ward": other})
+        assert r.status_code == 403, (path, r.text)
+        assert r.json()["detail"] == f"ward {other} is not one of your wards", path
+        assert care.get(path, params={"ward": own}).status_code == 200, path
+    assert (
+        shared_world.client("tenant-a-admin")
+        .get("/residents", params={"ward": other})
+        .json()["items"]
+    )
+
+
 def test_fhir_dates_that_are_not_days_are_422(shared_world: World) -> None:
     care = shared_world.client("tenant-a-care")
     resident = shared_world.a.residents_by_ward[shared_world.a.ward_ids[0]][0]

@@ -26,6 +26,7 @@ from stayactive.api.deps import (
     ResidentScope,
     StateDep,
     check_range,
+    check_ward_filter,
     endpoint_of,
 )
 from stayactive.api.models.common import Page, page_of
@@ -88,6 +89,7 @@ async def list_residents(
     """Residents with a stay on the caller's wards (admins: all), by pseudonym. For care staff
     ``ward_ids`` and ``current_stay_id`` name only the stays on their wards."""
     p = audited.principal
+    check_ward_filter(p, ward)
     rows, total = await page.fetch(
         conn,
         _LIST,
