@@ -22,7 +22,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, params
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from psycopg.rows import TupleRow
 from psycopg_pool import PoolTimeout
@@ -310,6 +310,41 @@ async def _auditor(
 
 
 AuditedRead = Annotated[Auditor, Depends(_auditor)]
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _is_json(media: str) -> bool:
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+async def body_media_type(request: Request) -> None:
+    """415 for a body the route cannot read: a route taking a JSON document (or the login
+    form) is sent text/plain, a form, or no content type at all.
+
+    Without this the body reaches validation as a string and comes back 422 "Input should be
+    a valid dictionary", which says the fields are wrong when it is the format (RFC 9110
+    §15.5.16). Routes that read the raw body (imports, telemetry) check their own types; an
+    empty body is left to validation, which names the missing fields.
+    """
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    if body_field is None:
+        return
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if isinstance(body_field.field_info, params.Form):
+        # The form was parsed from the stream (not kept as bytes): judged by its header alone.
+        if not media or media in _FORM_TYPES:
+            return
+        expected = "application/x-www-form-urlencoded"
+    elif _is_json(media) or not await request.body():
+        return
+    else:
+        expected = "application/json"
+    raise ApiProblem(
+        415, "unsupported-media-type", f"send {expected}, not {media or 'no content type'}"
+    )
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import date, timedelta
 
 from fhir.resources.R4B.bundle import Bundle
@@ -36,6 +38,36 @@ def test_validation_errors_do_not_echo_input(shared_world: World) -> None:
     assert r.status_code == 422
     assert "short-secret" not in r.text
     assert {tuple(e["loc"]) for e in r.json()["errors"]} >= {("body", "username")}
+
+
+def test_a_body_in_another_format_is_415(shared_world: World) -> None:
+    # RFC 9110 §15.5.16: the format is at fault, not the fields (it was 422 "Input should be a
+    # valid dictionary", which sent the integrator looking at the fields).
+    admin = shared_world.client("tenant-a-admin")
+    ward = json.dumps({"site": "S " + uuid.uuid4().hex[:8], "name": "W"})
+    for content, media in (
+        (ward, "text/plain"),
+        ("site=S&name=W", "application/x-www-form-urlencoded"),
+        (ward, None),
+    ):
+        headers = {"Content-Type": media} if media else {}
+        r = admin.post("/wards", content=content, headers=headers)
+        assert r.status_code == 415, (media, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        body = r.json()
+        assert body["type"] == "urn:stayactive:problem:unsupported-media-type"
+        assert body["detail"] == f"send application/json, not {media or 'no content type'}"
+    login = json.dumps({"username": "tenant-a-admin", "password": "x" * 12})
+    r = admin.post("/auth/token", content=login, headers={"Content-Type": "application/json"})
+    assert r.status_code == 415, r.text
+    assert "application/x-www-form-urlencoded" in r.json()["detail"]
+    # The types the routes take still pass; an empty body is still a 422 naming the fields.
+    ok = admin.post(
+        "/wards", content=ward, headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    assert ok.status_code == 201, ok.text
+    empty = admin.post("/wards", headers={"Content-Type": "application/json"})
+    assert empty.status_code == 422 and empty.json()["errors"][0]["loc"] == ["body"]
 
 
 def test_request_size_limits(shared_world: World) -> None:
