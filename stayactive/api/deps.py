@@ -22,7 +22,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, params
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from psycopg.rows import TupleRow
 from psycopg_pool import PoolTimeout
@@ -215,6 +215,13 @@ def ward_scope(principal: Principal) -> list[int] | None:
     return None
 
 
+def check_ward_filter(principal: Principal, ward: int | None) -> None:
+    """403 when care staff filter a list (``?ward=``) by a ward outside their scope, as a path
+    naming the ward answers: an empty list would read as "nobody on that ward"."""
+    if ward is not None and principal.role in policy.WARD_SCOPED and ward not in principal.ward_ids:
+        raise forbidden(f"ward {ward} is not one of your wards")
+
+
 @dataclass(frozen=True)
 class ResidentRef:
     """A resident of the caller's tenant whom the caller may see."""
@@ -305,12 +312,64 @@ async def _auditor(
 AuditedRead = Annotated[Auditor, Depends(_auditor)]
 
 
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _is_json(media: str) -> bool:
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+async def body_media_type(request: Request) -> None:
+    """415 for a body the route cannot read: a route taking a JSON document (or the login
+    form) is sent text/plain, a form, or no content type at all.
+
+    Without this the body reaches validation as a string and comes back 422 "Input should be
+    a valid dictionary", which says the fields are wrong when it is the format (RFC 9110
+    §15.5.16). Routes that read the raw body (imports, telemetry) check their own types; an
+    empty body is left to validation, which names the missing fields.
+    """
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    if body_field is None:
+        return
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if isinstance(body_field.field_info, params.Form):
+        # The form was parsed from the stream (not kept as bytes): judged by its header alone.
+        if not media or media in _FORM_TYPES:
+            return
+        expected = "application/x-www-form-urlencoded"
+    elif _is_json(media) or not await request.body():
+        return
+    else:
+        expected = "application/json"
+    raise ApiProblem(
+        415, "unsupported-media-type", f"send {expected}, not {media or 'no content type'}"
+    )
+
+
 @dataclass(frozen=True)
 class PageParams:
     """``limit`` and ``offset`` of a list."""
 
     limit: int
     offset: int
+
+    async def fetch(
+        self, conn: AConn, query: str, args: dict[str, Any], *, total_at: int
+    ) -> tuple[list[TupleRow], int]:
+        """This page's rows of ``query`` and the number of rows in all pages.
+
+        ``query`` ends in ``LIMIT %(limit)s OFFSET %(offset)s`` and has ``count(*) OVER ()``
+        in column ``total_at``. A page past the end has no row to carry that count, so the
+        first row is read for it: the total stays the same whatever the offset.
+        """
+        cur = await conn.execute(query, {**args, "limit": self.limit, "offset": self.offset})
+        rows = await cur.fetchall()
+        if not rows and self.offset > 0:
+            cur = await conn.execute(query, {**args, "limit": 1, "offset": 0})
+            first = await cur.fetchone()
+            return rows, int(first[total_at]) if first is not None else 0
+        return rows, int(rows[0][total_at]) if rows else 0
 
 
 async def _page(

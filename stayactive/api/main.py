@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from stayactive.api import access_log, observe, problems, routes
-from stayactive.api.deps import API_PREFIX
+from stayactive.api.deps import API_PREFIX, body_media_type
 from stayactive.api.headers import SecurityHeaders
 from stayactive.api.limits import DEFAULT_LIMIT_BYTES, TELEMETRY_LIMIT_BYTES, BodyLimit
 from stayactive.api.state import lifespan
@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Outermost, so the body limit's 413 and every problem answer carry them too.
     app.add_middleware(SecurityHeaders)
-    app.include_router(routes.api_router, prefix=API_PREFIX)
+    app.include_router(
+        routes.api_router, prefix=API_PREFIX, dependencies=[Depends(body_media_type)]
+    )
     app.include_router(routes.ops_router)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import date, timedelta
 
 from fhir.resources.R4B.bundle import Bundle
@@ -36,6 +38,36 @@ def test_validation_errors_do_not_echo_input(shared_world: World) -> None:
     assert r.status_code == 422
     assert "short-secret" not in r.text
     assert {tuple(e["loc"]) for e in r.json()["errors"]} >= {("body", "username")}
+
+
+def test_a_body_in_another_format_is_415(shared_world: World) -> None:
+    # RFC 9110 §15.5.16: the format is at fault, not the fields (it was 422 "Input should be a
+    # valid dictionary", which sent the integrator looking at the fields).
+    admin = shared_world.client("tenant-a-admin")
+    ward = json.dumps({"site": "S " + uuid.uuid4().hex[:8], "name": "W"})
+    for content, media in (
+        (ward, "text/plain"),
+        ("site=S&name=W", "application/x-www-form-urlencoded"),
+        (ward, None),
+    ):
+        headers = {"Content-Type": media} if media else {}
+        r = admin.post("/wards", content=content, headers=headers)
+        assert r.status_code == 415, (media, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        body = r.json()
+        assert body["type"] == "urn:stayactive:problem:unsupported-media-type"
+        assert body["detail"] == f"send application/json, not {media or 'no content type'}"
+    login = json.dumps({"username": "tenant-a-admin", "password": "x" * 12})
+    r = admin.post("/auth/token", content=login, headers={"Content-Type": "application/json"})
+    assert r.status_code == 415, r.text
+    assert "application/x-www-form-urlencoded" in r.json()["detail"]
+    # The types the routes take still pass; an empty body is still a 422 naming the fields.
+    ok = admin.post(
+        "/wards", content=ward, headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    assert ok.status_code == 201, ok.text
+    empty = admin.post("/wards", headers={"Content-Type": "application/json"})
+    assert empty.status_code == 422 and empty.json()["errors"][0]["loc"] == ["body"]
 
 
 def test_request_size_limits(shared_world: World) -> None:
@@ -89,6 +121,50 @@ def test_ranges_and_pages(shared_world: World) -> None:
     rest = admin.get("/devices", params={"limit": 500, "offset": 2}).json()
     assert rest["next_offset"] is None and len(rest["items"]) == first["total"] - 2
     assert admin.get("/devices", params={"limit": 501}).status_code == 422
+
+
+def test_a_page_past_the_end_keeps_the_total(shared_world: World) -> None:
+    # The total came from count(*) OVER () of the page's rows: a page past the end had none,
+    # and said total 0, so a client paging by the total thought the list had emptied.
+    admin = shared_world.client("tenant-a-admin")
+    for path in ("/devices", "/residents", "/assignments", "/audit"):
+        first = admin.get(path, params={"limit": 1}).json()
+        assert first["total"] > 1, path
+        past = admin.get(path, params={"limit": 1, "offset": first["total"] + 5})
+        assert past.status_code == 200, (path, past.text)
+        body = past.json()
+        assert body["items"] == [] and body["next_offset"] is None, path
+        # Reading the audit log writes rows of its own, so its total can only have grown.
+        assert body["total"] == first["total"] or (path == "/audit" and body["total"] > 1), (
+            path,
+            body["total"],
+        )
+
+
+def test_care_staff_filtering_by_another_ward_get_403(shared_world: World) -> None:
+    # /fleet said so; /residents and /devices answered an empty list, "nobody on that ward".
+    care = shared_world.client("tenant-a-care")
+    own, other = shared_world.a.ward_ids[0], shared_world.a.ward_ids[1]
+    for path in ("/residents", "/devices", "/fleet"):
+        r = care.get(path, params={"ward": other})
+        assert r.status_code == 403, (path, r.text)
+        assert r.json()["detail"] == f"ward {other} is not one of your wards", path
+        assert care.get(path, params={"ward": own}).status_code == 200, path
+    assert (
+        shared_world.client("tenant-a-admin")
+        .get("/residents", params={"ward": other})
+        .json()["items"]
+    )
+
+
+def test_fhir_dates_that_are_not_days_are_422(shared_world: World) -> None:
+    care = shared_world.client("tenant-a-care")
+    resident = shared_world.a.residents_by_ward[shared_world.a.ward_ids[0]][0]
+    for value in ("2026-02-30", "ge2026-13-01", "gt9999-12-31", "lt0001-01-01"):
+        r = care.get("/fhir/Observation", params={"patient": f"Patient/{resident}", "date": value})
+        assert r.status_code == 422, (value, r.text)
+        assert r.json()["type"] == "urn:stayactive:problem:invalid-date", value
+        assert "calendar day" in r.json()["detail"], value
 
 
 def test_fhir_observations_are_valid_r4(shared_world: World) -> None:

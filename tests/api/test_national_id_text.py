@@ -1,7 +1,8 @@
 """A national identity number typed into free text (an alert's note, a ward's or device's
-name, a user name, an API key's name) is refused with 422 ``national-id-refused`` and never
-stored (docs/privacy.md); a note without one is kept. Typed as a login's user name, it fails the
-login and is neither kept in the throttle table nor logged."""
+name, a user name, an API key's name, a resident's pseudonym) is refused with 422
+``national-id-refused`` and never stored (docs/privacy.md); a note without one is kept. Typed
+as a login's user name, it fails the login and is neither kept in the throttle table nor
+logged."""
 
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def test_an_alert_note_with_a_national_id_is_refused(api_world: World) -> None:
         ("/devices", {"device_id": "W-nid-1", "kind": "walker", "serial": NUMBER}, "serial"),
         ("/users", {"username": NUMBER, "role": "finance", "password": "x" * 16}, "username"),
         ("/api-keys", {"name": f"nøkkel for {NUMBER}"}, "name"),
+        # It was the route's own check: English only, and no field in errors.
+        ("/residents", {"pseudonym": NUMBER}, "pseudonym"),
     ],
 )
 def test_names_with_a_national_id_are_refused(

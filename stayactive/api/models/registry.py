@@ -17,7 +17,9 @@ Name = Annotated[
     NoNationalId,
 ]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-Pseudonym = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
+#: A resident's pseudonym; 11 digits that are a national identity number are refused like free
+#: text (422 national-id-refused naming the field, the detail in bokmål and English).
+Pseudonym = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{4,64}$"), NoNationalId]
 #: An id in a request body: an integer (not a boolean or a numeric string).
 BodyId = Annotated[int, Strict(), Field(ge=1, le=2**63 - 1)]
 

@@ -64,7 +64,8 @@ async def list_assignments(
     p = audited.principal
     if resident is not None:
         await resident_ref(conn, p, resident)
-    cur = await conn.execute(
+    rows, total = await page.fetch(
+        conn,
         f"""SELECT {_COLUMNS}, count(*) OVER () FROM device_assignments a
             JOIN residents r ON r.resident_id = a.resident_id
             WHERE a.tenant_id = %(t)s
@@ -78,16 +79,14 @@ async def list_assignments(
             "d": device,
             "r": resident,
             "w": ward_scope(p),
-            "limit": page.limit,
-            "offset": page.offset,
         },
+        total_at=6,
     )
-    rows = await cur.fetchall()
     items = [_public(r) for r in rows]
     await audited.record(
         "resident", sorted({str(i.resident_id) for i in items}), detail={"assignments": len(items)}
     )
-    return page_of(items, int(rows[0][6]) if rows else 0, page.limit, page.offset)
+    return page_of(items, total, page.limit, page.offset)
 
 
 @router.post(

@@ -78,7 +78,8 @@ async def audit_log(
     end = end or today
     start = start or end - dt.timedelta(days=29)
     check_range(start, end)
-    cur = await conn.execute(
+    rows, total = await page.fetch(
+        conn,
         """SELECT audit_id, at, actor, actor_role, action, subject_kind, subject_id, purpose,
                   endpoint, detail, count(*) OVER ()
            FROM audit_log
@@ -95,11 +96,9 @@ async def audit_log(
             "tz": principal.time_zone,
             "r": None if resident is None else str(resident),
             "u": user,
-            "limit": page.limit,
-            "offset": page.offset,
         },
+        total_at=10,
     )
-    rows = await cur.fetchall()
     items = [
         AuditEntry(
             audit_id=r[0],
@@ -124,4 +123,4 @@ async def audit_log(
         {"resident": resident, "user": user, "from": start.isoformat(), "to": end.isoformat(),
          "entries": len(items)},
     )  # fmt: skip
-    return page_of(items, int(rows[0][10]) if rows else 0, page.limit, page.offset)
+    return page_of(items, total, page.limit, page.offset)

@@ -19,6 +19,7 @@ from stayactive.api.deps import (
     CurrentUser,
     PageDep,
     StateDep,
+    check_ward_filter,
     endpoint_of,
 )
 from stayactive.api.models.common import Page, page_of
@@ -68,7 +69,9 @@ async def list_devices(
     ward: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[DevicePublic]:
     """The tenant's devices (care staff: of their wards), by id."""
-    cur = await conn.execute(
+    check_ward_filter(principal, ward)
+    rows, total = await page.fetch(
+        conn,
         f"""SELECT {_DEVICE}, count(*) OVER () FROM devices d
             WHERE d.tenant_id = %(t)s AND (NOT %(scoped)s OR d.ward_id = ANY(%(w)s))
               AND (%(ward)s::bigint IS NULL OR d.ward_id = %(ward)s)
@@ -78,12 +81,9 @@ async def list_devices(
             "scoped": _scoped(principal),
             "w": list(principal.ward_ids),
             "ward": ward,
-            "limit": page.limit,
-            "offset": page.offset,
         },
+        total_at=7,
     )
-    rows = await cur.fetchall()
-    total = int(rows[0][7]) if rows else 0
     return page_of([_device_public(r) for r in rows], total, page.limit, page.offset)
 
 
@@ -291,8 +291,7 @@ async def fleet(
     last hour and 24 hours, and the assignment in force; ``problems_only`` keeps those offline,
     low on battery, with a suspect clock or never seen."""
     p = audited.principal
-    if ward is not None and _scoped(p) and ward not in p.ward_ids:
-        raise forbidden(f"ward {ward} is not one of your wards")
+    check_ward_filter(p, ward)
     cur = await conn.execute(
         f"""SELECT d.device_id, d.kind, d.ward_id, d.active, l.state, l.battery_pct, l.charging,
                    l.firmware, l.last_seen_at, l.clock_suspect,

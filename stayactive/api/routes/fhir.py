@@ -29,13 +29,20 @@ def _dates(values: list[str], today: dt.date) -> tuple[dt.date, dt.date]:
         match = _DATE.match(value)
         if match is None:
             raise ApiProblem(422, "invalid-date", f"date={value!r}: use e.g. ge2026-01-01")
-        prefix, day = match.group(1) or "eq", dt.date.fromisoformat(match.group(2))
-        if prefix in ("ge", "gt"):
-            start = day + dt.timedelta(days=1 if prefix == "gt" else 0)
-        elif prefix in ("le", "lt"):
-            end = day - dt.timedelta(days=1 if prefix == "lt" else 0)
-        else:
-            start = end = day
+        prefix = match.group(1) or "eq"
+        try:
+            # The pattern passes 2026-02-30 and gt9999-12-31: not a day, or none after it.
+            day = dt.date.fromisoformat(match.group(2))
+            if prefix in ("ge", "gt"):
+                start = day + dt.timedelta(days=1 if prefix == "gt" else 0)
+            elif prefix in ("le", "lt"):
+                end = day - dt.timedelta(days=1 if prefix == "lt" else 0)
+            else:
+                start = end = day
+        except (ValueError, OverflowError):
+            raise ApiProblem(
+                422, "invalid-date", f"date={value!r} is not a calendar day: use e.g. ge2026-01-01"
+            ) from None
     return start, end
 
 

@@ -26,6 +26,7 @@ from stayactive.api.deps import (
     ResidentScope,
     StateDep,
     check_range,
+    check_ward_filter,
     endpoint_of,
 )
 from stayactive.api.models.common import Page, page_of
@@ -40,7 +41,6 @@ from stayactive.api.models.residents import (
     TrajectoryPublic,
 )
 from stayactive.api.problems import ApiProblem, forbidden, problem_responses
-from stayactive.records import looks_like_national_id
 
 router = APIRouter(
     prefix="/residents",
@@ -88,19 +88,13 @@ async def list_residents(
     """Residents with a stay on the caller's wards (admins: all), by pseudonym. For care staff
     ``ward_ids`` and ``current_stay_id`` name only the stays on their wards."""
     p = audited.principal
-    cur = await conn.execute(
+    check_ward_filter(p, ward)
+    rows, total = await page.fetch(
+        conn,
         _LIST,
-        {
-            "t": p.tenant_id,
-            "all": p.role == "admin",
-            "w": list(p.ward_ids),
-            "ward": ward,
-            "limit": page.limit,
-            "offset": page.offset,
-        },
+        {"t": p.tenant_id, "all": p.role == "admin", "w": list(p.ward_ids), "ward": ward},
+        total_at=6,
     )
-    rows = await cur.fetchall()
-    total = int(rows[0][6]) if rows else 0
     items = [_resident_public(r) for r in rows]
     await audited.record("resident", [str(i.resident_id) for i in items], detail={"list": True})
     return page_of(items, total, page.limit, page.offset)
@@ -116,13 +110,8 @@ async def list_residents(
 async def create_resident(
     body: ResidentCreate, principal: CurrentUser, state: StateDep, request: Request
 ) -> ResidentPublic:
-    """Register a resident by pseudonym. A national identity number is refused, never stored."""
-    if looks_like_national_id(body.pseudonym):
-        raise ApiProblem(
-            422,
-            "national-id-refused",
-            "pseudonym looks like a Norwegian national identity number; use a pseudonym",
-        )
+    """Register a resident by pseudonym. A national identity number is refused, never stored
+    (by :data:`~stayactive.api.models.registry.Pseudonym`, as every typed text)."""
     endpoint = endpoint_of(request)
 
     def work(sync: psycopg.Connection[TupleRow]) -> int:
