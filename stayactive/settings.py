@@ -99,6 +99,13 @@ class Settings(BaseSettings):
         description="mqtt://host:port of the broker, or mqtts://host:port for TLS. Unset: the "
         "local Mosquitto on loopback, without TLS.",
     )
+    device_broker_url: str | None = Field(
+        default=None,
+        description="mqtts://host:port that devices are told to connect to (the answer of "
+        "POST /devices and of `stayactive devices add|rotate`). Unset: STAYACTIVE_MQTT_URL "
+        "for an external broker, else the local broker's TLS listener "
+        "(STAYACTIVE_MQTT_TLS_BIND, STAYACTIVE_MQTT_TLS_PORT).",
+    )
     mqtt_ca_file: Path | None = Field(
         default=None,
         description="CA certificate that an mqtts:// broker's certificate must chain to. Unset: "
@@ -257,7 +264,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("mqtt_url")
+    @field_validator("mqtt_url", "device_broker_url")
     @classmethod
     def _mqtt_url(cls, value: str | None) -> str | None:
         if value is not None:
@@ -389,6 +396,18 @@ class Settings(BaseSettings):
         if self.mqtt_url is None:
             return "127.0.0.1", self.mqtt_port
         return _broker_address(self.mqtt_url)
+
+    def device_broker(self) -> tuple[str, int, bool]:
+        """Host, port and whether with TLS: the broker as devices are told to reach it
+        (:attr:`device_broker_url`), never the services' plain loopback listener."""
+        url = self.device_broker_url or self.mqtt_url
+        if url is not None:
+            host, port = _broker_address(url)
+            return host, port, urlsplit(url).scheme == "mqtts"
+        host = self.mqtt_tls_bind
+        if host in ("0.0.0.0", "::", ""):
+            host = socket.getfqdn()  # every interface: the name the machine gives itself
+        return host, self.mqtt_tls_port, True
 
     def mqtt_tls_ca(self) -> Path | None:
         """The CA file to check the broker's certificate with, or None without TLS (an

@@ -31,8 +31,9 @@ def _audit(conn: psycopg.Connection[TupleRow], tenant: str, action: str, device_
 
 
 def _print_secret(secret: auth.DeviceSecret) -> None:
-    host, port = get_settings().mqtt_host_port()
-    typer.echo(f"device {secret.device_id}: broker {host}:{port}, username {secret.device_id}")
+    host, port, tls = get_settings().device_broker()
+    broker = f"{'mqtts' if tls else 'mqtt'}://{host}:{port}"
+    typer.echo(f"device {secret.device_id}: broker {broker}, username {secret.device_id}")
     typer.echo("password (shown only now; the broker keeps only its hash):")
     typer.echo(secret.password)
 

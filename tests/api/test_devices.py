@@ -26,6 +26,9 @@ def test_credentials_rotation_is_seen_by_the_broker(api_world: World) -> None:
               "ward_id": api_world.a.ward_ids[0]},
     )  # fmt: skip
     assert created.status_code == 201, created.text
+    # The device is told the broker's TLS listener, not the services' plain loopback port.
+    broker = created.json()["broker"]
+    assert broker == {"host": "127.0.0.1", "port": api_world.settings.mqtt_tls_port, "tls": True}
     old = created.json()["password"]
     wait_until(lambda: accepts(api_world.settings, "W-rot-1", old))
     started = time.monotonic()

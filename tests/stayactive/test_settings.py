@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,22 @@ def test_a_good_broker_url_gives_host_and_port() -> None:
     settings = load_settings(mqtt_url="mqtt://broker.example:8883")
     assert settings.mqtt_host_port() == ("broker.example", 8883)
     assert load_settings(mqtt_url="mqtt://broker").mqtt_host_port() == ("broker", 1883)
+
+
+def test_devices_are_told_the_broker_they_can_reach() -> None:
+    """The address in a device's credentials: never the services' plain loopback listener."""
+    local = load_settings(mqtt_tls_port=18993)
+    assert local.device_broker() == ("127.0.0.1", 18993, True)
+    every = load_settings(mqtt_tls_bind="0.0.0.0", mqtt_tls_port=18993)
+    assert every.device_broker() == (socket.getfqdn(), 18993, True)
+    external = load_settings(mqtt_url="mqtts://broker.example")
+    assert external.device_broker() == ("broker.example", 8883, True)
+    told = load_settings(
+        mqtt_url="mqtt://10.0.0.5:1883", device_broker_url="mqtts://mqtt.kommune.no:8884"
+    )
+    assert told.device_broker() == ("mqtt.kommune.no", 8884, True)
+    with pytest.raises(ConfigurationError, match="STAYACTIVE_DEVICE_BROKER_URL"):
+        load_settings(device_broker_url="https://mqtt.kommune.no")
 
 
 def test_the_environment_for_a_child_carries_no_secret() -> None:

@@ -77,8 +77,11 @@ class DevicePublic(BaseModel):
 
 
 class BrokerAddress(BaseModel):
+    """Where the device connects (``STAYACTIVE_DEVICE_BROKER_URL``, docs/operations.md)."""
+
     host: str
     port: int
+    tls: bool = Field(description="Connect with TLS (mqtts), checking the broker's certificate.")
 
 
 class DeviceCredentials(BaseModel):

@@ -88,12 +88,12 @@ async def list_devices(
 
 
 def _credentials(state: StateDep, secret: auth.DeviceSecret) -> DeviceCredentials:
-    host, port = state.settings.mqtt_host_port()
+    host, port, tls = state.settings.device_broker()
     return DeviceCredentials(
         device_id=secret.device_id,
         username=secret.device_id,
         password=secret.password,
-        broker=BrokerAddress(host=host, port=port),
+        broker=BrokerAddress(host=host, port=port, tls=tls),
     )
 
 
