@@ -30,7 +30,7 @@ from psycopg_pool import PoolTimeout
 from stayactive import audit, auth, db
 from stayactive.api import policy
 from stayactive.api._audit import write_audit
-from stayactive.api.problems import ApiProblem, forbidden, not_found
+from stayactive.api.problems import AccessDenied, ApiProblem, forbidden, not_found
 from stayactive.api.state import ApiState, set_tenant
 from stayactive.auth import Principal
 from stayactive.errors import AuditUnavailable, StorageUnavailable
@@ -170,6 +170,11 @@ def endpoint_of(request: Request) -> str:
     return f"{request.method} {route_template(request)}"
 
 
+def _denied(principal: Principal, kind: str, subject_id: int, detail: str) -> AccessDenied:
+    # Outside the caller's scope: 403, and the attempt audited (stayactive.api.denied).
+    return AccessDenied(detail, principal=principal, subject_kind=kind, subject_id=str(subject_id))
+
+
 @dataclass(frozen=True)
 class WardRef:
     """A ward of the caller's tenant that the caller may see."""
@@ -193,7 +198,7 @@ async def _ward(
     if row is None:
         raise not_found(f"ward {ward_id}")
     if principal.role in policy.WARD_SCOPED and ward_id not in principal.ward_ids:
-        raise forbidden(f"ward {ward_id} is not one of your wards")
+        raise _denied(principal, "ward", ward_id, f"ward {ward_id} is not one of your wards")
     return WardRef(int(row[0]), str(row[1]), str(row[2]))
 
 
@@ -219,7 +224,7 @@ def check_ward_filter(principal: Principal, ward: int | None) -> None:
     """403 when care staff filter a list (``?ward=``) by a ward outside their scope, as a path
     naming the ward answers: an empty list would read as "nobody on that ward"."""
     if ward is not None and principal.role in policy.WARD_SCOPED and ward not in principal.ward_ids:
-        raise forbidden(f"ward {ward} is not one of your wards")
+        raise _denied(principal, "ward", ward, f"ward {ward} is not one of your wards")
 
 
 @dataclass(frozen=True)
@@ -247,7 +252,9 @@ async def resident_ref(conn: AConn, principal: Principal, resident_id: int) -> R
         raise not_found(f"resident {resident_id}")
     wards = frozenset(int(w) for w in row[2])
     if principal.role in policy.WARD_SCOPED and not wards & principal.ward_ids:
-        raise forbidden(f"resident {resident_id} has no stay on your wards")
+        raise _denied(
+            principal, "resident", resident_id, f"resident {resident_id} has no stay on your wards"
+        )
     return ResidentRef(int(row[0]), str(row[1]), wards, ward_scope(principal))
 
 

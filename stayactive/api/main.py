@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from stayactive.api import access_log, observe, problems, routes
+from stayactive.api import access_log, denied, observe, problems, routes
 from stayactive.api.deps import API_PREFIX, body_media_type
 from stayactive.api.headers import SecurityHeaders
 from stayactive.api.limits import DEFAULT_LIMIT_BYTES, TELEMETRY_LIMIT_BYTES, BodyLimit
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
+    denied.install(app)
     observe.install(app)
     access_log.install()
     app.add_middleware(

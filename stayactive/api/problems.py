@@ -89,6 +89,17 @@ class ApiProblem(Exception):
         super().__init__(detail)
 
 
+class AccessDenied(ApiProblem):
+    """403 for a resident or ward outside the caller's scope. The attempt is audited (action
+    ``denied``, :mod:`stayactive.api.denied`): a reviewer sees who tried to read what."""
+
+    def __init__(self, detail: str, *, principal: Any, subject_kind: str, subject_id: str) -> None:
+        super().__init__(403, "forbidden", detail)
+        self.principal = principal
+        self.subject_kind = subject_kind
+        self.subject_id = subject_id
+
+
 def not_found(what: str) -> ApiProblem:
     """404 for an id that is not there or belongs to another tenant (the same answer)."""
     return ApiProblem(404, "not-found", f"{what} not found")

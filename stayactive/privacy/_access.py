@@ -10,7 +10,9 @@ reviewer by flagging three patterns in the reads of resident-level data:
    ``baseline_days`` before the period;
 2. ``many_residents`` -- more than ``burst_residents`` different residents read by one user
    within ``burst_minutes``;
-3. ``night`` -- reads between ``night_from`` and ``night_to`` o'clock, tenant's local time.
+3. ``night`` -- reads between ``night_from`` and ``night_to`` o'clock, tenant's local time;
+4. ``denied`` -- attempts the API refused: a resident or a ward outside the user's scope
+   (audit action ``denied``, :mod:`stayactive.api.denied`); nothing was read.
 
 A flag is a question for the reviewer, not a verdict: night shifts read at night.
 """
@@ -28,7 +30,7 @@ from psycopg.rows import TupleRow
 
 _Conn = psycopg.Connection[TupleRow]
 
-FlagKind = Literal["outside_usual_wards", "many_residents", "night"]
+FlagKind = Literal["outside_usual_wards", "many_residents", "night", "denied"]
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,17 @@ GROUP BY r.actor, night ORDER BY r.actor, night
 """
 
 
+_DENIED = """
+SELECT actor, min(at), max(at), count(*),
+       coalesce(array_agg(DISTINCT subject_id) FILTER (WHERE subject_kind = 'resident'), '{}'),
+       string_agg(DISTINCT subject_id, ', ') FILTER (WHERE subject_kind = 'ward')
+FROM audit_log
+WHERE tenant_id = %(t)s AND action = 'denied' AND subject_kind IN ('resident', 'ward')
+  AND at >= %(start)s AND at < %(end)s
+GROUP BY actor ORDER BY actor
+"""
+
+
 def _sorted_ids(ids: list[Any]) -> tuple[str, ...]:
     return tuple(sorted((str(i) for i in ids), key=lambda s: (len(s), s)))
 
@@ -179,6 +192,16 @@ def unusual_access(
                 f"{th.night_to:02d}:00 local time)",
             )
         )  # fmt: skip
+    for actor, first, last, n, ids, wards in conn.execute(_DENIED, params):
+        on_wards = f"; avdeling {wards}" if wards else ""
+        on_wards_en = f"; ward {wards}" if wards else ""
+        flags.append(
+            AccessFlag(
+                "denied", str(actor), first, last, int(n), _sorted_ids(ids),
+                f"{n} avviste forsøk utenfor brukerens tilgang{on_wards}",
+                f"{n} refused attempts outside the user's scope{on_wards_en}",
+            )
+        )  # fmt: skip
     return flags
 
 
@@ -203,6 +226,7 @@ HEADERS: Final = {
 }
 _ACTIONS_NB: Final = {
     "read": "lest",
+    "denied": "avvist (ingenting lest)",
     "create": "opprettet",
     "update": "endret",
     "delete": "slettet",

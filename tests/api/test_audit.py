@@ -136,3 +136,36 @@ def test_reports_and_imports_answer_503_when_the_audit_row_is_refused(  # type: 
         row = conn.execute("SELECT count(*) FROM stays WHERE external_ref = 'S-503'").fetchone()
     assert row == (0,)  # no audit row, no import
     assert not [rec for rec in caplog.records if rec.exc_info], "a traceback was logged"
+
+
+def test_a_refused_read_is_audited_and_flagged(api_world: World, audit_rows) -> None:  # type: ignore[no-untyped-def]
+    """Care staff asking for a resident or ward outside their scope get 403 and read nothing;
+    the attempt is an audit row (action ``denied``), the resident's access log lists it, and
+    the review flags it (kind ``denied``). Before, a refused attempt left no trace."""
+    care = api_world.client("tenant-a-care")
+    other_ward = api_world.a.ward_ids[1]
+    resident = api_world.a.residents_by_ward[other_ward][0]
+    today = date.today()
+    params = {"from": (today - timedelta(days=3)).isoformat(), "to": today.isoformat()}
+    for path, query in (
+        (f"/residents/{resident}/days", params),
+        (f"/wards/{other_ward}/overview", {}),
+        ("/residents", {"ward": other_ward}),
+    ):
+        r = care.get(path, params=query)
+        assert r.status_code == 403, (path, r.text)
+    denied = audit_rows(actor="tenant-a-care", action="denied")
+    assert [(r[3], r[4], r[6]) for r in denied] == [
+        ("resident", str(resident), "GET /api/v1/residents/{resident_id}/days"),
+        ("ward", str(other_ward), "GET /api/v1/wards/{ward_id}/overview"),
+        ("ward", str(other_ward), "GET /api/v1/residents"),
+    ]
+    assert not audit_rows(actor="tenant-a-care", action="read", subject_id=str(resident))
+    admin = api_world.client("tenant-a-admin")
+    log = admin.get(f"/audit/residents/{resident}/access-log").text
+    assert "avvist (ingenting lest)" in log
+    flags = admin.get("/audit/flags").json()
+    (flag,) = [f for f in flags if f["kind"] == "denied"]
+    assert flag["actor"] == "tenant-a-care" and flag["reads"] == 3
+    assert flag["residents"] == [str(resident)]
+    assert f"avdeling {other_ward}" in flag["detail"]

@@ -37,7 +37,7 @@ DateTo = Annotated[
 class AccessFlagPublic(BaseModel):
     """An unusual pattern of reads, for the reviewer to look at."""
 
-    kind: Literal["outside_usual_wards", "many_residents", "night"]
+    kind: Literal["outside_usual_wards", "many_residents", "night", "denied"]
     actor: str
     first_at: dt.datetime
     last_at: dt.datetime
