@@ -6,25 +6,12 @@ the role, the role's first page. The small seeded tenant of ``conftest.py``, ser
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.dashboard.conftest import PASSWORD, DashWorld
-from tests.fixtures.browser import SMALL_TABLET, log_in, served_dashboard, settled
+from tests.fixtures.browser import SMALL_TABLET, log_in, settled
 
 pytestmark = pytest.mark.slow
-
-ARTIFACTS = Path(os.environ.get("STAYACTIVE_TEST_ARTIFACTS", "var/test-artifacts")) / "dashboard"
-
-
-@pytest.fixture(scope="module")
-def dashboard_url(dash_world: DashWorld) -> Iterator[str]:
-    """`stayactive dashboard` on a free loopback port, pointed at the world's API."""
-    with served_dashboard(dash_world.api.url, ARTIFACTS / "streamlit-addresses.log") as url:
-        yield url
 
 
 @pytest.mark.parametrize(
@@ -41,7 +28,7 @@ def dashboard_url(dash_world: DashWorld) -> Iterator[str]:
 )
 def test_a_page_address_before_login_asks_for_the_login_then_opens_the_page(
     browser: object,
-    dashboard_url: str,
+    small_dashboard_url: str,
     dash_world: DashWorld,
     role: str,
     path: str,
@@ -51,13 +38,13 @@ def test_a_page_address_before_login_asks_for_the_login_then_opens_the_page(
     context = browser.new_context(viewport=SMALL_TABLET, locale="nb-NO")  # type: ignore[attr-defined]
     try:
         page = context.new_page()
-        page.goto(dashboard_url + path)
+        page.goto(small_dashboard_url + path)
         page.get_by_label("Brukernavn").wait_for(timeout=30_000)
         settled(page, "Logg inn")
         assert page.get_by_text("Page not found").count() == 0
-        log_in(page, dashboard_url + path, dash_world.user(role), PASSWORD)
+        log_in(page, small_dashboard_url + path, dash_world.user(role), PASSWORD)
         settled(page, text, timeout_s=120)
         assert page.get_by_text("Page not found").count() == 0
-        assert page.url == dashboard_url + lands_on
+        assert page.url == small_dashboard_url + lands_on
     finally:
         context.close()
