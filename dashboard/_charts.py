@@ -41,12 +41,14 @@ def _data(rows: Rows) -> alt.Data:
 
 
 def _label_expr(fmt: str, lang: Lang) -> str:
-    """A Vega label expression that writes numbers the bokmål way (1 234,5)."""
+    """A Vega label expression that writes numbers the bokmål way (1 234,5; 80 %)."""
     base = f"format(datum.value, '{fmt}')"
     if lang != "nb":
         return base
-    # Swap separators through a placeholder: ',' → thin space, '.' → ','.
-    return f"replace(replace({base}, /,/g, '\u00a0'), /\\./g, ',')"
+    # ',' → no-break space, '.' → ','; a percent sign after a no-break space, as
+    # stayactive.locale_format writes it in the texts beside the chart.
+    swapped = f"replace(replace({base}, /,/g, '\u00a0'), /\\./g, ',')"
+    return f"replace({swapped}, /%/g, '\u00a0%')" if "%" in fmt else swapped
 
 
 def _axis(title: str, fmt: str, lang: Lang) -> alt.Axis:

@@ -6,10 +6,16 @@ answers 403 to anything outside the role, and the pages show that as a sentence.
 
 Each page is a script in ``dashboard/views/`` (so AppTest can switch to it by path); the
 folder is not called ``pages/``, which Streamlit would take for an old-style multipage app.
+
+Every page's address is known on every run, also to those who cannot use it: before login
+``/fleet`` (a reload, a bookmark) shows the login and, once logged in, the fleet; an address
+outside the role opens the role's first page. Otherwise Streamlit answers an unknown address
+with its own English "Page not found" dialog.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -51,12 +57,20 @@ def menu() -> tuple[PageKey, ...]:
     return tuple(pages)
 
 
+def _hidden(target: str | Path | Callable[[], None], key: PageKey, title: str) -> StreamlitPage:
+    """A page at ``/key`` that is in no menu."""
+    return st.Page(target, title=title, url_path=key, visibility="hidden")
+
+
 def build(session: _session.Session) -> StreamlitPage:
     """The navigation of this run: the login page, or the role's pages and the sidebar."""
     if not session.logged_in:
-        login = st.Page(VIEWS / "login.py", title=session.t("nav.login"), url_path="login")
+        title = session.t("nav.login")
+        login = st.Page(VIEWS / "login.py", title=title, url_path="login")
         st.session_state[_BUILT] = {"login": login}
-        return st.navigation([login], position="hidden")
+        # Every page's address shows the login too and, once logged in, that page.
+        others = [_hidden(VIEWS / "login.py", key, title) for key in _PAGES]
+        return st.navigation([login, *others], position="hidden")
     keys = ROLE_PAGES.get(session.role or "", ())
     pages: dict[PageKey, StreamlitPage] = {}
     for i, key in enumerate(keys):
@@ -71,4 +85,12 @@ def build(session: _session.Session) -> StreamlitPage:
         )
     st.session_state[_BUILT] = pages
     account.sidebar(session)
-    return st.navigation(list(pages.values()))
+    first = next(iter(pages.values()))
+    # An address outside the role opens the role's first page. Not the login's: the run
+    # right after login asks for it, and would lose the address's ``?date=`` on the way.
+    elsewhere = [
+        _hidden(lambda: st.switch_page(first), key, first.title)
+        for key in _PAGES
+        if key not in pages
+    ]
+    return st.navigation([*pages.values(), *elsewhere])

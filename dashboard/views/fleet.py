@@ -105,15 +105,13 @@ def render() -> None:
     t = session.t
     st.title(t("fleet.title"))
     names = _ward_names(session)
-    left, right = st.columns([2, 1], vertical_alignment="bottom")
-    with left:
-        options = [ALL, *names]
-        ward = st.selectbox(
-            t("fleet.ward"), options,
-            format_func=lambda w: t("fleet.all_wards") if w == ALL else names[w], key="fleet_ward",
-        )  # fmt: skip
-    with right:
-        problems_only = st.toggle(t("fleet.problems_only"), key="fleet_problems")
+    options = [ALL, *names]
+    ward = st.selectbox(
+        t("fleet.ward"), options,
+        format_func=lambda w: t("fleet.all_wards") if w == ALL else names[w], key="fleet_ward",
+    )  # fmt: skip
+    # Under the ward, not beside it: beside it, a 1024-pixel tablet cut the label off.
+    problems_only = st.toggle(t("fleet.problems_only"), key="fleet_problems")
     devices = _ui.fetch(lambda: _session.api().fleet(ward or None, problems_only=problems_only))
     if devices is None:
         return

@@ -3,6 +3,7 @@ port, and the dashboard run by Streamlit's AppTest against it (no browser)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from stayactive.api.serve import RunningApi
 from stayactive.auth import hash_password
 from stayactive.settings import Settings, get_settings
+from tests.fixtures.browser import served_dashboard
 from tests.fixtures.dashboard_seed import DashboardTenant, seed_dashboard_tenant
 from tests.fixtures.served import served_schema
 
@@ -52,6 +54,17 @@ def dash_world(settings: Settings) -> Iterator[DashWorld]:
 
     with served_schema(settings, seed) as served:
         yield DashWorld(served.settings, served.api, served.seeded)
+
+
+@pytest.fixture(scope="package")
+def small_dashboard_url(dash_world: DashWorld) -> Iterator[str]:
+    """`stayactive dashboard` on a free loopback port, pointed at the world's API (for the
+    browser tests of the small tenant)."""
+    artifacts = Path(os.environ.get("STAYACTIVE_TEST_ARTIFACTS", "var/test-artifacts"))
+    with served_dashboard(
+        dash_world.api.url, artifacts / "dashboard" / "streamlit-small.log"
+    ) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,14 +9,11 @@ see the finance page and nothing resident-level. Every page must be interactive 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 from psycopg.rows import TupleRow
@@ -25,7 +22,7 @@ from stayactive.api.serve import RunningApi
 from stayactive.auth import hash_password
 from stayactive.settings import Settings
 from tests.dashboard.conftest import PASSWORD
-from tests.fixtures.browser import SMALL_TABLET, TABLET, log_in, settled
+from tests.fixtures.browser import SMALL_TABLET, TABLET, log_in, served_dashboard, settled
 from tests.fixtures.dashboard_seed import DashboardTenant, seed_dashboard_tenant
 from tests.fixtures.served import served_schema
 
@@ -35,12 +32,6 @@ BUDGET_S = 2.0
 SCENARIO_BUDGET_S = 5.0
 TENANT = "dash-big"
 ARTIFACTS = Path(os.environ.get("STAYACTIVE_TEST_ARTIFACTS", "var/test-artifacts")) / "dashboard"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -61,34 +52,8 @@ def big_world(settings: Settings) -> Iterator[tuple[RunningApi, DashboardTenant]
 def dashboard_url(big_world: tuple[RunningApi, DashboardTenant]) -> Iterator[str]:
     """`stayactive dashboard` on a free loopback port, pointed at the world's API."""
     api, _ = big_world
-    port = _free_port()
-    env = {**os.environ, "STAYACTIVE_DASHBOARD_API_URL": api.url}
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [str(Path(os.sys.executable).with_name("stayactive")), "dashboard", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/_stcore/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the dashboard did not start; see {ARTIFACTS}/streamlit.log")
-            time.sleep(0.2)
+    with served_dashboard(api.url, ARTIFACTS / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _shot(page: object, name: str, height: int = 1500) -> Path:
