@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
 
 import psycopg
 from psycopg import sql
@@ -51,10 +54,24 @@ def _chown_to_server_user(*paths: os.PathLike[str]) -> None:
     give_to(_server_user(), *paths)
 
 
+#: Kept out of the server log, which must hold no personal data (docs/privacy.md): a
+#: constraint error's DETAIL ("Failing row contains (…)") and a slow statement's bind values.
+#: The cluster's stayactive.conf has them; one made by an earlier version gets each it does not
+#: set at the next `services up` (an operator's own value is left alone).
+PRIVATE_LOG_SETTINGS: Final = {"log_error_verbosity": "terse", "log_parameter_max_length": "0"}
+
+
 def ensure_cluster(paths: ServicePaths, settings: Settings) -> None:
-    """Install what is missing and create the cluster once; later calls change nothing."""
+    """Install what is missing and create the cluster once; later calls add only the
+    :data:`PRIVATE_LOG_SETTINGS` an older cluster's configuration lacks."""
     timescaledb.ensure_installed(paths.build_dir)
     if (paths.pg_data / "PG_VERSION").exists():
+        if add_missing_settings(paths.pg_data / "stayactive.conf") and is_running(paths):
+            run(
+                [f"{BIN}/pg_ctl", "reload", "-D", str(paths.pg_data)],
+                what="reload PostgreSQL's configuration",
+                as_user=_server_user(),
+            )
         return
     log.info("creating the PostgreSQL cluster in %s", paths.pg_data)
     for folder in (paths.pg_home, paths.pg_socket_dir):
@@ -104,7 +121,28 @@ wal_level = replica
 max_wal_senders = 4
 log_min_duration_statement = 2000
 log_line_prefix = '%m [%p] %q%u@%d '
-"""
+""" + "".join(f"{key} = {value}\n" for key, value in PRIVATE_LOG_SETTINGS.items())
+
+
+def add_missing_settings(conf: Path) -> list[str]:
+    """Append to ``conf`` each of :data:`PRIVATE_LOG_SETTINGS` it does not set; return their
+    names. They take effect when the cluster next starts (``services up`` starts it)."""
+    text = conf.read_text() if conf.exists() else ""
+    missing = [
+        key
+        for key in PRIVATE_LOG_SETTINGS
+        if not re.search(rf"^\s*{key}\s*=", text, flags=re.MULTILINE)
+    ]
+    if missing:
+        added = "".join(f"{key} = {PRIVATE_LOG_SETTINGS[key]}\n" for key in missing)
+        separator = "\n" if text and not text.endswith("\n") else ""
+        with conf.open("a") as fh:
+            fh.write(
+                f"{separator}# Added by `stayactive services up`: no row contents in the log.\n"
+            )
+            fh.write(added)
+        log.info("added %s to %s", ", ".join(missing), conf)
+    return missing
 
 
 def postmaster_pid(paths: ServicePaths) -> int | None:

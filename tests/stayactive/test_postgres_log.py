@@ -1,0 +1,57 @@
+"""The server log holds no row contents: a constraint error's DETAIL and a slow statement's
+bind values could carry personal data (docs/privacy.md, "Logs")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from stayactive import db, services
+from stayactive.services.postgres import PRIVATE_LOG_SETTINGS, add_missing_settings
+from stayactive.settings import Settings
+from tests.fixtures.streams import wait_until
+
+
+def test_an_older_clusters_configuration_gets_the_missing_settings(tmp_path: Path) -> None:
+    conf = tmp_path / "stayactive.conf"
+    conf.write_text("port = 5432\nlog_error_verbosity = verbose  # the operator's own")
+    assert add_missing_settings(conf) == ["log_parameter_max_length"]
+    text = conf.read_text()
+    assert "log_error_verbosity = verbose  # the operator's own\n" in text  # left alone
+    assert text.endswith("log_parameter_max_length = 0\n")
+    assert add_missing_settings(conf) == []  # a second run adds nothing
+    assert conf.read_text() == text
+
+
+def test_a_constraint_error_leaves_no_row_contents_in_the_log(settings: Settings) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "stayactive", "services", "up"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    log = services.paths_for(settings).pg_log
+    start = log.stat().st_size
+    with db.connect(settings) as conn:
+        for key, value in PRIVATE_LOG_SETTINGS.items():
+            row = conn.execute(f"SHOW {key}").fetchone()
+            assert row is not None and row[0] == value, (key, row)
+        conn.execute("CREATE TEMP TABLE probe (x text CHECK (x <> 'Kari Nordmann 01017012345'))")
+        with pytest.raises(psycopg.errors.CheckViolation) as raised:
+            conn.execute("INSERT INTO probe VALUES (%s)", ("Kari Nordmann 01017012345",))
+        # The client still gets the whole error; only the log is terse.
+        assert "Failing row contains" in str(raised.value.diag.message_detail)
+
+    def logged() -> str:
+        with log.open("rb") as fh:
+            fh.seek(start)
+            return fh.read().decode(errors="replace")
+
+    wait_until(lambda: "probe_x_check" in logged())
+    assert "Kari Nordmann" not in logged()
+    assert "Failing row contains" not in logged()
