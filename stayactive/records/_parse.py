@@ -12,7 +12,7 @@ import io
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Final, Literal, TextIO
 from zoneinfo import ZoneInfo
@@ -154,6 +154,10 @@ def _is_date(text: str) -> bool:
     return True
 
 
+#: How far past the machine's clock a time in an extract may lie (a clock or zone slip).
+_AHEAD: Final = timedelta(days=1)
+
+
 def _flag(text: str) -> bool:
     value = text.strip().lower()
     if value in _TRUE:
@@ -218,6 +222,9 @@ def parse_care_record(line: int, row: dict[str, str], tz: ZoneInfo) -> CareRecor
             instant = parse_instant(get(name), tz)
         except ValueError as exc:
             bad(name, str(exc))
+            continue
+        if instant > datetime.now(UTC) + _AHEAD:
+            bad(name, f"{get(name)!r} lies in the future: an extract records what has happened")
             continue
         if name == "admitted_at":
             admitted_at = instant

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -102,6 +102,22 @@ def test_a_go_live_out_of_range_is_a_row_error(conn: psycopg.Connection[TupleRow
     assert conn.execute("SELECT 1 FROM wards WHERE name = 'ward-x'").fetchone() is None
 
 
+def test_a_time_in_the_future_is_a_row_error(conn: psycopg.Connection[TupleRow]) -> None:
+    """A stay admitted next year (a typing slip) was imported as an ongoing stay; a time more
+    than a day past the clock is that row's error now."""
+    ahead = (datetime.now(UTC) + timedelta(days=200)).isoformat(timespec="seconds")
+    rows = [
+        stay("S-1"),
+        stay("S-2", resident="R-0002", admitted_at=ahead, discharged_at="",
+             discharge_destination=""),
+    ]  # fmt: skip
+    report = import_care_records(conn, "stavanger", csv_text(COLUMNS, rows))
+    assert (report.created, report.failed) == (1, 1)
+    (error,) = report.errors
+    assert (error.line, error.field) == (3, "admitted_at")
+    assert "lies in the future" in error.reason
+
+
 def test_a_ward_name_with_a_control_character_is_a_row_error(
     conn: psycopg.Connection[TupleRow],
 ) -> None:
@@ -153,7 +169,7 @@ def test_import_is_idempotent_and_updates_changed_rows(
 def test_local_times_dst_and_semicolons(conn: psycopg.Connection[TupleRow]) -> None:
     # Excel in Norway writes semicolons; times without an offset are the tenant's local time.
     rows = [
-        stay("S-1", admitted_at="2026-10-20T10:00", discharged_at="2027-01-05T10:00"),
+        stay("S-1", admitted_at="2026-10-20T10:00", discharged_at="2026-11-05T10:00"),
         stay("S-2", resident="R-0002", admitted_at="2026-10-25T02:30"),  # occurs twice
         stay("S-3", resident="R-0003", admitted_at="2026-03-29T02:30"),  # does not exist
     ]
@@ -166,7 +182,7 @@ def test_local_times_dst_and_semicolons(conn: psycopg.Connection[TupleRow]) -> N
     row = conn.execute("SELECT admitted_at, discharged_at FROM stays").fetchone()
     assert row is not None
     assert row[0] == datetime(2026, 10, 20, 8, 0, tzinfo=UTC)  # CEST, UTC+2
-    assert row[1] == datetime(2027, 1, 5, 9, 0, tzinfo=UTC)  # CET, UTC+1
+    assert row[1] == datetime(2026, 11, 5, 9, 0, tzinfo=UTC)  # CET, UTC+1
 
 
 def test_parse_instant() -> None:
