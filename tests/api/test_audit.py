@@ -169,3 +169,17 @@ def test_a_refused_read_is_audited_and_flagged(api_world: World, audit_rows) -> 
     assert flag["actor"] == "tenant-a-care" and flag["reads"] == 3
     assert flag["residents"] == [str(resident)]
     assert f"avdeling {other_ward}" in flag["detail"]
+
+
+def test_asking_for_a_residents_assignments_is_audited_when_none_is_shown(
+    api_world: World,
+    audit_rows,  # type: ignore[no-untyped-def]
+) -> None:
+    """`GET /assignments?resident=R` with nothing on the page (here: a page past the end) still
+    read about R, and is audited; it wrote no row before."""
+    care = api_world.client("tenant-a-care")
+    resident = api_world.a.residents_by_ward[api_world.a.ward_ids[0]][0]
+    r = care.get("/assignments", params={"resident": resident, "offset": 1000})
+    assert r.status_code == 200 and r.json()["items"] == []
+    rows = audit_rows(actor="tenant-a-care", endpoint="GET /api/v1/assignments")
+    assert [(row[2], row[3], row[4]) for row in rows] == [("read", "resident", str(resident))]

@@ -83,8 +83,13 @@ async def list_assignments(
         total_at=6,
     )
     items = [_public(r) for r in rows]
+    # The resident asked about is read even when none of their assignments is on this page
+    # ("none" is an answer about them too).
+    asked = {str(resident)} if resident is not None else set()
     await audited.record(
-        "resident", sorted({str(i.resident_id) for i in items}), detail={"assignments": len(items)}
+        "resident",
+        sorted({str(i.resident_id) for i in items} | asked),
+        detail={"assignments": len(items)},
     )
     return page_of(items, total, page.limit, page.offset)
 
