@@ -67,7 +67,9 @@ def test_logout_revokes_at_once(api_world: World) -> None:
     client = api_world.client()
     client.headers["Authorization"] = "Bearer " + token
     assert client.get("/me").status_code == 200
-    assert client.post("/auth/logout").status_code == 204
+    out = client.post("/auth/logout")
+    assert out.status_code == 204 and out.content == b""
+    assert "content-type" not in out.headers  # nothing to type (it said application/json)
     r = client.get("/me")
     assert r.status_code == 401 and r.json()["type"].endswith("session-ended")
 
@@ -132,9 +134,14 @@ def test_api_key_imports_only(api_world: World) -> None:
         headers={"Content-Type": "text/csv"},
     )
     assert r.status_code == 200, r.text
+    # A key has no session to end: said, not a 204 that reads as if the key stopped working.
+    out = integrator.post("/auth/logout")
+    assert out.status_code == 422 and out.json()["type"].endswith("no-session")
+    assert integrator.get("/me").status_code == 200
     listed = admin.get("/api-keys").json()
     assert all("key" not in k for k in listed)
-    assert admin.delete(f"/api-keys/{created.json()['key_id']}").status_code == 204
+    revoked = admin.delete(f"/api-keys/{created.json()['key_id']}")
+    assert revoked.status_code == 204 and "content-type" not in revoked.headers
     assert integrator.get("/me").status_code == 401
     with api_world.connect() as conn:
         stored = conn.execute("SELECT secret_sha256 FROM api_keys").fetchall()

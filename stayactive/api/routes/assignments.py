@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from psycopg.rows import TupleRow
 
 from stayactive import registry
@@ -178,6 +178,7 @@ async def _conflict(conn: ConnDep, tenant_id: str, body: AssignmentCreate) -> Ap
 @router.delete(
     "/{assignment_id}",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     dependencies=[Allow("registry.write")],
 )
 async def delete_assignment(

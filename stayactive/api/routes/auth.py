@@ -7,7 +7,7 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from stayactive import auth
@@ -88,12 +88,23 @@ async def refresh(principal: CurrentUser, conn: ConnDep, state: StateDep) -> Tok
     return TokenPublic(access_token=access, expires_in=ttl)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(422),
+)
 async def logout(principal: CurrentUser, conn: ConnDep, request: Request) -> None:
-    """End the session: its tokens stop working at once."""
-    if principal.session_id is not None:
-        await auth.revoke_session(conn, principal.session_id, "logout")
-        await _audit_self(conn, principal, request, "logout")
+    """End the session: its tokens stop working at once. An API key has no session: 422,
+    saying how to revoke it (a 204 would read as if the key had stopped working)."""
+    if principal.session_id is None:
+        raise ApiProblem(
+            422,
+            "no-session",
+            "an API key has no session to end; an admin revokes the key (DELETE /api-keys/{id})",
+        )
+    await auth.revoke_session(conn, principal.session_id, "logout")
+    await _audit_self(conn, principal, request, "logout")
     await conn.commit()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field, StringConstraints
 
 from stayactive import auth, db
@@ -231,7 +231,9 @@ async def create_key(body: ApiKeyCreate, audited: AuditedRead, conn: ConnDep) ->
     )
 
 
-@router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
 async def revoke_key(
     key_id: Annotated[str, Path(pattern=r"^[a-f0-9]{12}$")], audited: AuditedRead, conn: ConnDep
 ) -> None:
