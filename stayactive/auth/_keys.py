@@ -26,6 +26,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Final
 
 from stayactive.errors import ConfigurationError
 from stayactive.paths import (
@@ -62,6 +63,10 @@ class SigningKey:
 def derived_kid(secret: str) -> str:
     """A key id for a key given in the settings: not the key, not reversible."""
     return "s-" + hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+#: The most of a token's unknown ``kid`` an error repeats.
+_KID_SHOWN: Final = 32
 
 
 class KeyRing:
@@ -123,7 +128,9 @@ class KeyRing:
         for k in self._keys:
             if k.kid == kid and (k.retired_at is None or k.retired_at >= oldest):
                 return k
-        raise UnknownKey(f"the token names a signing key that is not in use ({kid!r})")
+        # The kid comes from whoever sent the token: a real one is short, anything else is cut.
+        shown = kid if len(kid) <= _KID_SHOWN else kid[:_KID_SHOWN] + "…"
+        raise UnknownKey(f"the token names a signing key that is not in use ({shown!r})")
 
     def kids(self) -> list[str]:
         """The ids of the keys that verify, the signing one first."""
