@@ -49,11 +49,6 @@ def issue_code(status: int) -> str:
     return _ISSUE_CODES.get(status, "exception" if status >= 500 else "invalid")
 
 
-def field_text(error: FieldProblem) -> str:
-    """``where: what`` of one field at fault, as a problem's ``detail`` starts."""
-    return ".".join(str(p) for p in error.loc) + ": " + error.msg
-
-
 def _expression(loc: Sequence[str | int]) -> str:
     """A field's place as a path: ``body.items[3].name``, ``query.patient``."""
     out = ""
@@ -87,7 +82,7 @@ def outcome(
                 severity="error",
                 code="value" if status == 422 else issue_code(status),
                 details=details,
-                diagnostics=detail if len(errors) == 1 else field_text(error),
+                diagnostics=detail if len(errors) == 1 else error.text(),
                 expression=[_expression(error.loc)] if error.loc else None,
             )
             for error in errors

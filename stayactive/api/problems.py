@@ -60,6 +60,10 @@ class FieldProblem(BaseModel):
     loc: list[str | int] = Field(description="Where: body/query/path and the field, or a line.")
     msg: str = Field(description="What is wrong with it.")
 
+    def text(self) -> str:
+        """``where: what``, as a validation problem's ``detail`` starts."""
+        return ".".join(str(p) for p in self.loc) + ": " + self.msg
+
 
 class Problem(BaseModel):
     """An RFC 9457 problem document."""
@@ -205,7 +209,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
-        detail = fhir_errors.field_text(errors[0]) if errors else "the request is not valid"
+        detail = errors[0].text() if errors else "the request is not valid"
         if len(errors) > 1:
             detail += f" (and {len(errors) - 1} more)"
         # A national identity number in a note or a name: the same kind of problem as in an
