@@ -30,6 +30,7 @@ from psycopg_pool import PoolTimeout
 from stayactive import audit, auth, db
 from stayactive.api import policy
 from stayactive.api._audit import write_audit
+from stayactive.api.paths import API_PREFIX
 from stayactive.api.problems import AccessDenied, ApiProblem, forbidden, not_found
 from stayactive.api.state import ApiState, set_tenant
 from stayactive.auth import Principal
@@ -38,8 +39,6 @@ from stayactive.errors import AuditUnavailable, StorageUnavailable
 log = logging.getLogger(__name__)
 
 AConn = psycopg.AsyncConnection[TupleRow]
-#: Where the API's routers are mounted.
-API_PREFIX = "/api/v1"
 MAX_ID = 2**63 - 1
 #: The longest time range one call may ask for.
 MAX_RANGE_DAYS = 366

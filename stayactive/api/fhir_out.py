@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from fhir.resources.R4B.bundle import Bundle
 
+#: The media type of FHIR resources in JSON (FHIR R4 RESTful API, "Content Types").
+FHIR_JSON = "application/fhir+json"
 STEPS_LOINC = "41950-7"
 _LOINC = "http://loinc.org"
 _UCUM = "http://unitsofmeasure.org"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stayactive.api.problems import MEDIA_TYPE, TYPE_PREFIX
+from stayactive.api.problems import problem_body
 
 #: Small JSON bodies (logins, registry changes).
 DEFAULT_LIMIT_BYTES = 64 * 1024
@@ -23,7 +23,8 @@ TELEMETRY_LIMIT_BYTES = 1024 * 1024
 
 
 class BodyLimit:
-    """Refuse request bodies over the limit of their path with 413 (a problem document)."""
+    """Refuse request bodies over the limit of their path with 413 (a problem document; an
+    OperationOutcome under ``/fhir``)."""
 
     def __init__(
         self, app: ASGIApp, *, limits: Sequence[tuple[str, int]], default_bytes: int
@@ -75,21 +76,19 @@ class BodyLimit:
 
 
 async def _refuse(scope: Scope, send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "type": TYPE_PREFIX + "too-large",
-            "title": "Request too large",
-            "status": 413,
-            "detail": f"the request body is larger than {limit} bytes, the limit of this path",
-            "instance": scope["path"],
-        }
-    ).encode()
+    document, media_type = problem_body(
+        scope["path"],
+        413,
+        "too-large",
+        f"the request body is larger than {limit} bytes, the limit of this path",
+    )
+    body = json.dumps(document).encode()
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", MEDIA_TYPE.encode()),
+                (b"content-type", media_type.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],

@@ -6,9 +6,10 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from stayactive.api import access_log, denied, observe, problems, routes
-from stayactive.api.deps import API_PREFIX, body_media_type
+from stayactive.api.deps import body_media_type
 from stayactive.api.headers import SecurityHeaders
 from stayactive.api.limits import DEFAULT_LIMIT_BYTES, TELEMETRY_LIMIT_BYTES, BodyLimit
+from stayactive.api.paths import API_PREFIX
 from stayactive.api.state import lifespan
 from stayactive.settings import Settings, get_settings
 

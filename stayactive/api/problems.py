@@ -1,4 +1,6 @@
-"""Errors as RFC 9457 problem details (``application/problem+json``).
+"""Errors as RFC 9457 problem details (``application/problem+json``); under ``/fhir`` as
+FHIR OperationOutcomes (``application/fhir+json``, :mod:`stayactive.api.fhir_errors`), decided
+here by the request path for every handler.
 
 Every 4xx carries a specific ``detail`` a person can act on; a 5xx says only what failed and
 that it was logged, never a stack trace. Validation errors list the fields at fault without
@@ -17,7 +19,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from stayactive.api import fhir_errors
+from stayactive.api.fhir_out import FHIR_JSON
 from stayactive.api.models.common import NATIONAL_ID_ERROR
+from stayactive.api.paths import under_fhir
 from stayactive.auth import WardsNeeded
 from stayactive.errors import (
     AuditUnavailable,
@@ -54,6 +59,10 @@ class FieldProblem(BaseModel):
 
     loc: list[str | int] = Field(description="Where: body/query/path and the field, or a line.")
     msg: str = Field(description="What is wrong with it.")
+
+    def text(self) -> str:
+        """``where: what``, as a validation problem's ``detail`` starts."""
+        return ".".join(str(p) for p in self.loc) + ": " + self.msg
 
 
 class Problem(BaseModel):
@@ -109,6 +118,33 @@ def forbidden(detail: str) -> ApiProblem:
     return ApiProblem(403, "forbidden", detail)
 
 
+def problem_body(
+    path: str,
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    errors: list[FieldProblem] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """The body and media type of a problem answered at ``path``: a problem document, or under
+    ``/fhir`` an OperationOutcome with the same detail (``extra`` has no place there)."""
+    title = _TITLES.get(status, "Error")
+    if under_fhir(path):
+        return fhir_errors.outcome(status, slug, title, detail, errors), FHIR_JSON
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": path,
+    }
+    if errors is not None:
+        body["errors"] = [e.model_dump() for e in errors]
+    body.update(extra or {})
+    return body, MEDIA_TYPE
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -120,18 +156,11 @@ def problem_response(
     extra: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     """The response for a problem."""
-    body: dict[str, Any] = {
-        "type": TYPE_PREFIX + slug,
-        "title": _TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-    }
-    if errors is not None:
-        body["errors"] = [e.model_dump() for e in errors]
-    body.update(extra or {})
+    body, media_type = problem_body(
+        request.url.path, status, slug, detail, errors=errors, extra=extra
+    )
     return JSONResponse(
-        body, status_code=status, headers=dict(headers or {}), media_type=MEDIA_TYPE
+        body, status_code=status, headers=dict(headers or {}), media_type=media_type
     )
 
 
@@ -180,9 +209,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
-        first = errors[0] if errors else None
-        where = ".".join(str(p) for p in first.loc) if first else "request"
-        detail = f"{where}: {first.msg}" if first else "the request is not valid"
+        detail = errors[0].text() if errors else "the request is not valid"
         if len(errors) > 1:
             detail += f" (and {len(errors) - 1} more)"
         # A national identity number in a note or a name: the same kind of problem as in an
@@ -252,20 +279,24 @@ def install(app: FastAPI) -> None:
         )
 
 
+def _responses(
+    statuses: tuple[int, ...], model: type[BaseModel], media_type: str, what: str
+) -> dict[int | str, dict[str, Any]]:
+    content = {media_type: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+    out: dict[int | str, dict[str, Any]] = {
+        s: {"model": model, "description": _TITLES.get(s, "Error"), "content": content}
+        for s in statuses
+    }
+    out["default"] = {"model": model, "description": f"Any other error, {what}", "content": content}
+    return out
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for these statuses, all as problem documents, and a
     ``default`` entry saying that any other error is one too (400, 405, 413, 415, 500…)."""
-    out: dict[int | str, dict[str, Any]] = {
-        s: {
-            "model": Problem,
-            "description": _TITLES.get(s, "Error"),
-            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-        for s in statuses
-    }
-    out["default"] = {
-        "model": Problem,
-        "description": "Any other error, as a problem document",
-        "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-    return out
+    return _responses(statuses, Problem, MEDIA_TYPE, "as a problem document")
+
+
+def outcome_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The same for the FHIR routes, whose errors are OperationOutcomes."""
+    return _responses(statuses, fhir_errors.OperationOutcome, FHIR_JSON, "as an OperationOutcome")

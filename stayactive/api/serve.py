@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 import uvicorn
+from fastapi import FastAPI
 
 from stayactive.api.main import create_app
 from stayactive.settings import Settings
@@ -28,10 +29,11 @@ class RunningApi:
         assert not self.thread.is_alive(), "the API did not stop within 15 s"
 
 
-def start_api(settings: Settings) -> RunningApi:
-    """Serve ``create_app(settings)`` on 127.0.0.1 with a port the OS picks."""
+def start_api(settings: Settings, app: FastAPI | None = None) -> RunningApi:
+    """Serve ``create_app(settings)`` (or ``app``, built for ``settings`` with more routes) on
+    127.0.0.1 with a port the OS picks."""
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_config=None, access_log=False,
+        app or create_app(settings), host="127.0.0.1", port=0, log_config=None, access_log=False,
         lifespan="on",
     )  # fmt: skip
     server = uvicorn.Server(config)

@@ -163,8 +163,9 @@ def test_fhir_dates_that_are_not_days_are_422(shared_world: World) -> None:
     for value in ("2026-02-30", "ge2026-13-01", "gt9999-12-31", "lt0001-01-01"):
         r = care.get("/fhir/Observation", params={"patient": f"Patient/{resident}", "date": value})
         assert r.status_code == 422, (value, r.text)
-        assert r.json()["type"] == "urn:stayactive:problem:invalid-date", value
-        assert "calendar day" in r.json()["detail"], value
+        (issue,) = r.json()["issue"]
+        assert issue["details"]["coding"][0]["code"] == "invalid-date", value
+        assert "calendar day" in issue["diagnostics"], value
 
 
 def test_fhir_observations_are_valid_r4(shared_world: World) -> None:

@@ -11,14 +11,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from stayactive.api.deps import Allow, AuditedRead, ConnDep, check_range, resident_ref
-from stayactive.api.fhir_out import STEPS_LOINC, searchset, steps_observation
-from stayactive.api.problems import ApiProblem, problem_responses
+from stayactive.api.fhir_out import FHIR_JSON, STEPS_LOINC, searchset, steps_observation
+from stayactive.api.paths import FHIR_PREFIX
+from stayactive.api.problems import ApiProblem, outcome_responses
 
+# Errors here are OperationOutcomes (stayactive.api.fhir_errors), not problem documents.
 router = APIRouter(
-    prefix="/fhir", tags=["fhir"], responses=problem_responses(401, 403, 404, 422, 503)
+    prefix=FHIR_PREFIX, tags=["fhir"], responses=outcome_responses(401, 403, 404, 422, 503)
 )
 
-FHIR_JSON = "application/fhir+json"
 _PATIENT = re.compile(r"^(?:Patient/)?([1-9][0-9]{0,17})$")
 _DATE = re.compile(r"^(ge|le|eq|gt|lt)?(\d{4}-\d{2}-\d{2})$")
 
