@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stayactive.api import fhir_errors
 from stayactive.api.fhir_out import FHIR_JSON
+from stayactive.api.headers import SECURITY_HEADERS
 from stayactive.api.models.common import NATIONAL_ID_ERROR
 from stayactive.api.paths import under_fhir
 from stayactive.auth import WardsNeeded
@@ -271,11 +272,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
+        # Starlette answers a crash from its outermost middleware, outside SecurityHeaders:
+        # the headers every answer carries are set here.
         return problem_response(
             request,
             500,
             "internal-error",
             "the request failed on the server; it was logged with the time and path",
+            headers={name.decode(): value.decode() for name, value in SECURITY_HEADERS},
         )
 
 

@@ -191,6 +191,10 @@ def test_every_status_under_fhir_is_an_outcome_and_a_problem_outside(
     assert outcome.issue[0].diagnostics == problem["detail"]
     assert fhir.headers.get("Retry-After") == plain.headers.get("Retry-After")
     assert "12345678901" not in fhir.text + plain.text
+    # Every answer carries the security headers, a crash's too (docs/api.md).
+    for answer in (fhir, plain):
+        assert answer.headers.get("cache-control") == "no-store", (status, answer.headers)
+        assert answer.headers.get("x-content-type-options") == "nosniff"
 
 
 def test_the_contract_declares_outcomes_for_the_fhir_routes() -> None:
