@@ -5,9 +5,12 @@ card marked by a solid bar (a dashed border on a rounded card drew as a few dash
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,14 +41,23 @@ def _shot(page: object, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))  # type: ignore[attr-defined]
 
 
+@contextlib.contextmanager
+def _ward_overview(browser: Any, url: str, dash_world: DashWorld) -> Iterator[Any]:
+    """A fresh context on a 1024 × 768 tablet, care staff logged in: the ward overview."""
+    context = browser.new_context(viewport=SMALL_TABLET, locale="nb-NO")
+    try:
+        page = context.new_page()
+        log_in(page, url + "/", dash_world.user("care"), PASSWORD)
+        settled(page, "Trenger oppfølging", timeout_s=120)
+        yield page
+    finally:
+        context.close()
+
+
 def test_the_ward_overview_reads_well_to_a_screen_reader(
     browser: object, small_dashboard_url: str, dash_world: DashWorld
 ) -> None:
-    context = browser.new_context(viewport=SMALL_TABLET, locale="nb-NO")  # type: ignore[attr-defined]
-    try:
-        page = context.new_page()
-        log_in(page, small_dashboard_url + "/", dash_world.user("care"), PASSWORD)
-        settled(page, "Trenger oppfølging", timeout_s=120)
+    with _ward_overview(browser, small_dashboard_url, dash_world) as page:
         page.locator(".sa-card").first.wait_for(timeout=30_000)
         page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)
         # The headings are there, with no anchor link beside them.
@@ -82,18 +94,12 @@ def test_the_ward_overview_reads_well_to_a_screen_reader(
         if page.locator(".sa-nodata").count():
             page.locator(".sa-nodata").first.scroll_into_view_if_needed()
             _shot(page, "a11y-ward-nodata-1024x768")
-    finally:
-        context.close()
 
 
 def test_the_handled_dialog_asks_for_a_note(
     browser: object, small_dashboard_url: str, dash_world: DashWorld
 ) -> None:
-    context = browser.new_context(viewport=SMALL_TABLET, locale="nb-NO")  # type: ignore[attr-defined]
-    try:
-        page = context.new_page()
-        log_in(page, small_dashboard_url + "/", dash_world.user("care"), PASSWORD)
-        settled(page, "Trenger oppfølging", timeout_s=120)
+    with _ward_overview(browser, small_dashboard_url, dash_world) as page:
         page.get_by_role("button", name=re.compile("^Håndtert")).first.click()
         dialog = page.get_by_role("dialog")
         dialog.get_by_role("button", name="Lagre").click()
@@ -101,5 +107,3 @@ def test_the_handled_dialog_asks_for_a_note(
         assert dialog.get_by_role("textbox", name="Hva ble gjort?").is_visible()
         assert page.get_by_text("er merket som håndtert").count() == 0
         _shot(page, "a11y-ward-note-required-1024x768")
-    finally:
-        context.close()
