@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+import string
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -47,6 +48,13 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def markdown_text(text: object) -> str:
+    """``text`` shown as it is inside Streamlit's markdown (a label): every ASCII punctuation
+    mark is escaped with a backslash, which CommonMark allows for each of them, so a name
+    with ``*`` or ``_`` stays a name (names are user input)."""
+    return "".join(f"\\{c}" if c in string.punctuation else c for c in str(text))
+
+
 def table(rows: list[dict[str, str]]) -> None:
     """A small table of texts that wraps on a tablet (no sideways scrolling): the first
     column names the row. Every text is escaped."""
@@ -80,7 +88,14 @@ _CSS = """
   .sa-urgent { border-left: 0.45rem solid #D55E00; }
   .sa-warn { border-left: 0.45rem solid #E69F00; }
   .sa-device { border-left: 0.45rem solid #0072B2; }
-  .sa-nodata { border-left: 0.45rem dashed #7a7f87; background: #f6f7f9; }
+  /* No data: a solid dark grey bar on a grey card (a dashed border on a rounded card drew
+     as a few dashes at the corners); grey, apart from the colours of the alerts we know. */
+  .sa-nodata { border-left: 0.45rem solid #4b5058; background: #f6f7f9; }
+  /* The part of a "Håndtert" button's label that says which alert of whom: read by a
+     screen reader (the button's name), hidden from sight (the card beside it says so). */
+  [class*="st-key-handle_"] button strong { position: absolute; width: 1px; height: 1px;
+      margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap;
+      border: 0; }
   .sa-handled { opacity: 0.75; border-left: 0.45rem solid #009E73; }
   .sa-muted { color: #5b6169; font-size: 0.92rem; }
   .sa-headline { border: 2px solid #0072B2; border-radius: 0.8rem; padding: 1rem 1.2rem;

@@ -24,7 +24,7 @@ figure (None or NaN) is an en dash.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -100,6 +100,15 @@ def format_clock(at: datetime | None, time_zone: str) -> str:
     if at is None:
         return MISSING
     return at.astimezone(ZoneInfo(time_zone)).strftime("%H:%M")
+
+
+def format_date(day: date | None, *, language: Language = "nb") -> str:
+    """A calendar day in running text: "02.12.2026" in bokmål (Språkrådet's numeric form, as
+    the dashboard writes days), ISO 8601 "2026-12-02" in English (unambiguous to every
+    English reader); None: an en dash."""
+    if day is None:
+        return MISSING
+    return f"{day.day:02d}.{day.month:02d}.{day.year}" if language == "nb" else day.isoformat()
 
 
 def format_range(low: str, high: str, *, language: Language = "nb") -> str:

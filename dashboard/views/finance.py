@@ -142,7 +142,7 @@ def _probability(p: Any, lang: Lang) -> str:
 
 def _design(session: _session.Session, report: JsonObject) -> None:
     t, lang = session.t, session.lang
-    st.subheader(t("finance.design_title"))
+    st.subheader(t("finance.design_title"), anchor=False)
     if report.get("design_description"):
         st.markdown(f"**{report['design_description']}**")
     if report.get("design_basis"):
@@ -180,14 +180,16 @@ def table_rows(
     table: JsonObject, label_title: str, *, leave_out: tuple[str, ...] = ()
 ) -> list[dict[str, str]]:
     """A report table as text rows, as the API formatted each cell (suppressed cells say
-    so); columns named in ``leave_out`` are not shown."""
+    so); columns named in ``leave_out`` are not shown. The column headers start with a
+    capital, as in the dashboard's other tables (the report's column names are lower case)."""
     out = []
     for row in table.get("rows", []):
         line = {label_title: _upper(str(row.get("label", "")))}
         for key, cell in row.items():
             if key == "label" or key in leave_out:
                 continue
-            line[key] = str(cell.get("text", MISSING)) if isinstance(cell, dict) else str(cell)
+            text = str(cell.get("text", MISSING)) if isinstance(cell, dict) else str(cell)
+            line[_upper(key)] = text
         out.append(line)
     return out
 
@@ -202,7 +204,7 @@ def _table_body(
 
 def _table(session: _session.Session, report: JsonObject, key: str, title_key: str) -> None:
     table = (report.get("tables") or {}).get(key)
-    st.subheader(session.t(title_key))
+    st.subheader(session.t(title_key), anchor=False)
     if not table or not table.get("rows"):
         _ui.empty(session.t("finance.no_table"))
         return
@@ -211,7 +213,7 @@ def _table(session: _session.Session, report: JsonObject, key: str, title_key: s
 
 def _curves(session: _session.Session) -> None:
     t, lang = session.t, session.lang
-    st.subheader(t("finance.km_title"))
+    st.subheader(t("finance.km_title"), anchor=False)
     result = _ui.fetch(lambda: _session.api().savings_curves())
     if result is None:
         return
@@ -248,7 +250,7 @@ def _curves(session: _session.Session) -> None:
 
 def _tornado(session: _session.Session, report: JsonObject) -> None:
     t, lang = session.t, session.lang
-    st.subheader(t("finance.tornado_title"))
+    st.subheader(t("finance.tornado_title"), anchor=False)
     tornado = report.get("tornado")
     if not tornado or not tornado.get("bars"):
         _ui.empty(t("finance.no_tornado"))
@@ -404,7 +406,7 @@ def _scenario_panel(session: _session.Session, report: JsonObject) -> Scenario |
 
 def _downloads(session: _session.Session, scenario: Scenario | None) -> None:
     t, nb = session.t, session.lang == "nb"
-    st.subheader(t("finance.downloads"))
+    st.subheader(t("finance.downloads"), anchor=False)
     client = _session.api()
     stem = "besparelser" if nb else "savings"
     cols = st.columns(4 if scenario is not None else 2)
@@ -434,7 +436,7 @@ def render() -> None:
     """The page."""
     session = _session.current()
     t = session.t
-    st.title(t("finance.title"))
+    st.title(t("finance.title"), anchor=False)
     with st.spinner(t("finance.loading")):
         report = _ui.fetch(lambda: _session.api().savings())
     if report is None:

@@ -103,7 +103,7 @@ def render() -> None:
     """The page."""
     session = _session.current()
     t = session.t
-    st.title(t("fleet.title"))
+    st.title(t("fleet.title"), anchor=False)
     names = _ward_names(session)
     options = [ALL, *names]
     ward = st.selectbox(
@@ -132,10 +132,10 @@ def render() -> None:
     ]
     sentences += [s[0].upper() + s[1:] for d in devices if (s := _reject_sentence(session, d))]
     if sentences:
-        st.subheader(t("fleet.attention", n=len(sentences)))
+        st.subheader(t("fleet.attention", n=len(sentences)), anchor=False)
         for s in sentences:
             st.html(f"<div class='sa-card sa-device'>{_ui.esc(s)}</div>")
-    st.subheader(t("fleet.devices_title"))
+    st.subheader(t("fleet.devices_title"), anchor=False)
     st.dataframe(
         table_rows(session, devices, names),
         hide_index=True,

@@ -29,7 +29,7 @@ def render() -> None:
     session = _session.current()
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
-        st.title(session.t("login.title"))
+        st.title(session.t("login.title"), anchor=False)
         st.caption(session.t("login.subtitle"))
         _language_picker(session)
         if session.notice:

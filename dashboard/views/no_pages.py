@@ -10,7 +10,7 @@ from dashboard import _session
 def render() -> None:
     """The page."""
     session = _session.current()
-    st.title(session.t("nav.none"))
+    st.title(session.t("nav.none"), anchor=False)
     st.info(session.t("account.no_pages"), icon=":material/api:")
 
 

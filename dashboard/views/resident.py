@@ -118,7 +118,7 @@ def change_markers(
 
 def _header(session: _session.Session, row: JsonObject, stay: JsonObject | None) -> None:
     t, lang = session.t, session.lang
-    st.title(resident_name(row))
+    st.title(resident_name(row), anchor=False)
     bits = []
     if row.get("display_name"):
         bits.append(t("resident.pseudonym", p=row["pseudonym"]))

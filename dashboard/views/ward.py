@@ -1,11 +1,12 @@
 """Ward overview for care staff: who needs someone now, and how everyone is doing today.
 
 Alerts first, ranked by urgency (the API ranks them: not up → declining → no data → device
-offline → battery low); "no data" is drawn apart from "no activity" (a dashed grey card and
-"Ingen data" in the table, never a zero). Below, one row per resident with today's figures
-against their own recent level and a 7-day sparkline. The whole part refreshes itself every
-:attr:`Settings.dashboard_refresh_s` seconds; a row opens the resident page. ``?date=YYYY-MM-DD``
-in the address shows an earlier day the same way (a link to "how the ward looked on Monday").
+offline → battery low); "no data" is drawn apart from "no activity" (a grey card with a dark
+grey bar and "Ingen data" in the table, never a zero). Below, one row per resident with
+today's figures against their own recent level and a 7-day sparkline. The whole part
+refreshes itself every :attr:`Settings.dashboard_refresh_s` seconds; a row opens the resident
+page. ``?date=YYYY-MM-DD`` in the address shows an earlier day the same way (a link to "how
+the ward looked on Monday").
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def _close_dialog() -> None:
 @st.dialog(" ", width="medium", on_dismiss=_close_dialog)
 def _handle_dialog(alert: JsonObject, who: str) -> None:
     session = _session.current()
-    st.subheader(session.t("ward.handle_title"))
+    st.subheader(session.t("ward.handle_title"), anchor=False)
     st.markdown(f"**{who}** — {alert['message']}")
     note = st.text_area(
         session.t("ward.handle_note"), placeholder=session.t("ward.handle_placeholder"),
@@ -88,11 +89,26 @@ def _handle_dialog(alert: JsonObject, who: str) -> None:
     )  # fmt: skip
     if st.button(session.t("ward.handle_save"), type="primary", width="stretch"):
         session.touch()
+        # "Write what was done" (docs/dashboard.md): a handled alert without a note tells the
+        # next shift nothing. The API takes an empty note (its contract); the dashboard asks.
+        if not note.strip():
+            st.error(session.t("ward.handle_note_required"), icon=":material/edit_note:")
+            return
         done = _ui.fetch(lambda: _session.api().handle_alert(int(alert["alert_id"]), note))
         if done is not None:
             _close_dialog()
             st.session_state["ward_toast"] = session.t("ward.handled_toast", who=who)
             st.rerun()
+
+
+def handle_label(session: _session.Session, alert: JsonObject, who: str) -> str:
+    """The label of an alert's "Håndtert" button: "Håndtert" on the screen, and for a screen
+    reader also which alert of which resident (``**…**``, hidden from sight by the CSS of
+    ``_ui``: the button's accessible name is its whole text, so every button of the list no
+    longer reads just "Håndtert")."""
+    kind = session.t(f"alert.{alert['kind']}")
+    whose = session.t("ward.handle_for", alert=kind, who=who)
+    return f"{session.t('ward.handle')} **{_ui.markdown_text(whose)}**"
 
 
 def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
@@ -105,7 +121,7 @@ def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
         key=lambda p: (p[0]["urgency"], p[0]["since"]),
     )
     handled = [p for p in alerts if p[0].get("handled") is not None]
-    st.subheader(session.t("ward.alerts_title", n=len(open_)))
+    st.subheader(session.t("ward.alerts_title", n=len(open_)), anchor=False)
     if not open_:
         st.success(session.t("ward.no_alerts"), icon=":material/check_circle:")
     now = datetime.now(UTC)
@@ -129,7 +145,7 @@ def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
             )
         with action:
             if st.button(
-                session.t("ward.handle"), key=f"handle_{alert['alert_id']}",
+                handle_label(session, alert, who), key=f"handle_{alert['alert_id']}",
                 icon=_ICON.get(alert["kind"]), width="stretch",
             ):  # fmt: skip
                 session.touch()
@@ -207,7 +223,7 @@ def table_rows(session: _session.Session, overview: JsonObject) -> list[dict[str
 
 def _table(session: _session.Session, overview: JsonObject) -> None:
     rows = overview["residents"]
-    st.subheader(session.t("ward.residents_title", n=len(rows)))
+    st.subheader(session.t("ward.residents_title", n=len(rows)), anchor=False)
     if not rows:
         _ui.empty(session.t("ward.no_residents"))
         return
@@ -299,7 +315,7 @@ def render() -> None:
     ward = _ward_choice(session)
     if ward is None:
         return
-    st.title(f"{ward['name']}")
+    st.title(f"{ward['name']}", anchor=False)
     st.caption(str(ward["site"]))
     # Built here, not at import, so the refresh interval follows the settings of this process.
     live = st.fragment(_live, run_every=get_settings().dashboard_refresh_s)

@@ -61,7 +61,13 @@ from analytics.stays.errors import InvalidParameter
 from analytics.stays.parameters import check_value
 from analytics.stays.store import LoadedStays, load_stays
 from stayactive import audit
-from stayactive.locale_format import Language, check_language, format_number, format_percent
+from stayactive.locale_format import (
+    Language,
+    check_language,
+    format_date,
+    format_number,
+    format_percent,
+)
 from stayactive.reports import check_tables, money_tables, tables
 from stayactive.reports.labels import (
     check_label,
@@ -145,14 +151,14 @@ def _design_basis(
                 "the comparison was not chosen in advance",
             )
         )
-    day = choice.chosen_at.date().isoformat()
+    day = format_date(choice.chosen_at.date(), language=language)
     basis = (
         f"valgt av {choice.chosen_by} {day}: {choice.reason}"
         if language == "nb"
         else f"chosen by {choice.chosen_by} on {day}: {choice.reason}"
     )
     if first_report is not None and first_report < choice.chosen_at:
-        seen = first_report.date().isoformat()
+        seen = format_date(first_report.date(), language=language)
         return basis, (
             f"sammenligningen ble valgt etter at et resultat var vist ({seen})"
             if language == "nb"
@@ -520,7 +526,7 @@ def _parameter_basis(params: StoredParameterSet, language: Language) -> str:
             else "built-in defaults (the tenant has stored no parameters)"
         )
     assert params.created_at is not None
-    day = params.created_at.date().isoformat()
+    day = format_date(params.created_at.date(), language=language)
     return (
         f"lagret versjon {params.version} av {params.created_by} {day}"
         if language == "nb"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,8 @@ def test_report_end_to_end_json_csv_pdf(
     assert report.status == "complete", report.messages
     assert report.language == "nb"
     assert report.design == "historical" and "valgt av analyst" in report.design_basis
+    # The day it was chosen, the Norwegian way (02.12.2026), not ISO, in the bokmål text.
+    assert re.search(r"valgt av analyst \d{2}\.\d{2}\.\d{4}: protocol v1", report.design_basis)
     assert report.savings_kind == "freed capacity"
     assert min(published_counts(report)) >= 5
     # headline first, in bokmål with Norwegian numbers, and the assumptions that decide it

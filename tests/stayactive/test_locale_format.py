@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -13,6 +13,7 @@ from stayactive.locale_format import (
     check_language,
     confidence_label,
     format_clock,
+    format_date,
     format_nok,
     format_number,
     format_percent,
@@ -88,3 +89,10 @@ def test_english_text_fields_and_missing() -> None:
         format_number(math.nan),
     )
     assert set(missing) == {MISSING}
+
+
+def test_format_date_in_running_text() -> None:
+    # Bokmål writes a day as the dashboard does, 02.12.2026 (never ISO in a bokmål sentence).
+    assert format_date(date(2026, 12, 2)) == "02.12.2026"
+    assert format_date(date(2026, 3, 12), language="en") == "2026-03-12"
+    assert format_date(None) == MISSING
