@@ -35,7 +35,7 @@ import dataclasses
 import logging
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -132,9 +132,12 @@ METHOD: dict[str, tuple[str, ...]] = {
 
 
 def _design_basis(
-    choice: DesignChoice | None, first_report: datetime | None, language: Language
+    choice: DesignChoice | None,
+    first_report: datetime | None,
+    language: Language,
+    time_zone: str,
 ) -> tuple[str, str]:
-    """The design's basis in words, and a draft reason ("" if none)."""
+    """The design's basis in words (days as the tenant's), and a draft reason ("" if none)."""
     if choice is None:
         return (
             (
@@ -151,14 +154,14 @@ def _design_basis(
                 "the comparison was not chosen in advance",
             )
         )
-    day = format_date(choice.chosen_at.date(), language=language)
+    day = format_date(_local_day(choice.chosen_at, time_zone), language=language)
     basis = (
         f"valgt av {choice.chosen_by} {day}: {choice.reason}"
         if language == "nb"
         else f"chosen by {choice.chosen_by} on {day}: {choice.reason}"
     )
     if first_report is not None and first_report < choice.chosen_at:
-        seen = format_date(first_report.date(), language=language)
+        seen = format_date(_local_day(first_report, time_zone), language=language)
         return basis, (
             f"sammenligningen ble valgt etter at et resultat var vist ({seen})"
             if language == "nb"
@@ -365,7 +368,7 @@ def assemble_savings_report(
     sections.append(money_tables.parameter_table(params, version, language))
     sections.append(check_tables.checklist_table(language))
     # 6. draft
-    basis, design_reason = _design_basis(design_choice, first_report_at, language)
+    basis, design_reason = _design_basis(design_choice, first_report_at, language, loaded.time_zone)
     reasons = _draft_reasons(
         params, design_reason, diagnostics, n_resamples, status, bool(overrides), language
     )
@@ -405,7 +408,7 @@ def assemble_savings_report(
         seed=seed,
         confidence_level=0.95,
         parameter_version=version,
-        parameter_basis=_parameter_basis(stored, language),
+        parameter_basis=_parameter_basis(stored, language, loaded.time_zone),
         parameter_values=params.values(),
         savings_kind=savings.savings_kind if savings else None,
         tables=tuple(sections),
@@ -518,7 +521,12 @@ def _draft_reasons(
     return tuple(out)
 
 
-def _parameter_basis(params: StoredParameterSet, language: Language) -> str:
+def _local_day(at: datetime, time_zone: str) -> date:
+    """The tenant's day of an instant, as its people would write it."""
+    return at.astimezone(ZoneInfo(time_zone)).date()
+
+
+def _parameter_basis(params: StoredParameterSet, language: Language, time_zone: str) -> str:
     if params.is_default:
         return (
             "innebygde standardverdier (kommunen har ikke lagret parametre)"
@@ -526,7 +534,7 @@ def _parameter_basis(params: StoredParameterSet, language: Language) -> str:
             else "built-in defaults (the tenant has stored no parameters)"
         )
     assert params.created_at is not None
-    day = format_date(params.created_at.date(), language=language)
+    day = format_date(_local_day(params.created_at, time_zone), language=language)
     return (
         f"lagret versjon {params.version} av {params.created_by} {day}"
         if language == "nb"

@@ -7,7 +7,7 @@ import io
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,13 @@ import pytest
 from psycopg.rows import TupleRow
 from typer.testing import CliRunner
 
+from analytics.stays import Design
 from stayactive import registry
 from stayactive.errors import InvalidParameter
-from stayactive.reports import build_savings_report, render_csv, render_json
+from stayactive.reports import build_savings_report, render_csv, render_json, savings
 from stayactive.reports.model import SavingsReport, Value
 from stayactive.reports.pdf import render_pdf
-from stayactive.reports.savings_store import change_parameters, choose_design
+from stayactive.reports.savings_store import DesignChoice, change_parameters, choose_design
 from stayactive.settings import get_settings
 from tests.fixtures.services import Schema
 from tests.reports.reports_helpers import OSLO, SeededTenant, seed_tenant
@@ -345,3 +346,13 @@ def test_report_as_of_more_than_a_year_after_the_last_stay(
     )
     assert report.status != "no data"
     assert report.parameter_values["stays_per_year"] > 0
+
+
+def test_the_day_a_design_was_chosen_is_the_tenants_day() -> None:
+    """Chosen at 00:30 in Oslo (23:30 UTC the day before): the report says the Oslo day."""
+    at = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    choice = DesignChoice(Design.CONCURRENT, at, "økonomi", "valgt før resultatet")
+    basis, _ = savings._design_basis(choice, None, "nb", "Europe/Oslo")
+    assert basis == "valgt av økonomi 02.03.2026: valgt før resultatet"
+    english, _ = savings._design_basis(choice, None, "en", "Europe/Oslo")
+    assert "on 2026-03-02" in english
