@@ -22,7 +22,14 @@ from stayactive.api.serve import RunningApi
 from stayactive.auth import hash_password
 from stayactive.settings import Settings
 from tests.dashboard.conftest import PASSWORD
-from tests.fixtures.browser import SMALL_TABLET, TABLET, log_in, served_dashboard, settled
+from tests.fixtures.browser import (
+    SMALL_TABLET,
+    TABLET,
+    log_in,
+    open_expander,
+    served_dashboard,
+    settled,
+)
 from tests.fixtures.dashboard_seed import DashboardTenant, seed_dashboard_tenant
 from tests.fixtures.served import served_schema
 
@@ -146,7 +153,7 @@ def test_care_staff_and_finance_in_the_browser(
     page.get_by_text("er merket som håndtert").first.wait_for(timeout=30_000)
     # Opened once the rerun after saving is over (a click during it is lost on a busy box).
     settled(page, "Håndterte varsler (1)")
-    page.get_by_text("Håndterte varsler (1)").click()
+    open_expander(page, "Håndterte varsler (1)")
     handled = page.get_by_text(f"håndtert av {TENANT}-care").first
     handled.wait_for(timeout=30_000)
     assert "Hjulpet opp, gikk til stua" in handled.inner_text()
