@@ -406,7 +406,7 @@ class Settings(BaseSettings):
             return host, port, urlsplit(url).scheme == "mqtts"
         host = self.mqtt_tls_bind
         if host in ("0.0.0.0", "::", ""):
-            host = socket.getfqdn()  # every interface: the name the machine gives itself
+            host = _machine_name()  # every interface: the name the machine gives itself
         return host, self.mqtt_tls_port, True
 
     def mqtt_tls_ca(self) -> Path | None:
@@ -421,6 +421,14 @@ def local_url(host: str, port: int) -> str:
     """The URL to reach, from this machine, a service bound to ``host`` (loopback for the
     wildcard addresses)."""
     return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
+
+
+@functools.cache
+def _machine_name() -> str:
+    """:func:`socket.getfqdn`, looked up once per process: it asks the resolver, which can take
+    seconds, and :meth:`Settings.device_broker` is called in the API's request handlers (on its
+    event loop, where every other request would wait)."""
+    return socket.getfqdn()
 
 
 def _broker_address(url: str) -> tuple[str, int]:

@@ -169,8 +169,9 @@ def endpoint_of(request: Request) -> str:
     return f"{request.method} {route_template(request)}"
 
 
-def _denied(principal: Principal, kind: str, subject_id: int, detail: str) -> AccessDenied:
-    # Outside the caller's scope: 403, and the attempt audited (stayactive.api.denied).
+def denied(principal: Principal, kind: str, subject_id: int | str, detail: str) -> AccessDenied:
+    """403 for a ``kind`` (``ward``, ``resident``, ``device``) outside the caller's scope, the
+    attempt audited (:mod:`stayactive.api.denied`): raise it wherever such a refusal is made."""
     return AccessDenied(detail, principal=principal, subject_kind=kind, subject_id=str(subject_id))
 
 
@@ -197,7 +198,7 @@ async def _ward(
     if row is None:
         raise not_found(f"ward {ward_id}")
     if principal.role in policy.WARD_SCOPED and ward_id not in principal.ward_ids:
-        raise _denied(principal, "ward", ward_id, f"ward {ward_id} is not one of your wards")
+        raise denied(principal, "ward", ward_id, f"ward {ward_id} is not one of your wards")
     return WardRef(int(row[0]), str(row[1]), str(row[2]))
 
 
@@ -223,7 +224,7 @@ def check_ward_filter(principal: Principal, ward: int | None) -> None:
     """403 when care staff filter a list (``?ward=``) by a ward outside their scope, as a path
     naming the ward answers: an empty list would read as "nobody on that ward"."""
     if ward is not None and principal.role in policy.WARD_SCOPED and ward not in principal.ward_ids:
-        raise _denied(principal, "ward", ward, f"ward {ward} is not one of your wards")
+        raise denied(principal, "ward", ward, f"ward {ward} is not one of your wards")
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ async def resident_ref(conn: AConn, principal: Principal, resident_id: int) -> R
         raise not_found(f"resident {resident_id}")
     wards = frozenset(int(w) for w in row[2])
     if principal.role in policy.WARD_SCOPED and not wards & principal.ward_ids:
-        raise _denied(
+        raise denied(
             principal, "resident", resident_id, f"resident {resident_id} has no stay on your wards"
         )
     return ResidentRef(int(row[0]), str(row[1]), wards, ward_scope(principal))

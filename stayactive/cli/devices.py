@@ -32,7 +32,8 @@ def _audit(conn: psycopg.Connection[TupleRow], tenant: str, action: str, device_
 
 def _print_secret(secret: auth.DeviceSecret) -> None:
     host, port, tls = get_settings().device_broker()
-    broker = f"{'mqtts' if tls else 'mqtt'}://{host}:{port}"
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL must write it
+    broker = f"{'mqtts' if tls else 'mqtt'}://{shown}:{port}"
     typer.echo(f"device {secret.device_id}: broker {broker}, username {secret.device_id}")
     typer.echo("password (shown only now; the broker keeps only its hash):")
     typer.echo(secret.password)

@@ -55,6 +55,17 @@ def _give_to_broker(*paths: Path) -> None:
     give_to(_server_user(), *paths)
 
 
+def server_hostnames(settings: Settings) -> list[str]:
+    """The names the local broker's server certificate covers: loopback, this machine's names,
+    and the host devices are told to connect to (:meth:`Settings.device_broker`: an interface's
+    address in ``STAYACTIVE_MQTT_TLS_BIND`` or the name in ``STAYACTIVE_DEVICE_BROKER_URL``).
+    A device checks the certificate against that host; without it there, TLS fails."""
+    names = tls.default_hostnames()
+    if settings.mqtt_url is None:  # an external broker has a certificate of its own
+        names.append(settings.device_broker()[0])
+    return list(dict.fromkeys(names))
+
+
 def ensure_config(paths: ServicePaths, settings: Settings) -> bool:
     """Build Mosquitto if needed and write its config; create the plugin's file with the admin
     account on first use (migrating the accounts of an older, password-file setup). Returns
@@ -72,7 +83,7 @@ def ensure_config(paths: ServicePaths, settings: Settings) -> bool:
         _write_initial_dynsec(paths, admin_password)
     ca = tls.LocalCA(paths)
     # Mosquitto 2.0 reads its certificates when it starts: a renewed one needs a restart.
-    changed = ca.ensure(tls.default_hostnames()) or changed
+    changed = ca.ensure(server_hostnames(settings)) or changed
     paths.mqtt_log.touch(exist_ok=True)
     os.chmod(paths.mqtt_log, LOG_MODE)
     os.chmod(paths.mqtt_dynsec, 0o600)

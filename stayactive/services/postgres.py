@@ -131,7 +131,8 @@ def add_missing_settings(conf: Path) -> list[str]:
     missing = [
         key
         for key in PRIVATE_LOG_SETTINGS
-        if not re.search(rf"^\s*{key}\s*=", text, flags=re.MULTILINE)
+        # PostgreSQL's own syntax: the '=' is optional and names ignore case.
+        if not re.search(rf"^\s*{key}(?:\s*=|\s+\S)", text, flags=re.MULTILINE | re.IGNORECASE)
     ]
     if missing:
         added = "".join(f"{key} = {PRIVATE_LOG_SETTINGS[key]}\n" for key in missing)

@@ -3,6 +3,7 @@ no data."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 
 from psycopg import sql
@@ -183,3 +184,41 @@ def test_asking_for_a_residents_assignments_is_audited_when_none_is_shown(
     assert r.status_code == 200 and r.json()["items"] == []
     rows = audit_rows(actor="tenant-a-care", endpoint="GET /api/v1/assignments")
     assert [(row[2], row[3], row[4]) for row in rows] == [("read", "resident", str(resident))]
+
+
+def test_refusals_of_a_device_an_alert_and_a_day_outside_the_stays_are_audited(
+    api_world: World,
+    audit_rows,  # type: ignore[no-untyped-def]
+) -> None:
+    """The other 403s for what lies outside a care user's scope are audited as ``denied`` too:
+    a device on another ward (its status names the resident using it), handling an alert of
+    another ward, and a day outside the stays on the user's wards. Before, they left no trace."""
+    care = api_world.client("tenant-a-care")
+    a = api_world.a
+    own, other = a.ward_ids[0], a.ward_ids[1]
+    elsewhere, mine = a.residents_by_ward[other][0], a.residents_by_ward[own][0]
+    with api_world.connect() as conn:
+        device = f"W-probe-{uuid.uuid4().hex[:8]}"
+        conn.execute(
+            "INSERT INTO devices (device_id, tenant_id, kind, serial, ward_id) "
+            "VALUES (%s, %s, 'walker', %s, %s)",
+            (device, a.tenant_id, device, other),
+        )
+        alert = conn.execute(
+            "INSERT INTO alerts (tenant_id, ward_id, resident_id, kind, device_id, since) "
+            "VALUES (%s, %s, %s, 'battery_low', %s, now()) RETURNING alert_id",
+            (a.tenant_id, other, elsewhere, device),
+        ).fetchone()
+    assert alert is not None
+    for r in (
+        care.get(f"/devices/{device}/status"),
+        care.post(f"/alerts/{alert[0]}/handled", json={"note": "sjekket"}),
+        care.get(f"/residents/{mine}/days/2000-01-02/bouts"),
+    ):
+        assert r.status_code == 403, (r.request.url, r.text)
+    denied = audit_rows(actor="tenant-a-care", action="denied")
+    assert [(r[3], r[4], r[6]) for r in denied] == [
+        ("ward", str(other), "GET /api/v1/devices/{device_id}/status"),
+        ("ward", str(other), "POST /api/v1/alerts/{alert_id}/handled"),
+        ("resident", str(mine), "GET /api/v1/residents/{resident_id}/days/{date}/bouts"),
+    ]

@@ -289,6 +289,21 @@ def test_a_date_option_that_is_not_a_date_is_a_usage_error(  # type: ignore[no-u
         assert "is not YYYY-MM-DD" in result.output, result.output
 
 
+def test_devices_add_prints_the_broker_devices_are_told(  # type: ignore[no-untyped-def]
+    cli, schema: Schema, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker line is a URL a person copies into the device: an IPv6 address in it is in
+    brackets (``mqtts://fd00::5:8884`` names no port)."""
+    cli("tenants", "add", "t-cli", "--name", "CLI kommune")
+    added = cli("wards", "add", "--tenant", "t-cli", "--site", "S", "--ward", "W")
+    ward = re.search(r"ward (\d+):", added).group(1)  # type: ignore[union-attr]
+    monkeypatch.setenv("STAYACTIVE_DEVICE_BROKER_URL", "mqtts://[fd00::5]:8884")
+    get_settings.cache_clear()
+    out = cli("devices", "add", "W-cli-1", "--tenant", "t-cli", "--kind", "walker", "--serial",
+              "SN-cli-1", "--ward", ward)  # fmt: skip
+    assert "device W-cli-1: broker mqtts://[fd00::5]:8884, username W-cli-1" in out, out
+
+
 def test_a_bad_scenario_is_refused_before_anything_is_read(  # type: ignore[no-untyped-def]
     cli,
 ) -> None:

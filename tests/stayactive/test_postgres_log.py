@@ -27,6 +27,15 @@ def test_an_older_clusters_configuration_gets_the_missing_settings(tmp_path: Pat
     assert conf.read_text() == text
 
 
+def test_an_operators_value_without_an_equals_sign_is_left_alone(tmp_path: Path) -> None:
+    """postgresql.conf takes ``name value`` as well as ``name = value``, in any case: a value
+    set so is the operator's, not missing (appended after it, ours would override it)."""
+    conf = tmp_path / "stayactive.conf"
+    conf.write_text("log_error_verbosity verbose\nLOG_PARAMETER_MAX_LENGTH=64\n")
+    assert add_missing_settings(conf) == []
+    assert conf.read_text() == "log_error_verbosity verbose\nLOG_PARAMETER_MAX_LENGTH=64\n"
+
+
 def test_a_constraint_error_leaves_no_row_contents_in_the_log(settings: Settings) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "stayactive", "services", "up"],

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from stayactive import settings as settings_module
 from stayactive.errors import ConfigurationError
 from stayactive.settings import load_settings
 
@@ -75,6 +76,26 @@ def test_devices_are_told_the_broker_they_can_reach() -> None:
     assert told.device_broker() == ("mqtt.kommune.no", 8884, True)
     with pytest.raises(ConfigurationError, match="STAYACTIVE_DEVICE_BROKER_URL"):
         load_settings(device_broker_url="https://mqtt.kommune.no")
+
+
+def test_the_machines_name_is_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``device_broker`` runs in the API's request handlers (POST /devices): the resolver is
+    asked once per process, not on every call, where a slow DNS would stall the event loop."""
+    asked: list[int] = []
+
+    def getfqdn() -> str:
+        asked.append(1)
+        return "sykehjem-7.kommune.example"
+
+    monkeypatch.setattr(socket, "getfqdn", getfqdn)
+    settings_module._machine_name.cache_clear()
+    try:
+        every = load_settings(mqtt_tls_bind="0.0.0.0", mqtt_tls_port=18993)
+        for _ in range(3):
+            assert every.device_broker() == ("sykehjem-7.kommune.example", 18993, True)
+        assert len(asked) == 1
+    finally:
+        settings_module._machine_name.cache_clear()
 
 
 def test_the_environment_for_a_child_carries_no_secret() -> None:

@@ -16,7 +16,8 @@ from stayactive.broker_accounts import local_ca as tls
 from stayactive.broker_accounts.local_ca import LocalCA
 from stayactive.errors import ConfigurationError
 from stayactive.paths import ServicePaths
-from stayactive.settings import Settings
+from stayactive.services import mosquitto
+from stayactive.settings import Settings, load_settings
 
 NAMES = ["localhost", "127.0.0.1", "::1", "broker.example"]
 
@@ -113,3 +114,30 @@ def test_the_local_brokers_keys_are_private_and_the_brokers_own(settings: Settin
         broker = pwd.getpwnam("mosquitto").pw_uid
         assert ca.server_key_path.stat().st_uid == broker
         assert ca.ca_key_path.stat().st_uid != broker  # the broker cannot sign certificates
+
+
+@pytest.mark.parametrize(
+    ("told", "host"),
+    [
+        ({"mqtt_tls_bind": "192.0.2.10"}, "192.0.2.10"),
+        ({"device_broker_url": "mqtts://mqtt.kommune.example:8884"}, "mqtt.kommune.example"),
+    ],
+)
+def test_the_server_certificate_covers_the_host_devices_are_told(
+    tmp_path: Path, told: dict[str, str], host: str
+) -> None:
+    """A device checks the broker's certificate against the host in its credentials
+    (``Settings.device_broker``): an interface's address or the operator's name must be in it."""
+    settings = load_settings(**told)
+    assert settings.device_broker()[0] == host
+    ca = LocalCA(ServicePaths(tmp_path))
+    ca.ensure(mosquitto.server_hostnames(settings))
+    san = (
+        _cert(ca.server_cert_path)
+        .extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        .value
+    )
+    assert host in tls._san_strings(san)
+    # An external broker (STAYACTIVE_MQTT_URL) has its own certificate: nothing is added.
+    external = load_settings(mqtt_url="mqtts://broker.example", **told)
+    assert mosquitto.server_hostnames(external) == tls.default_hostnames()

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from stayactive.api import alerts, policy
-from stayactive.api.deps import MAX_ID, Allow, AuditedRead, ConnDep
+from stayactive.api.deps import MAX_ID, Allow, AuditedRead, ConnDep, denied
 from stayactive.api.models.common import FreeText
 from stayactive.api.models.overview import AlertPublic
-from stayactive.api.problems import forbidden, not_found, problem_responses
+from stayactive.api.problems import not_found, problem_responses
 from stayactive.locale_format import Language
 
 router = APIRouter(
@@ -45,7 +45,7 @@ async def mark_handled(
         raise not_found(f"alert {alert_id}")
     ward_id, resident_id = found
     if p.role in policy.WARD_SCOPED and ward_id not in p.ward_ids:
-        raise forbidden(f"alert {alert_id} is on a ward that is not yours")
+        raise denied(p, "ward", ward_id, f"alert {alert_id} is on a ward that is not yours")
     result = await alerts.mark_handled(
         conn, p.tenant_id, alert_id, p.actor, body.note.strip(), p.time_zone, lang
     )

@@ -20,6 +20,7 @@ from stayactive.api.deps import (
     PageDep,
     StateDep,
     check_ward_filter,
+    denied,
     endpoint_of,
 )
 from stayactive.api.models.common import Page, page_of
@@ -33,7 +34,7 @@ from stayactive.api.models.registry import (
     FleetDevice,
     FleetTraffic,
 )
-from stayactive.api.problems import ApiProblem, forbidden, not_found, problem_responses
+from stayactive.api.problems import ApiProblem, not_found, problem_responses
 from stayactive.api.ward_snapshot import AlertSettings
 from stayactive.auth import Principal
 from stayactive.registry import NewDevice
@@ -247,7 +248,11 @@ async def device_status(
     if row is None:
         raise not_found(f"device {device_id}")
     if _scoped(p) and row[3] not in p.ward_ids:
-        raise forbidden(f"device {device_id} is not on one of your wards")
+        detail = f"device {device_id} is not on one of your wards"
+        # Audited as a probe of the ward it is on (or of the device, on none).
+        if row[3] is None:
+            raise denied(p, "device", device_id, detail)
+        raise denied(p, "ward", row[3], detail)
     result = DeviceStatus(
         device=_device_public(row),
         state=row[7],

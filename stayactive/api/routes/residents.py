@@ -27,6 +27,7 @@ from stayactive.api.deps import (
     StateDep,
     check_range,
     check_ward_filter,
+    denied,
     endpoint_of,
 )
 from stayactive.api.models.common import Page, page_of
@@ -40,7 +41,7 @@ from stayactive.api.models.residents import (
     StayPublic,
     TrajectoryPublic,
 )
-from stayactive.api.problems import ApiProblem, forbidden, problem_responses
+from stayactive.api.problems import ApiProblem, problem_responses
 
 router = APIRouter(
     prefix="/residents",
@@ -335,8 +336,11 @@ async def resident_bouts(
             (resident.resident_id, resident.scope_wards, date),
         ).fetchone()
         if not (in_scope and in_scope[0]):
-            raise forbidden(
-                f"{date} is outside resident {resident.resident_id}'s stays on your wards"
+            raise denied(
+                p,
+                "resident",
+                resident.resident_id,
+                f"{date} is outside resident {resident.resident_id}'s stays on your wards",
             )
         covered = sync.execute(
             "SELECT care_consent_covers(%s, %s)", (resident.resident_id, date)
