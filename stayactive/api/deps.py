@@ -327,6 +327,11 @@ def _is_json(media: str) -> bool:
     return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
+def media_type(request: Request) -> str:
+    """The request's media type, lower case without parameters ("" when none is given)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 async def body_media_type(request: Request) -> None:
     """415 for a body the route cannot read: a route taking a JSON document (or the login
     form) is sent text/plain, a form, or no content type at all.
@@ -339,7 +344,7 @@ async def body_media_type(request: Request) -> None:
     body_field = getattr(request.scope.get("route"), "body_field", None)
     if body_field is None:
         return
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = media_type(request)
     if isinstance(body_field.field_info, params.Form):
         # The form was parsed from the stream (not kept as bytes): judged by its header alone.
         if not media or media in _FORM_TYPES:

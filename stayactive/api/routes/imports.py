@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from psycopg.rows import TupleRow
 from pydantic import BaseModel
 
-from stayactive.api.deps import Allow, CurrentUser, StateDep, endpoint_of
+from stayactive.api.deps import Allow, CurrentUser, StateDep, endpoint_of, media_type
 from stayactive.api.imports import ImportRefused, Problem, decode_csv, import_all_or_nothing
 from stayactive.api.problems import ApiProblem, FieldProblem, problem_responses
 from stayactive.records import (
@@ -102,7 +102,7 @@ async def import_stays(request: Request, principal: CurrentUser, state: StateDep
     docs/operations.md) or ``application/fhir+json`` (a Bundle of Patient + Encounter).
     All or nothing per file; importing the same file again changes nothing. A national
     identity number anywhere refuses the file, and it is never stored."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = media_type(request)
     body = await request.body()
     entry_of_line: dict[int, int] | None = None
     if media in ("text/csv", "application/csv"):

@@ -27,7 +27,7 @@ from ingest import (
     ingest_one,
 )
 from stayactive import auth
-from stayactive.api.deps import ConnDep, StateDep
+from stayactive.api.deps import ConnDep, StateDep, media_type
 from stayactive.api.problems import ApiProblem, problem_responses
 
 router = APIRouter(tags=["telemetry"], responses=problem_responses(401, 413, 415, 422, 503))
@@ -79,7 +79,7 @@ async def telemetry(
         raise ApiProblem(
             401, "device-auth", "unknown device, wrong password, or deactivated", headers=_BASIC
         )
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = media_type(request)
     if media not in ("application/json", "application/cbor"):
         raise ApiProblem(415, "unsupported-media-type", "send application/json or application/cbor")
     payload = await request.body()
