@@ -220,10 +220,18 @@ def ward_scope(principal: Principal) -> list[int] | None:
     return None
 
 
-def check_ward_filter(principal: Principal, ward: int | None) -> None:
-    """403 when care staff filter a list (``?ward=``) by a ward outside their scope, as a path
-    naming the ward answers: an empty list would read as "nobody on that ward"."""
-    if ward is not None and principal.role in policy.WARD_SCOPED and ward not in principal.ward_ids:
+async def check_ward_filter(conn: AConn, principal: Principal, ward: int | None) -> None:
+    """A list filtered by ``?ward=`` answers as a path naming the ward does: 404 for a ward
+    that is not the tenant's, 403 when care staff name a ward outside their scope. An empty
+    list would read as "nobody on that ward"."""
+    if ward is None:
+        return
+    cur = await conn.execute(
+        "SELECT 1 FROM wards WHERE ward_id = %s AND tenant_id = %s", (ward, principal.tenant_id)
+    )
+    if await cur.fetchone() is None:
+        raise not_found(f"ward {ward}")
+    if principal.role in policy.WARD_SCOPED and ward not in principal.ward_ids:
         raise denied(principal, "ward", ward, f"ward {ward} is not one of your wards")
 
 

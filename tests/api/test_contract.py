@@ -157,6 +157,19 @@ def test_care_staff_filtering_by_another_ward_get_403(shared_world: World) -> No
     )
 
 
+def test_filtering_by_a_ward_outside_the_tenant_is_404(shared_world: World) -> None:
+    # An admin's ?ward=99 answered an empty list, "nobody on that ward", for a ward that does
+    # not exist; as a path naming the ward does, the filter now answers 404 for every role.
+    elsewhere = shared_world.b.ward_ids[0]
+    for who in ("tenant-a-admin", "tenant-a-care"):
+        client = shared_world.client(who)
+        for path in ("/residents", "/devices", "/fleet"):
+            for ward in (elsewhere, 999_999):
+                r = client.get(path, params={"ward": ward})
+                assert r.status_code == 404, (who, path, ward, r.text)
+                assert r.json()["detail"] == f"ward {ward} not found", (who, path)
+
+
 def test_fhir_dates_that_are_not_days_are_422(shared_world: World) -> None:
     care = shared_world.client("tenant-a-care")
     resident = shared_world.a.residents_by_ward[shared_world.a.ward_ids[0]][0]

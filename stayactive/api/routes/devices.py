@@ -70,7 +70,7 @@ async def list_devices(
     ward: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[DevicePublic]:
     """The tenant's devices (care staff: of their wards), by id."""
-    check_ward_filter(principal, ward)
+    await check_ward_filter(conn, principal, ward)
     rows, total = await page.fetch(
         conn,
         f"""SELECT {_DEVICE}, count(*) OVER () FROM devices d
@@ -296,7 +296,7 @@ async def fleet(
     last hour and 24 hours, and the assignment in force; ``problems_only`` keeps those offline,
     low on battery, with a suspect clock or never seen."""
     p = audited.principal
-    check_ward_filter(p, ward)
+    await check_ward_filter(conn, p, ward)
     cur = await conn.execute(
         f"""SELECT d.device_id, d.kind, d.ward_id, d.active, l.state, l.battery_pct, l.charging,
                    l.firmware, l.last_seen_at, l.clock_suspect,

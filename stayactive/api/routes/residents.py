@@ -89,7 +89,7 @@ async def list_residents(
     """Residents with a stay on the caller's wards (admins: all), by pseudonym. For care staff
     ``ward_ids`` and ``current_stay_id`` name only the stays on their wards."""
     p = audited.principal
-    check_ward_filter(p, ward)
+    await check_ward_filter(conn, p, ward)
     rows, total = await page.fetch(
         conn,
         _LIST,
