@@ -66,6 +66,7 @@ def ensure_cluster(paths: ServicePaths, settings: Settings) -> None:
     :data:`PRIVATE_LOG_SETTINGS` an older cluster's configuration lacks."""
     timescaledb.ensure_installed(paths.build_dir)
     if (paths.pg_data / "PG_VERSION").exists():
+        check_port(paths.pg_data / "stayactive.conf", settings.pg_port)
         if add_missing_settings(paths.pg_data / "stayactive.conf") and is_running(paths):
             run(
                 [f"{BIN}/pg_ctl", "reload", "-D", str(paths.pg_data)],
@@ -144,6 +145,22 @@ def add_missing_settings(conf: Path) -> list[str]:
             fh.write(added)
         log.info("added %s to %s", ", ".join(missing), conf)
     return missing
+
+
+def check_port(conf: Path, port: int) -> None:
+    """ServiceError when the cluster's ``conf`` listens on another port than the settings name
+    (``STAYACTIVE_PG_PORT``): the file is written once, so a port changed later in ``.env``
+    would otherwise end, 30 s on, in "does not accept connections" and nothing more."""
+    text = conf.read_text() if conf.exists() else ""
+    found = re.findall(
+        r"^\s*port(?:\s*=\s*|\s+)'?(\d+)'?", text, flags=re.MULTILINE | re.IGNORECASE
+    )
+    if found and int(found[-1]) != port:
+        raise ServiceError(
+            f"the PostgreSQL cluster listens on port {found[-1]} ({conf}) but STAYACTIVE_PG_PORT "
+            f"is {port}: set STAYACTIVE_PG_PORT={found[-1]}, or change port in that file and "
+            "run `stayactive services down` and `stayactive services up`"
+        )
 
 
 def postmaster_pid(paths: ServicePaths) -> int | None:

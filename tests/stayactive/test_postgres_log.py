@@ -11,7 +11,8 @@ import psycopg
 import pytest
 
 from stayactive import db, services
-from stayactive.services.postgres import PRIVATE_LOG_SETTINGS, add_missing_settings
+from stayactive.errors import ServiceError
+from stayactive.services.postgres import PRIVATE_LOG_SETTINGS, add_missing_settings, check_port
 from stayactive.settings import Settings
 from tests.fixtures.streams import wait_until
 
@@ -34,6 +35,18 @@ def test_an_operators_value_without_an_equals_sign_is_left_alone(tmp_path: Path)
     conf.write_text("log_error_verbosity verbose\nLOG_PARAMETER_MAX_LENGTH=64\n")
     assert add_missing_settings(conf) == []
     assert conf.read_text() == "log_error_verbosity verbose\nLOG_PARAMETER_MAX_LENGTH=64\n"
+
+
+def test_a_cluster_on_another_port_than_the_settings_is_named(tmp_path: Path) -> None:
+    """The configuration is written once: a port changed in ``.env`` afterwards made
+    ``services up`` wait 30 s and say only "does not accept connections"."""
+    conf = tmp_path / "stayactive.conf"
+    conf.write_text("listen_addresses = '127.0.0.1'\nport = 55472\n# port = 1\n")
+    check_port(conf, 55472)
+    with pytest.raises(ServiceError, match=r"listens on port 55472 .* STAYACTIVE_PG_PORT is 55432"):
+        check_port(conf, 55432)
+    conf.write_text("PORT 6000\nport = 55432\n")  # the last one counts, as in PostgreSQL
+    check_port(conf, 55432)
 
 
 def test_a_constraint_error_leaves_no_row_contents_in_the_log(settings: Settings) -> None:
