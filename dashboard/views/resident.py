@@ -137,16 +137,14 @@ def _header(session: _session.Session, row: JsonObject, stay: JsonObject | None)
 def _metrics(session: _session.Session, row: JsonObject, stay: JsonObject | None) -> None:
     t, lang = session.t, session.lang
     traj = (stay or {}).get("trajectory") or {}
-    display, today, level = row["display"], row["today"], row["level"]
+    display, today = row["display"], row["today"]
     cols = st.columns(4)
-    if today.get("has_data"):
-        cols[0].metric(
-            t("resident.m.steps_today"), display["steps"],
-            delta=display["level"] if level.get("steps_vs_level") is not None else None,
-            help=t("ward.help.level"),
-        )  # fmt: skip
-    else:
-        cols[0].metric(t("resident.m.steps_today"), t("ward.no_data"))
+    # Today's steps so far without a change: against whole days they read "−100 %" at 07:00.
+    cols[0].metric(
+        t("resident.m.steps_today"),
+        display["steps"] if today.get("has_data") else t("ward.no_data"),
+        help=t("ward.help.level"),
+    )
     cols[1].metric(
         t("resident.m.walking_today"),
         display["walking"] if today.get("has_data") else t("ward.no_data"),
@@ -164,6 +162,23 @@ def _metrics(session: _session.Session, row: JsonObject, stay: JsonObject | None
         t("resident.m.community"),
         t("resident.community_day", n=reached) if reached is not None else t("resident.not_yet"),
         help=t("resident.help.community"),
+    )
+    st.caption(yesterday_text(session, row))
+
+
+def yesterday_text(session: _session.Session, row: JsonObject) -> str:
+    """The last whole day against the resident's usual level, e.g. "I går mot vanlig nivå:
+    4 800 skritt (−20 %)": the fair comparison at any hour of today."""
+    t, display = session.t, row["display"]
+    full = row.get("last_full_day") or {}
+    if not full.get("has_data") or full.get("steps") is None:
+        return t("resident.yesterday_no_data")
+    if full.get("steps_vs_level") is None:
+        return t("resident.yesterday_no_level", steps=display["last_full_day_steps"])
+    return t(
+        "resident.yesterday_vs_level",
+        steps=display["last_full_day_steps"],
+        change=display["last_full_day_level"],
     )
 
 

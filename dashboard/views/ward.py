@@ -3,7 +3,8 @@
 Alerts first, ranked by urgency (the API ranks them: not up → declining → no data → device
 offline → battery low); "no data" is drawn apart from "no activity" (a grey card with a dark
 grey bar and "Ingen data" in the table, never a zero). Below, one row per resident with
-today's figures against their own recent level and a 7-day sparkline. The whole part
+today's steps so far, the last whole day (yesterday) against their own recent level — a day
+in progress is never set against whole days — and a 7-day sparkline. The whole part
 refreshes itself every :attr:`Settings.dashboard_refresh_s` seconds; a row opens the resident
 page. ``?date=YYYY-MM-DD`` in the address shows an earlier day the same way (a link to "how
 the ward looked on Monday").
@@ -199,15 +200,22 @@ def table_rows(session: _session.Session, overview: JsonObject) -> list[dict[str
             key=lambda a: a["urgency"],
         )
         kinds = list(dict.fromkeys(a["kind"] for a in open_))
-        steps = display["steps"]
-        if row["level"].get("steps_vs_level") is not None:  # no "(–)" before a level exists
-            steps = f"{steps} ({display['level']})"
+        # Today's steps so far stand alone: against whole days they read "−100 %" at 07:00. The
+        # change is of the last whole day (yesterday), in a column of its own.
+        full = row.get("last_full_day") or {}
+        if not full.get("has_data"):
+            vs_level = session.t("ward.no_data")
+        elif full.get("steps_vs_level") is None:  # no "–" before a level exists
+            vs_level = ""
+        else:
+            vs_level = display["last_full_day_level"]
         out.append(
             {
                 "resident": resident_name(row),
                 "alerts": ", ".join(session.t(f"alert.{k}") for k in kinds),
                 "room": row.get("room") or "",
-                "steps": session.t("ward.no_data") if no_data else steps,
+                "steps": session.t("ward.no_data") if no_data else display["steps"],
+                "vs_level": vs_level,
                 "walking": "" if no_data else display["walking"],
                 "week": [
                     p["steps"] if p.get("has_data") and p.get("steps") is not None else 0
@@ -235,27 +243,33 @@ def _table(session: _session.Session, overview: JsonObject) -> None:
         on_select="rerun",
         selection_mode="single-row",
         key="ward_table",
-        # Fits a 10-inch tablet held landscape (1280 px) without a sideways scroll; on a
+        # Fits a 10-inch tablet held landscape (1280 px) without a sideways scroll (the steps
+        # column holds a count only, so the change column fits beside it); on a
         # narrower screen the alerts still come right after the name, before the figures.
         column_config={
             "resident": st.column_config.TextColumn(t("ward.col.resident")),
             "alerts": st.column_config.TextColumn(
                 t("ward.col.alerts"), help=t("ward.help.alerts"), width=200
             ),
-            "room": st.column_config.TextColumn(t("ward.col.room"), width=55),
+            "room": st.column_config.TextColumn(t("ward.col.room"), width=50),
             "steps": st.column_config.TextColumn(
                 t(_today_or("ward.col.steps", "ward.col.steps_on")),
                 help=t("ward.help.steps"),
-                width=96,
+                width=72,
             ),
-            "walking": st.column_config.TextColumn(t("ward.col.walking"), width=64),
+            "vs_level": st.column_config.TextColumn(
+                t(_today_or("ward.col.vs_level", "ward.col.vs_level_on")),
+                help=t("ward.help.vs_level"),
+                width=88,
+            ),
+            "walking": st.column_config.TextColumn(t("ward.col.walking"), width=60),
             "week": st.column_config.BarChartColumn(
                 t("ward.col.week"), help=t("ward.help.week"), y_min=0, width=80
             ),
             "gait": st.column_config.TextColumn(
-                t("ward.col.gait"), help=t("ward.help.gait"), width=96
+                t("ward.col.gait"), help=t("ward.help.gait"), width=80
             ),
-            "last": st.column_config.TextColumn(t("ward.col.last"), width=72),
+            "last": st.column_config.TextColumn(t("ward.col.last"), width=62),
             "coverage": st.column_config.TextColumn(
                 t("ward.col.coverage"), help=t("ward.help.coverage"), width=66
             ),

@@ -5,7 +5,8 @@ Processing steps of :func:`ward_overview`:
 1. Load the ward's snapshot for the date (residents with a stay that day, 8 days of
    resident-days, trajectory, devices assigned at the time).
 2. If the date is today, evaluate the alert conditions and bring the alert rows in line.
-3. Per resident: today's figures against the median of the previous 7 days with data, the
+3. Per resident: the date's figures against the median of the previous 7 days with data, the
+   last complete day (yesterday while the date is today) against the 7 days before it, the
    7-day series, gait speed (latest day with walking) and its trend (the stay's slope and its
    95 % interval), the newest walker frame, mean coverage, devices, open alerts, and the same
    figures as text in the requested language.
@@ -27,6 +28,7 @@ from stayactive.api.models.overview import (
     DayPoint,
     DeviceBrief,
     Display,
+    FullDayVsLevel,
     Gait,
     Level,
     ResidentRow,
@@ -36,6 +38,7 @@ from stayactive.api.models.overview import (
 from stayactive.api.ward_snapshot import (
     LEVEL_DAYS,
     SERIES_DAYS,
+    DayRow,
     ResidentSnapshot,
     WardSnapshot,
     load_ward_snapshot,
@@ -81,34 +84,61 @@ def _point(r: ResidentSnapshot, day: date) -> DayPoint:
     )
 
 
+def _days_before(r: ResidentSnapshot, day: date) -> list[DayRow]:
+    """The days with data among the :data:`LEVEL_DAYS` days before ``day``, oldest first."""
+    rows = [*r.days.values(), *([r.day_before_days] if r.day_before_days else [])]
+    first = day - timedelta(days=LEVEL_DAYS)
+    return sorted((p for p in rows if first <= p.day < day and p.has_data), key=lambda p: p.day)
+
+
+def _median(values: list[int | None] | list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(statistics.median(known)) if known else None
+
+
+def _full_day(r: ResidentSnapshot, day: date) -> FullDayVsLevel:
+    """``day`` (a complete day) against the level of the 7 days before it."""
+    point = _point(r, day)
+    previous = _days_before(r, day)
+    steps_level = _median([p.steps for p in previous])
+    walk_level = _median([p.walking_min for p in previous])
+    return FullDayVsLevel(
+        date=day,
+        has_data=point.has_data,
+        steps=point.steps,
+        walking_min=point.walking_min,
+        steps_median=steps_level,
+        walking_min_median=walk_level,
+        days_with_data=len(previous),
+        steps_vs_level=_ratio(point.steps, steps_level),
+        walking_vs_level=_ratio(point.walking_min, walk_level),
+    )
+
+
 def _row(
     r: ResidentSnapshot,
     snap: WardSnapshot,
     alerts: list[AlertPublic],
     lang: Language,
     show_identity: bool,
+    day_complete: bool,
 ) -> ResidentRow:
     day = snap.day
     today = _point(r, day)
-    previous = [r.days[d] for d in sorted(r.days) if d < day and r.days[d].has_data]
-    previous = [p for p in previous if p.day >= day - timedelta(days=LEVEL_DAYS)]
-    steps_level = (
-        statistics.median(p.steps for p in previous if p.steps is not None)
-        if any(p.steps is not None for p in previous)
-        else None
-    )
-    walk_level = (
-        statistics.median(p.walking_min for p in previous if p.walking_min is not None)
-        if any(p.walking_min is not None for p in previous)
-        else None
-    )
+    previous = _days_before(r, day)
+    steps_level = _median([p.steps for p in previous])
+    walk_level = _median([p.walking_min for p in previous])
     level = Level(
-        steps_median=None if steps_level is None else float(steps_level),
-        walking_min_median=None if walk_level is None else float(walk_level),
+        steps_median=steps_level,
+        walking_min_median=walk_level,
         days_with_data=len(previous),
         steps_vs_level=_ratio(today.steps, steps_level),
         walking_vs_level=_ratio(today.walking_min, walk_level),
+        day_complete=day_complete,
     )
+    # A day in progress against whole days reads "-100 %" at 07:00: compare the last
+    # complete day instead (per-hour steps are not stored; docs/dashboard.md says why).
+    full = _full_day(r, day if day_complete else day - timedelta(days=1))
     series = [_point(r, day - timedelta(days=i)) for i in range(SERIES_DAYS - 1, -1, -1)]
     with_speed = [r.days[d] for d in sorted(r.days) if r.days[d].gait_speed_mps is not None]
     speed = with_speed[-1].gait_speed_mps if with_speed else r.gait_latest_mps
@@ -131,6 +161,7 @@ def _row(
         ),
         today=today,
         level=level,
+        last_full_day=full,
         series=series,
         gait=Gait(
             speed_mps=speed,
@@ -159,6 +190,8 @@ def _row(
             steps=format_number(today.steps, 0, language=lang),
             walking=format_unit(today.walking_min, 0, "min", language=lang),
             level=format_percent(level.steps_vs_level, 0, language=lang, signed=True),
+            last_full_day_steps=format_number(full.steps, 0, language=lang),
+            last_full_day_level=format_percent(full.steps_vs_level, 0, language=lang, signed=True),
             gait_speed=format_unit(speed, 2, "m/s", language=lang),
             last_activity=format_clock(last_activity, snap.time_zone),
             coverage=format_percent(today.coverage, 0, language=lang),
@@ -191,7 +224,7 @@ async def ward_overview(
     open_by_resident = await alert_rows.open_alerts(conn, snap, lang)
     # 3. ONE ROW PER RESIDENT
     rows = [
-        _row(r, snap, open_by_resident.get(r.resident_id, []), lang, show_identity)
+        _row(r, snap, open_by_resident.get(r.resident_id, []), lang, show_identity, day < today)
         for r in snap.residents
     ]
     # 4. MOST URGENT FIRST

@@ -71,7 +71,11 @@ class ResidentSnapshot:
     gait_slope_high: float | None
     gait_change_class: str | None
     declining_3d: bool
+    #: The date and the :data:`LEVEL_DAYS` days before it.
     days: dict[date, DayRow] = field(default_factory=dict)
+    #: The day before the first of ``days``: only for the level of the last full day (yesterday
+    #: against the 7 days before it), so nothing else reads further back than it did.
+    day_before_days: DayRow | None = None
     devices: list[DeviceNow] = field(default_factory=list)
 
 
@@ -192,12 +196,17 @@ async def load_ward_snapshot(
     if ids:
         cur = await conn.execute(
             _DAYS,
-            {"t": tenant_id, "r": ids, "first": day - timedelta(days=LEVEL_DAYS), "last": day},
+            {"t": tenant_id, "r": ids, "first": day - timedelta(days=LEVEL_DAYS + 1), "last": day},
         )
+        first = day - timedelta(days=LEVEL_DAYS)
         for rid, d, has, steps, walk, cov, speed in await cur.fetchall():
-            by_id[int(rid)].days[d] = DayRow(
+            row = DayRow(
                 d, bool(has), None if steps is None else int(steps), _f(walk), float(cov), _f(speed)
             )
+            if d < first:
+                by_id[int(rid)].day_before_days = row
+            else:
+                by_id[int(rid)].days[d] = row
         cur = await conn.execute(
             _DEVICES,
             {"t": tenant_id, "r": ids, "at": at, "since": start - timedelta(days=LEVEL_DAYS)},

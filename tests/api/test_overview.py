@@ -154,3 +154,55 @@ def test_overview_figures_and_formatting(api_world: World) -> None:
         past.status_code == 200 and past.json()["date"] == (today - timedelta(days=3)).isoformat()
     )
     assert care.get(f"/wards/{ward}/overview", params={"date": "1999-01-01"}).status_code == 422
+
+
+def test_early_in_the_day_yesterday_is_compared_with_the_level_not_today_so_far(
+    api_world: World,
+) -> None:
+    """At 07:00 today has a few steps or none: a day in progress against whole days read
+    "−100 %". The overview compares yesterday with the 7 days before it instead (the API keeps
+    no steps per hour); today's figures are marked as so far. The clock does not matter: today
+    is in progress at any hour, so the test holds whenever it runs."""
+    a = api_world.a
+    ward = a.ward_ids[0]
+    resident = a.residents_by_ward[ward][0]
+    with api_world.connect() as conn:
+        today = datetime.now(registry.tenant_time_zone(conn, a.tenant_id)).date()
+        # Day -8 counts towards yesterday's level (the 7 days before it), not today's.
+        steps = {8: 6000, 7: 6000, 6: 6000, 5: 6000, 4: 4000, 3: 4000, 2: 4000, 1: 4800, 0: 0}
+        conn.execute("DELETE FROM resident_days WHERE resident_id = %s", (resident,))
+        for back, n in steps.items():
+            conn.execute(
+                """INSERT INTO resident_days (tenant_id, resident_id, day, metric_version,
+                       walker_data, robot_data, coverage, steps_n, walking_min)
+                   VALUES (%s, %s, %s, 'test', true, false, 0.5, %s, %s)""",
+                (a.tenant_id, resident, today - timedelta(days=back), n, n / 100),
+            )
+    care = api_world.client("tenant-a-care")
+    nb = care.get(f"/wards/{ward}/overview").json()
+    en = care.get(f"/wards/{ward}/overview", params={"lang": "en"}).json()
+    row = next(r for r in nb["residents"] if r["resident_id"] == resident)
+    row_en = next(r for r in en["residents"] if r["resident_id"] == resident)
+    assert row["today"]["steps"] == 0 and row["display"]["steps"] == "0"
+    assert row["level"]["day_complete"] is False
+    full = row["last_full_day"]
+    assert full["date"] == (today - timedelta(days=1)).isoformat()
+    assert full["has_data"] is True and full["steps"] == 4800
+    assert full["steps_median"] == 6000 and full["days_with_data"] == 7
+    assert abs(full["steps_vs_level"] - (-0.2)) < 1e-9
+    assert abs(full["walking_vs_level"] - (-0.2)) < 1e-6
+    assert row["display"]["last_full_day_steps"] == "4\u00a0800"
+    assert row["display"]["last_full_day_level"] == "\u221220\u00a0%"
+    assert row_en["display"]["last_full_day_steps"] == "4,800"
+    assert row_en["display"]["last_full_day_level"] in ("-20%", "\u221220%")
+    # The old fields keep their meaning (today so far against the level), marked as so far.
+    assert row["level"]["steps_median"] == 4800 and row["level"]["steps_vs_level"] == -1.0
+    # A past day is complete: it is its own last full day, against the same level.
+    past = care.get(
+        f"/wards/{ward}/overview", params={"date": (today - timedelta(days=1)).isoformat()}
+    ).json()
+    prow = next(r for r in past["residents"] if r["resident_id"] == resident)
+    assert prow["level"]["day_complete"] is True
+    assert prow["last_full_day"]["date"] == prow["today"]["date"] == full["date"]
+    assert prow["last_full_day"]["steps_vs_level"] == prow["level"]["steps_vs_level"]
+    assert prow["display"]["last_full_day_level"] == prow["display"]["level"]

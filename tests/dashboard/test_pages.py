@@ -7,13 +7,14 @@ import os
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from dashboard import _nav
+from dashboard.views.ward import resident_name
 from stayactive import db
 from stayactive.locale_format import format_nok
 from tests.dashboard.conftest import APP, NOT_ESTIMABLE, DashWorld, log_in, page_text
@@ -51,12 +52,12 @@ def test_care_staff_sees_ward_resident_and_fleet_only(app: AppTest, dash_world: 
     table = app.dataframe[0].value
     assert len(table) == n
     assert set(table["resident"]) == set(dash_world.tenant.named.values())
-    # Norwegian numbers: "1 234" with a no-break space, then the change against the resident's
-    # own level in brackets ("(+5 %)", "(−12 %)"), or "Ingen data" — never "1,234".
+    # Norwegian numbers: "1 234" with a no-break space, or "Ingen data" — never "1,234"; the
+    # change against the resident's own level in a column of its own ("+5 %", "−12 %").
     for steps in table["steps"]:
-        assert steps == "Ingen data" or re.fullmatch(
-            r"\d{1,3}(\u00a0\d{3})* \([+\u2212]?\d+\u00a0%\)", steps
-        ), steps
+        assert steps == "Ingen data" or re.fullmatch(r"\d{1,3}(\u00a0\d{3})*", steps), steps
+    for change in table["vs_level"]:
+        assert change in ("Ingen data", "") or re.fullmatch(r"[+\u2212]?\d+\u00a0%", change), change
     # The alerts come right after the name, most urgent first (a tablet shows them unscrolled).
     assert list(table.columns[:2]) == ["resident", "alerts"]
     assert "Helsepersonell" in page_text(app)
@@ -103,6 +104,49 @@ def test_an_alert_handled_with_a_note_shows_who_and_the_api_records_it(
     text = page_text(app)
     assert alert["message"] in text and f"håndtert av {dash_world.user('care')}" in text
     assert note in text
+
+
+def test_early_in_the_day_the_ward_shows_today_so_far_and_yesterday_against_the_level(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    """At 07:00 today's steps so far against whole days read "0 (−100 %)" for everyone. The
+    table shows today's count alone and, in a column of its own, yesterday against the
+    resident's usual level; the resident page says the same in words. Today is in progress at
+    any hour, so the test holds whenever it runs."""
+    log_in(app, dash_world.user("care"))
+    ward = dash_world.tenant.seeded.ward_ids[0]
+    overview = _session(app).client.ward_overview(ward)
+    yesterday = (date.fromisoformat(overview["date"]) - timedelta(days=1)).isoformat()
+    by_name = {resident_name(r): r for r in overview["residents"]}
+    table = app.dataframe[0].value
+    for _, line in table.iterrows():
+        row = by_name[line["resident"]]
+        assert "%" not in line["steps"], line["steps"]
+        full = row["last_full_day"]
+        assert full["date"] == yesterday
+        if not full["has_data"]:
+            assert line["vs_level"] == "Ingen data"
+        elif full["steps_vs_level"] is not None:
+            assert line["vs_level"] == row["display"]["last_full_day_level"]
+    assert any("%" in change for change in table["vs_level"]), list(table["vs_level"])
+    columns = json.loads(app.dataframe[0].proto.columns)
+    assert columns["vs_level"]["label"] == "I går mot nivå", columns["vs_level"]
+    assert columns["vs_level"]["help"].startswith("I går mot vanlig nivå:")
+    # The resident page: today's count without a change, yesterday against the level below.
+    row = next(
+        r for r in overview["residents"]
+        if r["last_full_day"]["has_data"] and r["last_full_day"]["steps_vs_level"] is not None
+    )  # fmt: skip
+    _session(app).resident_id = row["resident_id"]
+    app.switch_page("views/resident.py").run()
+    assert not app.exception, app.exception
+    steps = next(m for m in app.metric if m.label == "Skritt i dag")
+    assert not steps.delta, steps.delta
+    expected = (
+        f"I går mot vanlig nivå: {row['display']['last_full_day_steps']} skritt "
+        f"({row['display']['last_full_day_level']})"
+    )
+    assert expected in [c.value for c in app.caption]
 
 
 def test_ward_overview_refreshes_itself(app: AppTest, dash_world: DashWorld) -> None:

@@ -332,7 +332,8 @@ class Pipeline:
             speed = re.match(r"(\d+,\d+)\s*m/s", row["gait"])
             assert speed or not row["gait"], f"gait speed as shown: {row['gait']!r}"
             out[row["resident"]] = DayFigures(
-                # "1 925 (+12 %)": the steps, then the change against the resident's own level
+                # "1 925": today's steps so far (the change is of yesterday, in its own column;
+                # an older "1 925 (+12 %)" reads the same)
                 int(re.sub(r"\D", "", row["steps"].split("(")[0])),
                 float(speed.group(1).replace(",", ".")) if speed else None,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from datetime import date, datetime
 from typing import Literal
 
@@ -61,7 +62,35 @@ class Level(BaseModel):
     walking_min_median: float | None
     days_with_data: int
     steps_vs_level: float | None = Field(
-        description="Today's steps / level - 1 (-0.35 = 35 % below)."
+        description="The date's steps / level - 1 (-0.35 = 35 % below). While the date is "
+        "today this compares the day so far with whole days (see `day_complete`); compare "
+        "`last_full_day` instead."
+    )
+    walking_vs_level: float | None = Field(
+        description="The date's walking minutes / level - 1; the same caveat for today."
+    )
+    day_complete: bool = Field(
+        default=True,
+        description="False while the date is today in the ward's time zone: the day is not over "
+        "and its figures are so far.",
+    )
+
+
+class FullDayVsLevel(BaseModel):
+    """The last complete day against the resident's level of the 7 days before it."""
+
+    date: _dt.date = Field(
+        description="Yesterday when the overview is of today; else the overview's date."
+    )
+    has_data: bool
+    steps: int | None
+    walking_min: float | None
+    steps_median: float | None = Field(description="Median of the 7 days before `date`.")
+    walking_min_median: float | None
+    days_with_data: int
+    steps_vs_level: float | None = Field(
+        description="The day's steps / level - 1 (-0.35 = 35 % below); null without a level "
+        "or data that day."
     )
     walking_vs_level: float | None
 
@@ -97,7 +126,11 @@ class Display(BaseModel):
 
     steps: str
     walking: str
-    level: str
+    level: str = Field(description="`level.steps_vs_level` as text (today: the day so far).")
+    last_full_day_steps: str = Field(default="–", description="`last_full_day.steps` as text.")
+    last_full_day_level: str = Field(
+        default="–", description='`last_full_day.steps_vs_level` as text, signed ("−12 %").'
+    )
     gait_speed: str
     last_activity: str
     coverage: str
@@ -111,6 +144,10 @@ class ResidentRow(BaseModel):
     stay: StayBrief
     today: DayPoint
     level: Level
+    last_full_day: FullDayVsLevel = Field(
+        description="The last complete day against the level of the 7 days before it: what to "
+        "compare early in the day, when today's steps so far are few."
+    )
     series: list[DayPoint] = Field(description="The 7 days ending on the overview's date.")
     gait: Gait
     last_activity_at: datetime | None = Field(description="Newest walker frame of the resident.")
