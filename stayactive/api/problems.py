@@ -62,8 +62,9 @@ class FieldProblem(BaseModel):
     msg: str = Field(description="What is wrong with it.")
 
     def text(self) -> str:
-        """``where: what``, as a validation problem's ``detail`` starts."""
-        return ".".join(str(p) for p in self.loc) + ": " + self.msg
+        """``where: what``, as a validation problem's ``detail`` starts; ``where`` written as
+        an OperationOutcome's ``expression`` (``body.items[3].name``)."""
+        return fhir_errors.field_path(self.loc) + ": " + self.msg
 
 
 class Problem(BaseModel):
