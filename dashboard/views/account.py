@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from dashboard import _session
+from dashboard import _session, _ui
 from dashboard._i18n import LANGUAGES, Lang
 from stayactive.settings import get_settings
 
@@ -48,10 +48,10 @@ def sidebar(session: _session.Session) -> None:
     """User, tenant, language and logout in the sidebar."""
     me = session.me or {}
     with st.sidebar:
-        st.markdown(f"**{me.get('username', '')}**")
+        st.markdown(f"**{_ui.markdown_text(me.get('username', ''))}**")
         st.caption(
             f"{session.t(ROLE_KEYS.get(session.role or '', 'role.unknown'))} · "
-            f"{me.get('tenant_name', '')}"
+            f"{_ui.markdown_text(me.get('tenant_name', ''))}"
         )
         options: list[Lang] = list(LANGUAGES)
         st.selectbox(

@@ -450,7 +450,13 @@ def render() -> None:
         if at is not None
         else MISSING
     )
-    st.caption(t("finance.caption", tenant=(session.me or {}).get("tenant_name", ""), day=day))
+    st.caption(
+        t(
+            "finance.caption",
+            tenant=_ui.markdown_text((session.me or {}).get("tenant_name", "")),
+            day=day,
+        )
+    )
     _draft_banner(session, report)
     _headline(session, report)
     _design(session, report)

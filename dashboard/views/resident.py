@@ -118,19 +118,21 @@ def change_markers(
 
 def _header(session: _session.Session, row: JsonObject, stay: JsonObject | None) -> None:
     t, lang = session.t, session.lang
-    st.title(resident_name(row), anchor=False)
+    # Names, rooms and wards are user input: escaped for the markdown of title and caption.
+    md = _ui.markdown_text
+    st.title(md(resident_name(row)), anchor=False)
     bits = []
     if row.get("display_name"):
-        bits.append(t("resident.pseudonym", p=row["pseudonym"]))
+        bits.append(t("resident.pseudonym", p=md(row["pseudonym"])))
     if row.get("room"):
-        bits.append(f"{t('ward.room')} {row['room']}")
+        bits.append(f"{t('ward.room')} {md(row['room'])}")
     if stay is not None:
         admitted = _format.parse_datetime(stay["admitted_at"])
         if admitted is not None:
             local = admitted.astimezone(ZoneInfo(session.time_zone)).date()
             bits.append(t("resident.admitted", day=_format.long_date(local, lang)))
         bits.append(t("resident.day_of_stay", n=row["stay"]["day_of_stay"]))
-        bits.append(f"{stay['ward']} · {stay['site']}")
+        bits.append(f"{md(stay['ward'])} · {md(stay['site'])}")
     st.caption(" · ".join(bits))
 
 
@@ -358,8 +360,11 @@ def _alerts_and_consent(session: _session.Session, resident_id: int) -> None:
         for a in handled:
             h = a["handled"]
             when = _format.since(_format.parse_datetime(h["at"]), session.time_zone, lang, now=now)
-            note = f": {h['note']}" if h.get("note") else ""
-            st.markdown(f"- {a['message']} — *{t('ward.handled_by', by=h['by'], when=when)}*{note}")
+            # Message, user and note are text, not markdown (the note is free text).
+            md = _ui.markdown_text
+            note = f": {md(h['note'])}" if h.get("note") else ""
+            by = t("ward.handled_by", by=md(h["by"]), when=when)
+            st.markdown(f"- {md(a['message'])} — *{by}*{note}")
     with right:
         st.markdown(f"**{t('resident.consent_title')}**")
         consents = _optional(lambda: _session.api().resident_consents(resident_id)) or []

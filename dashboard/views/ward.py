@@ -83,7 +83,8 @@ def _close_dialog() -> None:
 def _handle_dialog(alert: JsonObject, who: str) -> None:
     session = _session.current()
     st.subheader(session.t("ward.handle_title"), anchor=False)
-    st.markdown(f"**{who}** — {alert['message']}")
+    # Name and message are user input / API text, not markdown: shown as they are.
+    st.markdown(f"**{_ui.markdown_text(who)}** — {_ui.markdown_text(alert['message'])}")
     note = st.text_area(
         session.t("ward.handle_note"), placeholder=session.t("ward.handle_placeholder"),
         max_chars=2000, key=f"note_{alert['alert_id']}",
@@ -98,7 +99,9 @@ def _handle_dialog(alert: JsonObject, who: str) -> None:
         done = _ui.fetch(lambda: _session.api().handle_alert(int(alert["alert_id"]), note))
         if done is not None:
             _close_dialog()
-            st.session_state["ward_toast"] = session.t("ward.handled_toast", who=who)
+            st.session_state["ward_toast"] = session.t(
+                "ward.handled_toast", who=_ui.markdown_text(who)
+            )
             st.rerun()
 
 
@@ -329,8 +332,8 @@ def render() -> None:
     ward = _ward_choice(session)
     if ward is None:
         return
-    st.title(f"{ward['name']}", anchor=False)
-    st.caption(str(ward["site"]))
+    st.title(_ui.markdown_text(ward["name"]), anchor=False)
+    st.caption(_ui.markdown_text(ward["site"]))
     # Built here, not at import, so the refresh interval follows the settings of this process.
     live = st.fragment(_live, run_every=get_settings().dashboard_refresh_s)
     live(int(ward["ward_id"]))

@@ -49,8 +49,10 @@ def issue_code(status: int) -> str:
     return _ISSUE_CODES.get(status, "exception" if status >= 500 else "invalid")
 
 
-def _expression(loc: Sequence[str | int]) -> str:
-    """A field's place as a path: ``body.items[3].name``, ``query.patient``."""
+def field_path(loc: Sequence[str | int]) -> str:
+    """A field's place as a path, FHIRPath style: ``body.items[3].name``, ``query.patient``.
+    The one way of writing it: ``expression`` here and the "where: what" text of a problem
+    (:meth:`stayactive.api.problems.FieldProblem.text`, so ``diagnostics`` too)."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + part
@@ -83,7 +85,7 @@ def outcome(
                 code="value" if status == 422 else issue_code(status),
                 details=details,
                 diagnostics=detail if len(errors) == 1 else error.text(),
-                expression=[_expression(error.loc)] if error.loc else None,
+                expression=[field_path(error.loc)] if error.loc else None,
             )
             for error in errors
         ]

@@ -24,7 +24,7 @@ from stayactive.api.fhir_out import FHIR_JSON
 from stayactive.api.headers import SECURITY_HEADERS
 from stayactive.api.models.common import NATIONAL_ID_ERROR
 from stayactive.api.paths import under_fhir
-from stayactive.auth import WardsNeeded
+from stayactive.auth import IntegratorNeedsApiKey, WardsNeeded
 from stayactive.errors import (
     AuditUnavailable,
     ConfigurationError,
@@ -62,8 +62,9 @@ class FieldProblem(BaseModel):
     msg: str = Field(description="What is wrong with it.")
 
     def text(self) -> str:
-        """``where: what``, as a validation problem's ``detail`` starts."""
-        return ".".join(str(p) for p in self.loc) + ": " + self.msg
+        """``where: what``, as a validation problem's ``detail`` starts; ``where`` written as
+        an OperationOutcome's ``expression`` (``body.items[3].name``)."""
+        return fhir_errors.field_path(self.loc) + ": " + self.msg
 
 
 class Problem(BaseModel):
@@ -230,6 +231,11 @@ def install(app: FastAPI) -> None:
         # The auth store keeps care staff with a ward on every path that sets role or wards.
         detail = f"{exc} in ward_ids; to take a user's access away, disable it"
         return problem_response(request, 422, "wards-needed", detail)
+
+    @app.exception_handler(IntegratorNeedsApiKey)
+    async def _integrator_key(request: Request, exc: IntegratorNeedsApiKey) -> JSONResponse:
+        # POST /users and PUT /users/{id}/role: a user has a password, an integrator a key.
+        return problem_response(request, 422, "integrator-needs-api-key", str(exc))
 
     @app.exception_handler(ConfigurationError)
     async def _config(request: Request, exc: ConfigurationError) -> JSONResponse:

@@ -94,6 +94,25 @@ class WardsNeeded(StayActiveError):
     account would show nothing (take a user's access away by disabling it)."""
 
 
+class IntegratorNeedsApiKey(StayActiveError):
+    """A password user with the integrator role: integrators call the API with an API key
+    (docs/api.md), so such an account is refused where it would be made, and its login fails."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "integratorer bruker en API-nøkkel, ikke passord: opprett en med POST /api-keys "
+            "eller `stayactive apikeys add --tenant … --name …` / integrators use an API key, "
+            "not a password: create one with POST /api-keys or "
+            "`stayactive apikeys add --tenant … --name …`"
+        )
+
+
+def check_user_role(role: str) -> None:
+    """Raise :class:`IntegratorNeedsApiKey` if ``role`` is not one for a password user."""
+    if role == "integrator":
+        raise IntegratorNeedsApiKey()
+
+
 def check_scope(role: str, n_wards: int) -> None:
     """Raise :class:`WardsNeeded` if ``role`` may not have a scope of ``n_wards`` wards."""
     if role == "care_staff" and n_wards == 0:
@@ -120,7 +139,9 @@ async def add_user(
     ward_ids: list[int],
 ) -> int:
     """Create a user with its ward scope; return the id (IntegrityError if the name is taken,
-    :class:`WardsNeeded` for care staff without a ward)."""
+    :class:`WardsNeeded` for care staff without a ward, :class:`IntegratorNeedsApiKey` for
+    an integrator)."""
+    check_user_role(role)
     check_scope(role, len(set(ward_ids)))
     cur = await conn.execute(
         """INSERT INTO users (tenant_id, username, role, password_hash)
@@ -192,7 +213,9 @@ async def set_password(conn: _AConn, user_id: int, password_hash: str) -> None:
 async def set_role(conn: _AConn, user_id: int, role: Role) -> Role | None:
     """Change a user's role (effective on their next request: every request reads it); return
     the previous role, None if there is no such user. :class:`WardsNeeded` for care staff
-    without a ward."""
+    without a ward, :class:`IntegratorNeedsApiKey` for the integrator role (users have
+    passwords)."""
+    check_user_role(role)
     current = await _role_and_wards(conn, user_id)
     if current is not None:
         check_scope(role, current[1])

@@ -62,7 +62,9 @@ _WARDS_NEEDED = "care staff need at least one --ward"
 def add(
     username: str = typer.Argument(..., help="Login name (lower case).", callback=no_national_id),
     tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
-    role: str = typer.Option(..., "--role", help="admin, care_staff, finance or integrator."),
+    role: str = typer.Option(
+        ..., "--role", help="admin, care_staff or finance (integrators: `stayactive apikeys add`)."
+    ),
     ward: list[str] = typer.Option(
         [], "--ward", help="A ward in the user's scope (id, name or site/ward); repeat."
     ),
@@ -73,6 +75,10 @@ def add(
     """Create a user. Care staff need at least one --ward."""
     if role not in auth.ROLES:
         raise typer.BadParameter(f"--role {role!r}: use one of {', '.join(auth.ROLES)}")
+    try:
+        auth.check_user_role(role)
+    except auth.IntegratorNeedsApiKey as exc:
+        raise typer.BadParameter(str(exc)) from exc
     try:
         auth.check_scope(role, len(ward))
     except auth.WardsNeeded as exc:
@@ -149,11 +155,17 @@ def enable(username: str = typer.Argument(...)) -> None:
 @app.command("set-role")
 def set_role(
     username: str = typer.Argument(...),
-    role: str = typer.Option(..., "--role", help="admin, care_staff, finance or integrator."),
+    role: str = typer.Option(
+        ..., "--role", help="admin, care_staff or finance (integrators: `stayactive apikeys add`)."
+    ),
 ) -> None:
     """Change a user's role (audited; effective on the user's next request)."""
     if role not in auth.ROLES:
         raise typer.BadParameter(f"--role {role!r}: use one of {', '.join(auth.ROLES)}")
+    try:
+        auth.check_user_role(role)
+    except auth.IntegratorNeedsApiKey as exc:
+        raise typer.BadParameter(str(exc)) from exc
     name = username.strip().lower()
 
     async def work(conn: _AConn) -> str:

@@ -244,7 +244,13 @@ def parse_care_record(line: int, row: dict[str, str], tz: ZoneInfo) -> CareRecor
         bad("discharged_at", "is needed when discharge_destination is given")
     if admitted_at and discharged_at and discharged_at <= admitted_at:
         bad("discharged_at", "is not after admitted_at")
-    if hospital_at is not None and (discharged_at is None or hospital_at <= discharged_at):
+        discharged_at = None
+    # The hospital admission is judged against an accepted discharge, or found wanting when
+    # there is none; a discharge given but refused above is that field's error alone.
+    no_discharge = not get("discharged_at")
+    if hospital_at is not None and (
+        no_discharge or (discharged_at is not None and hospital_at <= discharged_at)
+    ):
         bad("hospital_admission_at", "must be after the stay's discharge")
     consents: dict[str, bool] = {}
     for name in ("consent_care", "consent_evaluation", "consent_open_data"):

@@ -172,3 +172,27 @@ def test_care_staff_keep_a_ward_through_wards_and_role_changes(api_world: World)
     assert "no-ward-care" not in after
     assert after["tenant-a-care"]["ward_ids"] == care["ward_ids"]
     assert after["tenant-a-finance"]["role"] == "finance"
+
+
+def test_a_password_user_cannot_be_an_integrator(api_world: World) -> None:
+    """docs/api.md: integrators use an API key. POST /users and PUT /users/{id}/role made a
+    password user of that role; both are refused in bokmål and English, naming the key's
+    route and command."""
+    admin = api_world.client("tenant-a-admin")
+    created = admin.post(
+        "/users",
+        json={"username": "sync-user", "role": "integrator", "password": "long enough pw 1"},
+    )
+    assert created.status_code == 422, created.text
+    problem = created.json()
+    assert problem["type"].endswith("integrator-needs-api-key")
+    detail = problem["detail"]
+    assert "API-nøkkel" in detail and "API key" in detail
+    assert "POST /api-keys" in detail and "stayactive apikeys add" in detail
+    users = {u["username"]: u for u in admin.get("/users").json()}
+    assert "sync-user" not in users
+    finance = users["tenant-a-finance"]
+    made = admin.put(f"/users/{finance['user_id']}/role", json={"role": "integrator"})
+    assert made.status_code == 422 and made.json()["type"].endswith("integrator-needs-api-key")
+    after = {u["username"]: u for u in admin.get("/users").json()}
+    assert after["tenant-a-finance"]["role"] == "finance"

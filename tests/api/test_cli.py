@@ -66,6 +66,14 @@ def test_bootstrap_a_tenant(cli, schema: Schema) -> None:  # type: ignore[no-unt
         "users", "add", "x2", "--tenant", "t-cli", "--role", "care_staff", "--password-stdin",
         stdin="a long password here\n", ok=False,
     )  # fmt: skip
+    # Integrators use an API key: a password user of that role is refused, naming the command.
+    refused = cli(
+        "users", "add", "sync", "--tenant", "t-cli", "--role", "integrator", "--password-stdin",
+        stdin="a long password here\n", ok=False,
+    )  # fmt: skip
+    assert "API-nøkkel" in refused and "API key" in refused and "apikeys add" in refused
+    assert "sync" not in cli("users", "list", "--tenant", "t-cli")
+    assert "apikeys add" in cli("users", "set-role", "nurse", "--role", "integrator", ok=False)
     listed = cli("users", "list", "--tenant", "t-cli")
     assert re.search(rf"nurse\s+care_staff\s+wards {ward_id}\s+active", listed)
     cli("users", "disable", "nurse")

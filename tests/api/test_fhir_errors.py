@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from stayactive.api import create_app
 from stayactive.api.deps import body_media_type
 from stayactive.api.paths import API_PREFIX
-from stayactive.api.problems import ApiProblem
+from stayactive.api.problems import ApiProblem, FieldProblem, problem_body
 from stayactive.api.serve import start_api
 from stayactive.settings import Settings
 from tests.api.conftest import World
@@ -207,3 +207,31 @@ def test_the_contract_declares_outcomes_for_the_fhir_routes() -> None:
     assert schema["properties"]["resourceType"]["const"] == "OperationOutcome"
     me = spec["paths"][API_PREFIX + "/me"]["get"]["responses"]["401"]["content"]
     assert "application/problem+json" in me
+
+
+def test_diagnostics_write_a_field_path_as_the_expression_does() -> None:
+    """``diagnostics`` said ``body.items.3.name`` where ``expression`` said
+    ``body.items[3].name``: each issue's text now starts with its expression, and the problem
+    document outside /fhir writes the same path."""
+    errors = [
+        FieldProblem(loc=["body", "items", 3, "name"], msg="Field required"),
+        FieldProblem(loc=["line", 4, "stay_type"], msg="is not a KPR short-term stay code"),
+    ]
+    detail = errors[0].text() + " (and 1 more)"  # as the validation handler writes it
+    outcome, _ = problem_body(f"{API_PREFIX}/fhir/Observation", 422, "invalid-request", detail,
+                              errors=errors)  # fmt: skip
+    issues = OperationOutcome.model_validate(outcome).issue
+    assert [i.expression for i in issues] == [["body.items[3].name"], ["line[4].stay_type"]]
+    for issue, error in zip(issues, errors, strict=True):
+        assert issue.expression is not None
+        assert issue.diagnostics == f"{issue.expression[0]}: {error.msg}"
+    problem, _ = problem_body(f"{API_PREFIX}/residents/1/days", 422, "invalid-request", detail,
+                              errors=errors)  # fmt: skip
+    assert problem["detail"] == "body.items[3].name: Field required (and 1 more)"
+    # A single field: the issue's diagnostics is the problem's detail, with the same path.
+    single, _ = problem_body(
+        f"{API_PREFIX}/fhir/Observation", 422, "invalid-request", errors[0].text(),
+        errors=errors[:1],
+    )  # fmt: skip
+    (one,) = OperationOutcome.model_validate(single).issue
+    assert one.diagnostics == "body.items[3].name: Field required"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import string
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from dashboard import _nav
+from dashboard import _nav, _ui
 from dashboard.views.ward import resident_name
 from stayactive import db
 from stayactive.locale_format import format_nok
@@ -101,9 +102,11 @@ def test_an_alert_handled_with_a_note_shows_who_and_the_api_records_it(
     _session(app).resident_id = resident["resident_id"]
     app.switch_page("views/resident.py").run()
     assert not app.exception, app.exception
-    text = page_text(app)
-    assert alert["message"] in text and f"håndtert av {dash_world.user('care')}" in text
-    assert note in text
+    # The list is markdown, its texts escaped (user input): look for them as escaped.
+    text = "\n".join(m.value for m in app.markdown)
+    md = _ui.markdown_text
+    assert md(alert["message"]) in text and f"håndtert av {md(dash_world.user('care'))}" in text
+    assert md(note) in text
 
 
 def test_early_in_the_day_the_ward_shows_today_so_far_and_yesterday_against_the_level(
@@ -440,3 +443,61 @@ def test_every_resident_read_is_an_audited_call_in_each_session(
         _session(at).client.close()
         grown.append(_resident_reads(world, resident).get(world.user("care"), 0) - before)
     assert grown[0] > 0 and grown[1] == grown[0], grown
+
+
+#: A display name full of markdown: bold, a link, emphasis, HTML and a Streamlit icon directive.
+_MARKDOWN_NAME = "**Kari** [klikk](https://evil.example) _Nord*mann_ <b>x</b> :material/warning:"
+
+
+def _shows_as_text(markdown: str, text: str) -> bool:
+    """Whether ``markdown`` is ``text`` with every ASCII punctuation mark backslash-escaped
+    (CommonMark then shows each one as itself: no bold, no link, no tag)."""
+    out, i = [], 0
+    while i < len(markdown):
+        c = markdown[i]
+        if c == "\\" and i + 1 < len(markdown):
+            out.append(markdown[i + 1])
+            i += 2
+            continue
+        if c in string.punctuation:
+            return False  # an unescaped mark: markdown would act on it
+        out.append(c)
+        i += 1
+    return "".join(out) == text
+
+
+def test_a_name_full_of_markdown_is_shown_as_text_in_the_dialog_and_on_the_resident_page(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    log_in(app, dash_world.user("care"))
+    overview = _session(app).client.ward_overview(dash_world.tenant.seeded.ward_ids[0])
+    alert, resident = next(
+        (a, r) for r in overview["residents"] for a in r["alerts"]
+        if a.get("handled") is None and r.get("display_name")
+    )  # fmt: skip
+    rid, old = resident["resident_id"], resident["display_name"]
+    with db.connect(dash_world.settings) as conn:
+        conn.execute(
+            "UPDATE resident_details SET display_name = %s WHERE resident_id = %s",
+            (_MARKDOWN_NAME, rid),
+        )
+    try:
+        app.run()
+        app.button(key=f"handle_{alert['alert_id']}").click().run()
+        assert not app.exception, app.exception
+        # The dialog's line: "**<name>** — <message>", the name inside the bold as text.
+        lines = [m.value for m in app.markdown if "evil" in m.value]
+        assert len(lines) == 1, lines
+        bold = re.fullmatch(r"\*\*(.*)\*\* — (.*)", lines[0])
+        assert bold is not None, lines[0]
+        assert _shows_as_text(bold.group(1), _MARKDOWN_NAME), lines[0]
+        # The resident page: the name in the title.
+        _session(app).resident_id = rid
+        app.switch_page("views/resident.py").run()
+        assert not app.exception, app.exception
+        assert _shows_as_text(app.title[0].value, _MARKDOWN_NAME), app.title[0].value
+    finally:
+        with db.connect(dash_world.settings) as conn:
+            conn.execute(
+                "UPDATE resident_details SET display_name = %s WHERE resident_id = %s", (old, rid)
+            )

@@ -118,6 +118,35 @@ def test_a_time_in_the_future_is_a_row_error(conn: psycopg.Connection[TupleRow])
     assert "lies in the future" in error.reason
 
 
+def test_a_refused_discharge_is_the_only_error_of_its_row(
+    conn: psycopg.Connection[TupleRow],
+) -> None:
+    """A good hospital admission was also reported as "after the discharge" when the discharge
+    itself was refused (not a date-time, in the future, before the admission): only the field
+    at fault is reported. Without any discharge, a hospital admission still is an error."""
+    ahead = (datetime.now(UTC) + timedelta(days=200)).isoformat(timespec="seconds")
+    hospital = "2026-03-25T08:00:00+01:00"
+    rows = [
+        stay("S-1", discharged_at="20.03.2026", hospital_admission_at=hospital),
+        stay("S-2", resident="R-0002", discharged_at=ahead, hospital_admission_at=hospital),
+        stay("S-3", resident="R-0003", discharged_at="2026-03-01T10:00:00+01:00",
+             hospital_admission_at=hospital),
+        stay("S-4", resident="R-0004", discharged_at="", discharge_destination="",
+             hospital_admission_at=hospital),
+        stay("S-5", resident="R-0005", hospital_admission_at="2026-03-15T08:00:00+01:00"),
+    ]  # fmt: skip
+    report = import_care_records(conn, "stavanger", csv_text(COLUMNS, rows))
+    assert (report.created, report.failed) == (0, 5)
+    fields = sorted((e.line, e.field) for e in report.errors)
+    assert fields == [
+        (2, "discharged_at"),
+        (3, "discharged_at"),
+        (4, "discharged_at"),
+        (5, "hospital_admission_at"),  # no discharge at all: a hospital admission after what?
+        (6, "hospital_admission_at"),  # an accepted discharge after it
+    ], report.errors
+
+
 def test_a_ward_name_with_a_control_character_is_a_row_error(
     conn: psycopg.Connection[TupleRow],
 ) -> None:
