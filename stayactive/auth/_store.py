@@ -96,7 +96,8 @@ class WardsNeeded(StayActiveError):
 
 class IntegratorNeedsApiKey(StayActiveError):
     """A password user with the integrator role: integrators call the API with an API key
-    (docs/api.md), so such an account is refused where it would be made, and its login fails."""
+    (docs/api.md), so such an account is refused where it would be made. An account given the
+    role before this rule can still log in with its password (docs/privacy.md)."""
 
     def __init__(self) -> None:
         super().__init__(
