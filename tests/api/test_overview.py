@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from stayactive import registry
 from stayactive.api.models.overview import URGENCY
@@ -206,3 +206,19 @@ def test_early_in_the_day_yesterday_is_compared_with_the_level_not_today_so_far(
     assert prow["last_full_day"]["date"] == prow["today"]["date"] == full["date"]
     assert prow["last_full_day"]["steps_vs_level"] == prow["level"]["steps_vs_level"]
     assert prow["display"]["last_full_day_level"] == prow["display"]["level"]
+
+
+def test_a_date_after_the_tenants_today_is_refused(api_world: World) -> None:
+    """As ``as_of`` and the bouts' day: tomorrow has no data, and the comparison with the
+    level would set a day not yet begun against whole days."""
+    care = api_world.client("tenant-a-care")
+    ward = api_world.a.ward_ids[0]
+    with api_world.connect() as conn:
+        today = datetime.now(registry.tenant_time_zone(conn, api_world.a.tenant_id)).date()
+    assert (
+        care.get(f"/wards/{ward}/overview", params={"date": today.isoformat()}).status_code == 200
+    )
+    for day in (today + timedelta(days=1), date(1999, 12, 31)):
+        r = care.get(f"/wards/{ward}/overview", params={"date": day.isoformat()})
+        assert r.status_code == 422, (day, r.text)
+        assert r.json()["detail"] == f"date {day} is out of range (2000-01-01 to today)"

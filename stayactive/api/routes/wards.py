@@ -168,10 +168,8 @@ async def overview(
     open alerts (most urgent first). Reading it audits every resident shown."""
     p = audited.principal
     today = dt.datetime.now(ZoneInfo(p.time_zone)).date()
-    if date is not None and not (dt.date(2000, 1, 1) <= date <= today + dt.timedelta(days=1)):
-        raise ApiProblem(
-            422, "invalid-date", f"date {date} is out of range (2000-01-01 to tomorrow)"
-        )
+    if date is not None and not (dt.date(2000, 1, 1) <= date <= today):
+        raise ApiProblem(422, "invalid-date", f"date {date} is out of range (2000-01-01 to today)")
     result = await ward_overview(
         conn,
         tenant_id=p.tenant_id,
