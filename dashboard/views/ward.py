@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
@@ -177,11 +178,15 @@ def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
 
 
 def chosen_day() -> date | None:
-    """The day of ``?date=`` in the address; None (today) when absent or not a date."""
+    """The day of ``?date=`` in the address; None (today) when absent, not a date, or after
+    the tenant's today (the API refuses a day not yet begun)."""
     try:
-        return _format.parse_date(st.query_params.get("date"))
+        day = _format.parse_date(st.query_params.get("date"))
     except ValueError:
         return None
+    if day is not None and day > datetime.now(ZoneInfo(_session.current().time_zone)).date():
+        return None
+    return day
 
 
 def _today_or(today: str, other: str) -> str:
