@@ -1,7 +1,8 @@
 """The menu: which pages a role sees, built on every run (``st.navigation`` + ``st.Page``).
 
 care_staff: ward overview, resident, fleet. finance: the finance report only (aggregates).
-admin: all four. integrator: none (integrators use the API). Hiding is for comfort; the API
+admin: all four. integrator: no login (integrators use the API with a key; the API refuses
+their password). Hiding is for comfort; the API
 answers 403 to anything outside the role, and the pages show that as a sentence.
 
 Each page is a script in ``dashboard/views/`` (so AppTest can switch to it by path); the
@@ -32,7 +33,6 @@ ROLE_PAGES: dict[str, tuple[PageKey, ...]] = {
     "care_staff": ("ward", "resident", "fleet"),
     "admin": ("ward", "resident", "fleet", "finance"),
     "finance": ("finance",),
-    "integrator": (),
 }
 
 _PAGES: dict[PageKey, tuple[str, str]] = {
@@ -71,7 +71,7 @@ def build(session: _session.Session) -> StreamlitPage:
         # Every page's address shows the login too and, once logged in, that page.
         others = [_hidden(VIEWS / "login.py", key, title) for key in _PAGES]
         return st.navigation([login, *others], position="hidden")
-    keys = ROLE_PAGES.get(session.role or "", ())
+    keys = ROLE_PAGES[session.role or ""]
     pages: dict[PageKey, StreamlitPage] = {}
     for i, key in enumerate(keys):
         title_key, icon = _PAGES[key]
@@ -79,10 +79,6 @@ def build(session: _session.Session) -> StreamlitPage:
             VIEWS / f"{key}.py", title=session.t(title_key), icon=icon, url_path=key,
             default=i == 0,
         )  # fmt: skip
-    if not pages:
-        pages["none"] = st.Page(
-            VIEWS / "no_pages.py", title=session.t("nav.none"), url_path="none", default=True
-        )
     st.session_state[_BUILT] = pages
     account.sidebar(session)
     first = next(iter(pages.values()))

@@ -17,7 +17,6 @@ ROLE_KEYS = {
     "care_staff": "role.care_staff",
     "finance": "role.finance",
     "admin": "role.admin",
-    "integrator": "role.integrator",
 }
 
 

@@ -12,6 +12,8 @@ Steps of :func:`log_in`:
 3. On failure count it; from the ``max_failures``-th failure on, lock the name for
    ``BASE_LOCK_S`` doubled with every further failure, at most ``lockout_s``. Names that do not
    exist are counted and locked alike, so a lock says nothing about whether an account exists.
+   An account with the integrator role fails here too, even with the right password:
+   integrators call the API with an API key (docs/api.md).
 4. On success (an active user) forget the failures and start a session.
 """
 
@@ -100,7 +102,12 @@ async def log_in(
     account = await _store.login_account(conn, name)
     stored_hash = account.password_hash if account is not None else None
     ok = await anyio.to_thread.run_sync(verify_password, stored_hash, password)
-    if not ok or account is None or not account.active:
+    # An integrator's password fails like a wrong one, and is counted the same way, so that
+    # the answer tells nothing (integrators use an API key: IntegratorNeedsApiKey).
+    integrator = account is not None and account.role == "integrator"
+    if integrator and ok:
+        log.info("login: refused %r, an integrator account (integrators use an API key)", name)
+    if not ok or account is None or not account.active or integrator:
         # 3. COUNT, AND LOCK FROM THE THRESHOLD ON
         failures = throttle.failures + 1
         lock_s = policy.lock_after(failures)

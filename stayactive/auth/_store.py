@@ -47,6 +47,7 @@ class LoginAccount:
     tenant_id: str
     password_hash: str
     active: bool
+    role: str
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,8 @@ class WardsNeeded(StayActiveError):
 
 class IntegratorNeedsApiKey(StayActiveError):
     """A password user with the integrator role: integrators call the API with an API key
-    (docs/api.md), so such an account is refused where it would be made. An account given the
-    role before this rule can still log in with its password (docs/privacy.md)."""
+    (docs/api.md), so such an account is refused where it would be made, and the password
+    login of one made before this rule (or by hand in the database) fails."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -179,7 +180,7 @@ async def login_account(conn: _AConn, username: str) -> LoginAccount | None:
     row = await cur.fetchone()
     if row is None:
         return None
-    return LoginAccount(int(row[0]), str(row[1]), str(row[2]), bool(row[3]))
+    return LoginAccount(int(row[0]), str(row[1]), str(row[2]), bool(row[3]), str(row[4]))
 
 
 async def set_tenant(conn: _AConn, tenant_id: str) -> None:
@@ -409,18 +410,25 @@ def _sha256(text: str) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
+def new_api_key() -> tuple[str, str, bytes]:
+    """A fresh integrator key: its id, the key as shown once, and what is stored of it (the
+    SHA-256 of its secret) in ``api_keys.secret_sha256``."""
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return key_id, f"{API_KEY_PREFIX}{key_id}_{secret}", _sha256(secret)
+
+
 async def create_api_key(
     conn: _AConn, tenant_id: str, name: str, created_by: str
 ) -> tuple[str, str]:
     """Create an integrator key; return (key_id, the key). The key is shown once, never stored."""
-    key_id = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
+    key_id, key, secret_sha256 = new_api_key()
     await conn.execute(
         """INSERT INTO api_keys (key_id, tenant_id, name, secret_sha256, created_by)
            VALUES (%s, %s, %s, %s, %s)""",
-        (key_id, tenant_id, name, _sha256(secret), created_by),
+        (key_id, tenant_id, name, secret_sha256, created_by),
     )
-    return key_id, f"{API_KEY_PREFIX}{key_id}_{secret}"
+    return key_id, key
 
 
 async def api_key_principal(conn: _AConn, key: str) -> Principal | None:

@@ -196,3 +196,28 @@ def test_a_password_user_cannot_be_an_integrator(api_world: World) -> None:
     assert made.status_code == 422 and made.json()["type"].endswith("integrator-needs-api-key")
     after = {u["username"]: u for u in admin.get("/users").json()}
     assert after["tenant-a-finance"]["role"] == "finance"
+
+
+def test_an_integrator_accounts_password_login_is_refused_like_a_wrong_one(
+    api_world: World,
+) -> None:
+    """An account that has the integrator role anyway (made before POST /users refused it, or
+    by hand: the seed writes one) logged in with its password and got a session."""
+    with httpx.Client(base_url=api_world.api.url + "/api/v1", timeout=30) as c:
+        right = c.post(
+            "/auth/token", data={"username": "tenant-a-integrator", "password": PASSWORD}
+        )
+        wrong = c.post("/auth/token", data={"username": "tenant-a-admin", "password": "nope"})
+    assert right.status_code == 401, right.text
+    assert right.json() == wrong.json()  # the answer tells nothing
+    with api_world.connect() as conn:
+        (failures,) = conn.execute(
+            "SELECT failures FROM login_throttle WHERE username = 'tenant-a-integrator'"
+        ).fetchone() or (0,)
+        (sessions,) = conn.execute(
+            """SELECT count(*) FROM api_sessions s JOIN users u USING (user_id)
+               WHERE u.username = 'tenant-a-integrator'"""
+        ).fetchone() or (0,)
+    assert failures == 1 and sessions == 0
+    # The integrator itself calls with its key.
+    assert api_world.client("tenant-a-integrator").get("/me").json()["role"] == "integrator"

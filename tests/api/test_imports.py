@@ -243,9 +243,9 @@ def test_an_import_leaves_an_audit_row_per_resident_changed(shared_world: World)
         (one, "consent.withdraw", "evaluation", None),
         (one, "update", None, "S-A1"),
     ]
-    assert logged[3][4] == "tenant-a-integrator"
+    assert logged[3][4] == "apikey:tenant-a-integrator"
     del logged[3]
-    assert {row[4:] for row in logged} == {("tenant-a-integrator", endpoint)}
+    assert {row[4:] for row in logged} == {("apikey:tenant-a-integrator", endpoint)}
     assert files is not None
     assert files[0] == {
         "format": "csv", "rows": 2, "created": 0, "updated": 1, "unchanged": 1, "failed": 0,

@@ -34,10 +34,20 @@ from tests.fixtures.served import served_schema
 class FinanceWorld:
     settings: Settings
     api: RunningApi
+    api_keys: dict[str, str]
     clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, username: str) -> httpx.Client:
-        """A client logged in as ``username`` (closed with the world)."""
+        """A client logged in as ``username``, an integrator by its API key (closed with the
+        world)."""
+        if username in self.api_keys:
+            client = httpx.Client(
+                base_url=self.api.url + "/api/v1",
+                timeout=120,
+                headers={"X-API-Key": self.api_keys[username]},
+            )
+            self.clients.append(client)
+            return client
         with httpx.Client(base_url=self.api.url, timeout=60) as c:
             r = c.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
             assert r.status_code == 200, r.text
@@ -53,14 +63,15 @@ class FinanceWorld:
 
 @pytest.fixture(scope="module")
 def finance_world(settings: Settings, password_hash: str) -> Iterator[FinanceWorld]:
-    def seed(conn: psycopg.Connection[TupleRow]) -> None:
-        seed_dashboard_tenant(conn, "fin-a", password_hash=password_hash, wards=1)
-        seed_dashboard_tenant(
+    def seed(conn: psycopg.Connection[TupleRow]) -> dict[str, str]:
+        a = seed_dashboard_tenant(conn, "fin-a", password_hash=password_hash, wards=1)
+        b = seed_dashboard_tenant(
             conn, "fin-b", password_hash=password_hash, wards=1, evaluation_walkers_used=False
         )
+        return {**a.seeded.api_keys, **b.seeded.api_keys}
 
     with served_schema(settings, seed, api_alerts_interval_s=0) as served:
-        world = FinanceWorld(served.settings, served.api)
+        world = FinanceWorld(served.settings, served.api, served.seeded)
         try:
             yield world
         finally:

@@ -18,7 +18,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from stayactive import registry
-from stayactive.auth import Role
+from stayactive.auth import Role, new_api_key
 
 _Conn = psycopg.Connection[TupleRow]
 
@@ -34,6 +34,8 @@ class SeededTenant:
     device_ids: list[str]
     users: dict[str, Role] = field(default_factory=dict)
     stay_ids: list[int] = field(default_factory=list)
+    #: Integrators' API keys by name (the integrator calls the API with ``X-API-Key``).
+    api_keys: dict[str, str] = field(default_factory=dict)
 
 
 def seed_tenant(
@@ -52,7 +54,9 @@ def seed_tenant(
     """Seed ``tenant_id`` in the connection's schema (committed by the caller).
 
     Users: ``<tenant>-admin``, ``<tenant>-care`` (scope: the first ward), ``<tenant>-care2``
-    (the second ward, if any), ``<tenant>-finance``, ``<tenant>-integrator``. Each resident has
+    (the second ward, if any), ``<tenant>-finance``, and ``<tenant>-integrator``, an account
+    with the integrator role as one made before such accounts were refused (its password login
+    fails); the integrator calls with the API key of the same name (``api_keys``). Each resident has
     a current stay on their ward, admitted 5-40 days before ``today``, a walker assigned since
     admission, resident-days for the last ``days`` days and a trajectory.
     """
@@ -90,6 +94,13 @@ def seed_tenant(
                 (tenant_id, row[0], ward_id),
             )
         out.users[username] = role
+    key_id, key, secret_sha256 = new_api_key()
+    conn.execute(
+        """INSERT INTO api_keys (key_id, tenant_id, name, secret_sha256, created_by)
+           VALUES (%s, %s, %s, %s, 'seed')""",
+        (key_id, tenant_id, f"{tenant_id}-integrator", secret_sha256),
+    )
+    out.api_keys[f"{tenant_id}-integrator"] = key
     day_rows: list[tuple[object, ...]] = []
     for ward_id in out.ward_ids:
         for i in range(residents_per_ward):
