@@ -96,8 +96,8 @@ def _median(values: list[int | None] | list[float | None]) -> float | None:
     return float(statistics.median(known)) if known else None
 
 
-def _full_day(r: ResidentSnapshot, day: date) -> FullDayVsLevel:
-    """``day`` (a complete day) against the level of the 7 days before it."""
+def _against_level(r: ResidentSnapshot, day: date) -> FullDayVsLevel:
+    """``day`` against the resident's level: the medians of the 7 days before it with data."""
     point = _point(r, day)
     previous = _days_before(r, day)
     steps_level = _median([p.steps for p in previous])
@@ -125,20 +125,18 @@ def _row(
 ) -> ResidentRow:
     day = snap.day
     today = _point(r, day)
-    previous = _days_before(r, day)
-    steps_level = _median([p.steps for p in previous])
-    walk_level = _median([p.walking_min for p in previous])
+    at_day = _against_level(r, day)
     level = Level(
-        steps_median=steps_level,
-        walking_min_median=walk_level,
-        days_with_data=len(previous),
-        steps_vs_level=_ratio(today.steps, steps_level),
-        walking_vs_level=_ratio(today.walking_min, walk_level),
+        steps_median=at_day.steps_median,
+        walking_min_median=at_day.walking_min_median,
+        days_with_data=at_day.days_with_data,
+        steps_vs_level=at_day.steps_vs_level,
+        walking_vs_level=at_day.walking_vs_level,
         day_complete=day_complete,
     )
     # A day in progress against whole days reads "-100 %" at 07:00: compare the last
     # complete day instead (per-hour steps are not stored; docs/dashboard.md says why).
-    full = _full_day(r, day if day_complete else day - timedelta(days=1))
+    full = at_day if day_complete else _against_level(r, day - timedelta(days=1))
     series = [_point(r, day - timedelta(days=i)) for i in range(SERIES_DAYS - 1, -1, -1)]
     with_speed = [r.days[d] for d in sorted(r.days) if r.days[d].gait_speed_mps is not None]
     speed = with_speed[-1].gait_speed_mps if with_speed else r.gait_latest_mps
