@@ -56,15 +56,25 @@ async def _audit(
 
 
 _WARDS_NEEDED = "care staff need at least one --ward"
+_ROLE_HELP = "admin, care_staff or finance (integrators: `stayactive apikeys add`)."
+
+
+def _checked_role(role: str) -> auth.Role:
+    """``role``, or a usage error unless it is a role a password user may have."""
+    if role not in auth.ROLES:
+        raise typer.BadParameter(f"--role {role!r}: use one of {', '.join(auth.ROLES)}")
+    try:
+        auth.check_user_role(role)
+    except auth.IntegratorNeedsApiKey as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    return role
 
 
 @app.command("add")
 def add(
     username: str = typer.Argument(..., help="Login name (lower case).", callback=no_national_id),
     tenant: str = typer.Option(..., "--tenant", help="Tenant id."),
-    role: str = typer.Option(
-        ..., "--role", help="admin, care_staff or finance (integrators: `stayactive apikeys add`)."
-    ),
+    role: str = typer.Option(..., "--role", help=_ROLE_HELP),
     ward: list[str] = typer.Option(
         [], "--ward", help="A ward in the user's scope (id, name or site/ward); repeat."
     ),
@@ -73,12 +83,7 @@ def add(
     ),
 ) -> None:
     """Create a user. Care staff need at least one --ward."""
-    if role not in auth.ROLES:
-        raise typer.BadParameter(f"--role {role!r}: use one of {', '.join(auth.ROLES)}")
-    try:
-        auth.check_user_role(role)
-    except auth.IntegratorNeedsApiKey as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    checked = _checked_role(role)
     try:
         auth.check_scope(role, len(ward))
     except auth.WardsNeeded as exc:
@@ -98,7 +103,7 @@ def add(
             raise ConfigurationError(str(exc)) from exc
         try:
             with db.translated():
-                user_id = await auth.add_user(conn, tenant, name, role, password_hash, ward_ids)
+                user_id = await auth.add_user(conn, tenant, name, checked, password_hash, ward_ids)
         except ConstraintViolation as exc:
             if exc.kind == "unique":
                 raise ConfigurationError(f"username {name!r} is taken") from exc
@@ -155,23 +160,16 @@ def enable(username: str = typer.Argument(...)) -> None:
 @app.command("set-role")
 def set_role(
     username: str = typer.Argument(...),
-    role: str = typer.Option(
-        ..., "--role", help="admin, care_staff or finance (integrators: `stayactive apikeys add`)."
-    ),
+    role: str = typer.Option(..., "--role", help=_ROLE_HELP),
 ) -> None:
     """Change a user's role (audited; effective on the user's next request)."""
-    if role not in auth.ROLES:
-        raise typer.BadParameter(f"--role {role!r}: use one of {', '.join(auth.ROLES)}")
-    try:
-        auth.check_user_role(role)
-    except auth.IntegratorNeedsApiKey as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    checked = _checked_role(role)
     name = username.strip().lower()
 
     async def work(conn: _AConn) -> str:
         user_id, tenant, _ = await _user(conn, name)
         try:
-            old = await auth.set_role(conn, user_id, role)
+            old = await auth.set_role(conn, user_id, checked)
         except auth.WardsNeeded as exc:
             raise ConfigurationError(
                 f"{exc}: give {name!r} a ward first (`stayactive users set-wards {name} --ward …`)"
