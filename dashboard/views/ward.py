@@ -251,33 +251,34 @@ def _table(session: _session.Session, overview: JsonObject) -> None:
         on_select="rerun",
         selection_mode="single-row",
         key="ward_table",
-        # Fits a 10-inch tablet held landscape (1280 px) without a sideways scroll (the steps
-        # column holds a count only, so the change column fits beside it); on a
+        # Fits a 10-inch tablet held landscape (1280 px) without a sideways scroll, every header
+        # whole in bokmål and English (looked at in Chromium, 2026-12-02); the alerts column is
+        # the one that gives way (they are listed in full under «Trenger oppfølging»). On a
         # narrower screen the alerts still come right after the name, before the figures.
         column_config={
             "resident": st.column_config.TextColumn(t("ward.col.resident")),
             "alerts": st.column_config.TextColumn(
-                t("ward.col.alerts"), help=t("ward.help.alerts"), width=200
+                t("ward.col.alerts"), help=t("ward.help.alerts"), width=150
             ),
-            "room": st.column_config.TextColumn(t("ward.col.room"), width=50),
+            "room": st.column_config.TextColumn(t("ward.col.room"), width=48),
             "steps": st.column_config.TextColumn(
                 t(_today_or("ward.col.steps", "ward.col.steps_on")),
                 help=t("ward.help.steps"),
-                width=72,
+                width=82,
             ),
             "vs_level": st.column_config.TextColumn(
                 t(_today_or("ward.col.vs_level", "ward.col.vs_level_on")),
                 help=t("ward.help.vs_level"),
-                width=88,
+                width=118,
             ),
             "walking": st.column_config.TextColumn(t("ward.col.walking"), width=60),
             "week": st.column_config.BarChartColumn(
-                t("ward.col.week"), help=t("ward.help.week"), y_min=0, width=80
+                t("ward.col.week"), help=t("ward.help.week"), y_min=0, width=72
             ),
             "gait": st.column_config.TextColumn(
-                t("ward.col.gait"), help=t("ward.help.gait"), width=80
+                t("ward.col.gait"), help=t("ward.help.gait"), width=98
             ),
-            "last": st.column_config.TextColumn(t("ward.col.last"), width=62),
+            "last": st.column_config.TextColumn(t("ward.col.last"), width=72),
             "coverage": st.column_config.TextColumn(
                 t("ward.col.coverage"), help=t("ward.help.coverage"), width=66
             ),
