@@ -100,7 +100,7 @@ def _check_command(root: Any, args: list[str]) -> str | None:
     """What in ``stayactive ARGS`` the CLI does not have, or None."""
     command = root
     path = ["stayactive"]
-    context = type(root.context_class(root))
+    context = root.context_class
     ctx = context(root, info_name="stayactive")
     rest = list(args)
     while hasattr(command, "get_command") and rest and not rest[0].startswith("-"):
