@@ -258,7 +258,7 @@ def _table(session: _session.Session, overview: JsonObject) -> None:
         column_config={
             "resident": st.column_config.TextColumn(t("ward.col.resident")),
             "alerts": st.column_config.TextColumn(
-                t("ward.col.alerts"), help=t("ward.help.alerts"), width=150
+                t("ward.col.alerts"), help=t("ward.help.alerts"), width=130
             ),
             "room": st.column_config.TextColumn(t("ward.col.room"), width=48),
             "steps": st.column_config.TextColumn(
