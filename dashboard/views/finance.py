@@ -144,13 +144,13 @@ def _design(session: _session.Session, report: JsonObject) -> None:
     t, lang = session.t, session.lang
     st.subheader(t("finance.design_title"), anchor=False)
     if report.get("design_description"):
-        st.markdown(f"**{report['design_description']}**")
+        st.markdown(f"**{_ui.markdown_text(report['design_description'])}**")
     if report.get("design_basis"):
-        st.caption(t("finance.design_basis", basis=report["design_basis"]))
+        st.caption(t("finance.design_basis", basis=_ui.markdown_text(report["design_basis"])))
     assumptions = report.get("decisive_assumptions") or []
     if assumptions:
         st.markdown(f"**{t('finance.decisive')}**")
-        st.markdown("\n".join(f"- {_upper(str(a))}" for a in assumptions))
+        st.markdown("\n".join(f"- {_ui.markdown_text(_upper(str(a)))}" for a in assumptions))
     bits = []
     if report.get("price_year"):
         bits.append(t("finance.price_year", year=report["price_year"]))
@@ -158,7 +158,7 @@ def _design(session: _session.Session, report: JsonObject) -> None:
         n = format_number(report["n_resamples"], 0, language=lang)
         bits.append(t("finance.resamples", n=n))
     if report.get("parameter_basis"):
-        bits.append(t("finance.parameters", basis=report["parameter_basis"]))
+        bits.append(t("finance.parameters", basis=_ui.markdown_text(report["parameter_basis"])))
     if bits:
         st.caption(" · ".join(bits))
     tables = report.get("tables") or {}
@@ -199,7 +199,7 @@ def _table_body(
 ) -> None:
     _ui.table(table_rows(table, session.t("finance.row"), leave_out=leave_out))
     if table.get("note"):
-        st.caption(str(table["note"]))
+        st.caption(_ui.markdown_text(table["note"]))
 
 
 def _table(session: _session.Session, report: JsonObject, key: str, title_key: str) -> None:
@@ -327,7 +327,7 @@ def _comparison(session: _session.Session, published: JsonObject, scenario: Json
     a, b = published.get("headline"), scenario.get("headline")
     if a is None or b is None:
         for m in scenario.get("messages") or [t("finance.no_headline")]:
-            _ui.empty(str(m))
+            _ui.empty(_ui.markdown_text(m))
         return
     rows = [
         {

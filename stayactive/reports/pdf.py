@@ -240,6 +240,9 @@ def _tornado_figure(t: TornadoOut, language: Language) -> Figure:
     return fig
 
 
+# Matplotlib reads text between two dollar signs as mathematics; the report's texts include
+# what people typed (a design's reason, a parameter's source), shown as they wrote them.
+@matplotlib.rc_context({"text.parse_math": False})
 def render_pdf(report: SavingsReport) -> bytes:
     """The report as PDF bytes (starts with ``%PDF``)."""
     lang = report.language

@@ -4,6 +4,8 @@ port, and the dashboard run by Streamlit's AppTest against it (no browser)."""
 from __future__ import annotations
 
 import os
+import re
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,4 +109,34 @@ def page_text(at: AppTest) -> str:
         parts.append(str(getattr(node, "proto", "")))
     for frame in (*at.dataframe, *at.table):
         parts.append(frame.value.to_csv())
-    return "\n".join(parts)
+    shown = "\n".join(parts)
+    # Texts escaped for markdown ("bed\\-days", written with its backslash doubled in the
+    # message) are also there as they read.
+    return shown + "\n" + shown.replace("\\\\", "")
+
+
+#: A text full of markdown (a display name, a reason): bold, a link, emphasis, HTML and a
+#: Streamlit icon directive.
+MARKDOWN_TEXT = "**Kari** [klikk](https://evil.example) _Nord*mann_ <b>x</b> :material/warning:"
+
+
+def shows_as_text(markdown: str, text: str) -> bool:
+    """Whether ``markdown`` is ``text`` with every ASCII punctuation mark backslash-escaped
+    (CommonMark then shows each one as itself: no bold, no link, no tag)."""
+    out, i = [], 0
+    while i < len(markdown):
+        c = markdown[i]
+        if c == "\\" and i + 1 < len(markdown):
+            out.append(markdown[i + 1])
+            i += 2
+            continue
+        if c in string.punctuation:
+            return False  # an unescaped mark: markdown would act on it
+        out.append(c)
+        i += 1
+    return "".join(out) == text
+
+
+def unescaped(markdown: str) -> str:
+    """``markdown`` as it reads: the backslash before each escaped punctuation mark removed."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import string
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +17,16 @@ from dashboard import _nav, _ui
 from dashboard.views.ward import resident_name
 from stayactive import db
 from stayactive.locale_format import format_nok
-from tests.dashboard.conftest import APP, NOT_ESTIMABLE, DashWorld, log_in, page_text
+from tests.dashboard.conftest import (
+    APP,
+    MARKDOWN_TEXT,
+    NOT_ESTIMABLE,
+    DashWorld,
+    log_in,
+    page_text,
+    shows_as_text,
+    unescaped,
+)
 
 
 def _session(at: AppTest):  # type: ignore[no-untyped-def]
@@ -269,7 +277,7 @@ def test_finance_headline_keeps_capacity_and_cash_apart_with_the_draft_reasons(
     assert "P(netto &lt; 0) = 0," in html
     # The design and its decisive assumptions directly under the headline.
     assert app.subheader[0].value == "Design og avgjørende forutsetninger"
-    texts = "\n".join(m.value for m in app.markdown)
+    texts = "\n".join(unescaped(m.value) for m in app.markdown)
     assert "Forskjell-i-forskjeller" in texts
     assert "Frigjort kapasitet er ikke penger i kassen" in texts
     assert "95\u00a0% KI fra 10\u00a0000 bootstrap-trekninger" in "\n".join(
@@ -460,27 +468,6 @@ def test_every_resident_read_is_an_audited_call_in_each_session(
     assert grown[0] > 0 and grown[1] == grown[0], grown
 
 
-#: A display name full of markdown: bold, a link, emphasis, HTML and a Streamlit icon directive.
-_MARKDOWN_NAME = "**Kari** [klikk](https://evil.example) _Nord*mann_ <b>x</b> :material/warning:"
-
-
-def _shows_as_text(markdown: str, text: str) -> bool:
-    """Whether ``markdown`` is ``text`` with every ASCII punctuation mark backslash-escaped
-    (CommonMark then shows each one as itself: no bold, no link, no tag)."""
-    out, i = [], 0
-    while i < len(markdown):
-        c = markdown[i]
-        if c == "\\" and i + 1 < len(markdown):
-            out.append(markdown[i + 1])
-            i += 2
-            continue
-        if c in string.punctuation:
-            return False  # an unescaped mark: markdown would act on it
-        out.append(c)
-        i += 1
-    return "".join(out) == text
-
-
 def test_a_name_full_of_markdown_is_shown_as_text_in_the_dialog_and_on_the_resident_page(
     app: AppTest, dash_world: DashWorld
 ) -> None:
@@ -494,7 +481,7 @@ def test_a_name_full_of_markdown_is_shown_as_text_in_the_dialog_and_on_the_resid
     with db.connect(dash_world.settings) as conn:
         conn.execute(
             "UPDATE resident_details SET display_name = %s WHERE resident_id = %s",
-            (_MARKDOWN_NAME, rid),
+            (MARKDOWN_TEXT, rid),
         )
     try:
         app.run()
@@ -505,12 +492,12 @@ def test_a_name_full_of_markdown_is_shown_as_text_in_the_dialog_and_on_the_resid
         assert len(lines) == 1, lines
         bold = re.fullmatch(r"\*\*(.*)\*\* — (.*)", lines[0])
         assert bold is not None, lines[0]
-        assert _shows_as_text(bold.group(1), _MARKDOWN_NAME), lines[0]
+        assert shows_as_text(bold.group(1), MARKDOWN_TEXT), lines[0]
         # The resident page: the name in the title.
         _session(app).resident_id = rid
         app.switch_page("views/resident.py").run()
         assert not app.exception, app.exception
-        assert _shows_as_text(app.title[0].value, _MARKDOWN_NAME), app.title[0].value
+        assert shows_as_text(app.title[0].value, MARKDOWN_TEXT), app.title[0].value
     finally:
         with db.connect(dash_world.settings) as conn:
             conn.execute(

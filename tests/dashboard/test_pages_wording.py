@@ -10,7 +10,7 @@ from html import unescape
 
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.conftest import DashWorld, log_in
+from tests.dashboard.conftest import DashWorld, log_in, unescaped
 
 #: An ISO 8601 date (2026-12-02) in running text.
 _ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -111,9 +111,9 @@ def test_finance_writes_the_day_the_design_was_chosen_the_norwegian_way(
     app: AppTest, dash_world: DashWorld
 ) -> None:
     _finance(app, dash_world)
-    basis = next(c.value for c in app.caption if "valgt av test-seed" in c.value)
+    texts = [unescaped(c.value) for c in (*app.caption, *app.markdown)]
+    basis = next(t for t in texts if "valgt av test-seed" in t)
     assert re.search(r"valgt av test-seed \d{2}\.\d{2}\.\d{4}: ", basis), basis
-    texts = [c.value for c in app.caption] + [m.value for m in app.markdown]
     assert [t for t in texts if _ISO_DAY.search(t)] == []
 
 

@@ -207,6 +207,23 @@ def test_empty_tenant_gives_a_clear_message(conn: psycopg.Connection[TupleRow]) 
     assert "has no stays" in english.messages[0]
 
 
+def test_dollar_signs_in_what_people_typed_are_printed_not_typeset(
+    conn: psycopg.Connection[TupleRow],
+) -> None:
+    """A design's reason and a parameter set's note are typed by people: matplotlib would read
+    the text between two dollar signs as mathematics (and fail on a half-written command)."""
+    registry.ensure_tenant(conn, "bergen", "Bergen kommune")
+    typed = r"budsjett $\frac pris$ og $x^2$ per seng"
+    choose_design(conn, "bergen", "historical", chosen_by="analyst", reason=typed)
+    change_parameters(
+        conn, "bergen", {"cost_per_bed_day_nok": 3100}, source=typed, created_by="analyst",
+        note=typed,
+    )  # fmt: skip
+    report = build_savings_report(conn, "bergen", actor="test", n_resamples=RESAMPLES)
+    assert typed in report.design_basis and typed in report.parameter_basis
+    assert render_pdf(report).startswith(b"%PDF")
+
+
 def test_tiny_cohort_gives_descriptive_tables_and_a_clear_message(
     conn: psycopg.Connection[TupleRow],
 ) -> None:
