@@ -188,10 +188,27 @@ def _num(x: float | None) -> str:
     return "" if x is None else repr(float(x))
 
 
+#: A cell that begins with one of these is a formula to a spreadsheet ("CSV injection",
+#: OWASP): a parameter's source typed as "=HYPERLINK(…)" or "- SSB 2024" would be run or
+#: shown as an error. Such a cell is written with a leading apostrophe, which Excel and
+#: LibreOffice show as text. Numbers ("-0.25", "-1.5e-05") are left as they are.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_text(cell: str) -> str:
+    if not cell.startswith(_FORMULA_START):
+        return cell
+    try:
+        float(cell)
+    except ValueError:
+        return "'" + cell
+    return cell
+
+
 def render_csv(report: SavingsReport) -> str:
     """The report as CSV with the columns of :data:`CSV_COLUMNS` (one figure per line)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(_csv_rows(report))
+    writer.writerows([_spreadsheet_text(c) for c in row] for row in _csv_rows(report))
     return buffer.getvalue()

@@ -224,6 +224,25 @@ def test_dollar_signs_in_what_people_typed_are_printed_not_typeset(
     assert render_pdf(report).startswith(b"%PDF")
 
 
+def test_typed_text_that_a_spreadsheet_would_run_is_text_in_the_csv(
+    conn: psycopg.Connection[TupleRow],
+) -> None:
+    registry.ensure_tenant(conn, "bergen", "Bergen kommune")
+    formula = '=HYPERLINK("https://evil.example";"SSB")'
+    change_parameters(
+        conn, "bergen", {"cost_per_bed_day_nok": 3100}, source=formula, created_by="analyst",
+        note="- fra budsjettet",
+    )  # fmt: skip
+    report = build_savings_report(conn, "bergen", actor="test", n_resamples=RESAMPLES)
+    rows = list(csv.reader(io.StringIO(render_csv(report))))
+    cells = [c for row in rows for c in row]
+    assert "'" + formula in cells and formula not in cells
+    starts = [
+        c for c in cells if c[:1] in ("=", "+", "-", "@") and not re.fullmatch(r"-[\d.e+-]+", c)
+    ]
+    assert starts == [], starts
+
+
 def test_tiny_cohort_gives_descriptive_tables_and_a_clear_message(
     conn: psycopg.Connection[TupleRow],
 ) -> None:
