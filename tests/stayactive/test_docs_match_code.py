@@ -1,4 +1,5 @@
-"""README.md and docs/*.md name only commands, options, settings and ``make`` targets that exist.
+"""README.md and docs/*.md name only commands, options, settings, ``make`` targets and API
+paths that exist.
 
 Operators follow the docs command by command; a documented command or variable that the code does
 not know is a defect met on day one. Each failure names the doc file, the line and what is missing.
@@ -14,6 +15,8 @@ from typing import Any
 
 import typer
 
+from stayactive.api import create_app
+from stayactive.api.paths import API_PREFIX
 from stayactive.cli import app
 from stayactive.settings import Settings
 
@@ -194,4 +197,76 @@ def test_every_documented_make_target_exists() -> None:
                         missing.append(f"{doc}:{number}: no make target {word}")
                     break
     assert seen > 3
+    assert not missing, "\n".join(missing)
+
+
+#: Paths of another product's API that the docs quote: EMQX's REST API in docs/operations.md.
+_FOREIGN_PATHS = {
+    "/authentication/password_based:built_in_database/users",
+    "/authorization/sources/built_in_database/rules/users",
+    "/clients/{}",
+}
+_METHOD_PATH = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/[^\s`,)]*)")
+#: ``curl … $API/residents/$RID/days`` and a URL with the prefix written out.
+_URL_PATH = re.compile(r"(?:\$\{?API\}?|(?<![\w/])(?=/api/v1/))(/[^\s`\"')>]*)")
+_CURL_METHOD = re.compile(r"(?:-X|--request)\s+([A-Z]+)")
+_SEGMENT_PLACEHOLDER = re.compile(r"^(\{.*\}|<.*|\$\{?\w+\}?|\d+)$")
+
+
+def _shapes(path: str) -> Iterator[str]:
+    """``path`` without its query, ids as ``{}``, and each ``a|b`` alternative on its own."""
+    path = path.replace("\\|", "|").split("?", 1)[0].rstrip(".,;:")
+    segments = ["{}" if _SEGMENT_PLACEHOLDER.match(s) else s for s in path.split("/")]
+    for i, segment in enumerate(segments):
+        if "|" in segment:
+            for choice in segment.split("|"):
+                yield from _shapes("/".join([*segments[:i], choice, *segments[i + 1 :]]))
+            return
+    yield "/".join(segments)
+
+
+def _fits(shape: str, route: str) -> bool:
+    """Whether ``shape`` is a path of ``route``: a route's ``{}`` takes any one segment
+    (``/consents/care/withdraw`` is ``/consents/{purpose}/withdraw``)."""
+    a, b = shape.split("/"), route.split("/")
+    return len(a) == len(b) and all(y in ("{}", x) for x, y in zip(a, b, strict=True))
+
+
+def _api_routes() -> set[tuple[str, str]]:
+    """(method, shape) of every route, with and without the ``/api/v1`` prefix."""
+    served = create_app(Settings(api_docs_ui=True))
+    spec = served.openapi()
+    routes = {(m.upper(), s) for p, ops in spec["paths"].items() for m in ops for s in _shapes(p)}
+    routes |= {("GET", served.openapi_url or ""), ("GET", served.docs_url or "")}
+    return routes | {(m, s.removeprefix(API_PREFIX)) for m, s in routes if s.startswith(API_PREFIX)}
+
+
+def _documented_paths() -> Iterator[tuple[str, int, str | None, str]]:
+    """(doc, line, method or None for "any", path) of every API path the docs show."""
+    for doc, number, snippet in _snippets():
+        for method, path in _METHOD_PATH.findall(snippet):
+            yield doc, number, method, path
+        if _METHOD_PATH.search(snippet):
+            continue
+        method = _CURL_METHOD.search(snippet)
+        for path in _URL_PATH.findall(snippet):
+            yield doc, number, method.group(1) if method else None, path
+
+
+def test_every_documented_api_path_exists() -> None:
+    routes = _api_routes()
+    missing = []
+    seen = 0
+    for doc, number, method, path in _documented_paths():
+        for shape in _shapes(path):
+            seen += 1
+            if shape in _FOREIGN_PATHS:
+                continue
+            if shape.endswith("…"):  # "/api/v1/fhir/…": something below it
+                found = any(s.startswith(shape[:-1]) for _, s in routes)
+            else:
+                found = any(_fits(shape, s) and method in (None, m) for m, s in routes)
+            if not found:
+                missing.append(f"{doc}:{number}: no API route {method or 'for'} {shape}")
+    assert seen > 60  # the extraction finds the docs' paths at all
     assert not missing, "\n".join(missing)
