@@ -28,6 +28,9 @@ GREY = "#9AA0A6"
 PALETTE = [BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW]
 
 FONT_SIZE = 15
+#: The charts' words (axes, legends): Streamlit's theme greys them to about 3:1 on white;
+#: this is 10.6:1, as WCAG 2.1 AA asks of text (1.4.3).
+TEXT = "#3c4148"
 HEIGHT = 260
 
 Rows = Sequence[dict[str, Any]]
@@ -74,7 +77,14 @@ def _finish(chart: AnyChart, height: int = HEIGHT) -> AnyChart:
     done: AnyChart = (
         chart.properties(height=height)
         .configure_view(strokeWidth=0)
-        .configure_legend(labelFontSize=FONT_SIZE - 1, titleFontSize=FONT_SIZE, orient="top")
+        .configure_axis(labelColor=TEXT, titleColor=TEXT)
+        .configure_legend(
+            labelFontSize=FONT_SIZE - 1,
+            titleFontSize=FONT_SIZE,
+            orient="top",
+            labelColor=TEXT,
+            titleColor=TEXT,
+        )
     )
     return done
 

@@ -18,6 +18,7 @@ st.set_page_config(page_title="StayActive", page_icon=":material/directions_walk
 _ui.apply_style()
 
 session = _session.current()
+_ui.page_language(session.lang)
 if session.idle_expired():
     session.log_out("login.idle_logged_out")
 elif session.logged_in:

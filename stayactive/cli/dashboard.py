@@ -23,7 +23,9 @@ def streamlit_command(host: str, port: int) -> list[str]:
         # No usage statistics leave the machine; no tracebacks reach a reader.
         "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "none",
         "--client.toolbarMode", "minimal", "--server.fileWatcherType", "none",
-        "--theme.base", "light", "--theme.primaryColor", "#0072B2",
+        # A darker blue than the charts' #0072B2: text in it on Streamlit's tint of it (a
+        # chosen option) is 5.3:1, WCAG 2.1 AA's 4.5:1 met (#0072B2 there: 3.9:1).
+        "--theme.base", "light", "--theme.primaryColor", "#005A8C",
         "--theme.baseFontSize", "17",
     ]  # fmt: skip
 
