@@ -100,8 +100,12 @@ _CSS = """
   .sa-handled { opacity: 0.75; border-left: 0.45rem solid #009E73; }
   .sa-muted { color: #5b6169; font-size: 0.92rem; }
   /* Streamlit draws captions as its text colour at 60 % opacity (#828180 on white, 3.9:1),
-     below WCAG 2.1 AA's 4.5:1 for text (1.4.3); the cards' muted grey is 6.4:1. */
+     below WCAG 2.1 AA's 4.5:1 for text (1.4.3); the cards' muted grey is 6.2:1. */
   div[data-testid="stCaptionContainer"] { color: #5b6169; opacity: 1; }
+  /* The page-language script (page_language) takes no room: its element would add one
+     gap above the title. */
+  div[data-testid="stElementContainer"]:has(> div[data-testid="stHtml"] > script:only-child) {
+      display: none; }
   .sa-headline { border: 2px solid #0072B2; border-radius: 0.8rem; padding: 1rem 1.2rem;
                  background: #f3f8fc; }
   .sa-headline h3, .sa-cash h3 { margin-top: 0; padding-top: 0; }

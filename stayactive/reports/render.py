@@ -195,7 +195,8 @@ def _num(x: float | None) -> str:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _spreadsheet_text(cell: str) -> str:
+def spreadsheet_text(cell: str) -> str:
+    """``cell`` as a spreadsheet shows it as text (see :data:`_FORMULA_START`)."""
     if not cell.startswith(_FORMULA_START):
         return cell
     try:
@@ -210,5 +211,5 @@ def render_csv(report: SavingsReport) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    writer.writerows([_spreadsheet_text(c) for c in row] for row in _csv_rows(report))
+    writer.writerows([spreadsheet_text(c) for c in row] for row in _csv_rows(report))
     return buffer.getvalue()

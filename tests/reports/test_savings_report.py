@@ -22,6 +22,7 @@ from stayactive.errors import InvalidParameter
 from stayactive.reports import build_savings_report, render_csv, render_json, savings
 from stayactive.reports.model import SavingsReport, Value
 from stayactive.reports.pdf import render_pdf
+from stayactive.reports.render import spreadsheet_text
 from stayactive.reports.savings_store import DesignChoice, change_parameters, choose_design
 from stayactive.settings import get_settings
 from tests.fixtures.services import Schema
@@ -229,18 +230,18 @@ def test_typed_text_that_a_spreadsheet_would_run_is_text_in_the_csv(
 ) -> None:
     registry.ensure_tenant(conn, "bergen", "Bergen kommune")
     formula = '=HYPERLINK("https://evil.example";"SSB")'
-    change_parameters(
-        conn, "bergen", {"cost_per_bed_day_nok": 3100}, source=formula, created_by="analyst",
-        note="- fra budsjettet",
-    )  # fmt: skip
+    for name, source in (("cost_per_bed_day_nok", formula), ("stays_per_year", "- SSB 2024")):
+        change_parameters(conn, "bergen", {name: 3100}, source=source, created_by="analyst")
     report = build_savings_report(conn, "bergen", actor="test", n_resamples=RESAMPLES)
-    rows = list(csv.reader(io.StringIO(render_csv(report))))
-    cells = [c for row in rows for c in row]
-    assert "'" + formula in cells and formula not in cells
-    starts = [
-        c for c in cells if c[:1] in ("=", "+", "-", "@") and not re.fullmatch(r"-[\d.e+-]+", c)
-    ]
-    assert starts == [], starts
+    cells = [c for row in csv.reader(io.StringIO(render_csv(report))) for c in row]
+    assert "'" + formula in cells and "'- SSB 2024" in cells
+    # What still starts like a formula is a number.
+    for cell in (c for c in cells if c[:1] in ("=", "+", "-", "@")):
+        float(cell)
+    # Numbers as the CSV writes them (repr of a float) stay numbers.
+    for number in ("-0.25", "-1.5e-05", "-inf", "+3", "nan"):
+        assert spreadsheet_text(number) == number
+    assert spreadsheet_text("-0,25 kr") == "'-0,25 kr"
 
 
 def test_tiny_cohort_gives_descriptive_tables_and_a_clear_message(

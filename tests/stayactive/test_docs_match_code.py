@@ -208,7 +208,7 @@ _FOREIGN_PATHS = {
 }
 _METHOD_PATH = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/[^\s`,)]*)")
 #: ``curl … $API/residents/$RID/days`` and a URL with the prefix written out.
-_URL_PATH = re.compile(r"(?:\$\{?API\}?|(?<![\w/])(?=/api/v1/))(/[^\s`\"')>]*)")
+_URL_PATH = re.compile(r"(\$\{?API\}?|(?<![\w/])(?=/api/v1/))(/[^\s`\"')>]*)")
 _CURL_METHOD = re.compile(r"(?:-X|--request)\s+([A-Z]+)")
 _SEGMENT_PLACEHOLDER = re.compile(r"^(\{.*\}|<.*|\$\{?\w+\}?|\d+)$")
 
@@ -233,40 +233,50 @@ def _fits(shape: str, route: str) -> bool:
 
 
 def _api_routes() -> set[tuple[str, str]]:
-    """(method, shape) of every route, with and without the ``/api/v1`` prefix."""
+    """(method, shape) of every route, by its whole path."""
     served = create_app(Settings(api_docs_ui=True))
     spec = served.openapi()
     routes = {(m.upper(), s) for p, ops in spec["paths"].items() for m in ops for s in _shapes(p)}
-    routes |= {("GET", served.openapi_url or ""), ("GET", served.docs_url or "")}
-    return routes | {(m, s.removeprefix(API_PREFIX)) for m, s in routes if s.startswith(API_PREFIX)}
+    return routes | {("GET", served.openapi_url or ""), ("GET", served.docs_url or "")}
 
 
-def _documented_paths() -> Iterator[tuple[str, int, str | None, str]]:
-    """(doc, line, method or None for "any", path) of every API path the docs show."""
+def _documented_paths() -> Iterator[tuple[str, int, str | None, str, tuple[str, ...]]]:
+    """(doc, line, method or None for "any", one path as written, the whole paths it may mean)
+    of every API path the docs show, each ``a|b`` alternative apart. ``$API/x`` and ``GET /x``
+    are under ``/api/v1`` (``GET /healthz`` may also be at the root); a URL with the prefix is
+    as written."""
     for doc, number, snippet in _snippets():
-        for method, path in _METHOD_PATH.findall(snippet):
-            yield doc, number, method, path
-        if _METHOD_PATH.search(snippet):
-            continue
-        method = _CURL_METHOD.search(snippet)
-        for path in _URL_PATH.findall(snippet):
-            yield doc, number, method.group(1) if method else None, path
+        found = [(m, p, "") for m, p in _METHOD_PATH.findall(snippet)]
+        if not found:
+            curl = _CURL_METHOD.search(snippet)
+            method = curl.group(1) if curl else ""
+            found = [
+                (method, p, "url" if not api else "api") for api, p in _URL_PATH.findall(snippet)
+            ]
+        for method, path, form in found:
+            for shape in _shapes(path):
+                if form == "url" or shape.startswith(API_PREFIX):
+                    whole: tuple[str, ...] = (shape,)
+                elif form == "api":
+                    whole = (API_PREFIX + shape,)
+                else:
+                    whole = (API_PREFIX + shape, shape)
+                yield doc, number, method or None, shape, whole
 
 
 def test_every_documented_api_path_exists() -> None:
     routes = _api_routes()
     missing = []
     seen = 0
-    for doc, number, method, path in _documented_paths():
-        for shape in _shapes(path):
-            seen += 1
-            if shape in _FOREIGN_PATHS:
-                continue
-            if shape.endswith("…"):  # "/api/v1/fhir/…": something below it
-                found = any(s.startswith(shape[:-1]) for _, s in routes)
-            else:
-                found = any(_fits(shape, s) and method in (None, m) for m, s in routes)
-            if not found:
-                missing.append(f"{doc}:{number}: no API route {method or 'for'} {shape}")
+    for doc, number, method, shape, meanings in _documented_paths():
+        seen += 1
+        if shape in _FOREIGN_PATHS:
+            continue
+        if shape.endswith("…"):  # "/api/v1/fhir/…": something below it
+            found = any(s.startswith(m[:-1]) for m in meanings for _, s in routes)
+        else:
+            found = any(_fits(m, s) and method in (None, r) for m in meanings for r, s in routes)
+        if not found:
+            missing.append(f"{doc}:{number}: no API route {method or 'for'} {shape}")
     assert seen > 60  # the extraction finds the docs' paths at all
     assert not missing, "\n".join(missing)
