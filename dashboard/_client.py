@@ -16,7 +16,7 @@ into a sentence for the reader (never a traceback)::
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -56,10 +56,11 @@ class NotAuthenticated(ApiError):
 
 
 class LoginLocked(ApiError):
-    """429 at login: the account is locked for ``retry_after_s`` seconds."""
+    """429 at login: the account name (from this address or from all) or the address is
+    locked for ``retry_after_s`` seconds."""
 
-    def __init__(self, detail: str, retry_after_s: int) -> None:
-        super().__init__(429, detail, slug="account-locked")
+    def __init__(self, detail: str, retry_after_s: int, slug: str = "account-locked") -> None:
+        super().__init__(429, detail, slug=slug)
         self.retry_after_s = retry_after_s
 
 
@@ -95,11 +96,26 @@ def raise_for_problem(response: httpx.Response) -> None:
         raise Forbidden(status, detail, slug=slug)
     if status == 404:
         raise NotFound(status, detail, slug=slug)
-    if status == 429 and slug == "account-locked":
-        raise LoginLocked(detail, int(response.headers.get("Retry-After", "60")))
+    if status == 429 and slug in ("account-locked", "client-locked"):
+        raise LoginLocked(detail, int(response.headers.get("Retry-After", "60")), slug)
     if status >= 500:
         raise ApiUnavailable(status, detail, slug=slug)
     raise ApiError(status, detail, slug=slug)
+
+
+#: Hops of X-Forwarded-For passed on: the API reads it from the right, so only the last few
+#: matter, and a browser must not make the dashboard's request too large to be read.
+MAX_FORWARDED_HOPS = 8
+
+
+def forwarded_for(received: Sequence[str], peer: str | None) -> str:
+    """X-Forwarded-For of the API calls made for one browser: the chain that reached the
+    dashboard and the address its connection came from, as a proxy appends the peer it saw.
+    The API believes only what its trusted proxies added (STAYACTIVE_API_TRUSTED_PROXIES), so
+    a browser that writes the header itself names nobody but itself. ``peer`` None is a
+    loopback connection (Streamlit gives no address for one)."""
+    hops = [hop.strip() for value in received for hop in value.split(",") if hop.strip()]
+    return ", ".join([*hops, peer or "127.0.0.1"][-MAX_FORWARDED_HOPS:])
 
 
 class ApiClient:
@@ -109,7 +125,8 @@ class ApiClient:
     server-side session state, never in the URL or a cookie.
     """
 
-    def __init__(self, base_url: str, *, lang: str = "nb") -> None:
+    def __init__(self, base_url: str, *, lang: str = "nb", forwarded: str | None = None) -> None:
+        """``forwarded``: the browser's X-Forwarded-For chain (:func:`forwarded_for`)."""
         self.base_url = base_url.rstrip("/")
         self.lang = lang
         self._token: str | None = None
@@ -119,6 +136,7 @@ class ApiClient:
             timeout=TIMEOUT_S,
             transport=TRANSPORT,
             follow_redirects=False,
+            headers={"X-Forwarded-For": forwarded} if forwarded else None,
         )
 
     # -- session ---------------------------------------------------------------------------

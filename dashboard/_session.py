@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import streamlit as st
 
-from dashboard._client import ApiClient
+from dashboard._client import ApiClient, forwarded_for
 from dashboard._i18n import DEFAULT_LANG, Lang, translate
 from stayactive.settings import get_settings
 
@@ -74,7 +74,14 @@ class Session:
 
     def log_in(self, username: str, password: str) -> None:
         """Log in at the API and read who the user is; raises the client's errors."""
-        client = ApiClient(get_settings().api_base_url(), lang=self.lang)
+        # The browser's address, so that the API throttles failed logins per person and not
+        # per dashboard (docs/api.md, "Logging in").
+        # (Without a browser, under AppTest, the context's address is a stand-in, not text.)
+        peer = st.context.ip_address
+        forwarded = forwarded_for(
+            st.context.headers.get_all("X-Forwarded-For"), peer if isinstance(peer, str) else None
+        )
+        client = ApiClient(get_settings().api_base_url(), lang=self.lang, forwarded=forwarded)
         try:
             client.log_in(username, password)
             me = client.me()

@@ -10,6 +10,7 @@ prints as one line.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import os
 import socket
@@ -200,10 +201,29 @@ class Settings(BaseSettings):
         description="Key that signs access tokens. Unset: one generated in the data directory.",
     )
     api_login_max_failures: int = Field(
-        default=5, ge=1, description="Failed logins of one account before it is locked."
+        default=5,
+        ge=1,
+        description="Failed logins of one account name from one client address before the "
+        "name is locked for that address (30 s, doubled with every further failure).",
     )
-    api_lockout_s: int = Field(
-        default=900, ge=1, description="Longest lock of an account after failed logins."
+    api_login_max_failures_per_client: int = Field(
+        default=30,
+        ge=1,
+        description="Failed logins from one client address, over every name, before the "
+        "address is locked (guessing across accounts).",
+    )
+    api_login_max_failures_per_account: int = Field(
+        default=50,
+        ge=1,
+        description="Failed logins of one account name, over every address, before the name "
+        "is locked for all (guessing spread over many addresses).",
+    )
+    api_lockout_s: int = Field(default=900, ge=1, description="Longest lock after failed logins.")
+    api_trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses or networks (CIDR) of proxies whose "
+        "X-Forwarded-For names the client: the dashboard and a reverse proxy in front of the "
+        "API. Empty: the address the connection comes from, always.",
     )
     api_max_body_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1024, description="Largest request body (imports)."
@@ -269,6 +289,19 @@ class Settings(BaseSettings):
     def _mqtt_url(cls, value: str | None) -> str | None:
         if value is not None:
             _broker_address(value)
+        return value
+
+    @field_validator("api_trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            try:
+                if item:
+                    ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (CIDR such as 10.0.0.0/8)"
+                ) from None
         return value
 
     @field_validator("data_dir")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from stayactive.api import access_log, denied, observe, problems, routes
 from stayactive.api.deps import body_media_type
@@ -43,6 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Outermost, so the body limit's 413 and every problem answer carry them too.
     app.add_middleware(SecurityHeaders)
+    if settings.api_trusted_proxies.strip():
+        # Outermost of all: the routes, the login throttle and the access log see the client
+        # that a trusted proxy (the dashboard, a reverse proxy) names in X-Forwarded-For.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api_trusted_proxies)
     app.include_router(
         routes.api_router, prefix=API_PREFIX, dependencies=[Depends(body_media_type)]
     )

@@ -35,6 +35,7 @@ def start_api(settings: Settings, app: FastAPI | None = None) -> RunningApi:
     config = uvicorn.Config(
         app or create_app(settings), host="127.0.0.1", port=0, log_config=None, access_log=False,
         lifespan="on",
+        proxy_headers=False,  # create_app has it, with the settings' trusted proxies
     )  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)

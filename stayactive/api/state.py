@@ -146,6 +146,8 @@ async def open_state(settings: Settings) -> AsyncIterator[ApiState]:
                 ingest_pool=ingest_pool,
                 login_policy=auth.LoginPolicy(
                     max_failures=settings.api_login_max_failures,
+                    max_failures_per_client=settings.api_login_max_failures_per_client,
+                    max_failures_per_account=settings.api_login_max_failures_per_account,
                     lockout_s=float(settings.api_lockout_s),
                     session_ttl_s=settings.api_session_ttl_s,
                 ),

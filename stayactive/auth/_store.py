@@ -12,11 +12,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Literal, cast
 
 import psycopg
 from psycopg.rows import TupleRow
 
+from stayactive import db
 from stayactive.auth._principal import Principal, Role
 from stayactive.errors import StayActiveError
 
@@ -342,64 +343,119 @@ async def revoke_user_sessions(conn: _AConn, user_id: int, why: str) -> int:
 
 # --- login throttling -------------------------------------------------------------------------
 
+#: Which failures a throttle row counts: one name from one address, one address over every
+#: name, one name over every address (``0025_login_throttle_by_address.sql``).
+ThrottleScope = Literal["account_client", "client", "account"]
+
+
+@dataclass(frozen=True)
+class ThrottleKey:
+    """A throttle row: ``username`` is "" for a client row, ``client`` "" for an account row."""
+
+    scope: ThrottleScope
+    username: str
+    client: str
+
+    def as_params(self) -> dict[str, str]:
+        return {"s": self.scope, "u": self.username, "c": self.client}
+
 
 @dataclass(frozen=True)
 class Throttle:
-    """The failed-login state of an account name."""
+    """The failed-login state of a throttle row."""
 
+    key: ThrottleKey
     failures: int
     locked_until: datetime | None
     now: datetime
 
     @property
     def locked_for_s(self) -> float:
-        """Seconds the account stays locked (0 when not locked)."""
+        """Seconds the row stays locked (0 when not locked)."""
         if self.locked_until is None:
             return 0.0
         return max(0.0, (self.locked_until - self.now).total_seconds())
 
 
-async def lock_throttle(conn: _AConn, username: str, window_s: int) -> Throttle:
-    """Take the account name's throttle row for this transaction (logins of one account run one
-    at a time, so parallel guesses cannot race past the lock) and forget failures older than
-    ``window_s``."""
+_KEY = "scope = %(s)s AND username = %(u)s AND client = %(c)s"
+#: Failures older than the window count no more.
+_FAILURES_NOW = "CASE WHEN last_failed_at < now() - %(w)s THEN 0 ELSE failures END"
+
+
+async def lock_throttle(conn: _AConn, key: ThrottleKey, window: timedelta) -> Throttle:
+    """Take the throttle row ``key`` for this transaction (logins of one account name run one
+    at a time, so parallel guesses cannot race past its lock); forget failures older than
+    ``window``."""
     await conn.execute(
-        "INSERT INTO login_throttle (username) VALUES (%s) ON CONFLICT DO NOTHING", (username,)
+        "INSERT INTO login_throttle (scope, username, client) VALUES (%(s)s, %(u)s, %(c)s) "
+        "ON CONFLICT DO NOTHING",
+        key.as_params(),
     )
     cur = await conn.execute(
-        """UPDATE login_throttle
-           SET failures = CASE WHEN last_failed_at < now() - %s THEN 0 ELSE failures END
-           WHERE username = %s RETURNING failures, locked_until, now()""",
-        (timedelta(seconds=window_s), username),
+        f"UPDATE login_throttle SET failures = {_FAILURES_NOW} WHERE {_KEY} "
+        "RETURNING failures, locked_until, now()",
+        {**key.as_params(), "w": window},
     )
     row = await cur.fetchone()
     assert row is not None
-    return Throttle(int(row[0]), row[1], row[2])
+    return Throttle(key, int(row[0]), row[1], row[2])
 
 
-async def record_failure(conn: _AConn, username: str, lock_for_s: float | None) -> int:
-    """Count a failed login; with ``lock_for_s``, lock the account that long. Return the count."""
+async def read_throttle(conn: _AConn, key: ThrottleKey, window: timedelta) -> Throttle:
+    """The state of the throttle row ``key`` without taking it (no row: no failures)."""
     cur = await conn.execute(
-        """UPDATE login_throttle
-           SET failures = failures + 1,
-               first_failed_at = CASE WHEN failures = 0 THEN now() ELSE first_failed_at END,
-               last_failed_at = now(),
-               locked_until = CASE WHEN %(lock)s::float8 IS NULL THEN locked_until
-                                   ELSE now() + make_interval(secs => %(lock)s) END
-           WHERE username = %(u)s RETURNING failures""",
-        {"u": username, "lock": lock_for_s},
+        f"SELECT coalesce({_FAILURES_NOW}, 0), locked_until, now() "
+        f"FROM (VALUES (1)) AS one (x) LEFT JOIN login_throttle ON {_KEY}",
+        {**key.as_params(), "w": window},
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return Throttle(key, int(row[0]), row[1], row[2])
+
+
+async def record_failure(conn: _AConn, key: ThrottleKey, window: timedelta) -> int:
+    """Count a failed login in the row ``key`` (made if missing); return its failures."""
+    cur = await conn.execute(
+        """INSERT INTO login_throttle AS t
+               (scope, username, client, failures, first_failed_at, last_failed_at)
+           VALUES (%(s)s, %(u)s, %(c)s, 1, now(), now())
+           ON CONFLICT (scope, username, client) DO UPDATE SET
+               failures = CASE WHEN t.last_failed_at < now() - %(w)s THEN 1
+                               ELSE t.failures + 1 END,
+               first_failed_at = CASE WHEN t.failures = 0 OR t.last_failed_at < now() - %(w)s
+                                      THEN now() ELSE t.first_failed_at END,
+               last_failed_at = now()
+           RETURNING failures""",
+        {**key.as_params(), "w": window},
     )
     row = await cur.fetchone()
     assert row is not None
     return int(row[0])
 
 
-async def reset_throttle(conn: _AConn, username: str) -> None:
-    """Forget the failures of an account after a successful login."""
+async def lock_for(conn: _AConn, key: ThrottleKey, seconds: float) -> None:
+    """Lock the throttle row ``key`` for ``seconds`` from now."""
     await conn.execute(
-        """UPDATE login_throttle SET failures = 0, first_failed_at = NULL, locked_until = NULL
-           WHERE username = %s""",
-        (username,),
+        f"UPDATE login_throttle SET locked_until = now() + make_interval(secs => %(l)s) "
+        f"WHERE {_KEY}",
+        {**key.as_params(), "l": seconds},
+    )
+
+
+async def purge_throttle(conn: _AConn) -> None:
+    """Delete the throttle rows whose failures no longer count, and the addresses they hold."""
+    await conn.execute(db.PURGE_LOGIN_THROTTLE, {"w": db.LOGIN_FAILURE_WINDOW})
+
+
+async def reset_throttle(conn: _AConn, key: ThrottleKey) -> None:
+    """Forget the failures of ``key`` after a successful login (a row with an address goes)."""
+    if key.client:
+        await conn.execute(f"DELETE FROM login_throttle WHERE {_KEY}", key.as_params())
+        return
+    await conn.execute(
+        "UPDATE login_throttle SET failures = 0, first_failed_at = NULL, locked_until = NULL "
+        f"WHERE {_KEY}",
+        key.as_params(),
     )
 
 

@@ -105,3 +105,23 @@ def main() -> None:
     except StayActiveError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(1)
+    except Exception as exc:
+        missing = _missing_table(exc)
+        if missing is None:
+            raise
+        typer.secho(
+            f"error: {missing}: the database schema is not migrated; run `stayactive db "
+            "migrate` first (or check STAYACTIVE_DATABASE_SCHEMA)",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        sys.exit(1)
+
+
+def _missing_table(exc: Exception) -> str | None:
+    """PostgreSQL's message if ``exc`` says a table is missing (an unmigrated schema)."""
+    from psycopg import errors
+
+    if not isinstance(exc, errors.UndefinedTable):
+        return None
+    return exc.diag.message_primary or str(exc)

@@ -28,7 +28,7 @@ def api(
         host=host or settings.api_host,
         port=port or settings.api_port,
         workers=workers,
-        proxy_headers=False,
+        proxy_headers=False,  # create_app has it, with STAYACTIVE_API_TRUSTED_PROXIES
         server_header=False,
         log_config=None,
     )

@@ -26,10 +26,12 @@ def migrate() -> None:
 
 @app.command()
 def maintain() -> None:
-    """Apply retention with drop_chunks where the edition has no policies; purge old rejects."""
+    """Apply retention with drop_chunks where the edition has no policies; purge old rejects,
+    ended sessions and failed-login rows (with their client addresses) past their window."""
     report = db.maintain(get_settings())
     dropped = ", ".join(f"{t}: {n}" for t, n in report.dropped_chunks.items()) or "by policy"
     typer.echo(
         f"licence {report.license}; chunks dropped: {dropped}; "
-        f"old rejects deleted: {report.deleted_rejects}"
+        f"old rejects deleted: {report.deleted_rejects}; "
+        f"failed-login rows past their hour deleted: {report.deleted_login_throttle}"
     )

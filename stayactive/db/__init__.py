@@ -3,7 +3,14 @@ and maintenance."""
 
 from stayactive.db._connect import check_schema_name, connect, connection_options
 from stayactive.db._errors import is_transient, translate, translated
-from stayactive.db._maintain import MaintenanceReport, apply_policies, maintain, timescaledb_license
+from stayactive.db._maintain import (
+    LOGIN_FAILURE_WINDOW,
+    PURGE_LOGIN_THROTTLE,
+    MaintenanceReport,
+    apply_policies,
+    maintain,
+    timescaledb_license,
+)
 from stayactive.db._migrate import Migration, available_migrations, migrate
 from stayactive.db._pool import (
     AsyncPool,
@@ -15,6 +22,8 @@ from stayactive.db._pool import (
 )
 
 __all__ = [
+    "LOGIN_FAILURE_WINDOW",
+    "PURGE_LOGIN_THROTTLE",
     "AsyncPool",
     "MaintenanceReport",
     "Migration",

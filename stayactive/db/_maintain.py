@@ -24,6 +24,14 @@ RAW_HYPERTABLES = ("walker_frames", "robot_events", "device_status")
 COMPRESS_AFTER = timedelta(days=7)
 
 
+#: Failed logins count this long after the last one (stayactive.auth); past it, and not locked,
+#: a throttle row goes, with the client address it may hold (docs/privacy.md).
+LOGIN_FAILURE_WINDOW = timedelta(hours=1)
+#: Deletes the throttle rows past the window: by every failed login, and by :func:`maintain`.
+PURGE_LOGIN_THROTTLE = """DELETE FROM login_throttle
+    WHERE last_failed_at < now() - %(w)s AND (locked_until IS NULL OR locked_until < now())"""
+
+
 @dataclass
 class MaintenanceReport:
     """What one maintenance run did."""
@@ -37,6 +45,8 @@ class MaintenanceReport:
     #: Sessions deleted 90 days after they ended (the access review reads the audit log).
     deleted_sessions: int = 0
     deleted_keys: int = 0
+    #: Failed-login rows past their window (with the client addresses they held).
+    deleted_login_throttle: int = 0
 
 
 def timescaledb_license(conn: psycopg.Connection[TupleRow]) -> str:
@@ -97,6 +107,8 @@ def maintain(settings: Settings, *, schema: str | None = None) -> MaintenanceRep
                      < now() - interval '90 days'"""
         )
         report.deleted_sessions = cur.rowcount
+        cur = conn.execute(PURGE_LOGIN_THROTTLE, {"w": LOGIN_FAILURE_WINDOW})
+        report.deleted_login_throttle = cur.rowcount
         # A replay older than the window is rejected as timestamp_too_old before its key matters.
         cur = conn.execute(
             "DELETE FROM message_keys WHERE stored_at < now() - %s::interval", (retention,)

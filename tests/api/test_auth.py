@@ -211,13 +211,14 @@ def test_an_integrator_accounts_password_login_is_refused_like_a_wrong_one(
     assert right.status_code == 401, right.text
     assert right.json() == wrong.json()  # the answer tells nothing
     with api_world.connect() as conn:
-        (failures,) = conn.execute(
-            "SELECT failures FROM login_throttle WHERE username = 'tenant-a-integrator'"
-        ).fetchone() or (0,)
+        failures = conn.execute(
+            """SELECT scope, failures FROM login_throttle
+               WHERE username = 'tenant-a-integrator' ORDER BY scope"""
+        ).fetchall()
         (sessions,) = conn.execute(
             """SELECT count(*) FROM api_sessions s JOIN users u USING (user_id)
                WHERE u.username = 'tenant-a-integrator'"""
         ).fetchone() or (0,)
-    assert failures == 1 and sessions == 0
+    assert failures == [("account", 1), ("account_client", 1)] and sessions == 0
     # The integrator itself calls with its key.
     assert api_world.client("tenant-a-integrator").get("/me").json()["role"] == "integrator"

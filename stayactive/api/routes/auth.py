@@ -31,18 +31,26 @@ async def token(
 ) -> TokenPublic:
     """Log in with username and password (``application/x-www-form-urlencoded``).
 
-    After repeated failures the account name is locked for a while (429 with Retry-After);
-    the answer is the same whether or not the account exists.
+    After repeated failures the account name is locked for a while from the client's address,
+    and after many the address or the name is locked for all (429 with Retry-After); the
+    answer is the same whether or not the account exists.
     """
+    client = request.client.host if request.client else None
     try:
-        logged_in = await auth.log_in(conn, form.username, form.password, state.login_policy)
+        logged_in = await auth.log_in(
+            conn, form.username, form.password, state.login_policy, client
+        )
     except auth.AccountLocked as exc:
         state.metrics.logins.labels("locked").inc()
         retry = max(1, math.ceil(exc.retry_after_s))
+        if exc.scope == "client":
+            slug, what = "client-locked", "from your address"
+        else:
+            slug, what = "account-locked", "for this account"
         raise ApiProblem(
             429,
-            "account-locked",
-            f"too many failed logins for this account; try again in {retry} s",
+            slug,
+            f"too many failed logins {what}; try again in {retry} s",
             headers={"Retry-After": str(retry)},
         ) from exc
     except auth.LoginFailed as exc:
