@@ -274,6 +274,7 @@ def _tornado(session: _session.Session, report: JsonObject) -> None:
         _charts.tornado(
             rows, x_title=t("finance.tornado_x"), base=base, lang=lang,
             low_label=t("finance.tornado_low"), high_label=t("finance.tornado_high"),
+            input_title=t("finance.tornado_input"),
         ),
         width="stretch",
     )  # fmt: skip

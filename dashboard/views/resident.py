@@ -85,7 +85,8 @@ def _day_rows(days: list[JsonObject], lang: Lang, field: str, fmt: Any) -> list[
 def change_markers(
     days: list[JsonObject], baseline_mps: float | None, lang: Lang, texts: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """The first day each meaningful-change threshold from the baseline was reached."""
+    """The first day each meaningful-change threshold from the baseline was reached: ``date``,
+    ``speed``, ``label`` (the day and the change, in words) and ``text`` (the speed)."""
     if baseline_mps is None:
         return []
     marks: list[dict[str, Any]] = []
@@ -110,6 +111,7 @@ def change_markers(
                         "date": d["date"],
                         "speed": v,
                         "label": f"{_format.day_label(day, lang)}: {texts[key]}",
+                        "text": format_unit(v, 2, "m/s", language=lang),
                     }
                 )
                 break
@@ -190,12 +192,13 @@ def _activity(session: _session.Session, days: list[JsonObject], row: JsonObject
         _ui.empty(t("resident.no_days"))
         return
     steps = _day_rows(days, lang, "steps", lambda v: format_number(v, 0, language=lang))
+    level = row["level"].get("steps_median")
     st.markdown(f"**{t('resident.steps_title')}**")
     st.altair_chart(
         _charts.daily_bars(
             steps, field="steps", title=t("resident.steps_axis"), no_data_label=t("ward.no_data"),
-            lang=lang, level=row["level"].get("steps_median"),
-            level_label=t("resident.own_level"),
+            lang=lang, level=level, level_label=t("resident.own_level"),
+            level_text=format_number(level, 0, language=lang),
         ),
         width="stretch",
     )  # fmt: skip
@@ -238,7 +241,7 @@ def _gait(session: _session.Session, days: list[JsonObject], stay: JsonObject | 
             rows, title=t("resident.gait_axis"), threshold_mps=COMMUNITY_SPEED_MPS,
             threshold_label=t("resident.community_line",
                               v=format_unit(COMMUNITY_SPEED_MPS, 1, "m/s", language=lang)),
-            markers=markers, lang=lang,
+            markers=markers, lang=lang, measure_title=t("resident.m.gait"),
         ),
         width="stretch",
     )  # fmt: skip
@@ -302,7 +305,9 @@ def _bouts(session: _session.Session, resident_id: int, days: list[JsonObject]) 
         )
     )
     st.altair_chart(
-        _charts.bouts_timeline(rows, speed_title=t("resident.gait_axis"), lang=lang),
+        _charts.bouts_timeline(
+            rows, speed_title=t("resident.gait_axis"), lang=lang, measure_title=t("resident.m.gait")
+        ),
         width="stretch",
     )
 
