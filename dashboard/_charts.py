@@ -201,11 +201,12 @@ def gait_speed(
     )
     tooltip = [alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title=title)]
     # The line and its points as two layers: a line is one SVG path, which Vega labels with
-    # its first row only, so the points say the days and the line is silent.
+    # its first row only, so the points say the days and the line is silent (no tooltip
+    # either: a line's would show its first day wherever it is hovered).
     line = (
         alt.Chart(data)
         .mark_line(color=BLUE, strokeWidth=3, aria=False)
-        .encode(x=x, y=y, tooltip=tooltip)
+        .encode(x=x, y=y)
     )
     points = (
         alt.Chart(data)
@@ -296,7 +297,7 @@ def series_points(
     line = (
         alt.Chart(data)
         .mark_line(color=color, strokeWidth=2, aria=False)
-        .encode(x=x, y=y, tooltip=tooltip)
+        .encode(x=x, y=y)
     )
     points = (
         alt.Chart(data)

@@ -104,6 +104,8 @@ def test_gait_points_speak_the_line_is_silent_the_community_line_says_its_label(
     # A line is one path, labelled by Vega with its first row only: silent; the points speak.
     assert _mark(line)["type"] == "line" and not _spoken(line)
     assert "point" not in _mark(line)  # no overlay: the points are a layer of their own
+    # Nor a tooltip: a line's would show its first day wherever it is hovered.
+    assert "tooltip" not in line["encoding"] and "tooltip" in points["encoding"]
     assert _mark(points)["type"] == "point" and _described_by(points) == "description"
     assert _calculated(points) == 'datum.label + "; Ganghastighet: " + datum.text'
     assert _described_by(diamonds) == "description"
@@ -133,6 +135,7 @@ def test_series_points_speak_and_their_line_is_silent() -> None:
         _charts.series_points(rows, field="five_sts_s", title="Sekunder", lang="nb")
     )
     assert _mark(line)["type"] == "line" and not _spoken(line)
+    assert "tooltip" not in line["encoding"] and "tooltip" in points["encoding"]
     assert _calculated(points) == 'datum.label + "; Sekunder: " + datum.text'
     assert _described_by(points) == "description"
 
@@ -198,3 +201,9 @@ def test_the_charts_words_exist_in_each_language(lang: Lang) -> None:
     words = catalogue(lang)
     for key in ("chart.date", "chart.time", "finance.tornado_input"):
         assert words.get(key), key
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    """What dashboard/_i18n.py promises: en.toml has every key of nb.toml and no other."""
+    nb, en = set(catalogue("nb")), set(catalogue("en"))
+    assert sorted(nb - en) == [] and sorted(en - nb) == []
