@@ -112,7 +112,8 @@ def test_the_handled_dialog_asks_for_a_note(
         dialog = page.get_by_role("dialog")
         dialog.get_by_role("button", name="Lagre").click()
         dialog.get_by_text("Skriv hva som ble gjort før du lagrer.").wait_for(timeout=30_000)
-        assert dialog.get_by_role("textbox", name="Hva ble gjort?").is_visible()
+        # Waited for, not read at once: Streamlit may draw the dialog again as the text appears.
+        dialog.get_by_role("textbox", name="Hva ble gjort?").wait_for(timeout=30_000)
         assert page.get_by_text("er merket som håndtert").count() == 0
         _shot(page, "a11y-ward-note-required-1024x768")
 
