@@ -203,11 +203,7 @@ def gait_speed(
     # The line and its points as two layers: a line is one SVG path, which Vega labels with
     # its first row only, so the points say the days and the line is silent (no tooltip
     # either: a line's would show its first day wherever it is hovered).
-    line = (
-        alt.Chart(data)
-        .mark_line(color=BLUE, strokeWidth=3, aria=False)
-        .encode(x=x, y=y)
-    )
+    line = alt.Chart(data).mark_line(color=BLUE, strokeWidth=3, aria=False).encode(x=x, y=y)
     points = (
         alt.Chart(data)
         .transform_calculate(description=_described("datum.label", measure))
@@ -294,11 +290,7 @@ def series_points(
     y = alt.Y(f"{field}:Q", axis=_axis(title, fmt, lang))
     tooltip = [alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title=title)]
     # Two layers, as in gait_speed: the points say the days, the line (one path) is silent.
-    line = (
-        alt.Chart(data)
-        .mark_line(color=color, strokeWidth=2, aria=False)
-        .encode(x=x, y=y)
-    )
+    line = alt.Chart(data).mark_line(color=color, strokeWidth=2, aria=False).encode(x=x, y=y)
     points = (
         alt.Chart(data)
         .transform_calculate(description=_described("datum.label", title))

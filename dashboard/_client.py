@@ -114,8 +114,11 @@ def forwarded_for(received: Sequence[str], peer: str | None) -> str:
     The API believes only what its trusted proxies added (STAYACTIVE_API_TRUSTED_PROXIES), so
     a browser that writes the header itself names nobody but itself. ``peer`` None is a
     loopback connection (Streamlit gives no address for one)."""
-    hops = [hop.strip() for value in received for hop in value.split(",") if hop.strip()]
-    return ", ".join([*hops, peer or "127.0.0.1"][-MAX_FORWARDED_HOPS:])
+    hops = [hop.strip() for value in received for hop in value.split(",")]
+    # What a header may carry on to the API: printable ASCII (the API counts anything that is
+    # no address in one bucket).
+    kept = [hop for hop in hops if hop and hop.isascii() and hop.isprintable()]
+    return ", ".join([*kept, peer or "127.0.0.1"][-MAX_FORWARDED_HOPS:])
 
 
 class ApiClient:

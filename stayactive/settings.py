@@ -294,13 +294,16 @@ class Settings(BaseSettings):
     @field_validator("api_trusted_proxies")
     @classmethod
     def _proxies(cls, value: str) -> str:
+        # Strict, as uvicorn reads them: 10.0.0.1/8 (host bits set) would pass a loose check
+        # and then never be trusted.
         for item in (part.strip() for part in value.split(",")):
             try:
                 if item:
-                    ipaddress.ip_network(item, strict=False)
+                    ipaddress.ip_network(item)
             except ValueError:
                 raise ValueError(
-                    f"{item!r} is not an IP address or network (CIDR such as 10.0.0.0/8)"
+                    f"{item!r} is not an IP address or network (CIDR such as 10.20.0.0/24, "
+                    "with no host bits set)"
                 ) from None
         return value
 

@@ -1,5 +1,6 @@
-"""Work the API does on its own: evaluating every ward's alerts at an interval, and computing
-every tenant's published savings report ahead of its readers.
+"""Work the API does on its own: evaluating every ward's alerts at an interval, computing
+every tenant's published savings report ahead of its readers, and deleting the login throttle
+rows (and the client addresses in them) that no longer count.
 
 One pass goes tenant by tenant, each in a transaction scoped to the tenant (as a request is),
 so it needs no more privilege than the routes. A failed pass is logged and the next one runs
@@ -14,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from stayactive import db
+from stayactive import auth, db
 from stayactive.api import alerts, report_source
 from stayactive.api.report_cache import ReportKey
 from stayactive.api.state import ApiState, set_tenant
@@ -104,6 +105,23 @@ async def _every(
             log.exception("%s failed; retrying in %.0f s", name, interval_s)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)
+
+
+#: How often the API deletes the login throttle rows that no longer count (docs/privacy.md).
+THROTTLE_PURGE_S = 300.0
+
+
+async def _purge_login_throttle(state: ApiState) -> int:
+    async with db.pooled_async(state.pool) as conn:
+        return await auth.purge_login_throttle(conn)
+
+
+async def throttle_purge_loop(state: ApiState, stop: asyncio.Event) -> None:
+    """Delete the login throttle rows that no longer count, with the client addresses in
+    them, every :data:`THROTTLE_PURGE_S` until ``stop`` is set."""
+    await _every(
+        "login throttle purge", lambda: _purge_login_throttle(state), THROTTLE_PURGE_S, stop
+    )
 
 
 async def alert_loop(state: ApiState, interval_s: float, stop: asyncio.Event) -> None:

@@ -170,12 +170,12 @@ def lifespan(
     @contextlib.asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
         # Imported here: the background work uses the alert rules, which build on this module.
-        from stayactive.api.background import alert_loop, report_loop
+        from stayactive.api.background import alert_loop, report_loop, throttle_purge_loop
 
         async with open_state(settings) as state:
             app.state.api = state
             stop = asyncio.Event()
-            tasks = []
+            tasks = [asyncio.create_task(throttle_purge_loop(state, stop))]
             if settings.api_alerts_interval_s > 0:
                 tasks.append(
                     asyncio.create_task(alert_loop(state, settings.api_alerts_interval_s, stop))

@@ -17,7 +17,14 @@ from stayactive.auth._devices import (
 )
 from stayactive.auth._expiry import DEFAULT_UNUSED_DAYS, ExpiryReport, expire_unused
 from stayactive.auth._keys import KeyRing, Rotation, SigningKey, UnknownKey, rotate
-from stayactive.auth._login import AccountLocked, LoggedIn, LoginFailed, LoginPolicy, log_in
+from stayactive.auth._login import (
+    AccountLocked,
+    LoggedIn,
+    LoginFailed,
+    LoginPolicy,
+    log_in,
+    purge_login_throttle,
+)
 from stayactive.auth._passwords import (
     MIN_PASSWORD_LENGTH,
     check_password_rules,
@@ -28,6 +35,7 @@ from stayactive.auth._passwords import (
 from stayactive.auth._principal import ROLES, Principal, Role
 from stayactive.auth._store import (
     API_KEY_PREFIX,
+    USERNAME_PATTERN,
     ApiKeyRow,
     IntegratorNeedsApiKey,
     UserRow,
@@ -60,6 +68,7 @@ __all__ = [
     "DEFAULT_UNUSED_DAYS",
     "MIN_PASSWORD_LENGTH",
     "ROLES",
+    "USERNAME_PATTERN",
     "AccountLocked",
     "ApiKeyRow",
     "DeviceIdTaken",
@@ -98,6 +107,7 @@ __all__ = [
     "list_users",
     "log_in",
     "new_api_key",
+    "purge_login_throttle",
     "resolve_wards",
     "revoke_api_key",
     "revoke_session",

@@ -3,18 +3,22 @@ and client address.
 
 Failures are counted in three rows (``login_throttle``): the name from this address, the
 address over every name, the name over every address. Each locks from its own threshold on
-(:class:`LoginPolicy`): a few failures lock the name *from that address* only, so nobody can
-lock another person out of an account by failing on purpose; many failures from one address
-lock the address (guessing across accounts); many from many addresses lock the name
-everywhere (guessing spread over addresses).
+(:class:`LoginPolicy`): a few failures lock the name *from that address*; many from one
+address lock the address (guessing across accounts); many from many addresses lock the name
+everywhere (guessing spread over addresses). A name that logged in from an address within
+``KNOWN_CLIENT`` is exempt there from the last two, so failures elsewhere, however many,
+do not lock a person out where they usually log in.
 
 Steps of :func:`log_in`:
 
-0. A name that looks like a national identity number (someone typed their fødselsnummer, as
-   they would for BankID) is refused as a failed login at once: no account can have one (user
-   names refuse them), and neither the throttle table nor the log may keep it.
-1. Take the name's throttle row (logins of one name run one at a time) and read the other two.
-   If any is locked, refuse with :class:`AccountLocked` without checking the password.
+0. A name no account can have (one that looks like a national identity number, as someone
+   typing their fødselsnummer for BankID would, or one outside the user-name rule) is refused
+   as a failed login at once: nothing can be guessed there, and neither the throttle table nor
+   the log may keep it.
+1. Take the name's throttle row (logins of one name run one at a time) and read the name's
+   row from this address. Unless that address is known for the name, take the address's row
+   too (logins from one unknown address run one at a time). If a row that applies is locked,
+   refuse with :class:`AccountLocked` without checking the password.
 2. Verify the password: against the user's argon2 hash, or a dummy hash when there is no such
    user, so both take the same time.
 3. On failure count it in all three rows; a row that reaches its threshold is locked for
@@ -23,14 +27,18 @@ Steps of :func:`log_in`:
    exists. An account with the integrator role fails here too, even with the right password:
    integrators call the API with an API key (docs/api.md).
 4. On success (an active user) forget the failures of the name and of the name from this
-   address (not of the address: a valid account must not reset a guesser's count) and start a
-   session.
+   address, remember the address as known for the name (not the address's own failures: a
+   valid account must not reset a guesser's count) and start a session.
+
+Rows that no longer count are deleted by :func:`purge_login_throttle`, outside any login's
+transaction.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -41,15 +49,20 @@ from psycopg.rows import TupleRow
 from stayactive import db
 from stayactive.auth import _store
 from stayactive.auth._passwords import verify_password
-from stayactive.auth._store import Throttle, ThrottleKey, ThrottleScope
+from stayactive.auth._store import ThrottleKey, ThrottleScope
 from stayactive.records import looks_like_national_id
 
 log = logging.getLogger(__name__)
 
 #: Failures are forgotten after this long without another.
 FAILURE_WINDOW = db.LOGIN_FAILURE_WINDOW
+#: A name's successful login from an address exempts it there from the wider locks this long.
+KNOWN_CLIENT = db.LOGIN_KNOWN_CLIENT
 #: The first lock; each further failure doubles it (capped by the lockout setting).
 BASE_LOCK_S = 30.0
+#: Doublings beyond this change nothing (2**16 × 30 s is far past any lockout setting) and
+#: would overflow a float after about a thousand failures.
+MAX_DOUBLINGS = 16
 #: IPv6 clients are counted by their /64: one subscriber usually holds a whole /64.
 IPV6_PREFIX = 64
 
@@ -92,7 +105,8 @@ class LoginPolicy:
         threshold = self.threshold(scope)
         if failures < threshold:
             return None
-        return float(min(self.lockout_s, BASE_LOCK_S * 2.0 ** (failures - threshold)))
+        doublings = min(failures - threshold, MAX_DOUBLINGS)
+        return float(min(self.lockout_s, BASE_LOCK_S * 2.0**doublings))
 
 
 @dataclass(frozen=True)
@@ -105,14 +119,13 @@ class LoggedIn:
 
 
 def client_key(host: str | None) -> str:
-    """How a client address is counted: an IPv4 address as it is, an IPv6 one by its /64,
-    anything else (no address, a test client's name) as text of at most 64 characters."""
-    if not host:
-        return "unknown"
+    """How a client address is counted: an IPv4 address as it is, an IPv6 one by its /64;
+    anything else (no address, text a proxy wrote) all in one bucket, so that made-up values
+    cannot each get a count of their own."""
     try:
-        address = ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host or "")
     except ValueError:
-        return host[:64]
+        return "unknown" if not host else "invalid"
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is 192.0.2.1
             return str(address.ipv4_mapped)
@@ -120,13 +133,12 @@ def client_key(host: str | None) -> str:
     return str(address)
 
 
-def _keys(name: str, client: str) -> tuple[ThrottleKey, ThrottleKey, ThrottleKey]:
-    """The name's row (taken first), the name from this address, the address."""
-    return (
-        ThrottleKey("account", name, ""),
-        ThrottleKey("account_client", name, client),
-        ThrottleKey("client", "", client),
-    )
+def could_be_an_account(name: str) -> bool:
+    """False for a name no account can have: outside the user-name rule, or shaped like a
+    national identity number (user names refuse them)."""
+    if re.fullmatch(_store.USERNAME_PATTERN, name) is None:
+        return False
+    return not looks_like_national_id(name)
 
 
 async def log_in(
@@ -142,49 +154,60 @@ async def log_in(
     Raises
     ------
     AccountLocked
-        The name (from this address or from all) or the address is locked; nothing was checked.
+        A row that applies is locked; nothing was checked.
     LoginFailed
         Wrong name or password, or the account is disabled. The failure is counted: the caller
         must commit even then.
     """
     name = username.strip().lower()
     # 0. NEVER STORED NOR LOGGED (docs/privacy.md): not counted either, as no account has it
-    if looks_like_national_id(name):
-        log.info("login: refused a name that looks like a national identity number (not kept)")
+    if not could_be_an_account(name):
+        log.info("login: refused a name no account can have (not kept)")
         raise LoginFailed("wrong username or password")
     address = client_key(client)
-    keys = _keys(name, address)
-    # 1. THE THROTTLE ROWS: the name's is taken, so logins of one name run one at a time
-    rows = [await _store.lock_throttle(conn, keys[0], FAILURE_WINDOW)]
-    rows += [await _store.read_throttle(conn, key, FAILURE_WINDOW) for key in keys[1:]]
+    account_key = ThrottleKey("account", name, "")
+    pair_key = ThrottleKey("account_client", name, address)
+    address_key = ThrottleKey("client", "", address)
+    # 1. THE THROTTLE ROWS: the name's is taken, so logins of one name run one at a time; the
+    # name's row from this address is covered by it
+    account = await _store.take_throttle(conn, account_key, FAILURE_WINDOW)
+    pair = await _store.read_throttle(conn, pair_key, FAILURE_WINDOW)
+    rows = [pair]
+    if not pair.known_within(KNOWN_CLIENT):
+        rows += [account, await _store.take_throttle(conn, address_key, FAILURE_WINDOW)]
     locked = max(rows, key=lambda row: row.locked_for_s)
     if locked.locked_for_s > 0:
         raise AccountLocked(locked.locked_for_s, locked.failures, locked.key.scope)
     # 2. VERIFY (a dummy hash for unknown names)
-    account = await _store.login_account(conn, name)
-    stored_hash = account.password_hash if account is not None else None
+    user = await _store.login_account(conn, name)
+    stored_hash = user.password_hash if user is not None else None
     ok = await anyio.to_thread.run_sync(verify_password, stored_hash, password)
     # An integrator's password fails like a wrong one, and is counted the same way, so that
     # the answer tells nothing (integrators use an API key: IntegratorNeedsApiKey).
-    integrator = account is not None and account.role == "integrator"
+    integrator = user is not None and user.role == "integrator"
     if integrator and ok:
         log.info("login: refused %r, an integrator account (integrators use an API key)", name)
-    if not ok or account is None or not account.active or integrator:
+    if not ok or user is None or not user.active or integrator:
         # 3. COUNT, AND LOCK FROM THE THRESHOLDS ON
-        await _store.purge_throttle(conn)
-        for row in rows:
-            await _count_failure(conn, row, policy)
+        for key in (pair_key, account_key, address_key):
+            await _count_failure(conn, key, policy)
         raise LoginFailed("wrong username or password")
     # 4. SUCCESS (the rest of the transaction is the account's tenant's)
-    for key in keys[:2]:
-        await _store.reset_throttle(conn, key)
-    await _store.set_tenant(conn, account.tenant_id)
-    await _store.record_login(conn, account.user_id)
+    await _store.record_success(conn, account_key, pair_key)
+    await _store.set_tenant(conn, user.tenant_id)
+    await _store.record_login(conn, user.user_id)
     session_id = await _store.create_session(
-        conn, account.tenant_id, account.user_id, policy.session_ttl_s
+        conn, user.tenant_id, user.user_id, policy.session_ttl_s
     )
-    log.info("login: %r (user %d) started a session", name, account.user_id)
-    return LoggedIn(account.user_id, account.tenant_id, session_id)
+    log.info("login: %r (user %d) started a session", name, user.user_id)
+    return LoggedIn(user.user_id, user.tenant_id, session_id)
+
+
+async def purge_login_throttle(conn: psycopg.AsyncConnection[TupleRow]) -> int:
+    """Delete the throttle rows that no longer count, and the addresses in them, in a
+    transaction of their own (rows a login holds are skipped); return how many."""
+    async with conn.transaction():
+        return await _store.purge_throttle(conn)
 
 
 _WHAT = {
@@ -195,10 +218,9 @@ _WHAT = {
 
 
 async def _count_failure(
-    conn: psycopg.AsyncConnection[TupleRow], row: Throttle, policy: LoginPolicy
+    conn: psycopg.AsyncConnection[TupleRow], key: ThrottleKey, policy: LoginPolicy
 ) -> None:
-    """Count a failure in ``row``; lock it from its threshold on (logged as a warning)."""
-    key = row.key
+    """Count a failure in the row ``key``; lock it from its threshold on (logged as a warning)."""
     failures = await _store.record_failure(conn, key, FAILURE_WINDOW)
     lock_s = policy.lock_after(failures, key.scope)
     what = _WHAT[key.scope].format(name=key.username, client=key.client)

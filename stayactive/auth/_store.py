@@ -24,6 +24,8 @@ from stayactive.errors import StayActiveError
 _AConn = psycopg.AsyncConnection[TupleRow]
 
 API_KEY_PREFIX = "sa_"
+#: What a user name may be (the database's CHECK on ``users.username`` says the same).
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._@-]{1,127}$"
 
 
 @dataclass(frozen=True)
@@ -362,11 +364,13 @@ class ThrottleKey:
 
 @dataclass(frozen=True)
 class Throttle:
-    """The failed-login state of a throttle row."""
+    """The state of a throttle row: failures that still count, its lock, and (of a name from
+    an address) the last successful login."""
 
     key: ThrottleKey
     failures: int
     locked_until: datetime | None
+    last_success_at: datetime | None
     now: datetime
 
     @property
@@ -376,41 +380,45 @@ class Throttle:
             return 0.0
         return max(0.0, (self.locked_until - self.now).total_seconds())
 
+    def known_within(self, period: timedelta) -> bool:
+        """True if the name logged in from the address within ``period``."""
+        return self.last_success_at is not None and self.now - self.last_success_at < period
+
 
 _KEY = "scope = %(s)s AND username = %(u)s AND client = %(c)s"
 #: Failures older than the window count no more.
 _FAILURES_NOW = "CASE WHEN last_failed_at < now() - %(w)s THEN 0 ELSE failures END"
+_STATE = f"coalesce({_FAILURES_NOW}, 0), locked_until, last_success_at, now()"
 
 
-async def lock_throttle(conn: _AConn, key: ThrottleKey, window: timedelta) -> Throttle:
-    """Take the throttle row ``key`` for this transaction (logins of one account name run one
-    at a time, so parallel guesses cannot race past its lock); forget failures older than
-    ``window``."""
-    await conn.execute(
-        "INSERT INTO login_throttle (scope, username, client) VALUES (%(s)s, %(u)s, %(c)s) "
-        "ON CONFLICT DO NOTHING",
-        key.as_params(),
-    )
+def _throttle(key: ThrottleKey, row: TupleRow | None) -> Throttle:
+    assert row is not None
+    return Throttle(key, int(row[0]), row[1], row[2], row[3])
+
+
+async def take_throttle(conn: _AConn, key: ThrottleKey, window: timedelta) -> Throttle:
+    """Take the throttle row ``key`` (made if missing) for this transaction: logins that take
+    the same row run one at a time, so parallel guesses cannot race past its lock. Failures
+    older than ``window`` are forgotten."""
     cur = await conn.execute(
-        f"UPDATE login_throttle SET failures = {_FAILURES_NOW} WHERE {_KEY} "
-        "RETURNING failures, locked_until, now()",
+        f"""INSERT INTO login_throttle AS t (scope, username, client)
+            VALUES (%(s)s, %(u)s, %(c)s)
+            ON CONFLICT (scope, username, client) DO UPDATE
+                SET failures = CASE WHEN t.last_failed_at < now() - %(w)s THEN 0
+                                    ELSE t.failures END
+            RETURNING {_STATE}""",
         {**key.as_params(), "w": window},
     )
-    row = await cur.fetchone()
-    assert row is not None
-    return Throttle(key, int(row[0]), row[1], row[2])
+    return _throttle(key, await cur.fetchone())
 
 
 async def read_throttle(conn: _AConn, key: ThrottleKey, window: timedelta) -> Throttle:
-    """The state of the throttle row ``key`` without taking it (no row: no failures)."""
+    """The state of the throttle row ``key`` without taking it (no row: nothing counted)."""
     cur = await conn.execute(
-        f"SELECT coalesce({_FAILURES_NOW}, 0), locked_until, now() "
-        f"FROM (VALUES (1)) AS one (x) LEFT JOIN login_throttle ON {_KEY}",
+        f"SELECT {_STATE} FROM (VALUES (1)) AS one (x) LEFT JOIN login_throttle ON {_KEY}",
         {**key.as_params(), "w": window},
     )
-    row = await cur.fetchone()
-    assert row is not None
-    return Throttle(key, int(row[0]), row[1], row[2])
+    return _throttle(key, await cur.fetchone())
 
 
 async def record_failure(conn: _AConn, key: ThrottleKey, window: timedelta) -> int:
@@ -442,21 +450,31 @@ async def lock_for(conn: _AConn, key: ThrottleKey, seconds: float) -> None:
     )
 
 
-async def purge_throttle(conn: _AConn) -> None:
-    """Delete the throttle rows whose failures no longer count, and the addresses they hold."""
-    await conn.execute(db.PURGE_LOGIN_THROTTLE, {"w": db.LOGIN_FAILURE_WINDOW})
-
-
-async def reset_throttle(conn: _AConn, key: ThrottleKey) -> None:
-    """Forget the failures of ``key`` after a successful login (a row with an address goes)."""
-    if key.client:
-        await conn.execute(f"DELETE FROM login_throttle WHERE {_KEY}", key.as_params())
-        return
+async def record_success(conn: _AConn, account: ThrottleKey, pair: ThrottleKey) -> None:
+    """After a successful login: forget the failures of the name, and of the name from the
+    address, which is remembered as known (its ``last_success_at``)."""
     await conn.execute(
         "UPDATE login_throttle SET failures = 0, first_failed_at = NULL, locked_until = NULL "
         f"WHERE {_KEY}",
-        key.as_params(),
+        account.as_params(),
     )
+    await conn.execute(
+        """INSERT INTO login_throttle AS t (scope, username, client, last_success_at)
+           VALUES (%(s)s, %(u)s, %(c)s, now())
+           ON CONFLICT (scope, username, client) DO UPDATE
+               SET failures = 0, first_failed_at = NULL, locked_until = NULL,
+                   last_success_at = now()""",
+        pair.as_params(),
+    )
+
+
+async def purge_throttle(conn: _AConn) -> int:
+    """Delete the throttle rows that no longer count, with the addresses they hold; return how
+    many (see :data:`stayactive.db.PURGE_LOGIN_THROTTLE`)."""
+    cur = await conn.execute(
+        db.PURGE_LOGIN_THROTTLE, {"w": db.LOGIN_FAILURE_WINDOW, "k": db.LOGIN_KNOWN_CLIENT}
+    )
+    return max(cur.rowcount, 0)
 
 
 # --- API keys ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from stayactive.db._connect import check_schema_name, connect, connection_option
 from stayactive.db._errors import is_transient, translate, translated
 from stayactive.db._maintain import (
     LOGIN_FAILURE_WINDOW,
+    LOGIN_KNOWN_CLIENT,
     PURGE_LOGIN_THROTTLE,
     MaintenanceReport,
     apply_policies,
@@ -23,6 +24,7 @@ from stayactive.db._pool import (
 
 __all__ = [
     "LOGIN_FAILURE_WINDOW",
+    "LOGIN_KNOWN_CLIENT",
     "PURGE_LOGIN_THROTTLE",
     "AsyncPool",
     "MaintenanceReport",

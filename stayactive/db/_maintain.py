@@ -24,12 +24,21 @@ RAW_HYPERTABLES = ("walker_frames", "robot_events", "device_status")
 COMPRESS_AFTER = timedelta(days=7)
 
 
-#: Failed logins count this long after the last one (stayactive.auth); past it, and not locked,
-#: a throttle row goes, with the client address it may hold (docs/privacy.md).
+#: Failed logins count this long after the last one (stayactive.auth).
 LOGIN_FAILURE_WINDOW = timedelta(hours=1)
-#: Deletes the throttle rows past the window: by every failed login, and by :func:`maintain`.
-PURGE_LOGIN_THROTTLE = """DELETE FROM login_throttle
-    WHERE last_failed_at < now() - %(w)s AND (locked_until IS NULL OR locked_until < now())"""
+#: A successful login exempts its name and address from the locks of a name over every address
+#: and of an address over every name this long (stayactive.auth).
+LOGIN_KNOWN_CLIENT = timedelta(days=30)
+#: Deletes the throttle rows, and the client addresses in them, that no longer count: past the
+#: failure window, not locked, and no known login in them. Rows a login holds are skipped (it
+#: may be checking a password), never waited for. Run by the API every few minutes and by
+#: :func:`maintain`.
+PURGE_LOGIN_THROTTLE = """DELETE FROM login_throttle WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM login_throttle
+    WHERE (last_failed_at IS NULL OR last_failed_at < now() - %(w)s)
+      AND (locked_until IS NULL OR locked_until < now())
+      AND (last_success_at IS NULL OR last_success_at < now() - %(k)s)
+    FOR UPDATE SKIP LOCKED))"""
 
 
 @dataclass
@@ -45,7 +54,7 @@ class MaintenanceReport:
     #: Sessions deleted 90 days after they ended (the access review reads the audit log).
     deleted_sessions: int = 0
     deleted_keys: int = 0
-    #: Failed-login rows past their window (with the client addresses they held).
+    #: Login throttle rows that no longer count (with the client addresses they held).
     deleted_login_throttle: int = 0
 
 
@@ -107,7 +116,9 @@ def maintain(settings: Settings, *, schema: str | None = None) -> MaintenanceRep
                      < now() - interval '90 days'"""
         )
         report.deleted_sessions = cur.rowcount
-        cur = conn.execute(PURGE_LOGIN_THROTTLE, {"w": LOGIN_FAILURE_WINDOW})
+        cur = conn.execute(
+            PURGE_LOGIN_THROTTLE, {"w": LOGIN_FAILURE_WINDOW, "k": LOGIN_KNOWN_CLIENT}
+        )
         report.deleted_login_throttle = cur.rowcount
         # A replay older than the window is rejected as timestamp_too_old before its key matters.
         cur = conn.execute(

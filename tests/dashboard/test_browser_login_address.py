@@ -3,8 +3,10 @@ per person and not per dashboard (docs/api.md, "Lockout"): real Chromium, the re
 and API on loopback.
 
 The browser's requests carry ``X-Forwarded-For: 192.0.2.55``, as a reverse proxy on the same
-machine would add them: the dashboard appends its loopback peer, and the API (trusting
-loopback) counts the failure against 192.0.2.55.
+machine would add it. Streamlit, which believes a loopback proxy, takes 192.0.2.55 as the
+browser's address; the dashboard sends it on, and the API (believing the dashboard on loopback)
+counts the failure against it. Without the forwarding every failure counts as 127.0.0.1. How
+the chain is built from a header the browser wrote itself is tested in test_forwarded_for.
 """
 
 from __future__ import annotations

@@ -20,3 +20,10 @@ def test_a_long_chain_is_cut_from_the_left() -> None:
     chain = forwarded_for([", ".join(f"10.0.0.{i}" for i in range(100))], "192.0.2.7")
     hops = chain.split(", ")
     assert len(hops) == MAX_FORWARDED_HOPS and hops[-1] == "192.0.2.7"
+
+
+def test_what_a_header_cannot_carry_is_left_out() -> None:
+    """httpx refuses a header with non-ASCII text: the login would fail for that browser."""
+    assert forwarded_for(["192.0.2.1, ærlig\u00a0proxy, \x07"], "192.0.2.7") == (
+        "192.0.2.1, 192.0.2.7"
+    )

@@ -72,3 +72,25 @@ def test_raw_tables_are_hypertables_with_one_day_chunks(schema: Schema) -> None:
         ).fetchall()
     assert [r[0] for r in rows] == ["device_status", "robot_events", "walker_frames"]
     assert {str(r[1]) for r in rows} == {"1 day, 0:00:00"}
+
+
+def test_login_throttle_rows_of_a_name_survive_0025(empty_schema: Schema) -> None:
+    """The counters kept per name before 0025 become its rows of one name over every address,
+    locks and all; the API's role may now delete rows (the purge)."""
+    older = [m for m in db.available_migrations() if m.version < 25]
+    db.migrate(empty_schema.settings, schema=empty_schema.name, migrations=older)
+    with empty_schema.connect() as conn:
+        conn.execute(
+            """INSERT INTO login_throttle (username, failures, last_failed_at, locked_until)
+               VALUES ('pleier.a', 7, now(), now() + interval '60 seconds')"""
+        )
+    db.migrate(empty_schema.settings, schema=empty_schema.name)
+    with empty_schema.connect() as conn:
+        row = conn.execute(
+            "SELECT scope, username, client, failures, locked_until > now() FROM login_throttle"
+        ).fetchone()
+        api_may_delete = conn.execute(
+            "SELECT has_table_privilege('stayactive_api', 'login_throttle', 'DELETE')"
+        ).fetchone()
+    assert row == ("account", "pleier.a", "", 7, True)
+    assert api_may_delete == (True,)

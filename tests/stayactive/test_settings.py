@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ("STAYACTIVE_TIME_ZONE", "Mars/Olympus_Mons", "unknown time zone 'Mars/Olympus_Mons'"),
         ("STAYACTIVE_MQTT_URL", "mqtt://broker:port", "has no valid port"),
         ("STAYACTIVE_API_TRUSTED_PROXIES", "127.0.0.1,proxy.kommune.no", "'proxy.kommune.no' is"),
+        ("STAYACTIVE_API_TRUSTED_PROXIES", "10.0.0.1/8", "with no host bits set"),
     ],
 )
 def test_a_bad_value_is_one_line_from_the_cli(

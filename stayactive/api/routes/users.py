@@ -21,7 +21,7 @@ router = APIRouter(
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 
-Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._@-]{1,127}$"), NoNationalId]
+Username = Annotated[str, StringConstraints(pattern=auth.USERNAME_PATTERN), NoNationalId]
 
 
 class UserCreate(BaseModel):
