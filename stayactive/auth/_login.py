@@ -44,12 +44,13 @@ from dataclasses import dataclass
 
 import anyio.to_thread
 import psycopg
+import psycopg.errors
 from psycopg.rows import TupleRow
 
 from stayactive import db
 from stayactive.auth import _store
 from stayactive.auth._passwords import verify_password
-from stayactive.auth._store import ThrottleKey, ThrottleScope
+from stayactive.auth._store import Throttle, ThrottleKey, ThrottleScope
 from stayactive.records import looks_like_national_id
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,14 @@ log = logging.getLogger(__name__)
 FAILURE_WINDOW = db.LOGIN_FAILURE_WINDOW
 #: A name's successful login from an address exempts it there from the wider locks this long.
 KNOWN_CLIENT = db.LOGIN_KNOWN_CLIENT
+#: At an address known for the name, the address's own lock applies from this many times its
+#: threshold.
+KNOWN_CLIENT_FACTOR = 4
+#: Longest wait for the name's (or an unknown address's) row, which another login holds while
+#: it checks a password; then 429.
+LOCK_WAIT_S = 5.0
+#: Buckets that are no address: a login from one is never remembered as known.
+UNCOUNTED = ("unknown", "invalid")
 #: The first lock; each further failure doubles it (capped by the lockout setting).
 BASE_LOCK_S = 30.0
 #: Doublings beyond this change nothing (2**16 × 30 s is far past any lockout setting) and
@@ -125,12 +134,22 @@ def client_key(host: str | None) -> str:
     try:
         address = ipaddress.ip_address(host or "")
     except ValueError:
-        return "unknown" if not host else "invalid"
+        return UNCOUNTED[0] if not host else UNCOUNTED[1]
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is 192.0.2.1
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
     return str(address)
+
+
+def _applies(row: Throttle, pair: Throttle, policy: LoginPolicy) -> bool:
+    """Whether ``row``'s lock refuses this login. At an address known for the name only the
+    name's own row there applies, and the address's once it has counted
+    ``KNOWN_CLIENT_FACTOR`` times its threshold (an infected PC behind a care home's shared
+    address would otherwise guess at every colleague's name known there without limit)."""
+    if row.key.scope != "client" or not pair.known_within(KNOWN_CLIENT):
+        return True
+    return row.failures >= KNOWN_CLIENT_FACTOR * policy.max_failures_per_client
 
 
 def could_be_an_account(name: str) -> bool:
@@ -168,14 +187,20 @@ async def log_in(
     account_key = ThrottleKey("account", name, "")
     pair_key = ThrottleKey("account_client", name, address)
     address_key = ThrottleKey("client", "", address)
-    # 1. THE THROTTLE ROWS: the name's is taken, so logins of one name run one at a time; the
-    # name's row from this address is covered by it
-    account = await _store.take_throttle(conn, account_key, FAILURE_WINDOW)
-    pair = await _store.read_throttle(conn, pair_key, FAILURE_WINDOW)
-    rows = [pair]
-    if not pair.known_within(KNOWN_CLIENT):
-        rows += [account, await _store.take_throttle(conn, address_key, FAILURE_WINDOW)]
-    locked = max(rows, key=lambda row: row.locked_for_s)
+    # 1. THE THROTTLE ROWS: the name's is taken, so logins of one name run one at a time (a
+    # flood of guesses on it makes a login wait at most LOCK_WAIT, then 429); the name's row
+    # from this address is covered by it
+    await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT_S:g}s'")
+    try:
+        account = await _store.take_throttle(conn, account_key, FAILURE_WINDOW)
+        pair = await _store.read_throttle(conn, pair_key, FAILURE_WINDOW)
+        if pair.known_within(KNOWN_CLIENT):
+            rows = [pair, await _store.read_throttle(conn, address_key, FAILURE_WINDOW)]
+        else:
+            rows = [pair, account, await _store.take_throttle(conn, address_key, FAILURE_WINDOW)]
+    except psycopg.errors.LockNotAvailable as exc:
+        raise AccountLocked(LOCK_WAIT_S, 0, "account") from exc
+    locked = max((r for r in rows if _applies(r, pair, policy)), key=lambda r: r.locked_for_s)
     if locked.locked_for_s > 0:
         raise AccountLocked(locked.locked_for_s, locked.failures, locked.key.scope)
     # 2. VERIFY (a dummy hash for unknown names)
@@ -193,7 +218,7 @@ async def log_in(
             await _count_failure(conn, key, policy)
         raise LoginFailed("wrong username or password")
     # 4. SUCCESS (the rest of the transaction is the account's tenant's)
-    await _store.record_success(conn, account_key, pair_key)
+    await _store.record_success(conn, account_key, pair_key, known=address not in UNCOUNTED)
     await _store.set_tenant(conn, user.tenant_id)
     await _store.record_login(conn, user.user_id)
     session_id = await _store.create_session(

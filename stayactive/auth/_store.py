@@ -450,21 +450,25 @@ async def lock_for(conn: _AConn, key: ThrottleKey, seconds: float) -> None:
     )
 
 
-async def record_success(conn: _AConn, account: ThrottleKey, pair: ThrottleKey) -> None:
-    """After a successful login: forget the failures of the name, and of the name from the
-    address, which is remembered as known (its ``last_success_at``)."""
+async def record_success(
+    conn: _AConn, account: ThrottleKey, pair: ThrottleKey, *, known: bool = True
+) -> None:
+    """After a successful login: forget the failures of the name unless it is locked (a lock
+    over every address runs out on its own: a login where the name is known must not hand a
+    guesser spread over many addresses a fresh count), and those of the name from the address,
+    which is remembered as known there (``last_success_at``) if ``known``."""
     await conn.execute(
         "UPDATE login_throttle SET failures = 0, first_failed_at = NULL, locked_until = NULL "
-        f"WHERE {_KEY}",
+        f"WHERE {_KEY} AND (locked_until IS NULL OR locked_until <= now())",
         account.as_params(),
     )
     await conn.execute(
         """INSERT INTO login_throttle AS t (scope, username, client, last_success_at)
-           VALUES (%(s)s, %(u)s, %(c)s, now())
+           VALUES (%(s)s, %(u)s, %(c)s, CASE WHEN %(k)s THEN now() END)
            ON CONFLICT (scope, username, client) DO UPDATE
                SET failures = 0, first_failed_at = NULL, locked_until = NULL,
-                   last_success_at = now()""",
-        pair.as_params(),
+                   last_success_at = CASE WHEN %(k)s THEN now() ELSE t.last_success_at END""",
+        {**pair.as_params(), "k": known},
     )
 
 

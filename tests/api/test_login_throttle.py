@@ -7,6 +7,7 @@ logs a person in (docs/api.md, "Logging in").
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -113,12 +114,71 @@ def test_a_known_address_is_exempt_from_the_wider_locks(api_world: World) -> Non
         _login(api_world, f"guess-{i}", WRONG, shared)
     assert _login(api_world, "tenant-a-admin", PASSWORD, office).status_code == 429
     assert _login(api_world, "tenant-a-admin", PASSWORD, home).status_code == 200
+    # The login at home does not lift the lock over every address (nor reset its count): a
+    # guesser spread over many addresses gets no fresh fifty.
+    assert _login(api_world, "tenant-a-admin", PASSWORD, office).status_code == 429
     assert _login(api_world, "tenant-a-finance", PASSWORD, shared).status_code == 429
     assert _login(api_world, "tenant-a-care", PASSWORD, shared).status_code == 200
     # Failures from a known address still lock the name there.
     for _ in range(5):
         _login(api_world, "tenant-a-care", WRONG, shared)
     assert _login(api_world, "tenant-a-care", PASSWORD, shared).status_code == 429
+
+
+@pytest.fixture
+def known_world(settings: Settings, password_hash: str) -> Iterator[World]:
+    """A world whose names lock from one address only after 100 failures, and addresses after
+    five over every name: the address's lock at a known address is then reached first."""
+    update = {"api_login_max_failures": 100, "api_login_max_failures_per_client": 5}
+    yield from build_world(settings.model_copy(update=update), password_hash)
+
+
+def test_a_known_address_still_locks_after_four_times_its_threshold(known_world: World) -> None:
+    """An address where names are known is not a free field for guessing at them: its own
+    lock applies there too, from four times its threshold (here 20)."""
+    shared = "203.0.113.60"
+    assert _login(known_world, "tenant-a-care", PASSWORD, shared).status_code == 200
+    for _ in range(19):
+        assert _login(known_world, "tenant-a-care", WRONG, shared).status_code == 401
+    assert _login(known_world, "tenant-a-care", PASSWORD, shared).status_code == 200
+    for _ in range(20):
+        _login(known_world, "tenant-a-care", WRONG, shared)
+    locked = _login(known_world, "tenant-a-care", PASSWORD, shared)
+    assert locked.status_code == 429 and locked.json()["type"].endswith("client-locked")
+
+
+def test_an_address_that_is_no_address_never_becomes_known(api_world: World) -> None:
+    """A login whose address is missing or made up counts in a shared bucket, which must not
+    become known for the name (every such client would then be exempt)."""
+    assert _login(api_world, "tenant-a-care", PASSWORD, "not-an-address").status_code == 200
+    with api_world.connect() as conn:
+        row = conn.execute(
+            """SELECT last_success_at FROM login_throttle
+               WHERE scope = 'account_client' AND client = 'invalid'"""
+        ).fetchone()
+    assert row == (None,)
+
+
+def test_a_flood_on_one_name_makes_a_login_wait_five_seconds_at_most(api_world: World) -> None:
+    """Logins of one name run one at a time; while another holds the name's row for long, a
+    login gives up after five seconds with 429 instead of holding a connection."""
+    with api_world.connect() as holder:
+        holder.execute("BEGIN")
+        holder.execute(
+            """INSERT INTO login_throttle (scope, username, client)
+               VALUES ('account', 'tenant-a-care', '') ON CONFLICT DO NOTHING"""
+        )
+        holder.execute(
+            "SELECT 1 FROM login_throttle WHERE scope = 'account' "
+            "AND username = 'tenant-a-care' FOR UPDATE"
+        )
+        t0 = time.monotonic()
+        waited = _login(api_world, "tenant-a-care", PASSWORD, "198.51.100.9")
+        took = time.monotonic() - t0
+        holder.execute("ROLLBACK")
+    assert waited.status_code == 429 and waited.headers["Retry-After"] == "5", waited.text
+    assert 4.5 <= took < 15
+    assert _login(api_world, "tenant-a-care", PASSWORD, "198.51.100.9").status_code == 200
 
 
 @pytest.fixture
