@@ -23,7 +23,7 @@ from dashboard._format import day_label
 from dashboard.views.ward import resident_name
 from stayactive.locale_format import format_number
 from tests.dashboard.conftest import PASSWORD, DashWorld
-from tests.fixtures.browser import SMALL_TABLET, TABLET, log_in, settled
+from tests.fixtures.browser import SMALL_TABLET, TABLET, log_in, logged_in, settled
 
 pytestmark = pytest.mark.slow
 
@@ -52,14 +52,9 @@ def _shot(page: object, name: str) -> None:
 @contextlib.contextmanager
 def _ward_overview(browser: Any, url: str, dash_world: DashWorld) -> Iterator[Any]:
     """A fresh context on a 1024 × 768 tablet, care staff logged in: the ward overview."""
-    context = browser.new_context(viewport=SMALL_TABLET, locale="nb-NO")
-    try:
-        page = context.new_page()
-        log_in(page, url + "/", dash_world.user("care"), PASSWORD)
-        settled(page, "Trenger oppfølging", timeout_s=120)
+    user = dash_world.user("care")
+    with logged_in(browser, url + "/", user, PASSWORD, "Trenger oppfølging", SMALL_TABLET) as page:
         yield page
-    finally:
-        context.close()
 
 
 def test_the_ward_overview_reads_well_to_a_screen_reader(
@@ -214,11 +209,9 @@ def test_the_steps_chart_says_each_day_and_its_steps_in_bokmal(
 def test_the_finance_charts_say_groups_and_both_ends_in_bokmal(
     browser: object, small_dashboard_url: str, dash_world: DashWorld
 ) -> None:
-    context = browser.new_context(viewport=TABLET, locale="nb-NO")  # type: ignore[attr-defined]
-    try:
-        page = context.new_page()
-        log_in(page, small_dashboard_url + "/", dash_world.user("finance"), PASSWORD)
-        settled(page, "Rapport (PDF)", timeout_s=120)
+    user = dash_world.user("finance")
+    url = small_dashboard_url + "/"
+    with logged_in(browser, url, user, PASSWORD, "Rapport (PDF)", TABLET) as page:
         curves, tornado = _spoken(page, 2)
         # A curve (one path) says its group and where it ends; the band is silent.
         lines = curves["line mark"]
@@ -243,5 +236,3 @@ def test_the_finance_charts_say_groups_and_both_ends_in_bokmal(
             label for chart in (curves, tornado) for labels in chart.values() for label in labels
         ]
         assert not [s for s in said if _VEGA_WORDS.search(s)], said[:5]
-    finally:
-        context.close()

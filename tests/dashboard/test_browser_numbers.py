@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.dashboard.conftest import PASSWORD, DashWorld
-from tests.fixtures.browser import SMALL_TABLET, log_in, settled
+from tests.fixtures.browser import SMALL_TABLET, logged_in
 
 pytestmark = pytest.mark.slow
 
@@ -15,15 +15,11 @@ pytestmark = pytest.mark.slow
 def test_the_percent_axis_of_the_finance_curves_reads_the_bokmal_way(
     browser: object, small_dashboard_url: str, dash_world: DashWorld
 ) -> None:
-    context = browser.new_context(viewport=SMALL_TABLET, locale="nb-NO")  # type: ignore[attr-defined]
-    try:
-        page = context.new_page()
-        log_in(page, small_dashboard_url + "/", dash_world.user("finance"), PASSWORD)
-        settled(page, "Rapport (PDF)", timeout_s=120)
+    user = dash_world.user("finance")
+    url = small_dashboard_url + "/"
+    with logged_in(browser, url, user, PASSWORD, "Rapport (PDF)", SMALL_TABLET) as page:
         chart = page.locator("[data-testid='stVegaLiteChart']").first
         chart.get_by_text("Fortsatt i opphold").first.wait_for(timeout=30_000)
         labels = chart.inner_text()
-        assert "100\u00a0%" in labels and "20\u00a0%" in labels, labels
-        assert "100%" not in labels, labels
-    finally:
-        context.close()
+    assert "100\u00a0%" in labels and "20\u00a0%" in labels, labels
+    assert "100%" not in labels, labels
