@@ -399,13 +399,12 @@ def _throttle(key: ThrottleKey, row: TupleRow | None) -> Throttle:
 async def take_throttle(conn: _AConn, key: ThrottleKey, window: timedelta) -> Throttle:
     """Take the throttle row ``key`` (made if missing) for this transaction: logins that take
     the same row run one at a time, so parallel guesses cannot race past its lock. Failures
-    older than ``window`` are forgotten."""
+    older than ``window`` do not count (as in every read; :func:`record_failure` starts them
+    again)."""
     cur = await conn.execute(
         f"""INSERT INTO login_throttle AS t (scope, username, client)
             VALUES (%(s)s, %(u)s, %(c)s)
-            ON CONFLICT (scope, username, client) DO UPDATE
-                SET failures = CASE WHEN t.last_failed_at < now() - %(w)s THEN 0
-                                    ELSE t.failures END
+            ON CONFLICT (scope, username, client) DO UPDATE SET failures = t.failures
             RETURNING {_STATE}""",
         {**key.as_params(), "w": window},
     )
@@ -451,7 +450,7 @@ async def lock_for(conn: _AConn, key: ThrottleKey, seconds: float) -> None:
 
 
 async def record_success(
-    conn: _AConn, account: ThrottleKey, pair: ThrottleKey, *, known: bool = True
+    conn: _AConn, account: ThrottleKey, pair: ThrottleKey, *, known: bool
 ) -> None:
     """After a successful login: forget the failures of the name unless it is locked (a lock
     over every address runs out on its own: a login where the name is known must not hand a

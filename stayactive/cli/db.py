@@ -27,11 +27,11 @@ def migrate() -> None:
 @app.command()
 def maintain() -> None:
     """Apply retention with drop_chunks where the edition has no policies; purge old rejects,
-    ended sessions and failed-login rows (with their client addresses) past their window."""
+    ended sessions and login throttle rows (with their client addresses) that no longer count."""
     report = db.maintain(get_settings())
     dropped = ", ".join(f"{t}: {n}" for t, n in report.dropped_chunks.items()) or "by policy"
     typer.echo(
         f"licence {report.license}; chunks dropped: {dropped}; "
         f"old rejects deleted: {report.deleted_rejects}; "
-        f"failed-login rows past their hour deleted: {report.deleted_login_throttle}"
+        f"login throttle rows that no longer count deleted: {report.deleted_login_throttle}"
     )
