@@ -66,6 +66,36 @@ def _described(label: str, title: str, text: str = "datum.text") -> str:
     return f"{label} + {_say(f'; {title}: ')} + {text}"
 
 
+def _line_and_points(
+    data: alt.Data,
+    x: alt.X,
+    y: alt.Y,
+    title: str,
+    measure: str,
+    *,
+    color: str,
+    width: int,
+    size: int,
+) -> tuple[alt.Chart, alt.Chart]:
+    """A line through its points as two layers. A line is one SVG path, which Vega labels with
+    its first row only, so the points say the days (``"{label}; {measure}: {text}"``, their
+    tooltip the day and its text under ``title``) and the line is silent, with no tooltip
+    either: a line's would show its first day wherever it is hovered."""
+    line = alt.Chart(data).mark_line(color=color, strokeWidth=width, aria=False).encode(x=x, y=y)
+    points = (
+        alt.Chart(data)
+        .transform_calculate(description=_described("datum.label", measure))
+        .mark_point(color=color, size=size, filled=True, opacity=1)
+        .encode(
+            x=x,
+            y=y,
+            tooltip=[alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title=title)],
+            description="description:N",
+        )
+    )
+    return line, points
+
+
 def _label_expr(fmt: str, lang: Lang) -> str:
     """A Vega label expression that writes numbers the bokmål way (1 234,5; 80 %)."""
     base = f"format(datum.value, '{fmt}')"
@@ -199,17 +229,7 @@ def gait_speed(
         ),
         axis=_axis(title, ".2f", lang, description=measure),
     )
-    tooltip = [alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title=title)]
-    # The line and its points as two layers: a line is one SVG path, which Vega labels with
-    # its first row only, so the points say the days and the line is silent (no tooltip
-    # either: a line's would show its first day wherever it is hovered).
-    line = alt.Chart(data).mark_line(color=BLUE, strokeWidth=3, aria=False).encode(x=x, y=y)
-    points = (
-        alt.Chart(data)
-        .transform_calculate(description=_described("datum.label", measure))
-        .mark_point(color=BLUE, size=60, filled=True, opacity=1)
-        .encode(x=x, y=y, tooltip=tooltip, description="description:N")
-    )
+    line, points = _line_and_points(data, x, y, title, measure, color=BLUE, width=3, size=60)
     rule_data = _data([{"y": threshold_mps, "t": threshold_label}])
     rule = (
         alt.Chart(rule_data)
@@ -288,15 +308,7 @@ def series_points(
     data = _data([r for r in rows if r.get(field) is not None])
     x = alt.X("date:T", axis=_date_axis(lang), timeUnit="yearmonthdate")
     y = alt.Y(f"{field}:Q", axis=_axis(title, fmt, lang))
-    tooltip = [alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title=title)]
-    # Two layers, as in gait_speed: the points say the days, the line (one path) is silent.
-    line = alt.Chart(data).mark_line(color=color, strokeWidth=2, aria=False).encode(x=x, y=y)
-    points = (
-        alt.Chart(data)
-        .transform_calculate(description=_described("datum.label", title))
-        .mark_point(color=color, size=80, filled=True, opacity=1)
-        .encode(x=x, y=y, tooltip=tooltip, description="description:N")
-    )
+    line, points = _line_and_points(data, x, y, title, title, color=color, width=2, size=80)
     return _finish(alt.layer(line, points), height=200)
 
 
