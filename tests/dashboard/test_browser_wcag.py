@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.dashboard.conftest import PASSWORD, DashWorld
 from tests.fixtures.browser import TABLET, log_in, open_expander, settled
@@ -47,6 +48,21 @@ PAGES = [
 ]
 
 
+def _says_language(page: Any, code: str, timeout_s: float = 30) -> None:
+    """Wait until the page tells the browser it is in ``code``. Our script that says so is an
+    ``st.html`` element, whose renderer Streamlit loads on demand: on a cold, busy browser the
+    page's texts can show before it has run, so the language is waited for, not read once."""
+    try:
+        page.wait_for_function(
+            "code => document.documentElement.lang === code", arg=code, timeout=timeout_s * 1000
+        )
+    except PlaywrightTimeout as error:
+        found = page.evaluate("document.documentElement.lang")
+        raise AssertionError(
+            f"the page says lang={found!r}, not {code!r}, after {timeout_s:g} s"
+        ) from error
+
+
 def _violations(page: Any, name: str) -> list[str]:
     """What axe-core finds against WCAG 2.1 A and AA, one line per rule (all of it kept as
     JSON under the test artifacts)."""
@@ -75,7 +91,7 @@ def test_each_page_meets_wcag_21_aa(
         settled(page, ready, timeout_s=120)
         if opened is not None:
             opened(page)
-        assert page.evaluate("document.documentElement.lang") == "nb"
+        _says_language(page, "nb")
         state = opened.__name__.strip("_") if opened else path.strip("/") or "start"
         found = _violations(page, f"{role or 'login'}-{state}")
         assert not found, "\n".join(found)
@@ -89,10 +105,10 @@ def test_the_english_login_page_says_it_is_english(browser: Any, small_dashboard
         page = context.new_page()
         page.goto(small_dashboard_url + "/")
         settled(page, "Logg inn", timeout_s=120)
-        assert page.evaluate("document.documentElement.lang") == "nb"
+        _says_language(page, "nb")
         page.get_by_text("English", exact=True).click()
         settled(page, "Log in", timeout_s=60)
-        assert page.evaluate("document.documentElement.lang") == "en"
+        _says_language(page, "en")
         found = _violations(page, "login-en")
         assert not found, "\n".join(found)
     finally:
