@@ -192,6 +192,28 @@ def test_resident_page_shows_the_stay(app: AppTest, dash_world: DashWorld) -> No
     assert re.search(r"Oppfølging: \*\*(gitt|ikke gitt|trukket tilbake|utløpt)\*\*", text)
 
 
+def test_a_resident_no_longer_on_the_ward_is_not_replaced_by_another(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    """Opened from a past day's overview, a resident who has left the ward since is said to be
+    gone; the page shows no one (not the first of today's list) until a resident is chosen."""
+    log_in(app, dash_world.user("care"))
+    _session(app).resident_id = 987_654_321
+    app.switch_page("views/resident.py").run()
+    assert not app.exception, app.exception
+    assert [w.value for w in app.warning] == [
+        "Beboeren du åpnet er ikke på avdelingen i dag (utskrevet eller flyttet). "
+        "Velg en beboer i listen."
+    ]
+    assert not app.title and not app.metric
+    picker = app.selectbox(key="resident_pick")
+    assert picker.value is None
+    picker.select(dash_world.tenant.robot_resident).run()
+    assert not app.exception, app.exception
+    assert app.title[0].value == dash_world.tenant.named[dash_world.tenant.robot_resident]
+    assert not app.warning
+
+
 def test_fleet_page_names_the_quiet_walker(app: AppTest, dash_world: DashWorld) -> None:
     log_in(app, dash_world.user("care"))
     app.switch_page("views/fleet.py").run()
