@@ -47,16 +47,11 @@ def _pick(session: _session.Session, roster: list[JsonObject]) -> JsonObject | N
         _ui.empty(session.t("resident.none_on_ward"))
         return None
     ids = [int(r["resident_id"]) for r in roster]
-    picked = st.session_state.get("resident_pick")
-    if picked in ids:  # chosen in the picker below, in the run this one follows
-        session.resident_id = int(picked)
-    elif session.resident_id is None:
+    if session.resident_id is None:
         session.resident_id = ids[0]
-    # A resident opened from a past day's overview may have left the ward since: say so and
-    # show no one until a resident is chosen, never the first of today's list in their place.
+    # A resident opened from a past day's overview may have left the ward since: no one is
+    # preselected then, never the first of today's list in their place.
     gone = session.resident_id not in ids
-    if gone:
-        st.warning(session.t("resident.not_on_ward"), icon=":material/person_off:")
     by_id = {int(r["resident_id"]): r for r in roster}
 
     def label(i: int) -> str:
@@ -69,6 +64,7 @@ def _pick(session: _session.Session, roster: list[JsonObject]) -> JsonObject | N
         format_func=label, key="resident_pick", placeholder=session.t("resident.choose_one"),
     )  # fmt: skip
     if chosen is None:
+        st.warning(session.t("resident.not_on_ward"), icon=":material/person_off:")
         return None
     session.resident_id = int(chosen)
     return by_id[int(chosen)]
