@@ -3,7 +3,11 @@
 Conditions, evaluated for "now" on a :class:`~stayactive.api.ward_snapshot.WardSnapshot`:
 
 1. ``not_up_by_hour`` -- past the ward's hour (default 11:00), a resident whose walker is
-   monitoring today (it has reported since midnight) has not walked today: no frame and no step.
+   monitoring today has not walked today: no frame and no step. Monitoring means it has been
+   heard from since midnight, and its newest status was made today by the device's clock and
+   reports an empty buffer. A device still uploading a backlog (yesterday's data arriving now,
+   or today's frames queued behind it) has not told us about today yet, so its silence is not
+   read as inactivity.
 2. ``declining_3_days`` -- the stay's trajectory has declined three days running (gait speed or
    daily steps; computed by the analytics runner).
 3. ``no_data`` -- no resident-day with data for yesterday and today, and nothing from the
@@ -37,6 +41,7 @@ from psycopg.types.json import Jsonb
 from stayactive.api.models.overview import URGENCY, AlertKind, AlertPublic, Handled
 from stayactive.api.ward_snapshot import (
     AlertSettings,
+    DeviceNow,
     ResidentSnapshot,
     WardSnapshot,
     load_ward_snapshot,
@@ -58,8 +63,15 @@ class Condition:
     detail: dict[str, Any]
 
 
-def _walkers(r: ResidentSnapshot) -> list[Any]:
+def _walkers(r: ResidentSnapshot) -> list[DeviceNow]:
     return [d for d in r.devices if d.kind == "walker"]
+
+
+def _caught_up_today(device: DeviceNow, today_start: datetime) -> bool:
+    """The device has reported today with nothing left to upload (see condition 1)."""
+    heard = device.last_seen_at is not None and device.last_seen_at >= today_start
+    made_today = device.status_at is not None and device.status_at >= today_start
+    return heard and made_today and not device.buffered_n
 
 
 def conditions(snap: WardSnapshot, now: datetime) -> list[Condition]:
@@ -72,7 +84,7 @@ def conditions(snap: WardSnapshot, now: datetime) -> list[Condition]:
         today = r.days.get(snap.day)
         walkers = _walkers(r)
         # 1. NOT UP BY THE WARD'S HOUR
-        monitoring = [w for w in walkers if w.last_seen_at and w.last_seen_at >= today_start]
+        monitoring = [w for w in walkers if _caught_up_today(w, today_start)]
         walked = any(w.last_frame_at and w.last_frame_at >= today_start for w in walkers) or bool(
             today and today.steps
         )

@@ -52,6 +52,8 @@ class DeviceNow:
     charging: bool | None
     last_seen_at: datetime | None
     last_frame_at: datetime | None
+    status_at: datetime | None  # `at` of the newest status, by the device's clock
+    buffered_n: int | None  # the backlog that status reported
 
 
 @dataclass
@@ -142,7 +144,8 @@ SELECT a.resident_id, a.device_id, d.kind, lower(a.valid), l.state, l.battery_pc
        l.last_seen_at,
        (SELECT max(f.time) FROM walker_frames f
         WHERE f.device_id = a.device_id AND f.time >= greatest(lower(a.valid), %(since)s)
-          AND f.time < %(at)s) AS last_frame
+          AND f.time < %(at)s) AS last_frame,
+       l.status_time, l.buffered_n
 FROM device_assignments a
 JOIN devices d ON d.device_id = a.device_id
 LEFT JOIN device_latest_status l ON l.device_id = a.device_id
@@ -211,10 +214,12 @@ async def load_ward_snapshot(
             _DEVICES,
             {"t": tenant_id, "r": ids, "at": at, "since": start - timedelta(days=LEVEL_DAYS)},
         )
-        for rid, dev, kind, since, state, battery, charging, seen, frame in await cur.fetchall():
-            by_id[int(rid)].devices.append(
-                DeviceNow(str(dev), str(kind), since, state, _f(battery), charging, seen, frame)
+        for found in await cur.fetchall():
+            rid, dev, kind, since, state, battery, charging, seen, frame, status_at, n = found
+            device = DeviceNow(
+                str(dev), str(kind), since, state, _f(battery), charging, seen, frame, status_at, n
             )
+            by_id[int(rid)].devices.append(device)
     residents.sort(key=lambda r: r.pseudonym)
     return WardSnapshot(
         tenant_id, ward_id, time_zone, day, at, settings, residents, len(rows) - len(consented)

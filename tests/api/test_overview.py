@@ -125,6 +125,32 @@ def test_alerts_are_raised_ranked_handled_and_resolved(api_world: World) -> None
     assert care.post(f"/alerts/{no_data_id}/handled", json={"note": ""}).status_code == 403
 
 
+def test_a_walker_still_uploading_a_backlog_is_not_read_as_a_resident_not_up(
+    api_world: World,
+) -> None:
+    who = _setup_conditions(api_world)
+    care = api_world.client("tenant-a-care")
+    ward = api_world.a.ward_ids[0]
+    device = dict(zip(api_world.a.resident_ids, api_world.a.device_ids, strict=True))
+
+    def alerts_of_not_up(status_at: datetime, buffered_n: int) -> set[str]:
+        with api_world.connect() as conn:
+            conn.execute(
+                "UPDATE device_latest_status SET status_time = %s, buffered_n = %s, "
+                "last_seen_at = now() WHERE device_id = %s",
+                (status_at, buffered_n, device[who["not_up"]]),
+            )
+        return set(_alerts(care.get(f"/wards/{ward}/overview").json(), who["not_up"]))
+
+    now = datetime.now(UTC)
+    # Heard from a minute ago, but what arrives is yesterday's data: today is not known yet.
+    assert "not_up_by_hour" not in alerts_of_not_up(now - timedelta(days=1), 0)
+    # A fresh status ahead of a backlog of 4,000 messages: today's frames may be among them.
+    assert "not_up_by_hour" not in alerts_of_not_up(now, 4000)
+    # Caught up, and still nothing today: now it is said.
+    assert "not_up_by_hour" in alerts_of_not_up(now, 0)
+
+
 def test_overview_figures_and_formatting(api_world: World) -> None:
     care = api_world.client("tenant-a-care")
     ward = api_world.a.ward_ids[0]

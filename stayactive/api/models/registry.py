@@ -71,7 +71,10 @@ class DevicePublic(BaseModel):
     kind: Literal["walker", "robot"]
     serial: str
     ward_id: int | None
-    firmware: str | None
+    firmware: str | None = Field(
+        description="The firmware given when the device was registered, if any; what the "
+        "device runs now is in its status (`firmware` of /devices/{id}/status and /fleet)."
+    )
     active: bool
     created_at: dt.datetime
 
@@ -98,13 +101,20 @@ class DeviceStatus(BaseModel):
 
     device: DevicePublic
     state: str | None
-    last_seen_at: dt.datetime | None
-    status_at: dt.datetime | None
+    last_seen_at: dt.datetime | None = Field(
+        description="When the backend last received a message of any kind from the device."
+    )
+    status_at: dt.datetime | None = Field(
+        description="When the newest status was made, by the device's clock: older than "
+        "`last_seen_at` by much while the device uploads a backlog."
+    )
     battery_pct: float | None
     charging: bool | None
-    firmware: str | None
+    firmware: str | None = Field(description="The firmware the device reported last.")
     rssi_dbm: float | None
-    buffered_n: int | None
+    buffered_n: int | None = Field(
+        description="Messages the device still holds to upload, as its newest status said."
+    )
     clock_suspect: bool | None
     frames_24h: int
     rejects_24h: int
@@ -163,7 +173,7 @@ class FleetDevice(BaseModel):
     state: str | None
     battery_pct: float | None
     charging: bool | None
-    firmware: str | None
+    firmware: str | None = Field(description="The firmware the device reported last.")
     last_seen_at: dt.datetime | None
     clock_suspect: bool | None
     problems: list[str] = Field(description="offline, battery_low, clock_suspect, never_seen.")
