@@ -13,14 +13,16 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from rich.console import Console
 
 import ingest
+from firmware_sim.records import care_record_rows
 from firmware_sim.scenario import STATUS_INTERVAL_S
 from firmware_sim.scenario_file import Scenario
 from stayactive import db
@@ -40,6 +42,7 @@ from stayactive.tools.demo import (
     reset,
     run_demo,
 )
+from stayactive.tools.demo._records import comparison_records
 from tests.fixtures.services import Schema, answers, free_port
 
 SMALL = DemoConfig(residents=4, days=1)
@@ -326,3 +329,25 @@ def test_the_ready_report_counts_past_the_statement_timeout(schema: Schema) -> N
     out = io.StringIO()
     _ready(Console(file=out, width=200), hurried, DemoReport(True, 1.0, 2.0))
     assert "stored: 0 walker frames" in out.getvalue(), out.getvalue()
+
+
+def test_comparison_stays_open_at_go_live_are_discharged_when_their_time_comes() -> None:
+    tz = ZoneInfo("Europe/Oslo")
+    go_live = datetime(2026, 6, 1, tzinfo=tz)
+    config = DemoConfig(residents=8, days=30)
+    scenario = Scenario(
+        tenant=TENANT, broker_host="localhost", broker_port=1883, start=go_live,
+        days=config.world_days, n_stays=config.n_stays, wards=config.wards,
+        walkers_per_ward=config.walkers_per_ward, tz_name=tz.key,
+    )  # fmt: skip
+    world = scenario.world()
+
+    def open_stays(at: datetime) -> set[str]:
+        rows = care_record_rows(comparison_records(scenario, world, go_live, at))
+        assert rows and all(datetime.fromisoformat(r["admitted_at"]) < go_live for r in rows)
+        return {r["external_ref"] for r in rows if not r["discharged_at"]}
+
+    at_go_live = open_stays(go_live)
+    assert len(at_go_live) >= 3  # the wards were not empty the day the devices came
+    # Three months on, the care record has discharged them: none is left on the ward for ever.
+    assert open_stays(go_live + timedelta(days=90)) == set()

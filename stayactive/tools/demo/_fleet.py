@@ -115,7 +115,7 @@ def run_fleet(
         while not stop():
             time.sleep(1.0)
         return
-    stays, assigned = import_current_extract(settings, files, scenario, datetime.now(UTC))
+    stays, assigned = import_current_extract(settings, files, scenario, world, datetime.now(UTC))
     say(f"care record extract: {stays.summary()}; assignments: {assigned.summary()}")
     devices = runner.make_devices(world, DeviceBehaviour(duplicate_rate=0.01))
     with db.connect(settings) as conn:
@@ -147,7 +147,7 @@ def run_fleet(
         if checkpoint.live and not was_live:
             say("the history is sent: the devices go on in real time")
         if checkpoint.live and time.monotonic() - last_import > IMPORT_EVERY_S:
-            import_current_extract(settings, files, scenario, datetime.now(UTC))
+            import_current_extract(settings, files, scenario, world, datetime.now(UTC))
             last_import = time.monotonic()
 
     def progress(stats: runner.RunStats) -> None:

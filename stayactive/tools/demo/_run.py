@@ -119,7 +119,9 @@ def run_demo(
                 scenario = load_scenario(files)
                 _phase(
                     progress, "care records of the comparison period (the year before)",
-                    lambda: import_comparison_period(demo, files, scenario),
+                    lambda: import_comparison_period(
+                        demo, files, scenario, scenario.world(), datetime.now(UTC)
+                    ),
                 )  # fmt: skip
             else:
                 _check_size(DemoRecord.load(files), config)
