@@ -70,10 +70,29 @@ EXCLUSION_REASONS: Final = (
     "comparison stay with a device",
 )
 
-_STAYS_SQL: Final = """
-WITH walker_data AS (
+#: Whether stay ``st`` is an intervention stay by its devices: one assigned within the exposure
+#: window of admission, and for a walker a frame from it in that window (unless the tenant has
+#: no walker data at all). Needs the CTE ``walker_data`` and the parameter ``window_h``; the
+#: API's report version digests it too, as late telemetry can turn a stay into one.
+EXPOSED_SQL: Final = """EXISTS (
+    SELECT 1 FROM device_assignments a JOIN devices d ON d.device_id = a.device_id
+    WHERE a.tenant_id = st.tenant_id AND a.resident_id = st.resident_id
+      AND a.valid && tstzrange(st.admitted_at,
+                               st.admitted_at + make_interval(hours => %(window_h)s))
+      AND (d.kind <> 'walker' OR NOT (SELECT present FROM walker_data) OR EXISTS (
+           SELECT 1 FROM walker_frames f
+           WHERE f.device_id = a.device_id
+             AND f.time >= greatest(lower(a.valid), st.admitted_at)
+             AND f.time < least(coalesce(upper(a.valid), 'infinity'),
+                                st.admitted_at + make_interval(hours => %(window_h)s))))
+)"""
+#: The CTE :data:`EXPOSED_SQL` needs.
+WALKER_DATA_CTE: Final = """walker_data AS (
     SELECT EXISTS (SELECT 1 FROM walker_frames WHERE tenant_id = %(tenant)s) AS present
-),
+)"""
+
+_STAYS_SQL: Final = f"""
+WITH {WALKER_DATA_CTE},
 first_go_live AS (
     SELECT min(go_live_on) AS on_date FROM wards WHERE tenant_id = %(tenant)s
 )
@@ -82,18 +101,7 @@ SELECT st.stay_id, st.resident_id, st.ward_id, st.admitted_at,
        CASE WHEN st.discharged_at <= %(at)s THEN st.discharge_destination END AS destination,
        st.stay_type, w.go_live_on, r.birth_year, m.gait_speed_mps,
        (SELECT on_date FROM first_go_live) AS first_go_live,
-       EXISTS (
-           SELECT 1 FROM device_assignments a JOIN devices d ON d.device_id = a.device_id
-           WHERE a.tenant_id = st.tenant_id AND a.resident_id = st.resident_id
-             AND a.valid && tstzrange(st.admitted_at,
-                                      st.admitted_at + make_interval(hours => %(window_h)s))
-             AND (d.kind <> 'walker' OR NOT (SELECT present FROM walker_data) OR EXISTS (
-                  SELECT 1 FROM walker_frames f
-                  WHERE f.device_id = a.device_id
-                    AND f.time >= greatest(lower(a.valid), st.admitted_at)
-                    AND f.time < least(coalesce(upper(a.valid), 'infinity'),
-                                       st.admitted_at + make_interval(hours => %(window_h)s))))
-       ) AS exposed,
+       {EXPOSED_SQL} AS exposed,
        EXISTS (
            SELECT 1 FROM device_assignments a
            WHERE a.tenant_id = st.tenant_id AND a.resident_id = st.resident_id

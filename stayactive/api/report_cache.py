@@ -6,9 +6,10 @@ API computes it once per key and serves it from here after that. The key holds e
 report depends on (:class:`ReportKey`): the tenant, the language, the analysis day, the
 resamples and the *data version*, a digest of the evaluation's inputs taken at each request
 (:func:`stayactive.api.report_source.data_version`); a new import, a changed consent, a new
-parameter set or design gives a new version and so a new report. Entries also expire after
-``ttl_s`` (telemetry that decides whether a recent stay counts as a programme stay is not in
-the digest), and the least recently used go first beyond ``max_entries``.
+parameter set or design, or late telemetry that makes a stay a programme stay, gives a new
+version and so a new report. Entries also expire after ``ttl_s`` (the follow-up of stays still
+going on grows through the analysis day), and the least recently used go first beyond
+``max_entries``.
 
 Concurrent requests for one key compute it once: the others wait for the first. The API also
 computes the current reports ahead, in the background (:mod:`stayactive.api.background`): a

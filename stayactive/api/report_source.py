@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
-from analytics.stays.store import load_stays
+from analytics.stays.store import EXPOSED_SQL, EXPOSURE_WINDOW_H, WALKER_DATA_CTE, load_stays
 from stayactive import audit
 from stayactive.locale_format import Language
 from stayactive.reports import OpenDataTable, SavingsReport, build_savings_report, open_data
@@ -46,9 +46,11 @@ def build_savings(
 
 # A digest of everything the savings report reads, per tenant: stays, who they belong to and
 # where, consents, device assignments, go-live dates, admission mobility, hospital admissions,
-# the parameter set and the design. Small tables (thousands of rows a year); telemetry is not
-# in it (see stayactive.api.report_cache).
-_DATA_VERSION = """
+# the parameter set and the design (small tables: thousands of rows a year), and which stays
+# are intervention stays by their devices' data: late telemetry (a walker uploading its
+# backlog) turns a stay into one, so it gives a new version like a new import.
+_DATA_VERSION = f"""
+WITH {WALKER_DATA_CTE}
 SELECT md5(concat_ws('|',
   (SELECT count(*) || ':' || coalesce(md5(string_agg(concat_ws(',', stay_id, resident_id,
           ward_id, admitted_at, discharged_at, stay_type, discharge_destination), ';'
@@ -66,14 +68,17 @@ SELECT md5(concat_ws('|',
   (SELECT md5(string_agg(concat_ws(',', hospital_admission_id, resident_id, admitted_at), ';'
           ORDER BY hospital_admission_id)) FROM hospital_admissions WHERE tenant_id = %(t)s),
   (SELECT max(version) FROM savings_parameter_sets WHERE tenant_id = %(t)s),
-  (SELECT max(design_choice_id) FROM savings_designs WHERE tenant_id = %(t)s)
+  (SELECT max(design_choice_id) FROM savings_designs WHERE tenant_id = %(t)s),
+  (SELECT md5(string_agg(st.stay_id::text, ',' ORDER BY st.stay_id)) FROM stays st
+     WHERE st.tenant_id = %(t)s AND {EXPOSED_SQL})
 ))
 """
 
 
 def data_version(conn: _Conn, tenant_id: str) -> str:
     """A digest that changes whenever an input of the tenant's savings report does."""
-    row = conn.execute(_DATA_VERSION, {"t": tenant_id}).fetchone()
+    params = {"t": tenant_id, "tenant": tenant_id, "window_h": EXPOSURE_WINDOW_H}
+    row = conn.execute(_DATA_VERSION, params).fetchone()
     assert row is not None
     return str(row[0])
 

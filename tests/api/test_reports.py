@@ -26,7 +26,7 @@ from stayactive.api.serve import RunningApi
 from stayactive.reports.savings_store import choose_design
 from stayactive.settings import Settings
 from tests.api.conftest import PASSWORD
-from tests.fixtures.dashboard_seed import seed_dashboard_tenant
+from tests.fixtures.dashboard_seed import FIRST_FRAMES, seed_dashboard_tenant
 from tests.fixtures.served import served_schema
 
 
@@ -238,3 +238,35 @@ def test_not_estimable_is_said_plainly(finance_world: FinanceWorld) -> None:
     assert "readmission" in nb["tables"] and "money" not in nb["tables"]
     en = finance.get("/reports/savings", params={"lang": "en"}).json()
     assert en["messages"][0].startswith("Not enough data for an effect estimate")
+
+
+def test_telemetry_that_decides_programme_stays_gives_a_new_report(
+    finance_world: FinanceWorld,
+) -> None:
+    """Whether a stay is a programme stay rests on its walker's frames in its first 72 hours;
+    frames that arrive late (a walker uploading its backlog) must give a new report, not the
+    one computed before they came. Here fin-a's evaluation frames go and come back."""
+    finance = finance_world.client("fin-a-finance")
+    before = finance.get("/reports/savings").json()
+    assert before["status"] == "complete"
+    assert finance.get("/reports/savings").headers["Cache-Status"] == "stayactive-api; hit"
+    evaluation_frames = (
+        "FROM walker_frames WHERE tenant_id = 'fin-a' AND boot = 1 "
+        "AND device_id LIKE 'walker-eval-%'"
+    )
+    with db.connect(finance_world.settings) as conn:
+        row = conn.execute(f"SELECT count(*) {evaluation_frames}").fetchone()
+        assert row is not None and row[0] > 50
+        conn.execute(f"DELETE {evaluation_frames}")
+        conn.commit()
+    try:
+        without = finance.get("/reports/savings")
+        assert without.headers["Cache-Status"] == "stayactive-api; fwd=miss; stored"
+        assert without.json()["status"] == "no effect estimate"
+    finally:
+        with db.connect(finance_world.settings) as conn:
+            conn.execute(FIRST_FRAMES, ("fin-a",))  # the same frames again, as if uploaded now
+            conn.commit()
+    again = finance.get("/reports/savings")
+    assert again.json()["status"] == "complete"
+    assert again.json()["headline"] == before["headline"]
