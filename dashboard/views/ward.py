@@ -318,7 +318,7 @@ def _live(ward_id: int) -> None:
     updated = format_clock(_format.parse_datetime(overview["generated_at"]), session.time_zone)
     st.caption(
         session.t(
-            "ward.updated",
+            _today_or("ward.updated", "ward.updated_past"),
             day=_format.long_date(day, session.lang) if day else "",
             time=updated,
             every=get_settings().dashboard_refresh_s,
@@ -341,7 +341,9 @@ def render() -> None:
     st.title(_ui.markdown_text(ward["name"]), anchor=False)
     st.caption(_ui.markdown_text(ward["site"]))
     # Built here, not at import, so the refresh interval follows the settings of this process.
-    live = st.fragment(_live, run_every=get_settings().dashboard_refresh_s)
+    # A past day (``?date=``) is shown as fetched: it does not refresh by itself.
+    every = get_settings().dashboard_refresh_s if chosen_day() is None else None
+    live = st.fragment(_live, run_every=every)
     live(int(ward["ward_id"]))
 
 

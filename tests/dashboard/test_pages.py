@@ -175,6 +175,16 @@ def test_ward_overview_refreshes_itself(app: AppTest, dash_world: DashWorld) -> 
     assert any("oppdateres av seg selv" in c.value for c in app.caption)
 
 
+def test_a_past_day_says_it_is_past_and_does_not_claim_to_refresh(
+    app: AppTest, dash_world: DashWorld
+) -> None:
+    app.query_params["date"] = (date.today() - timedelta(days=3)).isoformat()
+    log_in(app, dash_world.user("care"))
+    captions = [c.value for c in app.caption]
+    assert any("en tidligere dag · hentet" in c for c in captions), captions
+    assert not any("oppdateres av seg selv" in c for c in captions), captions
+
+
 def test_resident_page_shows_the_stay(app: AppTest, dash_world: DashWorld) -> None:
     log_in(app, dash_world.user("care"))
     _session(app).resident_id = dash_world.tenant.robot_resident
