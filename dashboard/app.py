@@ -6,6 +6,8 @@ the only page is the login form. Hiding pages is for comfort: the API enforces e
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import _nav, _session, _ui
@@ -14,7 +16,10 @@ from dashboard import _nav, _session, _ui
 # once per server process, while the login page is shown, not when a nurse opens a page.
 from dashboard.views import finance, fleet, resident, ward  # noqa: F401
 
-st.set_page_config(page_title="StayActive", page_icon=":material/directions_walk:", layout="wide")
+# The icon is a file of ours: a Material icon as favicon is fetched from fonts.gstatic.com,
+# which a ward's network may not reach.
+_ICON = str(Path(__file__).parent / "static" / "favicon.svg")
+st.set_page_config(page_title="StayActive", page_icon=_ICON, layout="wide")
 _ui.apply_style()
 
 session = _session.current()

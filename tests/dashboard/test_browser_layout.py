@@ -4,6 +4,8 @@ portrait."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from tests.dashboard.conftest import PASSWORD, DashWorld
@@ -36,5 +38,26 @@ def test_the_fleet_filter_label_is_whole_on_a_tablet(
         page.wait_for_timeout(500)  # the columns lay themselves out
         assert page.get_by_text("Bare utstyr med problemer").first.is_visible()
         assert page.evaluate(_CUT) == []
+    finally:
+        context.close()
+
+
+def test_the_pages_ask_no_other_host_for_anything(
+    browser: object, small_dashboard_url: str, dash_world: DashWorld
+) -> None:
+    """A ward's network may reach the dashboard and nothing else: the login page and the ward
+    overview (charts, icons, favicon) load from the dashboard alone."""
+    context = browser.new_context(viewport=SMALL_TABLET, locale="nb-NO")  # type: ignore[attr-defined]
+    asked: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("request", lambda request: asked.append(request.url))
+        log_in(page, small_dashboard_url, dash_world.user("care"), PASSWORD)
+        settled(page, "Trenger oppfølging", timeout_s=120)
+        page.wait_for_timeout(1000)  # the favicon and the lazy parts
+        host = urlsplit(small_dashboard_url).netloc
+        elsewhere = [u for u in asked if urlsplit(u).scheme in {"http", "https", "ws", "wss"}
+                     and urlsplit(u).netloc != host]  # fmt: skip
+        assert asked and elsewhere == [], elsewhere
     finally:
         context.close()
