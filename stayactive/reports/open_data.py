@@ -67,6 +67,34 @@ DICTIONARY: Final = {
     "residents have such days, or the walker step metrics are not available (see the notes).",
 }
 _THRESHOLD: Final = 5
+#: The type of each column's value in JSON (the CSV holds text; an empty cell is suppressed).
+_COLUMN_TYPES: Final[dict[str, type]] = {
+    "tenant": str,
+    "month": str,
+    "complete_month": bool,
+    "stays_admitted": int,
+    "stays_discharged": int,
+    "median_los_days": float,
+    "bed_days": int,
+    "readmission_rate_30d": float,
+    "mean_daily_steps": int,
+}
+
+
+def typed_row(row: dict[str, str]) -> dict[str, str | int | float | bool | None]:
+    """A CSV row with its values as JSON types: numbers as numbers, a suppressed cell as null."""
+    out: dict[str, str | int | float | bool | None] = {}
+    for name, text in row.items():
+        kind = _COLUMN_TYPES[name]
+        if kind is str:
+            out[name] = text
+        elif text == "":
+            out[name] = None
+        elif kind is bool:
+            out[name] = text == "true"
+        else:
+            out[name] = kind(text)
+    return out
 
 
 @dataclass(frozen=True)

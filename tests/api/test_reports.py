@@ -9,6 +9,8 @@ nothing, so there is no programme stay and no effect.
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -270,3 +272,21 @@ def test_telemetry_that_decides_programme_stays_gives_a_new_report(
     again = finance.get("/reports/savings")
     assert again.json()["status"] == "complete"
     assert again.json()["headline"] == before["headline"]
+
+
+def test_open_data_json_gives_numbers_as_numbers_and_suppressed_cells_as_null(
+    finance_world: FinanceWorld,
+) -> None:
+    finance = finance_world.client("fin-a-finance")
+    body = finance.get("/reports/open-data").json()
+    text = list(csv.DictReader(io.StringIO(finance.get("/reports/open-data?format=csv").text)))
+    assert len(body["rows"]) == len(text) > 2
+    for row, line in zip(body["rows"], text, strict=True):
+        assert isinstance(row["complete_month"], bool)
+        for name in ("stays_admitted", "stays_discharged", "bed_days", "mean_daily_steps"):
+            assert row[name] is None if line[name] == "" else row[name] == int(line[name])
+        for name in ("median_los_days", "readmission_rate_30d"):
+            assert row[name] is None if line[name] == "" else row[name] == float(line[name])
+    total = body["rows"][-1]
+    assert total["month"] == "total" and isinstance(total["stays_admitted"], int)
+    assert any(v is None for r in body["rows"] for v in r.values())  # some cell is suppressed

@@ -21,7 +21,7 @@ from stayactive.errors import InvalidParameter
 from stayactive.locale_format import Language
 from stayactive.reports import SavingsReport, render_csv, render_json, report_to_dict
 from stayactive.reports.as_of import check_as_of, end_of_local_day
-from stayactive.reports.open_data import COLUMNS
+from stayactive.reports.open_data import COLUMNS, typed_row
 from stayactive.reports.savings import PUBLISHED_RESAMPLES
 
 router = APIRouter(
@@ -231,7 +231,8 @@ async def open_data(
     format: Annotated[Literal["json", "csv"], Query()] = "json",
     as_of: AsOf = None,
 ) -> Response:
-    """Monthly aggregates (stays, median LOS, bed-days, readmission rate, steps), suppressed."""
+    """Monthly aggregates (stays, median LOS, bed-days, readmission rate, steps), suppressed.
+    In JSON, numbers are numbers and a suppressed cell is null; in CSV, the cell is empty."""
     _check_as_of(as_of)
     analysis_at = _analysis_at(as_of, principal.time_zone)
 
@@ -250,7 +251,7 @@ async def open_data(
                 {
                     "tenant": table.tenant,
                     "columns": list(COLUMNS),
-                    "rows": table.rows,
+                    "rows": [typed_row(r) for r in table.rows],
                     "notes": list(table.notes),
                     "stays_without_consent": table.stays_without_consent,
                 },
