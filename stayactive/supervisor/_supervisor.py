@@ -262,7 +262,7 @@ class Supervisor:
             # so it is restarted for as long as it takes, at the longest wait, and reported.
             child.failing = (
                 f"{child.spec.name} keeps crashing ({len(child.crashes)} exits within "
-                f"{self.policy.window_s:.0f} s, the last with code {code}); see "
+                f"{self.policy.window_s:.0f} s, the last {_how_it_ended(code)}); see "
                 f"{self.log_dir / (child.spec.name + '.log')}"
             )
             child.restart_at = now + self.policy.max_delay_s
@@ -270,8 +270,8 @@ class Supervisor:
             return
         child.restart_at = now + delay
         log.warning(
-            "%s exited with code %s after %.0f s; restarting in %.0f s",
-            child.spec.name, code, ran_s, delay,
+            "%s exited (%s) after %.0f s; restarting in %.0f s",
+            child.spec.name, _how_it_ended(code), ran_s, delay,
         )  # fmt: skip
 
     def _spawn(self, child: _Child, now: float) -> None:
@@ -365,6 +365,15 @@ def _copy_lines(stream: IO[bytes], logger: logging.Logger) -> None:
             logger.info("%s", raw.decode("utf-8", errors="replace").rstrip("\n"))
 
 
+def _how_it_ended(returncode: int) -> str:
+    """``code 0``, or the signal's name: uvicorn ends a graceful stop by raising the SIGTERM it
+    was sent again, so "-15" reads as a failure when it is not one."""
+    if returncode < 0:
+        with contextlib.suppress(ValueError):
+            return f"on {signal.Signals(-returncode).name}"
+    return f"code {returncode}"
+
+
 def _terminate(spec: ProcessSpec, proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the process group; SIGKILL after the spec's timeout."""
     if proc.poll() is not None:
@@ -373,7 +382,7 @@ def _terminate(spec: ProcessSpec, proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(spec.stop_timeout_s)
-        log.info("%s stopped (code %s)", spec.name, proc.returncode)
+        log.info("%s stopped (%s)", spec.name, _how_it_ended(proc.returncode))
     except subprocess.TimeoutExpired:
         log.warning(
             "%s did not stop within %.0f s of SIGTERM: killed", spec.name, spec.stop_timeout_s
