@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,8 +35,10 @@ from stayactive.supervisor import read_state
 from stayactive.tools.demo import (
     TENANT,
     DemoConfig,
+    DemoFiles,
     DemoReport,
     FleetCheckpoint,
+    _run,
     demo_files,
     demo_settings,
     load_logins,
@@ -351,3 +354,20 @@ def test_comparison_stays_open_at_go_live_are_discharged_when_their_time_comes()
     assert len(at_go_live) >= 3  # the wards were not empty the day the devices came
     # Three months on, the care record has discharged them: none is left on the ward for ever.
     assert open_stays(go_live + timedelta(days=90)) == set()
+
+
+def test_the_history_says_how_far_it_is_in_a_log_where_no_bar_is_drawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = DemoFiles(tmp_path)
+    now = time.time()
+    FleetCheckpoint(simulated_until=now - 20 * 86400, history_from=now - 60 * 86400).save(files)
+    monkeypatch.setattr(_run, "_PLAIN_EVERY_S", 0.5)
+    out = io.StringIO()
+    stop = threading.Event()
+    threading.Timer(3.0, stop.set).start()
+    no_crash = SimpleNamespace(failing=None)
+    with _run._progress(Console(file=out, width=120)) as progress:
+        assert not _run._follow_history(progress, files, no_crash, stop)  # type: ignore[arg-type]
+    assert "history: sent up to " in out.getvalue()
+    assert "40 of 60 days" in out.getvalue(), out.getvalue()

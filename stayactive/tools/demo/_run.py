@@ -217,12 +217,19 @@ def _phase(progress: Progress, what: str, work: Callable[[], _T]) -> _T:
     return result
 
 
+#: How often the history's progress is written as a line when no terminal shows the bar.
+_PLAIN_EVERY_S = 60.0
+
+
 def _follow_history(
     progress: Progress, files: DemoFiles, processes: Supervisor, stop: threading.Event
 ) -> bool:
-    """Show the devices' history as it goes; True once they are live."""
+    """Show the devices' history as it goes; True once they are live. Into a log rather than
+    a terminal (no bar drawn there), a line every minute says how far it is."""
     task: TaskID | None = None
     said: set[str] = set()
+    plain = not progress.console.is_terminal
+    next_line = time.monotonic() + _PLAIN_EVERY_S
     while not stop.wait(1.0):
         _say_failing(progress, processes, said)
         fleet = FleetCheckpoint.load(files)
@@ -236,6 +243,12 @@ def _follow_history(
                 task, total=round(total_days), completed=min(round(total_days), int(done)),
                 description=f"history through broker and ingest, sent up to {upto:%Y-%m-%d %H:%M}",
             )  # fmt: skip
+            if plain and time.monotonic() >= next_line:
+                next_line = time.monotonic() + _PLAIN_EVERY_S
+                progress.console.print(
+                    f"history: sent up to {upto:%Y-%m-%d %H:%M} UTC, {int(done)} of "
+                    f"{round(total_days)} days"
+                )
         if fleet.live:
             if task is not None:
                 progress.update(task, completed=progress.tasks[task].total or 1)
