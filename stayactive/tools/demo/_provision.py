@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 Say = Callable[[str], None]
 DESIGN_REASON = (
-    "demo: alle fire korttidsavdelingene fikk utstyr samtidig, og ingen avdeling uten utstyr "
+    "alle fire korttidsavdelingene fikk utstyr samtidig, og ingen avdeling uten utstyr "
     "går parallelt; sammenligningen er derfor med de samme avdelingene året før oppstart"
 )
 
