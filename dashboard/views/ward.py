@@ -263,7 +263,7 @@ def _table(session: _session.Session, overview: JsonObject) -> None:
             "room": st.column_config.TextColumn(t("ward.col.room"), width=48),
             "steps": st.column_config.TextColumn(
                 t(_today_or("ward.col.steps", "ward.col.steps_on")),
-                help=t("ward.help.steps"),
+                help=t(_today_or("ward.help.steps", "ward.help.steps_on")),
                 width=82,
             ),
             "vs_level": st.column_config.TextColumn(
