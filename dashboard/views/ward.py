@@ -128,7 +128,10 @@ def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
     handled = [p for p in alerts if p[0].get("handled") is not None]
     st.subheader(session.t("ward.alerts_title", n=len(open_)), anchor=False)
     if not open_:
-        st.success(session.t("ward.no_alerts"), icon=":material/check_circle:")
+        st.success(
+            session.t(_today_or("ward.no_alerts", "ward.no_alerts_on")),
+            icon=":material/check_circle:",
+        )
     now = datetime.now(UTC)
     for alert, row in open_:
         who = resident_name(row)
@@ -298,11 +301,20 @@ def _metrics(session: _session.Session, overview: JsonObject) -> None:
     no_data = sum(1 for r in rows if not r["today"].get("has_data"))
     cols = st.columns(4)
     cols[0].metric(session.t("ward.m.residents"), len(rows))
-    cols[1].metric(
-        session.t("ward.m.not_up", hour=overview.get("not_up_by", "")),
-        counts.get("not_up_by_hour", 0),
-    )
-    cols[2].metric(session.t("ward.m.declining"), counts.get("declining_3_days", 0))
+    for col, kind, label in (
+        (cols[1], "not_up_by_hour", session.t("ward.m.not_up", hour=overview.get("not_up_by", ""))),
+        (cols[2], "declining_3_days", session.t("ward.m.declining")),
+    ):
+        # A handled alert stays counted while its condition holds: say how many are handled,
+        # so that the figure not dropping after "Håndtert" does not read as a fault.
+        handled = sum(
+            1 for r in rows for a in r.get("alerts", []) if a["kind"] == kind and a.get("handled")
+        )
+        col.metric(
+            label, counts.get(kind, 0),
+            delta=session.t("ward.m.handled", n=handled) if handled else None,
+            delta_color="off", delta_arrow="off",
+        )  # fmt: skip
     cols[3].metric(session.t(_today_or("ward.m.no_data", "ward.m.no_data_on")), no_data)
 
 
