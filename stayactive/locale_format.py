@@ -16,7 +16,7 @@ figure (None or NaN) is an en dash.
 >>> format_nok(12_345_678)
 '12,3\\xa0mill.\\xa0kr'
 >>> format_nok(12_345_678, language="en")
-'NOK\\xa012.3 million'
+'NOK\\xa012.3\\xa0million'
 >>> format_percent(0.153)
 '15\\xa0%'
 """
@@ -70,7 +70,9 @@ def format_nok(x: float | None, *, language: Language = "nb", millions: bool | N
     use_millions = abs(x) >= 1e6 if millions is None else millions
     if use_millions:
         figure = format_number(x / 1e6, 1, language=language)
-        return f"{figure}{NBSP}mill.{NBSP}kr" if language == "nb" else f"NOK{NBSP}{figure} million"
+        if language == "nb":
+            return f"{figure}{NBSP}mill.{NBSP}kr"
+        return f"NOK{NBSP}{figure}{NBSP}million"
     figure = format_number(x, 0, language=language)
     return f"{figure}{NBSP}kr" if language == "nb" else f"NOK{NBSP}{figure}"
 
@@ -109,6 +111,17 @@ def format_date(day: date | None, *, language: Language = "nb") -> str:
     if day is None:
         return MISSING
     return f"{day.day:02d}.{day.month:02d}.{day.year}" if language == "nb" else day.isoformat()
+
+
+def format_datetime(at: datetime, time_zone: str, *, language: Language = "nb") -> str:
+    """An instant as a local date and time of day in ``time_zone``: "03.12.2026 kl. 15.48" in
+    bokmål (Språkrådet: "kl." and a full stop between hours and minutes), "2026-12-03 15:48" in
+    English."""
+    local = at.astimezone(ZoneInfo(time_zone))
+    day = format_date(local.date(), language=language)
+    if language == "nb":
+        return f"{day} kl.{NBSP}{local:%H.%M}"
+    return f"{day} {local:%H:%M}"
 
 
 def format_range(low: str, high: str, *, language: Language = "nb") -> str:

@@ -84,7 +84,7 @@ def format_interval(low: float | None, high: float | None, unit: str, language: 
             span = format_range(a, b, language=language)
             if language == "nb":
                 return f"{span}{NBSP}mill.{NBSP}kr"
-            return f"NOK{NBSP}{span} million"
+            return f"NOK{NBSP}{span}{NBSP}million"
         a, b = (format_number(x, 0, language=language) for x in (low, high))
         span = format_range(a, b, language=language)
         return f"{span}{NBSP}kr" if language == "nb" else f"NOK{NBSP}{span}"
@@ -95,6 +95,18 @@ def format_interval(low: float | None, high: float | None, unit: str, language: 
         return f"{span}{NBSP}%" if language == "nb" else f"{span}%"
     a, b = (_number(x, unit, language, millions=False) for x in (low, high))
     return format_range(a, b, language=language)
+
+
+def note_text(note: str, language: Language) -> str:
+    """A cell's note as the reader reads it: why a figure is withheld or missing, in the
+    report's language (the notes the tables write in words are already in it)."""
+    if note.startswith(("suppressed", "withheld")):
+        return "skjult, < 5" if language == "nb" else "suppressed, < 5"
+    if note == "not reached":
+        return "ikke nådd" if language == "nb" else "not reached"
+    if note == "interval end not reached" and language == "nb":
+        return "intervallgrensen er ikke nådd"
+    return note
 
 
 def format_cell(cell: Cell, language: Language = "nb", *, bare_millions: bool = False) -> str:
@@ -114,11 +126,7 @@ def format_cell(cell: Cell, language: Language = "nb", *, bare_millions: bool = 
         a, b = (format_number(x / 1e6, 1, language=language) for x in (cell.low, cell.high))
         return f"{figure} [{format_range(a, b, language=language)}]"
     if cell.value is None:
-        note = cell.note
-        if note.startswith(("suppressed", "withheld")):
-            note = "skjult, < 5" if language == "nb" else "suppressed, < 5"
-        elif note == "not reached":
-            note = "ikke nådd" if language == "nb" else "not reached"
+        note = note_text(cell.note, language)
         return f"– ({note})" if note else "–"
     text = format_figure(cell.value, cell.unit, language)
     if cell.unit == "E-value" and cell.note:

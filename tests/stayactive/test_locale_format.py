@@ -14,6 +14,7 @@ from stayactive.locale_format import (
     confidence_label,
     format_clock,
     format_date,
+    format_datetime,
     format_nok,
     format_number,
     format_percent,
@@ -45,7 +46,7 @@ def test_format_nok_in_millions_with_one_decimal_and_whole_kroner() -> None:
     assert format_nok(-2_350_000.0) == f"\u22122,4{NB}mill.{NB}kr"
     assert format_nok(45_600.0) == f"45{NB}600{NB}kr"
     assert format_nok(45_600.0, millions=True) == f"0,0{NB}mill.{NB}kr"
-    assert format_nok(74_012_345.0, language="en") == f"NOK{NB}74.0 million"
+    assert format_nok(74_012_345.0, language="en") == f"NOK{NB}74.0{NB}million"
     assert format_nok(45_600.0, language="en") == f"NOK{NB}45,600"
 
 
@@ -78,7 +79,7 @@ def test_english_text_fields_and_missing() -> None:
     assert format_number(1234567.5, 1, language="en") == "1,234,567.5"
     # The minus sign is U+2212 in English too (the reports' rule, now the API's as well).
     assert format_percent(-0.35, 0, language="en") == "\u221235%"
-    assert format_nok(1_234_000, language="en") == f"NOK{NB}1.2 million"
+    assert format_nok(1_234_000, language="en") == f"NOK{NB}1.2{NB}million"
     assert format_unit(12.0, 0, "min", language="en") == f"12{NB}min"
     missing = (
         format_number(None),
@@ -96,3 +97,10 @@ def test_format_date_in_running_text() -> None:
     assert format_date(date(2026, 12, 2)) == "02.12.2026"
     assert format_date(date(2026, 3, 12), language="en") == "2026-03-12"
     assert format_date(None) == MISSING
+
+
+def test_format_datetime_is_the_local_day_and_time() -> None:
+    # 23:30 UTC on 2 December is 00:30 on 3 December in Oslo; bokmål writes "kl. 00.30".
+    at = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)
+    assert format_datetime(at, "Europe/Oslo") == f"03.12.2026 kl.{NB}00.30"
+    assert format_datetime(at, "Europe/Oslo", language="en") == "2026-12-03 00:30"
