@@ -40,6 +40,7 @@ from stayactive.registry._tenants import (
     ensure_tenant,
     ensure_ward,
     require_tenant,
+    tenant_name,
     tenant_time_zone,
 )
 
@@ -69,6 +70,7 @@ __all__ = [
     "is_tenant_id",
     "require_tenant",
     "set_device_active",
+    "tenant_name",
     "tenant_time_zone",
     "upsert_assignment",
     "upsert_devices",

@@ -72,6 +72,17 @@ def tenant_time_zone(conn: _Conn, tenant_id: str) -> ZoneInfo:
     return ZoneInfo(str(row[0]))
 
 
+def tenant_name(conn: _Conn, tenant_id: str) -> str:
+    """The tenant's name as its people write it ("Stavanger kommune").
+
+    Raises :class:`ConfigurationError` when there is no such tenant.
+    """
+    row = conn.execute("SELECT name FROM tenants WHERE tenant_id = %s", (tenant_id,)).fetchone()
+    if row is None:
+        raise ConfigurationError(f"unknown tenant {tenant_id!r}")
+    return str(row[0])
+
+
 def check_go_live(day: date) -> None:
     """Refuse a ward's go-live ``day`` before :data:`EARLIEST_GO_LIVE` or more than a year
     ahead (:data:`GO_LIVE_AHEAD`): a typing slip such as 0001-01-01 or 2205-03-01 would

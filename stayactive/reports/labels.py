@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from analytics.stays import default_parameters
 from stayactive.locale_format import Language
 
 _TEXT: Final[dict[str, tuple[str, str]]] = {
@@ -25,6 +26,7 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "Hva betyr mest? Netto verdi når én forutsetning endres om gangen",
         "What matters most? Net value with one assumption changed at a time",
     ),
+    "tornado.low_high": ("netto verdi ved lav / høy", "net value at low / high"),
     "tornado.axis": ("netto verdi, mill. kr per år", "net value, NOK million per year"),
     "tornado.note": (
         "Loddrett strek: netto verdi med alle forutsetninger på basisverdi ({base}). Rødt: "
@@ -41,7 +43,7 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     ),
     "page": ("side", "page"),
     "data_as_of": ("Data per", "Data as of"),
-    "generated": ("laget", "generated"),
+    "generated": ("rapporten beregnet", "report computed"),
     "status": ("Status", "Status"),
     # headline
     "headline.bed_days": ("Frigjort kapasitet", "Freed capacity"),
@@ -151,7 +153,7 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "bed-days avoided, stratification (sensitivity)",
     ),
     "r.e_value": ("E-verdi (uobservert konfundering)", "E-value (unmeasured confounding)"),
-    "r.not_estimable": ("kan ikke anslås ennå", "not estimable yet"),
+    "r.not_estimable": ("kan ikke anslås ennå (se Merknader)", "not estimable yet (see Notes)"),
     "r.stays_programme": ("opphold i programmet per år", "programme stays per year"),
     "r.bed_days_freed": ("liggedøgn frigjort per år", "bed-days freed per year"),
     "r.readm_avoided_year": ("reinnleggelser unngått per år", "readmissions avoided per year"),
@@ -308,6 +310,80 @@ _PARAMETERS: Final[dict[str, tuple[str, str]]] = {
     "price_year": ("prisår", "price year"),
 }
 
+_PLACEHOLDER_NB: Final = (
+    "Plassholder til illustrasjon, uten kilde: kontrakten for utstyret er ikke forhandlet "
+    "ferdig (Digitaliseringsstrategien for offentlig sektor, kap. 7). Erstatt med tallene i "
+    "kontrakten."
+)
+#: The built-in parameters' sources in bokmål (the core's, in :func:`default_parameters`, are
+#: English); a source someone typed is shown as typed.
+_DEFAULT_SOURCES_NB: Final[dict[str, str]] = {
+    "cost_per_bed_day_nok": (
+        "Midtpunktet i planrammen 2 600–3 100 kr netto per liggedøgn på kommunalt "
+        "korttidsopphold, fra StayActive-prosjektets programbeskrivelse; IKKE kontrollert. "
+        "Nærmeste KOSTRA-tall, «Utgifter per oppholdsdøgn i institusjon» (SSB: brutto "
+        "driftsutgifter i KOSTRA-funksjon 253 + 261 per oppholdsdøgn fra IPLOS/KPR), er brutto, "
+        "ikke netto, og gjelder både langtids- og korttidsopphold. Bekreft kommunens eget tall "
+        "og år."
+    ),
+    "variable_cost_share": (
+        "Antakelse, uten kilde: mat, medisiner, forbruksmateriell og vask som andel av "
+        "nettokostnaden per liggedøgn på korttidsopphold; personal, bygg og administrasjon "
+        "faller ikke bort når en seng står tom. Bekreft fra kommunens regnskap (KOSTRA-funksjon "
+        "253 fordelt på art)."
+    ),
+    "stays_per_year": (
+        "Plassholder: 200 mill. kr / 2 850 kr per liggedøgn / om lag 19,5 døgn per opphold "
+        "(gjennomsnittlig liggetid på korttidsopphold slik KOSTRA teller, uten avkorting). "
+        "Rapporten bruker i stedet antall opphold i journalen når den dekker et helt år; "
+        "bekreft mot kommunens KPR-tall (tjeneste 18–20)."
+    ),
+    "annual_short_term_budget_nok": (
+        "Digitaliseringsstrategien «Én digital offentlig sektor» (2019), kap. 7: korttidsopphold "
+        "koster Stavanger kommune 200 mill. kr i året. Året tallet gjelder er ikke oppgitt "
+        "(datoen er utgivelsesåret); bekreft mot gjeldende budsjett. Brukes bare til å vise "
+        "verdien som andel av budsjettet."
+    ),
+    "readmission_municipal_share": (
+        "Plassholder: andel av reinnleggelsene innen 30 dager som er et nytt kommunalt "
+        "korttidsopphold (resten er sykehusinnleggelser, som helseforetaket betaler: den "
+        "kommunale medfinansieringen av sykehusopphold ble avviklet i 2015). Tell den i journalen."
+    ),
+    "uptake_share": (
+        "Plassholder: andel av kommunens korttidsopphold på avdelinger med programmet (og med "
+        "samtykke) når det er fullt innført. Et valg av scenario, ikke en målt verdi."
+    ),
+    "ramp_up_years": (
+        "Plassholder: år fra oppstart til full bruk (bruken i år k er full bruk ganger "
+        "min(1, k / år til full innføring)). Et valg av scenario."
+    ),
+    "device_count": _PLACEHOLDER_NB + " Ved full bruk.",
+    "device_cost_per_year_nok": _PLACEHOLDER_NB,
+    "licence_cost_per_year_nok": _PLACEHOLDER_NB + " Ved full bruk.",
+    "staff_time_per_stay_h": _PLACEHOLDER_NB,
+    "staff_cost_per_hour_nok": _PLACEHOLDER_NB,
+    "one_off_cost_nok": _PLACEHOLDER_NB,
+    "write_off_years": _PLACEHOLDER_NB,
+    "beds_closed_count": (
+        "Ingen beslutning om å legge ned senger er registrert; sett den med beslutningens "
+        "referanse."
+    ),
+    "closed_bed_saving_share": (
+        "Antakelse, uten kilde: andel av kostnaden per liggedøgn for en nedlagt seng som "
+        "budsjettet sparer (personal og driftskostnader faller bort; bygg og felles tjenester "
+        "blir)."
+    ),
+    "discount_rate": (
+        "Finansdepartementet, rundskriv R-109/2021 av 25. juni 2021 (Prinsipper og krav ved "
+        "utarbeidelse av samfunnsøkonomiske analyser): reell risikojustert kalkulasjonsrente på "
+        "4 % i året for virkninger de første 40 årene. Skrevet for statlige tiltak; brukt her "
+        "som norm for offentlig sektor i Norge."
+    ),
+    "price_year": (
+        "Prisåret for alle kronebeløp i dette parametersettet (nominelle kroner det året)."
+    ),
+}
+
 _UNITS: Final[dict[str, tuple[str, str]]] = {
     "NOK/year": ("kr/år", "NOK/year"),
     "NOK": ("kr", "NOK"),
@@ -357,6 +433,14 @@ def destination_label(name: str, language: Language) -> str:
 def parameter_label(name: str, language: Language) -> str:
     """A money parameter or effect input in plain words."""
     return _pick(_PARAMETERS[name], language) if name in _PARAMETERS else name
+
+
+def parameter_source(name: str, source: str, language: Language) -> str:
+    """A parameter's source as the reader reads it: a built-in default's in ``language``,
+    any other as it was typed."""
+    if language == "nb" and source == getattr(default_parameters(), name).source:
+        return _DEFAULT_SOURCES_NB[name]
+    return source
 
 
 def reason_label(reason: str, language: Language) -> str:

@@ -135,9 +135,10 @@ class SavingsReport:
 
     Attributes
     ----------
-    tenant, generated_at, analysis_at, time_zone, language
-        Whose, when it was made, the instant the data are "as of", and the language of its
-        labels (``"nb"`` bokmål or ``"en"``).
+    tenant, tenant_name, generated_at, analysis_at, time_zone, language
+        Whose (id, and the name a reader knows: "Stavanger kommune"), when it was computed,
+        the instant the data are "as of", and the language of its labels (``"nb"`` bokmål or
+        ``"en"``).
     headline, decisive_assumptions
         The headline box and the assumptions that decide it, shown first.
     draft, draft_reasons
@@ -169,6 +170,7 @@ class SavingsReport:
     """
 
     tenant: str
+    tenant_name: str
     generated_at: datetime
     analysis_at: datetime
     time_zone: str

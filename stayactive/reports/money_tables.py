@@ -22,9 +22,9 @@ from analytics.stays import (
     tornado,
 )
 from analytics.stays._common import percentile_interval
-from stayactive.locale_format import Language, confidence_label, format_number
+from stayactive.locale_format import Language, confidence_label, format_date, format_number
 from stayactive.reports.cells import format_figure, format_interval
-from stayactive.reports.labels import design_label, parameter_label, text
+from stayactive.reports.labels import design_label, parameter_label, parameter_source, text
 from stayactive.reports.model import Cell, Headline, Row, Table, TornadoBarOut, TornadoOut, Value
 
 
@@ -263,9 +263,9 @@ def parameter_table(parameters: ParameterSet, label: str, language: Language) ->
                 Value(p.value, unit=p.unit),
                 Value(p.low, unit=p.unit) if p.low is not None else "",
                 Value(p.high, unit=p.unit) if p.high is not None else "",
-                p.as_of.isoformat(),
+                format_date(p.as_of, language=language),
                 status[p.needs_confirmation][0 if language == "nb" else 1],
-                p.source,
+                parameter_source(p.name, p.source, language),
             ),
         )
         for p in parameters.parameters()
@@ -312,13 +312,26 @@ def tornado_chart(
                 base=b.input.base,
                 low=b.input.low,
                 high=b.input.high,
-                range_source=b.input.range_source,
+                range_source=_range_source(b.input.range_source, language),
                 outcome_at_low=b.outcome_at_low,
                 outcome_at_high=b.outcome_at_high,
             )
             for b in t.bars
         ),
     )
+
+
+def _range_source(source: str, language: Language) -> str:
+    """Where a tornado input's range comes from (the core's words are English)."""
+    if language != "nb":
+        return source
+    if source.endswith("% CI of the effect"):
+        return "effektens " + confidence_label(language="nb")
+    if source == "parameter range":
+        return "parameterens spenn"
+    if source.endswith("(no range given)"):
+        return source.replace("%", "\u00a0%").replace("(no range given)", "(intet spenn oppgitt)")
+    return source
 
 
 def headline(savings: SavingsEstimate, language: Language) -> Headline:

@@ -14,7 +14,6 @@ import textwrap
 from collections.abc import Sequence
 from io import BytesIO
 from typing import Final
-from zoneinfo import ZoneInfo
 
 import matplotlib
 
@@ -25,7 +24,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from stayactive.locale_format import Language, format_number
+from stayactive.locale_format import Language, format_datetime, format_number
 from stayactive.reports.cells import format_cell, format_estimate, format_figure
 from stayactive.reports.labels import text
 from stayactive.reports.model import Cell, SavingsReport, Table, TornadoOut
@@ -148,48 +147,54 @@ class _Flow:
         self._y = top - height - 0.8 * _LINE
 
     def table(self, table: Table, *, label_width: float = 0.30, wrap_last: bool = False) -> None:
-        """A table: label column, then the cells; long rows are wrapped within their column."""
-        self.heading(table.title, size=9)
+        """A table: label column, then the cells; long rows are wrapped within their column.
+
+        A table that fits on a page is kept on one page (its heading with its rows); a longer
+        one flows from where it starts. A figure and its unit are never split across lines:
+        with ``wrap_last`` each short column is as wide as its widest figure.
+        """
         columns = list(table.columns)
+        bare = table.key == "budget_impact"  # the title says "mill. kr"
+        texts = [
+            [row.label, *(format_cell(c, self._language, bare_millions=bare) for c in row.cells)]
+            for row in table.rows
+        ]
         usable = 1 - 2 * _MARGIN
         n = max(len(columns), 1)
         widths = [label_width] + [(usable - label_width) / n] * n
         if wrap_last and n > 1:
             # Short figures, then one wide text column (sources, details).
             short = min(0.115, (usable - label_width) * 0.6 / (n - 1))
-            widths = [label_width] + [short] * (n - 1)
-            widths.append(usable - label_width - short * (n - 1))
+            widths = [label_width]
+            for k in range(1, n):
+                longest = max((_longest_word(t[k]) for t in texts), default=0)
+                widths.append(max(short, longest / _CHARS_PER_PAGE_WIDTH))
+            widths.append(usable - sum(widths))
         xs = [_MARGIN]
         for w in widths[:-1]:
             xs.append(xs[-1] + w)
-        self._row(["", *columns], xs, widths, bold=True)
-        bare = table.key == "budget_impact"  # the title says "mill. kr"
-        for row in table.rows:
-            cells = [format_cell(c, self._language, bare_millions=bare) for c in row.cells]
-            self._row([row.label, *cells], xs, widths)
+        header = _wrap(["", *columns], widths)
+        body = [_wrap(t, widths) for t in texts]
+        note_lines = len(textwrap.wrap(table.note, width=140)) * _SMALL / _FONT + 0.3
+        height = 2.5 + sum(len(max(r, key=len)) + 0.25 for r in [header, *body]) + note_lines
+        page = (1 - 2 * _MARGIN) / _LINE
+        if self._fig is not None and self._y - height * _LINE < _MARGIN and height < page:
+            self._new_page()
+        self.heading(table.title, size=9)
+        self._row(header, xs, bold=True)
+        for lines in body:
+            self._row(lines, xs)
         if table.note:
             self.paragraph(table.note, size=_SMALL, width=140)
         self._y -= _LINE * 0.4
 
     def _row(
         self,
-        texts: Sequence[str],
+        wrapped: Sequence[Sequence[str]],
         xs: Sequence[float],
-        widths: Sequence[float],
         *,
         bold: bool = False,
     ) -> None:
-        # a no-break space must not break: wrap with a stand-in, then put it back
-        wrapped = [
-            [
-                line.replace("\x00", "\u00a0")
-                for line in textwrap.wrap(
-                    t.replace("\u00a0", "\x00"), width=max(8, int(w * _CHARS_PER_PAGE_WIDTH))
-                )
-            ]
-            or [""]
-            for t, w in zip(texts, widths, strict=True)
-        ]
         height = max(len(w) for w in wrapped)
         fig = self._room(height + 0.3)
         for x, lines in zip(xs, wrapped, strict=True):
@@ -207,6 +212,29 @@ class _Flow:
         self._decorate(draw)
         self._pdf.savefig(draw)  # type: ignore[no-untyped-call]
         plt.close(draw)
+
+
+def _longest_word(words: str) -> int:
+    """Characters of the longest run without a breakable space ("2,3\u00a0mill.\u00a0kr/år")."""
+    return max((len(w) for w in words.split(" ")), default=0)
+
+
+def _wrap(texts: Sequence[str], widths: Sequence[float]) -> list[list[str]]:
+    """Each cell's lines in its column. Lines break only at plain spaces: a no-break space
+    (between a figure and its unit, inside "mill. kr") holds, and a word longer than its
+    column runs on rather than being cut."""
+    return [
+        [
+            line.replace("\x00", "\u00a0")
+            for line in textwrap.wrap(
+                t.replace("\u00a0", "\x00"),
+                width=max(8, int(w * _CHARS_PER_PAGE_WIDTH)),
+                break_long_words=False,
+            )
+        ]
+        or [""]
+        for t, w in zip(texts, widths, strict=True)
+    ]
 
 
 def _tornado_figure(t: TornadoOut, language: Language) -> Figure:
@@ -246,23 +274,25 @@ def _tornado_figure(t: TornadoOut, language: Language) -> Figure:
 def render_pdf(report: SavingsReport) -> bytes:
     """The report as PDF bytes (starts with ``%PDF``)."""
     lang = report.language
-    tz = ZoneInfo(report.time_zone)
-    as_of = f"{report.analysis_at.astimezone(tz):%Y-%m-%d %H:%M}"
-    footer = f"StayActive — {report.tenant} — {text('data_as_of', lang).lower()} {as_of}"
+    as_of = format_datetime(report.analysis_at, report.time_zone, language=lang)
+    generated = format_datetime(report.generated_at, report.time_zone, language=lang)
+    footer = f"StayActive — {report.tenant_name} — {text('data_as_of', lang).lower()} {as_of}"
     draft = text("draft", lang) if report.draft else ""
     buffer = BytesIO()
     with PdfPages(
         buffer,
         metadata={
-            "Title": f"{text('report.title', lang)} {report.tenant}",
+            "Title": f"{text('report.title', lang)} — {report.tenant_name}",
             "Creator": "StayActive",
         },
     ) as pdf:
         flow = _Flow(pdf, footer, draft, lang)
-        flow.heading(f"{text('report.title', lang)} — {report.tenant}", size=14)
+        flow.heading(f"{text('report.title', lang)} — {report.tenant_name}", size=14)
+        # The data's instant (stays admitted by then) first; when the figures were computed
+        # from them is a different time (a cached report is older than the page it is on).
         flow.paragraph(
             f"{text('data_as_of', lang)} {as_of} ({report.time_zone}); {text('generated', lang)} "
-            f"{report.generated_at.astimezone(tz):%Y-%m-%d %H:%M}. "
+            f"{generated}. "
             + (
                 f"Kroner i {report.price_year}-priser."
                 if lang == "nb"
@@ -337,7 +367,7 @@ def render_pdf(report: SavingsReport) -> bytes:
         if report.tornado is not None:
             flow.figure(_tornado_figure(report.tornado, lang))
         if any(t.key == "parameters" for t in report.tables):
-            flow.table(report.table("parameters"), label_width=0.20, wrap_last=True)
+            flow.table(report.table("parameters"), label_width=0.17, wrap_last=True)
         if report.assumptions:
             flow.heading(text("assumptions", lang))
             for a in report.assumptions:

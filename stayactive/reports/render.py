@@ -14,7 +14,8 @@ from datetime import date, datetime
 from typing import Any
 
 from stayactive.locale_format import Language, confidence_label, format_number
-from stayactive.reports.cells import format_cell, format_estimate, format_interval
+from stayactive.reports.cells import format_cell, format_estimate, format_interval, note_text
+from stayactive.reports.labels import text as text_of
 from stayactive.reports.model import SavingsReport, Value
 
 #: Columns of the CSV export.
@@ -92,6 +93,7 @@ def _csv_rows(report: SavingsReport) -> list[list[str]]:
         rows.append([section, item, "", value, "", "", "", note])
 
     text("report", "tenant", report.tenant)
+    text("report", "tenant_name", report.tenant_name)
     text("report", "language", report.language)
     text("report", "status", report.status)
     text("report", "draft", "true" if report.draft else "false", "; ".join(report.draft_reasons))
@@ -139,7 +141,13 @@ def _csv_rows(report: SavingsReport) -> list[list[str]]:
     text("report", "design", report.design or "", report.design_basis)
     text("report", "design_description", report.design_description)
     text("report", "horizon_days", f"{report.horizon_days:g}")
-    text("report", "bootstrap", f"{report.n_resamples} resamples, seed {report.seed}")
+    text(
+        "report",
+        "bootstrap",
+        f"{report.n_resamples} trekninger, frø {report.seed}"
+        if report.language == "nb"
+        else f"{report.n_resamples} resamples, seed {report.seed}",
+    )
     text("report", "parameter_version", report.parameter_version, report.parameter_basis)
     text("report", "savings_kind", report.savings_kind or "")
     for table in report.tables:
@@ -155,23 +163,24 @@ def _csv_rows(report: SavingsReport) -> list[list[str]]:
                             _num(cell.low),
                             _num(cell.high),
                             cell.unit,
-                            cell.note,
+                            note_text(cell.note, report.language),
                         ]
                     )
                 else:
                     rows.append([table.key, row.label, column, cell, "", "", "", ""])
     if report.tornado is not None:
         for bar in report.tornado.bars:
+            span = format_interval(bar.low, bar.high, bar.unit, report.language)
             rows.append(
                 [
                     "tornado",
                     bar.label,
-                    "net value at low / high",
+                    text_of("tornado.low_high", report.language),
                     "",
                     _num(bar.outcome_at_low),
                     _num(bar.outcome_at_high),
                     report.tornado.unit,
-                    f"{bar.input} {bar.low:g} to {bar.high:g} {bar.unit} ({bar.range_source})",
+                    f"{span} ({bar.range_source})",
                 ]
             )
     for kind, texts in (

@@ -60,11 +60,12 @@ from analytics.stays import (
 from analytics.stays.errors import InvalidParameter
 from analytics.stays.parameters import check_value
 from analytics.stays.store import LoadedStays, load_stays
-from stayactive import audit
+from stayactive import audit, registry
 from stayactive.locale_format import (
     Language,
     check_language,
     format_date,
+    format_datetime,
     format_number,
     format_percent,
 )
@@ -77,6 +78,7 @@ from stayactive.reports.labels import (
     text,
 )
 from stayactive.reports.model import Headline, SavingsReport, Table, TornadoOut
+from stayactive.reports.notes import effect_note
 from stayactive.reports.savings_store import (
     DesignChoice,
     StoredParameterSet,
@@ -189,22 +191,28 @@ def _parameters(
     stored: StoredParameterSet,
     loaded: LoadedStays,
     overrides: Mapping[str, float],
+    language: Language,
 ) -> tuple[ParameterSet, str]:
-    """The parameters of this report and a label of their version."""
+    """The parameters of this report and a label of their version (the sources this report
+    writes, a count and a scenario, in ``language``)."""
     ps = stored.parameters
     # No stay in the year before the as-of date (an as-of long after the extract) counts
     # nothing: the stored value stands, still to be confirmed.
     if loaded.stays_last_year and ps.stays_per_year.needs_confirmation:
+        day = _local_day(loaded.analysis_at, loaded.time_zone)
         counted = dataclasses.replace(
             ps.stays_per_year,
             value=float(loaded.stays_last_year),
             low=None,
             high=None,
             source=(
-                "Counted in the care records: stays admitted in the 365 days before "
-                f"{loaded.analysis_at.date().isoformat()} (KPR services 18-20)."
+                "Telt i journalen: opphold innlagt de 365 dagene før "
+                f"{format_date(day, language=language)} (KPR-tjeneste 18–20)."
+                if language == "nb"
+                else "Counted in the care records: stays admitted in the 365 days before "
+                f"{format_date(day, language=language)} (KPR services 18-20)."
             ),
-            as_of=loaded.analysis_at.date(),
+            as_of=day,
             needs_confirmation=False,
         )
         ps = dataclasses.replace(ps, stays_per_year=counted)
@@ -218,7 +226,12 @@ def _parameters(
             value=float(value),
             low=old.low if inside else None,
             high=old.high if inside else None,
-            source=f"Scenario (not stored): {value:g} instead of {old.value:g}.",
+            source=(
+                f"Scenario (ikke lagret): {format_number(value, 2, language=language)} i stedet "
+                f"for {format_number(old.value, 2, language=language)}."
+                if language == "nb"
+                else f"Scenario (not stored): {value:g} instead of {old.value:g}."
+            ),
             needs_confirmation=True,
         )
     version = ps.version + (" + scenario" if changed else "")
@@ -239,6 +252,7 @@ def assemble_savings_report(
     n_resamples: int = DEFAULT_N_RESAMPLES,
     seed: int = 1,
     generated_at: datetime | None = None,
+    tenant_name: str | None = None,
 ) -> SavingsReport:
     """The finance report for loaded stays (module docstring, steps 1-6).
 
@@ -248,7 +262,8 @@ def assemble_savings_report(
 
     ``effect_share`` is a scenario on the effect: the share of the measured effect (bed-days
     and readmissions avoided per stay, with their intervals and replicates) assumed to hold;
-    1 is the effect as measured. Anything else makes the report a draft.
+    1 is the effect as measured. Anything else makes the report a draft. ``tenant_name`` is
+    the name the report's title gives (default: the tenant id).
     """
     language = check_language(language)
     if not 0.0 <= effect_share <= MAX_EFFECT_SHARE:
@@ -258,7 +273,7 @@ def assemble_savings_report(
             f"measured), got {effect_share:g}",
         )
     design = design_choice.design if design_choice else None
-    params, version = _parameters(stored, loaded, overrides or {})
+    params, version = _parameters(stored, loaded, overrides or {}, language)
     messages: list[str] = []
     sections: list[Table] = []
     notes: list[str] = []
@@ -275,7 +290,7 @@ def assemble_savings_report(
     nb = language == "nb"
     if loaded.n_stays == 0:
         status = "no data"
-        at = f"{loaded.analysis_at.astimezone(ZoneInfo(loaded.time_zone)):%Y-%m-%d %H:%M}"
+        at = format_datetime(loaded.analysis_at, loaded.time_zone, language=language)
         messages.append(
             f"Kommunen har ingen opphold innlagt til og med {at}: importer journaldata først "
             "(`stayactive records import`)."
@@ -328,7 +343,12 @@ def assemble_savings_report(
             )
         except InsufficientData as exc:
             sensitivity = None
-            notes.append(f"Stratified sensitivity analysis not possible: {exc}")
+            notes.append(
+                "Følsomhetsanalysen med stratifisering er ikke mulig: "
+                f"{exc.n_available} opphold der minst {exc.n_required} trengs."
+                if nb
+                else f"Stratified sensitivity analysis not possible: {exc}"
+            )
         diagnostics = diagnose_design(
             records,
             effect.design,
@@ -336,7 +356,7 @@ def assemble_savings_report(
             observed_effect=effect.bed_days_avoided_per_stay.value,
             seed=seed,
         )
-        notes.extend(effect.notes)
+        notes.extend(effect_note(note, language) for note in effect.notes)
         assumptions = effect.assumptions
         sections += [
             money_tables.effect_table(effect, sensitivity, language),
@@ -383,6 +403,7 @@ def assemble_savings_report(
         notes.append(f"{text('wards_per_group', language)}: {wards}.")
     return SavingsReport(
         tenant=loaded.tenant,
+        tenant_name=tenant_name or loaded.tenant,
         generated_at=generated_at or datetime.now(UTC),
         analysis_at=loaded.analysis_at,
         time_zone=loaded.time_zone,
@@ -591,6 +612,7 @@ def build_savings_report(
         first_report_at=first,
         n_resamples=n_resamples,
         seed=seed,
+        tenant_name=registry.tenant_name(conn, tenant_id),
     )
     # The report reads resident-level rows (aggregated before they leave): DESIGN.md asks for
     # an audit entry for every such read.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -28,8 +27,14 @@ from analytics.stays import (
 )
 from analytics.stays._km import follow_up_reach
 from analytics.stays.store import LoadedStays
-from stayactive.locale_format import Language, format_number
-from stayactive.reports.labels import destination_label, group_label, reason_label, text
+from stayactive.locale_format import Language, format_datetime, format_number
+from stayactive.reports.labels import (
+    destination_label,
+    group_label,
+    reason_label,
+    text,
+    unit_label,
+)
 from stayactive.reports.model import Cell, Row, Table, Value
 
 GROUPS = ("intervention/after", "intervention/before", "comparison/after", "comparison/before")
@@ -56,14 +61,14 @@ def _suppressed_vector(counts: Sequence[int]) -> list[bool]:
 
 def flow_table(loaded: LoadedStays, language: Language) -> Table:
     """Stays admitted, left out by reason, and analysed (suppressed as one line with its total)."""
-    as_of = loaded.analysis_at.astimezone(ZoneInfo(loaded.time_zone))
+    as_of = format_datetime(loaded.analysis_at, loaded.time_zone, language=language)
     reasons = list(loaded.excluded)
     counts = [loaded.excluded[r] for r in reasons] + [len(loaded.records)]
     hidden = _suppressed_vector(counts)
     total_hidden = loaded.n_stays < 5
     rows = [
         Row(
-            text("r.stays_admitted", language, d=f"{as_of:%Y-%m-%d %H:%M}"),
+            text("r.stays_admitted", language, d=as_of),
             (Value.count(loaded.n_stays, total_hidden),),
         )
     ]
@@ -174,7 +179,9 @@ def destination_table(groups: dict[str, StayRecords], horizon: float, language: 
                     Value.missing("withheld: fewer than 5 stays, or protects one", "share")
                 )
             else:
-                cells.append(Value(cif[dest], unit="share", note=f"{int(counts[i, k])} stays"))
+                n = format_number(int(counts[i, k]), 0, language=language)
+                stays = unit_label("stays", language)
+                cells.append(Value(cif[dest], unit="share", note=f"{n} {stays}"))
         rows.append(Row(group_label(name, language), tuple(cells)))
     h = f"{horizon:g}"
     return Table(

@@ -21,6 +21,7 @@ from stayactive import registry
 from stayactive.errors import InvalidParameter
 from stayactive.reports import build_savings_report, render_csv, render_json, savings
 from stayactive.reports.model import SavingsReport, Value
+from stayactive.reports.notes import effect_note
 from stayactive.reports.pdf import render_pdf
 from stayactive.reports.render import spreadsheet_text
 from stayactive.reports.savings_store import DesignChoice, change_parameters, choose_design
@@ -108,7 +109,7 @@ def test_report_end_to_end_json_csv_pdf(
     for r in rows:
         if r["unit"] == "stays" and r["value"]:
             assert float(r["value"]) >= 5
-        if r["note"].startswith("suppressed"):
+        if r["note"].startswith("skjult"):
             assert r["value"] == ""
     # PDF
     pdf = render_pdf(report)
@@ -118,6 +119,65 @@ def test_report_end_to_end_json_csv_pdf(
         "SELECT actor, detail->>'status' FROM audit_log WHERE action = 'report.savings'"
     ).fetchall()
     assert audited == [("test", "complete")]
+
+
+def test_bokmal_report_has_no_english_iso_or_code_names(
+    conn: psycopg.Connection[TupleRow], seeded: Callable[..., SeededTenant]
+) -> None:
+    """What the review of the demo's bokmål report found: English sources and CSV notes, ISO
+    times, the tenant id in the title."""
+    registry.ensure_tenant(conn, "stavanger", "Stavanger kommune")
+    tenant = seeded()
+    report = build_savings_report(
+        conn, "stavanger", actor="test", analysis_at=tenant.extract_at, n_resamples=RESAMPLES
+    )
+    assert report.tenant_name == "Stavanger kommune"
+    # The parameter table: a default's source and its day in bokmål.
+    params = {r.label: r.cells for r in report.table("parameters").rows}
+    assert params["kostnad per liggedøgn"][3] == "27.11.2026"
+    assert str(params["kostnad per liggedøgn"][5]).startswith("Midtpunktet i planrammen")
+    # Times as a Norwegian writes them: "31.08.2026 kl. 00.00", never "2026-08-31 00:00".
+    admitted = report.table("flow").rows[0].label
+    assert re.fullmatch(
+        r"opphold innlagt til og med \d\d\.\d\d\.\d{4} kl\.\xa0\d\d\.\d\d", admitted
+    )
+    # The CSV's notes: withheld cells, destinations and the tornado in bokmål.
+    rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    notes = {r["note"] for r in rows if r["section"] not in ("parameters", "assumption")}
+    assert not any(n.startswith(("suppressed", "withheld")) or n.endswith(" stays") for n in notes)
+    tornado = [r for r in rows if r["section"] == "tornado"]
+    assert tornado and all(r["column"] == "netto verdi ved lav / høy" for r in tornado)
+    assert not any("_" in r["note"] or " to " in r["note"] for r in tornado)
+    # The PDF's title names the tenant as its people do (PDF metadata are UTF-16).
+    assert "Stavanger kommune".encode("utf-16-be") in render_pdf(report)
+    english = build_savings_report(
+        conn, "stavanger", language="en", actor="test", analysis_at=tenant.extract_at,
+        n_resamples=RESAMPLES,
+    )  # fmt: skip
+    en_params = {r.label: r.cells for r in english.table("parameters").rows}
+    assert en_params["cost per bed-day"][3] == "2026-11-27"
+    assert str(en_params["cost per bed-day"][5]).startswith("Mid-point of the planning range")
+
+
+def test_the_cores_notes_read_as_bokmal() -> None:
+    """The readmission effect not estimable: the note in bokmål, the group in plain words."""
+    core = (
+        "Readmission effect not estimable: fewer than 5 stays with complete 30-day follow-up in "
+        "intervention/after (stays still going on or ended less than 30 days ago, or follow-up "
+        "unknown)."
+    )
+    nb = effect_note(core, "nb")
+    assert nb.startswith("Effekten på reinnleggelser kan ikke anslås ennå: færre enn 5 opphold")
+    assert "«avdelinger med utstyr, etter oppstart (programmet)»" in nb
+    assert "intervention/after" not in nb
+    assert effect_note(core, "en") == core
+    shortened = effect_note(
+        "Horizon shortened from day 60 to day 42.5: group comparison/before is not followed "
+        "further with at least 10 stays under observation. Bed-days after that day are not "
+        "counted (neither used nor saved).",
+        "nb",
+    )
+    assert shortened.startswith("Horisonten er kortet ned fra dag 60 til dag 42,5: gruppen «")
 
 
 def test_english_report_and_a_scenario_override(
