@@ -62,6 +62,11 @@ def format_number(x: float | None, decimals: int = 0, *, language: Language = "n
     return (MINUS if negative else "") + text
 
 
+def format_day(x: float, *, language: Language = "nb") -> str:
+    """A day of a stay: a whole day without decimals ("60"), else with one ("39,1")."""
+    return format_number(x, 0 if float(x).is_integer() else 1, language=language)
+
+
 def format_nok(x: float | None, *, language: Language = "nb", millions: bool | None = None) -> str:
     """An amount in NOK: "12,3 mill. kr" / "NOK 12.3 million" from a million up (or when
     ``millions`` is True), otherwise whole kroner ("45 600 kr" / "NOK 45,600")."""

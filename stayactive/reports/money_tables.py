@@ -22,7 +22,13 @@ from analytics.stays import (
     tornado,
 )
 from analytics.stays._common import percentile_interval
-from stayactive.locale_format import Language, confidence_label, format_date, format_number
+from stayactive.locale_format import (
+    Language,
+    confidence_label,
+    format_date,
+    format_day,
+    format_number,
+)
 from stayactive.reports.cells import format_figure, format_interval
 from stayactive.reports.labels import design_label, parameter_label, parameter_source, text
 from stayactive.reports.model import Cell, Headline, Row, Table, TornadoBarOut, TornadoOut, Value
@@ -86,7 +92,7 @@ def effect_table(
     resamples = format_number(effect.n_resamples, 0, language=language)
     n_used = sum(g.n_stays for g in effect.groups)
     n_res = sum(g.n_residents for g in effect.groups)
-    h = f"{effect.horizon_days:g}"
+    h = format_day(effect.horizon_days, language=language)
     note = (
         f"Sammenligning: {design_label(effect.design.value, language)}. Liggedøgn telles til "
         f"dag {h} av hvert opphold. Sammenligningsgruppene er vektet til programoppholdenes "
@@ -389,7 +395,7 @@ def decisive_assumptions(
             if language == "nb"
             else f"{bar.label}: {value} (range {span}; {status}) – moves the net value by {swing}"
         )
-    h = f"{effect.horizon_days:g}"
+    h = format_day(effect.horizon_days, language=language)
     out.append(text("capacity_not_cash", language))
     out.append(
         f"Liggedøgn etter dag {h} av et opphold telles ikke, verken som bruk eller gevinst."

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from stayactive.locale_format import Language, format_number
+from stayactive.locale_format import Language, format_day, format_number
 from stayactive.reports.labels import group_label
 
 
@@ -22,10 +22,9 @@ def _groups(names: str) -> str:
 
 def _n(figure: str, decimals: int | None = None) -> str:
     """A figure of the core's text in bokmål (whole numbers without decimals by default)."""
-    x = float(figure)
     if decimals is None:
-        decimals = 0 if x.is_integer() else 1
-    return format_number(x, decimals, language="nb")
+        return format_day(float(figure), language="nb")
+    return format_number(float(figure), decimals, language="nb")
 
 
 _NB: Final[tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]] = (

@@ -24,7 +24,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from stayactive.locale_format import Language, format_datetime, format_number
+from stayactive.locale_format import Language, format_datetime, format_day, format_number
 from stayactive.reports.cells import format_cell, format_estimate, format_figure
 from stayactive.reports.labels import text
 from stayactive.reports.model import Cell, SavingsReport, Table, TornadoOut
@@ -332,16 +332,17 @@ def render_pdf(report: SavingsReport) -> bytes:
         if report.design_description:
             flow.paragraph(report.design_description)
         flow.paragraph(report.design_basis)
+        horizon = format_day(report.horizon_days, language=lang)
         flow.paragraph(
             (
                 f"Parametre {report.parameter_version}: {report.parameter_basis}. Liggedøgn telles "
-                f"til dag {report.horizon_days:g}; 95 % KI fra {resamples} "
+                f"til dag {horizon}; 95 % KI fra {resamples} "
                 f"bootstrap-trekninger (frø {report.seed})."
             )
             if lang == "nb"
             else (
                 f"Parameters {report.parameter_version}: {report.parameter_basis}. Bed-days "
-                f"counted to day {report.horizon_days:g}; 95% CI from {resamples} "
+                f"counted to day {horizon}; 95% CI from {resamples} "
                 f"bootstrap resamples (seed {report.seed})."
             )
         )

@@ -15,6 +15,7 @@ from stayactive.locale_format import (
     format_clock,
     format_date,
     format_datetime,
+    format_day,
     format_nok,
     format_number,
     format_percent,
@@ -104,3 +105,9 @@ def test_format_datetime_is_the_local_day_and_time() -> None:
     at = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)
     assert format_datetime(at, "Europe/Oslo") == f"03.12.2026 kl.{NB}00.30"
     assert format_datetime(at, "Europe/Oslo", language="en") == "2026-12-03 00:30"
+
+
+def test_format_day_gives_a_decimal_only_when_the_day_has_one() -> None:
+    assert format_day(60.0) == "60"
+    assert format_day(39.1) == "39,1"
+    assert format_day(39.1, language="en") == "39.1"
