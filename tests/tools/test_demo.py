@@ -286,6 +286,9 @@ def test_a_second_demo_on_the_same_services_is_refused_and_sizes_must_match(
     _check_size(record, SMALL)
     with pytest.raises(ConfigurationError, match="--reset"):
         _check_size(record, DemoConfig(residents=8, days=1))
+    # One made by an older version, whose care records were others: not mixed with these.
+    with pytest.raises(ConfigurationError, match=r"older version.*--reset"):
+        _check_size(DemoRecord(SMALL, "demo", "2026-01-01T00:00:00+00:00", records=1), None)
 
 
 def test_reset_drops_the_schema_the_broker_accounts_and_the_files(demo_env: Settings) -> None:

@@ -59,19 +59,20 @@ def comparison_records(
     go_live = go_live.astimezone(tz)
     # The simulator leaves open what goes on past its period's end: the period runs on a year
     # after go-live (of which only the admissions before go-live are kept), so that the stays
-    # are the same at every import and each is discharged when its time comes.
+    # are the same at every import and each is discharged when its time comes. The wards are
+    # simulated as wards without devices (no walker is handed out, none is missing); their
+    # go-live is the demo's, set when it was provisioned.
     per_day = scenario.n_stays / scenario.days
     config = CareRecordConfig(
         start=go_live - timedelta(days=COMPARISON_DAYS), before_days=COMPARISON_DAYS,
         after_days=_FOLLOW_UP_DAYS,
-        device_ward_stays=round(per_day * (COMPARISON_DAYS + _FOLLOW_UP_DAYS)),
-        comparison_wards=(), device_wards=scenario.wards, site=_SITE, ward_sites=_WARD_SITES,
-        seed=scenario.seed + 17, walkers_per_ward=scenario.walkers_per_ward,
-        tz_name=scenario.tz_name, extract_on=max(at, go_live),
+        comparison_ward_stays=round(per_day * (COMPARISON_DAYS + _FOLLOW_UP_DAYS)),
+        comparison_wards=scenario.wards, device_wards=(), site=_SITE, ward_sites=_WARD_SITES,
+        seed=scenario.seed + 17, tz_name=scenario.tz_name, extract_on=max(at, go_live),
     )  # fmt: skip
     simulated = simulate_care_records(config)
-    # Only the stays admitted before go-live (the "after" day is the simulator's, not ours),
-    # and no pseudonym that the world's residents use: they are other people.
+    # Only the stays admitted before go-live, and no pseudonym that the world's residents use:
+    # they are other people.
     taken = {s.resident.pseudonym for s in world.stays}
     before = tuple(
         s for s in simulated.stays if s.admitted_at < go_live and s.resident.pseudonym not in taken

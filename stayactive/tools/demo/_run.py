@@ -47,6 +47,7 @@ from stayactive.tools.demo._provision import demo_settings, provision
 from stayactive.tools.demo._records import import_comparison_period
 from stayactive.tools.demo._reset import reset
 from stayactive.tools.demo._state import (
+    RECORDS_VERSION,
     DemoFiles,
     DemoRecord,
     FleetCheckpoint,
@@ -195,6 +196,13 @@ def _environment(demo: Settings) -> dict[str, str]:
 
 
 def _check_size(record: DemoRecord, asked: DemoConfig | None) -> None:
+    """Refuse to go on with a demo of another size, or made by an older version."""
+    if record.records != RECORDS_VERSION:
+        raise ConfigurationError(
+            "the demo here was made by an older version, whose simulated care records differ "
+            "from this one's (importing these would put other stays beside its own); "
+            "`stayactive demo --reset` starts a new one"
+        )
     if asked is not None and asked != record.config:
         have = record.config
         raise ConfigurationError(

@@ -123,23 +123,36 @@ def demo_files(settings: Settings) -> DemoFiles:
     return DemoFiles(settings.demo_dir or ServicePaths(settings.data_dir).demo_dir)
 
 
+#: The version of the simulated care records a demo imports. A demo made with another one
+#: would get the new records beside its own (other stays, other people): it must start anew.
+RECORDS_VERSION = 2
+
+
 @dataclass(frozen=True)
 class DemoRecord:
-    """``demo.json``: what the demo was made with."""
+    """``demo.json``: what the demo was made with (``records``: :data:`RECORDS_VERSION`; a
+    demo.json without it is of version 1)."""
 
     config: DemoConfig
     schema: str
     created_at: str
+    records: int = RECORDS_VERSION
 
     def save(self, files: DemoFiles) -> None:
-        doc = {"config": asdict(self.config), "schema": self.schema, "created_at": self.created_at}
+        doc = {
+            "config": asdict(self.config), "schema": self.schema, "created_at": self.created_at,
+            "records": self.records,
+        }  # fmt: skip
         write_private(files.config, json.dumps(doc, indent=1) + "\n")
 
     @classmethod
     def load(cls, files: DemoFiles) -> DemoRecord:
         try:
             doc = json.loads(files.config.read_text())
-            return cls(DemoConfig(**doc["config"]), str(doc["schema"]), str(doc["created_at"]))
+            return cls(
+                DemoConfig(**doc["config"]), str(doc["schema"]), str(doc["created_at"]),
+                int(doc.get("records", 1)),
+            )  # fmt: skip
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigurationError(
                 f"{files.config} is unreadable ({exc}); start again with `stayactive demo --reset`"
