@@ -86,9 +86,15 @@ EXPOSED_SQL: Final = """EXISTS (
              AND f.time < least(coalesce(upper(a.valid), 'infinity'),
                                 st.admitted_at + make_interval(hours => %(window_h)s))))
 )"""
-#: The CTE :data:`EXPOSED_SQL` needs.
+#: The CTE :data:`EXPOSED_SQL` needs: whether the tenant has walker data at all, asked of its
+#: walkers one by one through the frames' device index (``walker_frames`` has no tenant index:
+#: asked by tenant, a tenant without frames would read every tenant's).
 WALKER_DATA_CTE: Final = """walker_data AS (
-    SELECT EXISTS (SELECT 1 FROM walker_frames WHERE tenant_id = %(tenant)s) AS present
+    SELECT EXISTS (
+        SELECT 1 FROM devices d
+        WHERE d.tenant_id = %(tenant)s AND d.kind = 'walker'
+          AND EXISTS (SELECT 1 FROM walker_frames f WHERE f.device_id = d.device_id)
+    ) AS present
 )"""
 
 _STAYS_SQL: Final = f"""
@@ -228,7 +234,7 @@ def load_stays(conn: _Conn, tenant: str, *, analysis_at: datetime | None = None)
         if span_days >= MIN_COUNT_SPAN_DAYS:
             stays_last_year = round(int(count_row[1]) * 365.0 / span_days)
     walker_row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM walker_frames WHERE tenant_id = %s)", (tenant,)
+        f"WITH {WALKER_DATA_CTE} SELECT present FROM walker_data", params
     ).fetchone()
     walker_data = bool(walker_row and walker_row[0])
     rows = conn.execute(_STAYS_SQL, params).fetchall()

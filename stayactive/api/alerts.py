@@ -7,7 +7,9 @@ Conditions, evaluated for "now" on a :class:`~stayactive.api.ward_snapshot.WardS
    heard from since midnight, and its newest status was made today by the device's clock and
    reports an empty buffer. A device still uploading a backlog (yesterday's data arriving now,
    or today's frames queued behind it) has not told us about today yet, so its silence is not
-   read as inactivity.
+   read as inactivity: no alert opens, and one already open (perhaps handled) stays open until
+   the walker has caught up and tells either way. A walker whose clock runs behind never
+   counts as monitoring (its status seems older than today); the fleet view flags its clock.
 2. ``declining_3_days`` -- the stay's trajectory has declined three days running (gait speed or
    daily steps; computed by the analytics runner).
 3. ``no_data`` -- no resident-day with data for yesterday and today, and nothing from the
@@ -54,24 +56,29 @@ _AConn = psycopg.AsyncConnection[TupleRow]
 
 @dataclass(frozen=True)
 class Condition:
-    """An alert condition that holds now."""
+    """An alert condition that holds now; ``opens`` False: it may hold but cannot be told yet
+    (a walker catching up), so an open alert stays open (and handled) and none is opened."""
 
     resident_id: int
     kind: AlertKind
     device_id: str
     since: datetime
     detail: dict[str, Any]
+    opens: bool = True
 
 
 def _walkers(r: ResidentSnapshot) -> list[DeviceNow]:
     return [d for d in r.devices if d.kind == "walker"]
 
 
+def _heard_today(device: DeviceNow, today_start: datetime) -> bool:
+    return device.last_seen_at is not None and device.last_seen_at >= today_start
+
+
 def _caught_up_today(device: DeviceNow, today_start: datetime) -> bool:
     """The device has reported today with nothing left to upload (see condition 1)."""
-    heard = device.last_seen_at is not None and device.last_seen_at >= today_start
     made_today = device.status_at is not None and device.status_at >= today_start
-    return heard and made_today and not device.buffered_n
+    return _heard_today(device, today_start) and made_today and not device.buffered_n
 
 
 def conditions(snap: WardSnapshot, now: datetime) -> list[Condition]:
@@ -85,11 +92,14 @@ def conditions(snap: WardSnapshot, now: datetime) -> list[Condition]:
         walkers = _walkers(r)
         # 1. NOT UP BY THE WARD'S HOUR
         monitoring = [w for w in walkers if _caught_up_today(w, today_start)]
+        catching_up = [w for w in walkers if _heard_today(w, today_start)]
         walked = any(w.last_frame_at and w.last_frame_at >= today_start for w in walkers) or bool(
             today and today.steps
         )
-        if now >= not_up_at and monitoring and not walked:
-            out.append(Condition(r.resident_id, "not_up_by_hour", "", not_up_at, {}))
+        if now >= not_up_at and catching_up and not walked:
+            out.append(
+                Condition(r.resident_id, "not_up_by_hour", "", not_up_at, {}, bool(monitoring))
+            )
         # 2. DECLINING THREE DAYS
         if r.declining_3d:
             with_data = sorted(d for d, row in r.days.items() if row.has_data)
@@ -160,20 +170,25 @@ WHERE tenant_id = %(t)s AND ward_id = %(w)s AND resolved_at IS NULL
 async def sync_alerts(
     conn: _AConn, snap: WardSnapshot, holding: list[Condition], now: datetime
 ) -> None:
-    """Open rows for new conditions, keep those that hold, resolve the others (of this ward)."""
-    params = {
-        "t": snap.tenant_id,
-        "w": snap.ward_id,
-        "now": now,
-        "r": [c.resident_id for c in holding],
-        "k": [c.kind for c in holding],
-        "d": [c.device_id for c in holding],
-        "s": [c.since for c in holding],
-        "x": [Jsonb(c.detail) for c in holding],
-    }
-    if holding:
-        await conn.execute(_UPSERT, params)
-    await conn.execute(_RESOLVE, params)
+    """Open rows for new conditions, keep those that hold (or cannot be told yet), resolve the
+    others (of this ward)."""
+
+    def params(conds: list[Condition]) -> dict[str, Any]:
+        return {
+            "t": snap.tenant_id,
+            "w": snap.ward_id,
+            "now": now,
+            "r": [c.resident_id for c in conds],
+            "k": [c.kind for c in conds],
+            "d": [c.device_id for c in conds],
+            "s": [c.since for c in conds],
+            "x": [Jsonb(c.detail) for c in conds],
+        }
+
+    opening = [c for c in holding if c.opens]
+    if opening:
+        await conn.execute(_UPSERT, params(opening))
+    await conn.execute(_RESOLVE, params(holding))
 
 
 _SELECT = """
