@@ -64,7 +64,7 @@ def format_number(x: float | None, decimals: int = 0, *, language: Language = "n
 
 def format_day(x: float, *, language: Language = "nb") -> str:
     """A day of a stay: a whole day without decimals ("60"), else with one ("39,1")."""
-    return format_number(x, 0 if float(x).is_integer() else 1, language=language)
+    return format_number(x, 0 if round(x, 1).is_integer() else 1, language=language)
 
 
 def format_nok(x: float | None, *, language: Language = "nb", millions: bool | None = None) -> str:

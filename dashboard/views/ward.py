@@ -181,13 +181,13 @@ def _alert_cards(session: _session.Session, overview: JsonObject) -> None:
 
 
 def chosen_day() -> date | None:
-    """The day of ``?date=`` in the address; None (today) when absent, not a date, or after
-    the tenant's today (the API refuses a day not yet begun)."""
+    """The day of ``?date=`` in the address; None (today, live) when absent, not a date, today
+    itself, or after the tenant's today (the API refuses a day not yet begun)."""
     try:
         day = _format.parse_date(st.query_params.get("date"))
     except ValueError:
         return None
-    if day is not None and day > datetime.now(ZoneInfo(_session.current().time_zone)).date():
+    if day is not None and day >= datetime.now(ZoneInfo(_session.current().time_zone)).date():
         return None
     return day
 

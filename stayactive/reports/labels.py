@@ -43,7 +43,7 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     ),
     "page": ("side", "page"),
     "data_as_of": ("Data per", "Data as of"),
-    "generated": ("rapporten beregnet", "report computed"),
+    "generated": ("beregnet", "computed"),
     "status": ("Status", "Status"),
     # headline
     "headline.bed_days": ("Frigjort kapasitet", "Freed capacity"),

@@ -34,7 +34,7 @@ _NB: Final[tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]] =
             r"with at least (\d+) stays under observation\."
         ),
         lambda m: (
-            f"Horisonten er kortet ned fra dag {_n(m[1])} til dag {_n(m[2])}: gruppen "
+            f"Horisonten er forkortet fra dag {_n(m[1])} til dag {_n(m[2])}: gruppen "
             f"{_groups(m[3])} er ikke fulgt lenger med minst {m[4]} opphold under observasjon. "
             "Liggedøgn etter den dagen telles ikke (verken som bruk eller gevinst)."
         ),
@@ -55,7 +55,7 @@ _NB: Final[tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]] =
         re.compile(r"In (\d+) resampled curves \(of (\d+) replicates\) the longest stay"),
         lambda m: (
             f"I {_n(m[1])} av {_n(m[2])} bootstrap-kurver pågikk det lengste oppholdet "
-            "ennå før horisonten; de kurvene er holdt flate (ingen flere utskrivninger antatt)."
+            "ennå før horisonten; disse kurvene er holdt flate (ingen flere utskrivninger antatt)."
         ),
     ),
     (
@@ -68,7 +68,7 @@ _NB: Final[tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]] =
         re.compile(r"After weighting, (\S+) still differs .*\(largest \|SMD\| ([0-9.]+) > 0\.1\)"),
         lambda m: (
             f"Etter vekting skiller {_groups(m[1])} seg fortsatt fra programoppholdene på "
-            f"et kjennetegn (største |d| {_n(m[2], 2)} > 0,1)."
+            f"minst ett kjennetegn (største standardiserte forskjell {_n(m[2], 2)} > 0,1)."
         ),
     ),
     (

@@ -68,7 +68,7 @@ DICTIONARY: Final = {
 }
 _THRESHOLD: Final = 5
 #: The type of each column's value in JSON (the CSV holds text; an empty cell is suppressed).
-_COLUMN_TYPES: Final[dict[str, type]] = {
+COLUMN_TYPES: Final[dict[str, type]] = {
     "tenant": str,
     "month": str,
     "complete_month": bool,
@@ -82,10 +82,11 @@ _COLUMN_TYPES: Final[dict[str, type]] = {
 
 
 def typed_row(row: dict[str, str]) -> dict[str, str | int | float | bool | None]:
-    """A CSV row with its values as JSON types: numbers as numbers, a suppressed cell as null."""
+    """A CSV row with its values as JSON types: numbers as numbers, an empty cell (suppressed,
+    or nothing to compute) as null."""
     out: dict[str, str | int | float | bool | None] = {}
     for name, text in row.items():
-        kind = _COLUMN_TYPES[name]
+        kind = COLUMN_TYPES[name]
         if kind is str:
             out[name] = text
         elif text == "":

@@ -27,7 +27,7 @@ from analytics.stays import (
 )
 from analytics.stays._km import follow_up_reach
 from analytics.stays.store import LoadedStays
-from stayactive.locale_format import Language, format_datetime, format_number
+from stayactive.locale_format import Language, format_datetime, format_day, format_number
 from stayactive.reports.labels import (
     destination_label,
     group_label,
@@ -137,7 +137,7 @@ def group_table(
                     )
                 )
         rows.append(Row(group_label(name, language), tuple(cells)))
-    h = f"{horizon:g}"
+    h = format_day(horizon, language=language)
     return Table(
         "groups",
         text("t.groups", language),
@@ -183,7 +183,7 @@ def destination_table(groups: dict[str, StayRecords], horizon: float, language: 
                 stays = unit_label("stays", language)
                 cells.append(Value(cif[dest], unit="share", note=f"{n} {stays}"))
         rows.append(Row(group_label(name, language), tuple(cells)))
-    h = f"{horizon:g}"
+    h = format_day(horizon, language=language)
     return Table(
         "destinations",
         text("t.destinations", language)

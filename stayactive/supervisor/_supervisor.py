@@ -262,7 +262,7 @@ class Supervisor:
             # so it is restarted for as long as it takes, at the longest wait, and reported.
             child.failing = (
                 f"{child.spec.name} keeps crashing ({len(child.crashes)} exits within "
-                f"{self.policy.window_s:.0f} s, the last {_how_it_ended(code)}); see "
+                f"{self.policy.window_s:.0f} s, the last: {_how_it_ended(code)}); see "
                 f"{self.log_dir / (child.spec.name + '.log')}"
             )
             child.restart_at = now + self.policy.max_delay_s

@@ -209,6 +209,15 @@ def test_a_past_day_says_it_is_past_and_does_not_claim_to_refresh(
     assert not any("oppdateres av seg selv" in c for c in captions), captions
 
 
+def test_todays_date_in_the_address_is_today_live(app: AppTest, dash_world: DashWorld) -> None:
+    log_in(app, dash_world.user("care"))
+    today = _session(app).client.ward_overview(dash_world.tenant.seeded.ward_ids[0])["date"]
+    app.query_params["date"] = today
+    app.run()
+    captions = [c.value for c in app.caption]
+    assert any("oppdateres av seg selv" in c for c in captions), captions
+
+
 def test_resident_page_shows_the_stay(app: AppTest, dash_world: DashWorld) -> None:
     log_in(app, dash_world.user("care"))
     _session(app).resident_id = dash_world.tenant.robot_resident

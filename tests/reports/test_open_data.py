@@ -12,7 +12,7 @@ from psycopg.rows import TupleRow
 
 from analytics.stays.store import OpenDataStay
 from stayactive.reports import build_open_data, dictionary_markdown, open_data, write_open_data
-from stayactive.reports.open_data import COLUMNS
+from stayactive.reports.open_data import COLUMN_TYPES, COLUMNS
 from tests.reports.reports_helpers import OSLO, SeededTenant
 
 
@@ -118,3 +118,7 @@ def test_open_data_from_the_database(
         "SELECT purpose FROM audit_log WHERE action = 'report.open_data'"
     ).fetchall()
     assert audited == [("open_data",)]
+
+
+def test_every_column_has_its_json_type() -> None:
+    assert list(COLUMN_TYPES) == list(COLUMNS)

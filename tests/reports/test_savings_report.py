@@ -177,7 +177,7 @@ def test_the_cores_notes_read_as_bokmal() -> None:
         "counted (neither used nor saved).",
         "nb",
     )
-    assert shortened.startswith("Horisonten er kortet ned fra dag 60 til dag 42,5: gruppen «")
+    assert shortened.startswith("Horisonten er forkortet fra dag 60 til dag 42,5: gruppen «")
 
 
 def test_english_report_and_a_scenario_override(

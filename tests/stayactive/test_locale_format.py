@@ -111,3 +111,4 @@ def test_format_day_gives_a_decimal_only_when_the_day_has_one() -> None:
     assert format_day(60.0) == "60"
     assert format_day(39.1) == "39,1"
     assert format_day(39.1, language="en") == "39.1"
+    assert format_day(39.96) == "40"  # rounded first: not "40,0"

@@ -232,7 +232,8 @@ async def open_data(
     as_of: AsOf = None,
 ) -> Response:
     """Monthly aggregates (stays, median LOS, bed-days, readmission rate, steps), suppressed.
-    In JSON, numbers are numbers and a suppressed cell is null; in CSV, the cell is empty."""
+    In JSON, numbers are numbers and a suppressed or unavailable cell is null; in CSV, the
+    cell is empty."""
     _check_as_of(as_of)
     analysis_at = _analysis_at(as_of, principal.time_zone)
 
