@@ -91,7 +91,8 @@ def import_comparison_period(
             conn, TENANT, path, tenant_name=TENANT_NAME, time_zone=scenario.tz_name
         )
         conn.commit()
-    log.debug("comparison period: %s", report.summary())
+    # Imported every few minutes, it is quiet unless a row fails.
+    (log.warning if report.failed else log.debug)("comparison period: %s", report.summary())
     return report
 
 
