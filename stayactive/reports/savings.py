@@ -70,6 +70,7 @@ from stayactive.locale_format import (
     format_percent,
 )
 from stayactive.reports import check_tables, money_tables, tables
+from stayactive.reports.cells import format_figure
 from stayactive.reports.labels import (
     check_label,
     design_label,
@@ -227,10 +228,11 @@ def _parameters(
             low=old.low if inside else None,
             high=old.high if inside else None,
             source=(
-                f"Scenario (ikke lagret): {format_number(value, 2, language=language)} i stedet "
-                f"for {format_number(old.value, 2, language=language)}."
+                f"Scenario (ikke lagret): {format_figure(value, old.unit, language)} i stedet "
+                f"for {format_figure(old.value, old.unit, language)}."
                 if language == "nb"
-                else f"Scenario (not stored): {value:g} instead of {old.value:g}."
+                else f"Scenario (not stored): {format_figure(value, old.unit, language)} "
+                f"instead of {format_figure(old.value, old.unit, language)}."
             ),
             needs_confirmation=True,
         )

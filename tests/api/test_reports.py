@@ -175,6 +175,10 @@ def test_scenario_recomputes_with_the_readers_values(finance_world: FinanceWorld
     s = r.json()
     assert s["parameter_version"].endswith(" + scenario")
     assert "scenario: 50\u00a0% av den målte effekten" in s["draft_reasons"]
+    # Where a changed value comes from, with its unit: "75 % i stedet for 50 %".
+    sources = {p["label"]: p["kilde"] for p in s["tables"]["parameters"]["rows"]}
+    said = sources["andel av oppholdene i programmet"]
+    assert said.startswith("Scenario (ikke lagret): 75\u00a0% i stedet for "), said
     # Bed-days scale with effect x uptake; their value with the cost per bed-day too.
     ratio = 0.5 * 0.75 / uptake
     b0, b1 = base["headline"]["bed_days_freed"]["value"], s["headline"]["bed_days_freed"]["value"]
