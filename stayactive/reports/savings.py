@@ -70,6 +70,7 @@ from stayactive.locale_format import (
     format_percent,
 )
 from stayactive.reports import check_tables, money_tables, tables
+from stayactive.reports.assumptions import assumption_text
 from stayactive.reports.cells import format_figure
 from stayactive.reports.labels import (
     check_label,
@@ -436,7 +437,7 @@ def assemble_savings_report(
         savings_kind=savings.savings_kind if savings else None,
         tables=tuple(sections),
         tornado=tornado_out,
-        assumptions=assumptions,
+        assumptions=tuple(assumption_text(a, language) for a in assumptions),
         notes=tuple(notes),
         method=METHOD[language],
     )

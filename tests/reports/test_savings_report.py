@@ -157,6 +157,14 @@ def test_bokmal_report_has_no_english_iso_or_code_names(
     en_params = {r.label: r.cells for r in english.table("parameters").rows}
     assert en_params["cost per bed-day"][3] == "2026-11-27"
     assert str(en_params["cost per bed-day"][5]).startswith("Mid-point of the planning range")
+    # "Alle forutsetninger": every one of the core's assumptions in bokmål, none left English,
+    # no parameter code name; the English report keeps the core's words.
+    assert len(report.assumptions) == len(english.assumptions) >= 10
+    for nb, en in zip(report.assumptions, english.assumptions, strict=True):
+        assert nb != en, en
+        assert not re.search(r"\b(the|of|and|stays?)\b|_", nb), nb
+    assert any(a.startswith("UBEKREFTEDE parametre") for a in report.assumptions)
+    assert any("4\xa0% reelt i året" in a for a in report.assumptions)
 
 
 def test_the_cores_notes_read_as_bokmal() -> None:
@@ -252,6 +260,8 @@ def test_beds_closed_make_a_safe_cash_effect(
     money = {r.label: r.cells[0] for r in report.table("money").rows}
     roi = money["avkastning på kontanteffekten (kr per kr brukt)"]
     assert isinstance(roi, Value) and roi.value is not None
+    closed = "Senger lagt ned: 4 (city council 2026-09-15, case 42); hver sparer "
+    assert any(a.startswith(closed) for a in report.assumptions), report.assumptions
 
 
 def test_empty_tenant_gives_a_clear_message(conn: psycopg.Connection[TupleRow]) -> None:
@@ -424,7 +434,7 @@ def test_difference_in_differences_report(
     assert report.status == "complete" and report.design == "difference-in-differences"
     balance = report.table("balance")
     assert sum(c.startswith("standardisert forskjell etter") for c in balance.columns) == 3
-    assert any("Parallel trends" in a for a in report.assumptions)
+    assert any(a.startswith("Parallelle trender") for a in report.assumptions)
 
 
 def test_report_as_of_more_than_a_year_after_the_last_stay(
