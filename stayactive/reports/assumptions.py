@@ -16,59 +16,51 @@ from analytics.stays.cohorts import COMMON_ASSUMPTIONS, DESIGN_ASSUMPTIONS, Desi
 from stayactive.locale_format import Language, format_day, format_number
 from stayactive.reports.labels import design_label, parameter_label
 
-_FIXED_NB: Final[dict[str, str]] = {
-    COMMON_ASSUMPTIONS[0]: (
-        "Ingen uobservert konfundering innen gruppene: innen samme aldersgruppe, type opphold "
-        "og mobilitet ved innleggelse skiller gruppene seg bare ved programmet."
-    ),
-    COMMON_ASSUMPTIONS[1]: (
-        "Uavhengig sensurering: et opphold som fortsatt pågår på analysedatoen, er ikke mer "
-        "eller mindre tilbøyelig til å ende snart enn et avsluttet opphold av samme lengde var."
-    ),
-    COMMON_ASSUMPTIONS[2]: (
-        "Oppholdene regnes som uavhengige: avdelingene er ikke modellert som klynger, så hvis "
-        "avdelingene skiller seg systematisk, er intervallene for smale, mer jo færre "
-        "avdelingene er."
-    ),
-    COMMON_ASSUMPTIONS[3]: (
-        "Utvalg ved samtykke: bare opphold med samtykke til evaluering analyseres; svarer de "
-        "som samtykker annerledes, gjelder effekten kanskje ikke alle opphold."
-    ),
-    COMMON_ASSUMPTIONS[4]: (
-        "Liggedøgn etter horisonten telles ikke: en effekt på de lengste oppholdene utover "
-        "horisonten kommer ikke med."
-    ),
-    DESIGN_ASSUMPTIONS[Design.HISTORICAL][0]: (
+#: The core's :data:`COMMON_ASSUMPTIONS` in bokmål, in their order.
+_COMMON_NB: Final = (
+    "Ingen uobservert konfundering innen gruppene: innen samme aldersgruppe, type opphold og "
+    "mobilitet ved innleggelse skiller gruppene seg bare ved programmet.",
+    "Uavhengig sensurering: et opphold som fortsatt pågår på analysedatoen, er ikke mer eller "
+    "mindre tilbøyelig til å ende snart enn et avsluttet opphold av samme lengde var.",
+    "Oppholdene regnes som uavhengige: avdelingene er ikke modellert som klynger, så hvis "
+    "avdelingene skiller seg systematisk, er intervallene for smale, mer jo færre avdelingene "
+    "er.",
+    "Utvalg ved samtykke: bare opphold med samtykke til evaluering analyseres; svarer de som "
+    "samtykker annerledes, gjelder effekten kanskje ikke alle opphold.",
+    "Liggedøgn etter horisonten telles ikke: en effekt på de lengste oppholdene utover "
+    "horisonten kommer ikke med.",
+)
+#: The core's :data:`DESIGN_ASSUMPTIONS` in bokmål, in their order.
+_DESIGN_NB: Final[dict[Design, tuple[str, ...]]] = {
+    Design.HISTORICAL: (
         "Ingen trend over tid: uten programmet ville oppholdene på disse avdelingene etter "
         "oppstart vært like lange som før (samme utskrivningspraksis, press fra sykehuset, "
-        "kapasitet i hjemmetjenesten, bemanning og sesong)."
-    ),
-    DESIGN_ASSUMPTIONS[Design.HISTORICAL][1]: (
+        "kapasitet i hjemmetjenesten, bemanning og sesong).",
         "Stabil sammensetning utover gruppene: beboerne som legges inn etter oppstart, er "
-        "sammenlignbare med dem før, innen hver gruppe."
+        "sammenlignbare med dem før, innen hver gruppe.",
     ),
-    DESIGN_ASSUMPTIONS[Design.CONCURRENT][0]: (
+    Design.CONCURRENT: (
         "Sammenlignbare avdelinger: avdelingene uten utstyr tar inn lignende beboere og skriver "
-        "dem ut etter de samme reglene, innen hver gruppe."
-    ),
-    DESIGN_ASSUMPTIONS[Design.CONCURRENT][1]: (
+        "dem ut etter de samme reglene, innen hver gruppe.",
         "Ingen smitteeffekt: personale, utstyr og aktiveringsrutiner flyttes ikke mellom "
-        "avdelingene med og uten utstyr."
+        "avdelingene med og uten utstyr.",
     ),
-    DESIGN_ASSUMPTIONS[Design.DIFFERENCE_IN_DIFFERENCES][0]: (
+    Design.DIFFERENCE_IN_DIFFERENCES: (
         "Parallelle trender: uten programmet ville liggetiden på avdelingene med utstyr ha "
-        "endret seg like mye fra før til etter oppstart som på sammenligningsavdelingene."
-    ),
-    DESIGN_ASSUMPTIONS[Design.DIFFERENCE_IN_DIFFERENCES][1]: (
-        "Ingen smitteeffekt: programmet endrer ikke praksis på sammenligningsavdelingene."
-    ),
-    DESIGN_ASSUMPTIONS[Design.DIFFERENCE_IN_DIFFERENCES][2]: (
+        "endret seg like mye fra før til etter oppstart som på sammenligningsavdelingene.",
+        "Ingen smitteeffekt: programmet endrer ikke praksis på sammenligningsavdelingene.",
         "Stabil sammensetning: innen hver gruppe av avdelinger endrer ikke beboerblandingen seg "
-        "fra før til etter oppstart (utover det gruppene standardiserer for)."
+        "fra før til etter oppstart (utover det gruppene standardiserer for).",
+        "Ingen foregripelse: oppholdene før oppstart ble ikke påvirket av at programmet kom.",
     ),
-    DESIGN_ASSUMPTIONS[Design.DIFFERENCE_IN_DIFFERENCES][3]: (
-        "Ingen foregripelse: oppholdene før oppstart ble ikke påvirket av at programmet kom."
-    ),
+}
+_FIXED_NB: Final[dict[str, str]] = {
+    **dict(zip(COMMON_ASSUMPTIONS, _COMMON_NB, strict=True)),
+    **{
+        en: nb
+        for design, texts in DESIGN_ASSUMPTIONS.items()
+        for en, nb in zip(texts, _DESIGN_NB[design], strict=True)
+    },
     "ROI and payback are computed on the cash effect only.": (
         "Avkastning (ROI) og tilbakebetalingstid regnes bare på kontanteffekten."
     ),
