@@ -92,11 +92,11 @@ def conditions(snap: WardSnapshot, now: datetime) -> list[Condition]:
         walkers = _walkers(r)
         # 1. NOT UP BY THE WARD'S HOUR
         monitoring = [w for w in walkers if _caught_up_today(w, today_start)]
-        catching_up = [w for w in walkers if _heard_today(w, today_start)]
+        heard_today = [w for w in walkers if _heard_today(w, today_start)]
         walked = any(w.last_frame_at and w.last_frame_at >= today_start for w in walkers) or bool(
             today and today.steps
         )
-        if now >= not_up_at and catching_up and not walked:
+        if now >= not_up_at and heard_today and not walked:
             out.append(
                 Condition(r.resident_id, "not_up_by_hour", "", not_up_at, {}, bool(monitoring))
             )
