@@ -80,7 +80,7 @@ def comparison_records(
     return dataclasses.replace(simulated, stays=before, assignments=())
 
 
-def import_comparison_period(
+def _import_comparison_period(
     settings: Settings, files: DemoFiles, scenario: Scenario, world: World, at: datetime
 ) -> ImportReport:
     """The comparison period's stays (:func:`comparison_records`) imported as known at ``at``."""
@@ -101,7 +101,7 @@ def import_current_extract(
 ) -> tuple[ImportReport, ImportReport]:
     """The world's stays and walker assignments as the care record knows them at ``at``, and
     the comparison period's stays as known then."""
-    import_comparison_period(settings, files, scenario, world, at)
+    _import_comparison_period(settings, files, scenario, world, at)
     go_live = go_live_of(files).astimezone(ZoneInfo(scenario.tz_name))
     records = records_from_world(
         world, extract_at=at, site=_SITE, ward_sites=_WARD_SITES, go_live=go_live

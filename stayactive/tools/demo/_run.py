@@ -1,12 +1,13 @@
 """``stayactive demo``: the whole system live on this machine, in phases with progress.
 
 1. the demo's database schema, migrated;
-2. the demo tenant provisioned (first run): wards, devices, people, the comparison period;
+2. the demo tenant provisioned (first run): wards, devices, people;
 3. the supervisor (:mod:`stayactive.supervisor`) starts ingest, analytics, the API, the
    dashboard and the simulated devices, the same processes ``stayactive run`` starts, with the
    demo's schema;
-4. the devices send the history (first run: the last ``--days`` days; later: the time since
-   the last run) as fast as the pipeline takes it, then go on in real time;
+4. the devices' process imports the care records (the world's and the comparison period's)
+   and sends the history (first run: the last ``--days`` days; later: the time since the last
+   run) as fast as the pipeline takes it, then goes on in real time;
 5. once ingest has stored the history, analytics computes it;
 6. it prints where to look and who can log in, and runs until Ctrl-C.
 """
@@ -44,7 +45,6 @@ from stayactive.tools.demo import _queries
 from stayactive.tools.demo._config import TENANT, USERS, DemoConfig
 from stayactive.tools.demo._fleet import ingest_counters
 from stayactive.tools.demo._provision import demo_settings, provision
-from stayactive.tools.demo._records import import_comparison_period
 from stayactive.tools.demo._reset import reset
 from stayactive.tools.demo._state import (
     RECORDS_VERSION,
@@ -54,7 +54,6 @@ from stayactive.tools.demo._state import (
     demo_files,
     ingest_worker_id,
     load_logins,
-    load_scenario,
 )
 
 log = logging.getLogger(__name__)
@@ -116,13 +115,6 @@ def run_demo(
                 passwords = _phase(
                     progress, "provisioning Stavanger: 2 sites, 4 wards, devices, people",
                     lambda: provision(demo, files, chosen),
-                )  # fmt: skip
-                scenario = load_scenario(files)
-                _phase(
-                    progress, "care records of the comparison period (the year before)",
-                    lambda: import_comparison_period(
-                        demo, files, scenario, scenario.world(), datetime.now(UTC)
-                    ),
                 )  # fmt: skip
             else:
                 _check_size(DemoRecord.load(files), config)
